@@ -1,0 +1,73 @@
+// gqalut: the INT8 piecewise-linear table and its bit-exact integer evaluator
+// (SPEC sections 1 and 2). The evaluator is the oracle for every other part.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gqalut/format.hpp"
+
+namespace gqalut {
+
+// Which segment an input exactly on a breakpoint belongs to.
+// right: gqalut's rule (SPEC section 1): seg(q) = #{i : P_i <= q}.
+// left:  the official PyTorch op (torch.bucketize): seg(q) = #{i : P_i < q}.
+enum class TieRule { right, left };
+const char* to_string(TieRule rule);
+TieRule parse_tie_rule(const std::string& text);  // "right" | "left"
+
+// One table at one input scale S = 2^-n: K entries, K-1 breakpoints.
+struct Table {
+  int n = 0;                          // input x = q * 2^-n
+  std::vector<int32_t> breakpoints;   // codes P_i = p_i * 2^n, sorted, K-1 of them
+  std::vector<int32_t> slopes;        // codes K_i, slope k_i = K_i * 2^-Fk
+  std::vector<int32_t> intercepts;    // codes B_i, intercept b_i = B_i * 2^-Fb
+  Format slope_format = kQ1_6;
+  Format intercept_format = kQ1_6;
+
+  static constexpr int kMaxScale = 12;
+  static constexpr int kMaxEntries = 64;
+
+  int entries() const { return static_cast<int>(slopes.size()); }
+  // L = max(n + Fk, Fb): the output is acc * 2^-L.
+  int shift() const;
+  double breakpoint_value(int i) const;
+  double slope_value(int i) const;
+  double intercept_value(int i) const;
+  // True when both code formats are 8 bits wide (exportable to INT8 hardware).
+  bool is_int8() const { return slope_format.is_int8() && intercept_format.is_int8(); }
+  // Smallest signed accumulator width (bits) that holds acc for every input
+  // code of `input_bits` bits (8 or 16).
+  int accumulator_bits(int input_bits = 8) const;
+  // Throws std::invalid_argument naming the rule and value: entries in
+  // [1, 64], sizes consistent, breakpoints sorted, codes inside their formats,
+  // n in [0, 12].
+  void validate() const;
+};
+
+// Segment index of input code q (0..K-1).
+int segment_of(const Table& t, int32_t q, TieRule rule = TieRule::right);
+// The integer datapath of SPEC section 2: acc = (K*q) << (L-n-Fk) + (B << (L-Fb)).
+int64_t eval_acc(const Table& t, int32_t q, TieRule rule = TieRule::right);
+// acc * 2^-L as a double (exact).
+double eval_value(const Table& t, int32_t q, TieRule rule = TieRule::right);
+
+// A family of tables for one function, one per input scale: what a JSON file
+// holds. `meta` keeps gqalut's metadata (method, seed, settings, errors).
+struct TableSet {
+  std::string function;     // registry name, or a user name
+  std::string expression;   // muparser expression for user functions
+  double lo = 0, hi = 0;    // the range errors are measured on
+  std::map<int, Table> tables;  // by scale n
+  nlohmann::json meta = nlohmann::json::object();
+
+  int entries() const { return tables.empty() ? 0 : tables.begin()->second.entries(); }
+  std::vector<int> scales() const;
+  const Table& at(int n) const;  // throws "table has no scale n = 3 (has 0..6)"
+};
+
+}  // namespace gqalut

@@ -1,0 +1,246 @@
+#include "gqalut/io.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "gqalut/function.hpp"
+
+namespace gqalut {
+namespace {
+
+using json = nlohmann::json;
+
+[[noreturn]] void fail(const std::string& source, const std::string& msg) {
+  throw std::invalid_argument(fmt::format("{}: {}", source, msg));
+}
+
+std::vector<double> number_array(const json& obj, const char* key, const std::string& where,
+                                 const std::string& source) {
+  auto it = obj.find(key);
+  if (it == obj.end()) fail(source, fmt::format("{} has no \"{}\" array", where, key));
+  if (!it->is_array()) fail(source, fmt::format("{}.{} must be an array of numbers", where, key));
+  std::vector<double> v;
+  for (const auto& e : *it) {
+    if (!e.is_number()) fail(source, fmt::format("{}.{} must hold numbers only, got {}", where, key, e.dump()));
+    double d = e.get<double>();
+    if (!std::isfinite(d)) fail(source, fmt::format("{}.{} must be finite, got {}", where, key, d));
+    v.push_back(d);
+  }
+  return v;
+}
+
+// Smallest frac_bits in [lo_f, 15] at which every value lies on the grid.
+int grid_frac_bits(const std::vector<double>& v, int lo_f) {
+  for (int f = lo_f; f <= Format::kMaxFracBits; ++f) {
+    bool ok = true;
+    for (double d : v) {
+      double s = std::ldexp(d, f);
+      if (s != std::floor(s) || std::fabs(s) > 1e9) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return f;
+  }
+  return -1;
+}
+
+// A format that holds every value exactly: frac bits of the grid (at least
+// `frac`), width the smallest >= 8 holding the codes.
+Format infer_format(const std::vector<double>& v, int frac, const std::string& what,
+                    const std::string& source) {
+  int f = grid_frac_bits(v, frac);
+  if (f < 0) fail(source, fmt::format("{} are not on any grid 2^-F with F <= {}", what, Format::kMaxFracBits));
+  Format fm{f, 8};
+  for (double d : v)
+    while (!fm.represents(d)) {
+      if (fm.width == Format::kMaxWidth)
+        fail(source, fmt::format("{} value {} needs more than {} bits at {} fractional bits", what, d,
+                                 Format::kMaxWidth, f));
+      ++fm.width;
+    }
+  return fm;
+}
+
+}  // namespace
+
+std::string official_key(const std::string& function) {
+  for (const auto& f : builtin_functions())
+    if (f.name == function) return f.official_name;
+  return function;
+}
+
+TableSet read_json(std::istream& in, const std::string& source) {
+  json doc;
+  try {
+    doc = json::parse(in);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    auto pos = what.find("parse error");
+    fail(source, "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  }
+  if (!doc.is_object()) fail(source, "top level must be a JSON object {function: {scale: table}}");
+  json meta = doc.contains(kMetaKey) ? doc[kMetaKey] : json::object();
+  if (!meta.is_object()) fail(source, fmt::format("\"{}\" metadata must be an object", kMetaKey));
+  std::string key;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (it.key() == kMetaKey) continue;
+    if (!key.empty())
+      fail(source, fmt::format("expected one function key at the top level, got '{}' and '{}'", key, it.key()));
+    key = it.key();
+  }
+  if (key.empty()) fail(source, "no function key at the top level");
+  const json& per_scale = doc[key];
+  if (!per_scale.is_object() || per_scale.empty())
+    fail(source, fmt::format("\"{}\" must be a non-empty object of scales", key));
+
+  TableSet set;
+  set.function = meta.value("function", key);
+  set.expression = meta.value("expression", std::string());
+  const Function* fn = nullptr;
+  try {
+    fn = &find_function(set.function);
+    set.function = fn->name;
+  } catch (const std::invalid_argument&) {
+  }
+  if (meta.contains("range")) {
+    const json& r = meta["range"];
+    if (!r.is_array() || r.size() != 2 || !r[0].is_number() || !r[1].is_number())
+      fail(source, "gqalut.range must be [lo, hi]");
+    set.lo = r[0].get<double>();
+    set.hi = r[1].get<double>();
+    try {
+      check_range(set.lo, set.hi);
+    } catch (const std::invalid_argument& e) {
+      fail(source, e.what());
+    }
+  } else if (fn) {
+    set.lo = fn->lo;
+    set.hi = fn->hi;
+  }
+
+  // Collect everything first: official files need one format for all scales.
+  struct Raw {
+    int n;
+    std::vector<double> bp, k, b;
+  };
+  std::vector<Raw> raws;
+  std::vector<double> all_k, all_b;
+  for (auto it = per_scale.begin(); it != per_scale.end(); ++it) {
+    const std::string& s = it.key();
+    if (s.empty() || s.size() > 2 || s.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(s) > Table::kMaxScale)
+      fail(source, fmt::format("scale key must be an integer in [0, {}], got '{}'", Table::kMaxScale, s));
+    if (!it->is_object()) fail(source, fmt::format("{}.{} must be an object", key, s));
+    std::string where = key + "." + s;
+    Raw r{std::stoi(s), number_array(*it, "breakpoints", where, source),
+          number_array(*it, "slopes", where, source), number_array(*it, "intercepts", where, source)};
+    all_k.insert(all_k.end(), r.k.begin(), r.k.end());
+    all_b.insert(all_b.end(), r.b.begin(), r.b.end());
+    raws.push_back(std::move(r));
+  }
+  Format fk, fb;
+  try {
+    if (meta.contains("slope_format")) {
+      fk = Format::parse(meta["slope_format"].get<std::string>());
+      fb = Format::parse(meta.value("intercept_format", fk.name()));
+    } else {
+      fk = infer_format(all_k, 6, "slopes", source);
+      fb = infer_format(all_b, 6, "intercepts", source);
+    }
+  } catch (const json::exception& e) {
+    fail(source, std::string("gqalut metadata: ") + e.what());
+  }
+
+  for (const auto& r : raws) {
+    Table t;
+    t.n = r.n;
+    t.slope_format = fk;
+    t.intercept_format = fb;
+    std::string where = fmt::format("{}.{}", key, r.n);
+    try {
+      for (double d : r.k) t.slopes.push_back(fk.encode(d, "slope"));
+      for (double d : r.b) t.intercepts.push_back(fb.encode(d, "intercept"));
+      for (double d : r.bp) {
+        double s = std::ldexp(d, r.n);
+        if (s != std::floor(s))
+          throw std::invalid_argument(
+              fmt::format("breakpoint {} is not on the input grid 2^-{} of its scale", d, r.n));
+        if (std::fabs(s) > 1 << 30)
+          throw std::invalid_argument(fmt::format("breakpoint {} is out of range at scale {}", d, r.n));
+        t.breakpoints.push_back(static_cast<int32_t>(s));
+      }
+      t.validate();
+    } catch (const std::invalid_argument& e) {
+      fail(source, fmt::format("{}: {}", where, e.what()));
+    }
+    if (!set.tables.empty() && t.entries() != set.entries())
+      fail(source, fmt::format("{}: every scale needs the same entry count, got {} and {}", where,
+                               t.entries(), set.entries()));
+    set.tables[r.n] = std::move(t);
+  }
+  meta.erase("function");
+  meta.erase("expression");
+  meta.erase("range");
+  meta.erase("slope_format");
+  meta.erase("intercept_format");
+  meta.erase("entries");
+  meta.erase("int8");
+  set.meta = meta;
+  return set;
+}
+
+TableSet read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument(fmt::format("cannot open table file '{}'", path));
+  return read_json(in, path);
+}
+
+void write_json(std::ostream& out, const TableSet& set) {
+  if (set.tables.empty()) throw std::invalid_argument("cannot write an empty table set");
+  json doc = json::object();
+  json& fn = doc[official_key(set.function)];
+  fn = json::object();
+  const Table& first = set.tables.begin()->second;
+  for (const auto& [n, t] : set.tables) {
+    t.validate();
+    json e;
+    json bp = json::array(), k = json::array(), b = json::array();
+    for (int i = 0; i + 1 < t.entries(); ++i) bp.push_back(t.breakpoint_value(i));
+    for (int i = 0; i < t.entries(); ++i) {
+      k.push_back(t.slope_value(i));
+      b.push_back(t.intercept_value(i));
+    }
+    e["breakpoints"] = bp;
+    e["slopes"] = k;
+    e["intercepts"] = b;
+    fn[std::to_string(n)] = e;
+    if (t.slope_format != first.slope_format || t.intercept_format != first.intercept_format)
+      throw std::invalid_argument("every scale of a table file must use the same code formats");
+  }
+  json meta = set.meta.is_object() ? set.meta : json::object();
+  meta["function"] = set.function;
+  if (!set.expression.empty()) meta["expression"] = set.expression;
+  meta["range"] = {set.lo, set.hi};
+  meta["slope_format"] = first.slope_format.name();
+  meta["intercept_format"] = first.intercept_format.name();
+  meta["entries"] = first.entries();
+  meta["int8"] = first.is_int8();
+  doc[kMetaKey] = meta;
+  out << doc.dump(2) << '\n';
+}
+
+void write_json_file(const std::string& path, const TableSet& set) {
+  std::ostringstream s;
+  write_json(s, set);
+  std::ofstream out(path);
+  if (!out) throw std::invalid_argument(fmt::format("cannot write table file '{}'", path));
+  out << s.str();
+  if (!out) throw std::invalid_argument(fmt::format("error writing table file '{}'", path));
+}
+
+}  // namespace gqalut

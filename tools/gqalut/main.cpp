@@ -1,0 +1,36 @@
+// gqalut: integer-only piecewise-linear look-up tables for Transformer non-linearities.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "cli.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "gqalut: quantization-aware piecewise-linear look-up tables (GQA-LUT, DAC 2024) for\n"
+      "GELU, HSWISH, SiLU, EXP, DIV, RSQRT and your own functions, bit-exact on int8 hardware.\n\n"
+      "Examples:\n"
+      "  gqalut fit --func gelu --entries 8 -o gelu8.json       # improved GA, per-scale tables\n"
+      "  gqalut eval --table gelu8.json                          # P-int error per scale\n"
+      "  gqalut show gelu8.json                                  # codes and real values\n",
+      "gqalut"};
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::help);
+#define GQALUT_COMMAND(name) gqalut::cli::add_##name##_command(app);
+#include "commands.def"
+#undef GQALUT_COMMAND
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "gqalut: error: " << e.what() << " (see --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "gqalut: error: " << e.what() << '\n';
+    return 2;
+  }
+  return 0;
+}
