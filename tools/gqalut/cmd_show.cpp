@@ -1,0 +1,46 @@
+// gqalut show: a table file per scale, as integer codes and real values.
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "gqalut/io.hpp"
+#include "gqalut/metrics.hpp"
+
+namespace gqalut::cli {
+namespace {
+
+void run(const std::string& path, const std::string& scales_text) {
+  TableSet set = read_json_file(path);
+  std::vector<int> scales = scales_text.empty() ? set.scales() : parse_scales(scales_text);
+  fmt::print("{}: function {}, {} entries", path, set.function, set.entries());
+  if (set.meta.contains("method")) fmt::print(", method {}", set.meta["method"].get<std::string>());
+  if (set.meta.contains("seed")) fmt::print(", seed {}", set.meta["seed"].dump());
+  fmt::print("\n");
+  for (int n : scales) {
+    const Table& t = set.at(n);
+    fmt::print("\nscale n = {} (x = q * 2^-{}), slopes {} intercepts {}, output acc * 2^-{}, acc {} bits{}\n", n, n,
+               t.slope_format.name(), t.intercept_format.name(), t.shift(), t.accumulator_bits(),
+               t.is_int8() ? "" : ", NOT INT8");
+    fmt::print("{:>4}  {:>17}  {:>18}  {:>18}\n", "seg", "from q >= P (x)", "slope K (k)", "intercept B (b)");
+    for (int i = 0; i < t.entries(); ++i) {
+      std::string from = i == 0 ? std::string("-inf")
+                                : fmt::format("{} ({})", t.breakpoints[i - 1], t.breakpoint_value(i - 1));
+      fmt::print("{:>4}  {:>17}  {:>18}  {:>18}\n", i, from,
+                 fmt::format("{} ({})", t.slopes[i], t.slope_value(i)),
+                 fmt::format("{} ({})", t.intercepts[i], t.intercept_value(i)));
+    }
+  }
+}
+
+}  // namespace
+
+void add_show_command(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto scales = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("show", "Print a table file per scale as integer codes and real values");
+  cmd->footer("Example:\n  gqalut show ../shared/reference/official/gelu_pwl_7.json --scales 6");
+  cmd->add_option("table", *path, "Table file")->required();
+  cmd->add_option("--scales", *scales, "Scales to show, e.g. 0:6 or 5 (default: all)");
+  cmd->callback([path, scales] { run(*path, *scales); });
+}
+
+}  // namespace gqalut::cli
