@@ -78,7 +78,7 @@ TableSet read_json(std::istream& in, const std::string& source) {
   json doc;
   try {
     doc = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     std::string what = e.what();
     auto pos = what.find("parse error");
     fail(source, "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
