@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs gqalut's build and test dependencies from Debian 12 packages (needs root or sudo).
+# Skips apt-get entirely when everything is already installed.
+set -euo pipefail
+pkgs=(
+  build-essential cmake ninja-build pkg-config
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev libmuparser-dev
+  gnuplot-nox iverilog verilator yosys
+)
+if [[ "${GQALUT_WITH_TORCH:-ON}" == "ON" ]]; then
+  pkgs+=(libtorch-dev libopenblas0-openmp dataset-fashion-mnist zlib1g-dev)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}" >&2
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

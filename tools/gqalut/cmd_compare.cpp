@@ -1,0 +1,328 @@
+// gqalut compare: the paper's operator-level comparison (Table 2 of GQA-LUT), reproduced
+// with every method side by side, all in the paper score (mean P-int MSE over the scales).
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "gqalut/io.hpp"
+#include "gqalut/metrics.hpp"
+
+namespace gqalut::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// SPEC section 6: the paper's operator MSE at 8 entries.
+struct PaperFigures {
+  double gqa_lut, nn_lut;
+};
+const std::map<std::string, PaperFigures> kPaper = {
+    {"gelu", {9.4e-5, 1.3e-3}}, {"hswish", {2.9e-4, 1.2e-3}}, {"exp", {1.2e-4, 6.4e-4}},
+    {"reci", {8.3e-4, 2.7e-3}}, {"rsqrt", {1.7e-3, 1.1e-2}}};
+
+// The official trainer's breakpoint ranges (its Makefile).
+std::pair<double, double> official_breakpoint_range(const Function& fn, int entries) {
+  if (fn.name == "exp") return {entries >= 16 ? -6.5 : -8.0, 0.0};
+  if (fn.name == "reci") return {0.625, 3.875};
+  if (fn.name == "rsqrt") return {0.25, 3.875};
+  return {fn.lo, fn.hi};
+}
+
+const char* kMethods[] = {"official", "nnlut", "uniform", "ga-faithful-norm", "ga-faithful-rm", "ga-improved",
+                          "optimal"};
+const char* kHeaders[] = {"official", "NN-LUT", "uniform", "GA -RM", "GA +RM", "GA impr.", "optimum"};
+
+struct Cell {
+  bool available = false;
+  std::string note;
+  TableSet set;
+  ErrorReport errors;
+  double seconds = 0;
+};
+
+struct CompareArgs {
+  std::string funcs = "gelu,hswish,exp,reci,rsqrt,silu";
+  std::string entries = "8,16";
+  std::string scales;  // default: the scales the official tables provide
+  std::string format = "q1.6";
+  uint64_t seed = 1;
+  int generations = 500;
+  int population = 50;
+  std::string official_dir;
+  std::string csv, json_out, plots, tables_dir;
+  std::string plot_scales = "3,6";
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  size_t a = 0;
+  while (a <= s.size()) {
+    size_t b = s.find(',', a);
+    if (b == std::string::npos) b = s.size();
+    if (b > a) out.push_back(s.substr(a, b - a));
+    a = b + 1;
+  }
+  return out;
+}
+
+std::string find_official_dir(const std::string& given) {
+  if (!given.empty()) {
+    if (!fs::is_directory(given)) throw std::invalid_argument(fmt::format("--official-dir '{}' is not a directory", given));
+    return given;
+  }
+  std::vector<fs::path> tries = {"../shared/reference/official", "shared/reference/official"};
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) tries.push_back(exe.parent_path() / "../../../shared/reference/official");
+  for (const auto& p : tries)
+    if (fs::is_directory(p)) return p.string();
+  return "";
+}
+
+Cell run_method(const std::string& m, const Problem& p, const CompareArgs& a, const std::string& official_dir) {
+  Cell c;
+  auto t0 = std::chrono::steady_clock::now();
+  if (m == "official") {
+    std::string path =
+        fmt::format("{}/{}_pwl_{}.json", official_dir, p.function.official_name, p.entries - 1);
+    if (official_dir.empty() || !fs::exists(path)) {
+      c.note = "no official table";
+      return c;
+    }
+    c.set = read_json_file(path);
+    std::vector<int> scales;
+    for (int n : p.scales)
+      if (c.set.tables.count(n)) scales.push_back(n);
+    c.errors = evaluate(c.set, p.function.f, p.lo, p.hi, Protocol::p_int, scales);
+    if (!c.set.tables.begin()->second.is_int8()) c.note = "codes wider than 8 bits";
+    c.available = true;
+    return c;
+  }
+  Result r;
+  if (m == "nnlut") {
+    NnLutSettings s;
+    s.seed = a.seed;
+    r = NnLut(s).run(p);
+  } else if (m == "uniform") {
+    r = Uniform().run(p);
+  } else if (m == "optimal") {
+    r = Optimal().run(p);
+  } else {
+    GaSettings s;
+    s.seed = a.seed;
+    s.generations = a.generations;
+    s.population = a.population;
+    s.improved = m == "ga-improved";
+    if (!s.improved) {
+      s.rounding_mutation = m == "ga-faithful-rm";
+      s.breakpoint_range = official_breakpoint_range(p.function, p.entries);
+    }
+    r = GeneticAlgorithm(s).run(p);
+  }
+  c.set = std::move(r.tables);
+  c.errors = r.errors;
+  c.available = true;
+  if (!c.set.tables.begin()->second.is_int8()) c.note = "codes wider than 8 bits";
+  c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return c;
+}
+
+// One PNG per function and entry count: the function and its approximations at a scale,
+// and their errors against x; one PNG per function: MSE against scale for every method.
+void write_plots(const std::string& dir, const Problem& p, const std::map<std::string, Cell>& cells,
+                 const std::vector<int>& plot_scales) {
+  fs::create_directories(dir);
+  std::string base = fmt::format("{}/{}_{}", dir, p.function.name, p.entries);
+  for (int n : plot_scales) {
+    if (codes_in_range(n, p.lo, p.hi).empty()) continue;
+    std::string gp;
+    gp += fmt::format("set terminal pngcairo size 1200,500 font ',10'\nset output '{}_n{}.png'\n", base, n);
+    gp += "set multiplot layout 1,2\nset grid\nset key left top\n";
+    gp += fmt::format("set title '{} , {} entries, scale 2^-{}: function and tables'\nset xlabel 'x'\n",
+                      p.function.name, p.entries, n);
+    std::string data, plot1 = "plot '-' with lines lw 2 title 'exact'", plot2;
+    std::string exact;
+    for (double x = p.lo; x <= p.hi + 1e-12; x += (p.hi - p.lo) / 400) exact += fmt::format("{} {}\n", x, p.function(x));
+    data += exact + "e\n";
+    std::string errdata;
+    int shown = 0;
+    for (const auto& [m, c] : cells) {
+      if (!c.available || !c.set.tables.count(n) || m == "uniform" || m == "ga-faithful-norm") continue;
+      const Table& t = c.set.at(n);
+      std::string pts, errs;
+      for (int32_t q : codes_in_range(n, p.lo, p.hi)) {
+        double x = std::ldexp(double(q), -n), y = eval_value(t, q);
+        pts += fmt::format("{} {}\n", x, y);
+        errs += fmt::format("{} {}\n", x, y - p.function(x));
+      }
+      plot1 += fmt::format(", '-' with steps title '{}'", m);
+      plot2 += fmt::format("{}'-' with linespoints pt 7 ps 0.3 title '{}'", shown ? ", " : "plot ", m);
+      data += pts + "e\n";
+      errdata += errs + "e\n";
+      ++shown;
+    }
+    gp += plot1 + "\n" + data;
+    gp += fmt::format("set title 'error (table - exact) at scale 2^-{}'\nset key left bottom\n", n);
+    if (shown) gp += plot2 + "\n" + errdata;
+    gp += "unset multiplot\n";
+    FILE* g = popen("gnuplot", "w");
+    if (!g) throw std::invalid_argument("--plots needs gnuplot (apt-get install gnuplot-nox)");
+    std::fwrite(gp.data(), 1, gp.size(), g);
+    if (pclose(g) != 0) throw std::invalid_argument("gnuplot failed: is gnuplot-nox installed?");
+  }
+  // Error against scale.
+  std::string gp = fmt::format(
+      "set terminal pngcairo size 800,500 font ',10'\nset output '{}_scales.png'\nset grid\nset logscale y\n"
+      "set format y '%.0e'\nset xlabel 'input scale n (x = q 2^-n)'\nset ylabel 'P-int MSE'\n"
+      "set key outside right\nset title '{} , {} entries: error against scale'\n",
+      base, p.function.name, p.entries);
+  std::string plot, data;
+  for (const auto& [m, c] : cells) {
+    if (!c.available) continue;
+    plot += fmt::format("{}'-' with linespoints lw 2 title '{}'", plot.empty() ? "plot " : ", ", m);
+    for (const auto& e : c.errors.scales) data += fmt::format("{} {}\n", e.n, std::max(e.mse, 1e-12));
+    data += "e\n";
+  }
+  gp += plot + "\n" + data;
+  FILE* g = popen("gnuplot", "w");
+  if (!g) throw std::invalid_argument("--plots needs gnuplot (apt-get install gnuplot-nox)");
+  std::fwrite(gp.data(), 1, gp.size(), g);
+  if (pclose(g) != 0) throw std::invalid_argument("gnuplot failed: is gnuplot-nox installed?");
+}
+
+void run(const CompareArgs& a) {
+  std::string official_dir = find_official_dir(a.official_dir);
+  std::vector<int> entries;
+  for (const auto& e : split(a.entries)) {
+    int k = 0;
+    try {
+      k = std::stoi(e);
+    } catch (...) {
+      throw std::invalid_argument(fmt::format("entries must be integers in [2, 64], got '{}'", e));
+    }
+    entries.push_back(k);
+  }
+  std::vector<Function> funcs;
+  for (const auto& f : split(a.funcs)) funcs.push_back(find_function(f));
+  std::vector<int> plot_scales = a.plots.empty() ? std::vector<int>{} : parse_scales(a.plot_scales);
+  if (!a.tables_dir.empty()) fs::create_directories(a.tables_dir);
+
+  json out = json::array();
+  std::string csv = "function,entries,method,n,points,mse,max_abs_error,paper_score,int8\n";
+  fmt::print("Operator-level comparison: paper score = mean over input scales of the P-int MSE\n"
+             "(every int8 code in the range, bit-exact integer datapath), coefficient format {}.\n"
+             "Paper columns: figures reported in GQA-LUT (DAC 2024), 8 entries only.\n\n", a.format);
+  std::string head = fmt::format("{:<7}{:>3} {:>7} {:>9} {:>9}", "func", "K", "scales", "paper GQA", "paper NN");
+  for (const char* h : kHeaders) head += fmt::format(" {:>9}", h);
+  fmt::print("{}\n{}\n", head, std::string(head.size(), '-'));
+  std::fflush(stdout);
+  int total = int(funcs.size() * entries.size()), done = 0;
+  Progress progress("compare");
+  auto tick = progress.callback();
+  std::vector<std::string> notes;
+  for (const auto& fn : funcs)
+    for (int k : entries) {
+      Problem p = Problem::make(fn, k);
+      p.scales = !a.scales.empty() ? parse_scales(a.scales) : fn.is_builtin() ? [&] {
+        std::vector<int> s;
+        for (int n = fn.official_json_scales_lo; n <= fn.official_json_scales_hi; ++n) s.push_back(n);
+        return s;
+      }() : std::vector<int>{0, 1, 2, 3, 4, 5, 6};
+      p.slope_format = p.intercept_format = FormatChoice::parse(a.format);
+      p.validate();
+      std::map<std::string, Cell> cells;
+      for (const char* m : kMethods) {
+        if (tick) tick(double(done) / total, fmt::format("{} {} {}", fn.name, k, m));
+        cells[m] = run_method(m, p, a, official_dir);
+        const Cell& c = cells[m];
+        if (!c.note.empty() && c.available) notes.push_back(fmt::format("{} {} {}: {}", fn.name, k, m, c.note));
+        if (!c.available) continue;
+        for (const auto& e : c.errors.scales)
+          csv += fmt::format("{},{},{},{},{},{:.9e},{:.9e},{:.9e},{}\n", fn.name, k, m, e.n, e.points, e.mse,
+                             e.max_abs_error, c.errors.paper_score, c.set.tables.begin()->second.is_int8());
+        json sc = json::array();
+        for (const auto& e : c.errors.scales)
+          sc.push_back({{"n", e.n}, {"points", e.points}, {"mse", e.mse}, {"max_abs_error", e.max_abs_error}});
+        out.push_back({{"function", fn.name}, {"entries", k}, {"method", m}, {"paper_score", c.errors.paper_score},
+                       {"int8", c.set.tables.begin()->second.is_int8()}, {"scales", sc}, {"seconds", c.seconds}});
+        if (!a.tables_dir.empty() && m != std::string("official"))
+          write_json_file(fmt::format("{}/{}_{}_{}.json", a.tables_dir, fn.name, k, m), c.set);
+      }
+      ++done;
+      auto paper = kPaper.find(fn.name);
+      bool has_paper = paper != kPaper.end() && k == 8;
+      std::string scales_text = fmt::format("{}..{}", p.scales.front(), p.scales.back());
+      std::string row = fmt::format("{:<7}{:>3} {:>7} {:>9} {:>9}", fn.name, k, scales_text,
+                                    has_paper ? sci(paper->second.gqa_lut) : "-",
+                                    has_paper ? sci(paper->second.nn_lut) : "-");
+      for (const char* m : kMethods) {
+        const Cell& c = cells[m];
+        std::string v = c.available ? sci(c.errors.paper_score) : "-";
+        if (c.available && !c.set.tables.begin()->second.is_int8()) v += "*";
+        row += fmt::format(" {:>9}", v);
+      }
+      if (tick) progress.finish();
+      fmt::print("{}\n", row);
+      std::fflush(stdout);
+      if (!a.plots.empty()) write_plots(a.plots, p, cells, plot_scales);
+    }
+  progress.finish();
+  fmt::print("\n* codes wider than 8 bits (not INT8; measured exactly as stored)\n");
+  fmt::print("GA columns: seed {}, population {}, {} generations. -RM/+RM: faithful GA without/with the\n"
+             "rounding mutation; impr.: gqalut's improved GA (per-scale tables); optimum: exact per-scale optimum.\n",
+             a.seed, a.population, a.generations);
+  if (!official_dir.empty()) fmt::print("official tables from {}\n", official_dir);
+  if (!a.csv.empty()) {
+    std::ofstream f(a.csv);
+    f << csv;
+    fmt::print("per-scale detail: {}\n", a.csv);
+  }
+  if (!a.json_out.empty()) {
+    std::ofstream f(a.json_out);
+    f << out.dump(2) << '\n';
+    fmt::print("json: {}\n", a.json_out);
+  }
+  if (!a.plots.empty()) fmt::print("plots: {}/\n", a.plots);
+}
+
+}  // namespace
+
+void add_compare_command(CLI::App& app) {
+  auto a = std::make_shared<CompareArgs>();
+  auto* cmd = app.add_subcommand(
+      "compare", "Reproduce the paper's operator comparison: every method beside the paper and official tables");
+  cmd->footer(
+      "Columns: the paper's reported figures (8 entries), the official GQA-LUT tables, NN-LUT, uniform\n"
+      "breakpoints, the faithful GA without and with rounding mutation, the improved GA, the exact optimum.\n"
+      "All are paper scores (mean P-int MSE over the scales; default: the scales the official tables provide).\n\n"
+      "Examples:\n"
+      "  gqalut compare\n"
+      "  gqalut compare --funcs gelu --entries 8 --plots docs/plots --csv docs/compare.csv");
+  cmd->add_option("--funcs", a->funcs, "Comma-separated functions")->capture_default_str();
+  cmd->add_option("--entries", a->entries, "Comma-separated entry counts")->capture_default_str();
+  cmd->add_option("--scales", a->scales, "Scales for every function (default: the official tables')");
+  cmd->add_option("--format", a->format, "Coefficient format q1.6 | q2.5 | qI.F | auto")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the GA and NN-LUT runs")->capture_default_str();
+  cmd->add_option("--generations", a->generations, "GA generations")->capture_default_str();
+  cmd->add_option("--population", a->population, "GA population")->capture_default_str();
+  cmd->add_option("--official-dir", a->official_dir, "Folder of official tables (default: ../shared/reference/official)");
+  cmd->add_option("--csv", a->csv, "Write per-scale detail as CSV");
+  cmd->add_option("--json", a->json_out, "Write per-scale detail as JSON");
+  cmd->add_option("--tables", a->tables_dir, "Write every table found into this folder");
+  cmd->add_option("--plots", a->plots, "Write PNG plots (gnuplot) into this folder");
+  cmd->add_option("--plot-scales", a->plot_scales, "Scales of the function/error plots")->capture_default_str();
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace gqalut::cli
