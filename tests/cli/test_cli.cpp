@@ -1,0 +1,151 @@
+// The gqalut tool as a user runs it: real outputs, and one clear line + exit 2 for bad input.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "gqalut/function.hpp"
+#include "gqalut/io.hpp"
+#include "gqalut/metrics.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path tmpdir() {
+  static fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("gqalut_cli_" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+Run run(const std::string& args) {
+  fs::path out = tmpdir() / "stdout", err = tmpdir() / "stderr";
+  std::string cmd = std::string(GQALUT_TOOL) + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+  int status = std::system(cmd.c_str());
+  return Run{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+std::string official(const std::string& file) { return std::string(GQALUT_SHARED_DIR) + "/reference/official/" + file; }
+
+// A bad input: exit 2, nothing on stdout, exactly one line on stderr starting with the message.
+void expect_error(const std::string& args, const std::string& message_start) {
+  Run r = run(args);
+  SCOPED_TRACE(args);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("gqalut: error: " + message_start, 0), 0u) << r.err;
+}
+
+}  // namespace
+
+TEST(Cli, BadInputsGetOneLineAndExitTwo) {
+  fs::path trunc = tmpdir() / "truncated.json";
+  std::string good = slurp(official("gelu_pwl_7.json"));
+  std::ofstream(trunc) << good.substr(0, good.size() / 2);
+  fs::path wide = tmpdir() / "wide.json";
+  std::ofstream(wide) << R"({"gelu": {"6": {"breakpoints": [0.5], "slopes": [0, 3.5], "intercepts": [0, 0]}},
+                            "gqalut": {"slope_format": "q1.6"}})";
+  expect_error("fit --func gleu", "unknown function 'gleu'");
+  expect_error("fit --func gelu --range 1 1", "range must satisfy lo < hi, got [1, 1] (empty)");
+  expect_error("fit --func gelu --range 2 -2", "range must satisfy lo < hi, got [2, -2] (inverted)");
+  expect_error("fit --func gelu --range nan 1", "range must be finite");
+  expect_error("fit --func gelu --range 0 inf", "range must be finite");
+  expect_error("fit --func rsqrt --range -4 4", "rsqrt is not finite on [-4, 4]");
+  expect_error("fit --func gelu --entries 300", "entries must be in [2, 64], got 300");
+  expect_error("fit --func gelu --entries 1", "entries must be in [2, 64], got 1");
+  expect_error("fit --func gelu --format q9.9", "format must be qI.F");
+  expect_error("fit --func gelu --scales 0:99", "scales must look like");
+  expect_error("fit --expr 'x+' --range -1 1", "expression 'x+' is invalid");
+  expect_error("fit --expr 'x'", "--expr needs --range LO HI");
+  expect_error("fit --func gelu --method magic", "method must be ga, optimal, uniform or nnlut, got 'magic'");
+  expect_error("fit --func gelu --faithful --improved", "give --faithful or --improved, not both");
+  expect_error("eval --table /nonexistent.json", "cannot open table file '/nonexistent.json'");
+  expect_error("eval --table " + trunc.string(), trunc.string() + ": malformed JSON");
+  expect_error("eval --table " + wide.string(), wide.string() + ": gelu.6: slope 3.5 does not fit q1.6");
+  expect_error("eval --table " + official("gelu_pwl_7.json") + " --protocol exact", "protocol must be int or grid");
+  expect_error("eval --table " + official("gelu_pwl_7.json") + " --scales 9", "table has no scale n = 9");
+  expect_error("export --format pdf " + official("gelu_pwl_7.json"), "unknown export format 'pdf'");
+  expect_error("fit --func gelu --entries abc", "");  // CLI11's own message, still one line
+  expect_error("frobnicate", "");
+}
+
+TEST(Cli, HelpTeachesEverySubcommand) {
+  for (const char* sub : {"fit", "eval", "show", "export", "compare"}) {
+    Run r = run(std::string(sub) + " --help");
+    EXPECT_EQ(r.code, 0) << sub;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << r.out;
+  }
+  EXPECT_EQ(run("--help").code, 0);
+}
+
+TEST(Cli, EvalJsonMatchesTheLibraryOnEveryOfficialFile) {
+  for (const auto& e : fs::directory_iterator(std::string(GQALUT_SHARED_DIR) + "/reference/official")) {
+    for (const char* protocol : {"int", "grid"}) {
+      Run r = run("eval --json --protocol " + std::string(protocol) + " --table " + e.path().string());
+      ASSERT_EQ(r.code, 0) << r.err;
+      auto j = nlohmann::json::parse(r.out);
+      gqalut::TableSet set = gqalut::read_json_file(e.path().string());
+      const auto& fn = gqalut::find_function(set.function);
+      auto rep = gqalut::evaluate(set, fn.f, fn.lo, fn.hi, gqalut::parse_protocol(protocol));
+      EXPECT_EQ(j["protocol"], protocol);
+      EXPECT_EQ(j["entries"], set.entries());
+      ASSERT_EQ(j["scales"].size(), rep.scales.size());
+      for (size_t i = 0; i < rep.scales.size(); ++i) {
+        EXPECT_EQ(j["scales"][i]["n"], rep.scales[i].n);
+        EXPECT_EQ(j["scales"][i]["points"], rep.scales[i].points);
+        EXPECT_DOUBLE_EQ(j["scales"][i]["mse"].get<double>(), rep.scales[i].mse);
+        EXPECT_DOUBLE_EQ(j["scales"][i]["max_abs_error"].get<double>(), rep.scales[i].max_abs_error);
+      }
+      EXPECT_DOUBLE_EQ(j["paper_score"].get<double>(), rep.paper_score);
+    }
+  }
+}
+
+TEST(Cli, ShowPrintsCodesAndValues) {
+  Run r = run("show " + official("gelu_pwl_7.json") + " --scales 6");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("scale n = 6"), std::string::npos);
+  EXPECT_NE(r.out.find("-193 (-3.015625)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("-7 (-0.109375)"), std::string::npos) << r.out;
+}
+
+TEST(Cli, FitWritesATableThatEvalReproducesAndIsDeterministic) {
+  for (const char* method : {"optimal", "ga --faithful", "ga --improved --generations 40", "uniform", "nnlut"}) {
+    SCOPED_TRACE(method);
+    fs::path a = tmpdir() / "a.json", b = tmpdir() / "b.json";
+    std::string args = std::string("fit --func gelu --entries 4 --scales 2:4 --seed 7 -q --method ") + method;
+    Run r1 = run(args + " -o " + a.string());
+    ASSERT_EQ(r1.code, 0) << r1.err;
+    Run r2 = run(args + " -o " + b.string());
+    ASSERT_EQ(r2.code, 0) << r2.err;
+    EXPECT_EQ(slurp(a), slurp(b));  // same seed, same bytes
+    auto meta = nlohmann::json::parse(slurp(a))["gqalut"];
+    Run ev = run("eval --json --table " + a.string());
+    ASSERT_EQ(ev.code, 0) << ev.err;
+    auto j = nlohmann::json::parse(ev.out);
+    EXPECT_DOUBLE_EQ(j["paper_score"].get<double>(), meta["errors"]["paper_score"].get<double>());
+    EXPECT_EQ(j["scales"].size(), 3u);
+  }
+}
