@@ -33,5 +33,12 @@ const Exporter& find_exporter(const std::string& name);
 
 // The exporters (declared here, one file each in src/export/).
 void write_json_export(std::ostream& out, const TableSet& set, const ExportOptions& opt);
+// Verilog-2005 INT8 LUT unit (src/export/verilog.cpp; more API in verilog.hpp).
+// Baked for opt.scale (default: the largest scale of the set) unless
+// opt.programmable; opt.testbench writes the testbench instead. Throws
+// std::invalid_argument for tables that are not INT8.
+void write_verilog(std::ostream& out, const TableSet& set, const ExportOptions& opt);
+// Self-checking testbench for write_verilog's unit with the same options.
+void write_verilog_testbench(std::ostream& out, const TableSet& set, const ExportOptions& opt);
 
 }  // namespace gqalut
