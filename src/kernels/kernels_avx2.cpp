@@ -1,0 +1,287 @@
+// AVX2 microkernels (this file is compiled with -mavx2). Datapath per 32 int8 codes:
+//   idx  = sum_j (q > thr_j - 1)          vpcmpgtb + vpsubb, one per threshold
+//   K, B = per-lane lookup by idx         vpshufb on 16-entry byte tables (16-bit path)
+//                                         or vpermd / vpgatherdd (32-bit path)
+//   acc  = K * q + B                      vpmullw/vpaddw or vpmulld/vpaddd
+// Tails (< one vector) go through the scalar per-element reference.
+#include <immintrin.h>
+
+#include "ukernels.h"
+
+namespace gqalut {
+namespace ukernel {
+namespace {
+
+struct Thresholds8 {
+  __m256i v[PwlPlan::kMaxSegments];
+  int count;
+  explicit Thresholds8(const PwlPlan& p) : count(p.segments - 1) {
+    for (int j = 0; j < count; ++j) v[j] = _mm256_set1_epi8(p.thr8m1[j]);
+  }
+};
+
+inline __m256i seg_index_s8(__m256i q, const Thresholds8& t) {
+  __m256i idx = _mm256_setzero_si256();
+  for (int j = 0; j < t.count; ++j) idx = _mm256_sub_epi8(idx, _mm256_cmpgt_epi8(q, t.v[j]));
+  return idx;
+}
+
+// Byte tables of the 16-bit K and B, 16 entries per chunk, broadcast to both lanes.
+struct ByteTables {
+  __m256i klo[4], khi[4], blo[4], bhi[4];
+  explicit ByteTables(const PwlPlan& p) {
+    alignas(32) uint8_t kl[64], kh[64], bl[64], bh[64];
+    for (int j = 0; j < 64; ++j) {
+      kl[j] = static_cast<uint8_t>(p.k16[j]);
+      kh[j] = static_cast<uint8_t>(static_cast<uint16_t>(p.k16[j]) >> 8);
+      bl[j] = static_cast<uint8_t>(p.b16[j]);
+      bh[j] = static_cast<uint8_t>(static_cast<uint16_t>(p.b16[j]) >> 8);
+    }
+    for (int c = 0; c < 4; ++c) {
+      klo[c] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kl + 16 * c)));
+      khi[c] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kh + 16 * c)));
+      blo[c] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(bl + 16 * c)));
+      bhi[c] = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(bh + 16 * c)));
+    }
+  }
+};
+
+// vpshufb lookup of a byte table of C*16 entries.
+template <int C>
+inline __m256i lookup8(__m256i idx, const __m256i* tab) {
+  if (C == 1) return _mm256_shuffle_epi8(tab[0], idx);
+  __m256i r = _mm256_setzero_si256();
+  for (int c = 0; c < C; ++c) {
+    __m256i ic = _mm256_sub_epi8(idx, _mm256_set1_epi8(static_cast<char>(16 * c)));
+    ic = _mm256_or_si256(ic, _mm256_cmpgt_epi8(ic, _mm256_set1_epi8(15)));  // out of chunk -> zero
+    r = _mm256_or_si256(r, _mm256_shuffle_epi8(tab[c], ic));
+  }
+  return r;
+}
+
+// 16-bit accumulators of 32 codes, in vpunpck order: a = codes 0-7,16-23; b = 8-15,24-31.
+template <int C>
+inline void acc16(__m256i q, const Thresholds8& thr, const ByteTables& t, __m256i& a, __m256i& b) {
+  const __m256i idx = seg_index_s8(q, thr);
+  const __m256i klo = lookup8<C>(idx, t.klo), khi = lookup8<C>(idx, t.khi);
+  const __m256i blo = lookup8<C>(idx, t.blo), bhi = lookup8<C>(idx, t.bhi);
+  const __m256i sq = _mm256_cmpgt_epi8(_mm256_setzero_si256(), q);
+  a = _mm256_add_epi16(_mm256_mullo_epi16(_mm256_unpacklo_epi8(q, sq), _mm256_unpacklo_epi8(klo, khi)),
+                       _mm256_unpacklo_epi8(blo, bhi));
+  b = _mm256_add_epi16(_mm256_mullo_epi16(_mm256_unpackhi_epi8(q, sq), _mm256_unpackhi_epi8(klo, khi)),
+                       _mm256_unpackhi_epi8(blo, bhi));
+}
+
+// 32-bit lookup: W = 1 (<= 8 entries), 2 (<= 16), 0 (gather, <= 64).
+template <int W>
+inline __m256i lut32(__m256i i32, const __m256i* t, const int32_t* mem) {
+  if (W == 1) return _mm256_permutevar8x32_epi32(t[0], i32);
+  if (W == 2) {
+    __m256i lo = _mm256_permutevar8x32_epi32(t[0], i32), hi = _mm256_permutevar8x32_epi32(t[1], i32);
+    return _mm256_blendv_epi8(lo, hi, _mm256_cmpgt_epi32(i32, _mm256_set1_epi32(7)));
+  }
+  return _mm256_i32gather_epi32(mem, i32, 4);
+}
+
+struct Tables32 {
+  __m256i k[2], b[2];
+  const int32_t* km;
+  const int32_t* bm;
+  explicit Tables32(const PwlPlan& p) : km(p.k), bm(p.b) {
+    for (int c = 0; c < 2; ++c) {
+      k[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.k + 8 * c));
+      b[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.b + 8 * c));
+    }
+  }
+};
+
+// 8 codes (low 8 bytes of q8, idx8) -> 8 int32 accumulators.
+template <int W>
+inline __m256i acc32_8(__m128i q8, __m128i idx8, const Tables32& t) {
+  __m256i q32 = _mm256_cvtepi8_epi32(q8), i32 = _mm256_cvtepu8_epi32(idx8);
+  return _mm256_add_epi32(_mm256_mullo_epi32(q32, lut32<W>(i32, t.k, t.km)), lut32<W>(i32, t.b, t.bm));
+}
+
+inline __m128i chunk8(__m256i v, int c) {
+  __m128i h = c < 2 ? _mm256_castsi256_si128(v) : _mm256_extracti128_si256(v, 1);
+  return (c & 1) ? _mm_srli_si128(h, 8) : h;
+}
+
+template <bool Right>
+inline __m256i requant16(__m256i acc, const RequantPlan& r) {
+  if (Right) {
+    __m256i v = _mm256_add_epi16(acc, _mm256_set1_epi16(static_cast<int16_t>(r.half)));
+    v = _mm256_add_epi16(v, _mm256_srai_epi16(acc, 15));
+    return _mm256_sra_epi16(v, _mm_cvtsi32_si128(r.rshift));
+  }
+  __m256i v = _mm256_max_epi16(acc, _mm256_set1_epi16(static_cast<int16_t>(r.clamp_lo)));
+  v = _mm256_min_epi16(v, _mm256_set1_epi16(static_cast<int16_t>(r.clamp_hi)));
+  return _mm256_sll_epi16(v, _mm_cvtsi32_si128(r.lshift));
+}
+
+template <bool Right>
+inline __m256i requant32(__m256i acc, const RequantPlan& r) {
+  if (Right) {
+    __m256i v = _mm256_add_epi32(acc, _mm256_set1_epi32(r.half));
+    v = _mm256_add_epi32(v, _mm256_srai_epi32(acc, 31));
+    return _mm256_sra_epi32(v, _mm_cvtsi32_si128(r.rshift));
+  }
+  __m256i v = _mm256_max_epi32(acc, _mm256_set1_epi32(r.clamp_lo));
+  v = _mm256_min_epi32(v, _mm256_set1_epi32(r.clamp_hi));
+  return _mm256_sll_epi32(v, _mm_cvtsi32_si128(r.lshift));
+}
+
+inline __m256i loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline void storeu(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+
+// ---- kernels --------------------------------------------------------------
+template <int C>
+void s8_s32_via16(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+  const Thresholds8 thr(p);
+  const ByteTables t(p);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i a, b;
+    acc16<C>(loadu(in + i), thr, t, a, b);
+    __m256i w0 = _mm256_permute2x128_si256(a, b, 0x20), w1 = _mm256_permute2x128_si256(a, b, 0x31);
+    storeu(out + i, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(w0)));
+    storeu(out + i + 8, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(w0, 1)));
+    storeu(out + i + 16, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(w1)));
+    storeu(out + i + 24, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(w1, 1)));
+  }
+  for (; i < n; ++i) out[i] = pwl_acc(p, in[i]);
+}
+
+template <int W>
+void s8_s32_via32(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+  const Thresholds8 thr(p);
+  const Tables32 t(p);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i q = loadu(in + i);
+    __m256i idx = seg_index_s8(q, thr);
+    for (int c = 0; c < 4; ++c) storeu(out + i + 8 * c, acc32_8<W>(chunk8(q, c), chunk8(idx, c), t));
+  }
+  for (; i < n; ++i) out[i] = pwl_acc(p, in[i]);
+}
+
+template <int C>
+void s8_s16_impl(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
+  const Thresholds8 thr(p);
+  const ByteTables t(p);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i a, b;
+    acc16<C>(loadu(in + i), thr, t, a, b);
+    storeu(out + i, _mm256_permute2x128_si256(a, b, 0x20));
+    storeu(out + i + 16, _mm256_permute2x128_si256(a, b, 0x31));
+  }
+  for (; i < n; ++i) out[i] = static_cast<int16_t>(pwl_acc(p, in[i]));
+}
+
+template <int C, bool Right>
+void s8_s8_via16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  const Thresholds8 thr(r.pwl);
+  const ByteTables t(r.pwl);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i a, b;
+    acc16<C>(loadu(in + i), thr, t, a, b);
+    // packs of (0-7,16-23) and (8-15,24-31) gives codes 0..31 in order.
+    storeu(out + i, _mm256_packs_epi16(requant16<Right>(a, r), requant16<Right>(b, r)));
+  }
+  for (; i < n; ++i) out[i] = requant_acc(r, pwl_acc(r.pwl, in[i]));
+}
+
+template <int W, bool Right>
+void s8_s8_via32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  const Thresholds8 thr(r.pwl);
+  const Tables32 t(r.pwl);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i q = loadu(in + i);
+    __m256i idx = seg_index_s8(q, thr);
+    __m256i y[4];
+    for (int c = 0; c < 4; ++c) y[c] = requant32<Right>(acc32_8<W>(chunk8(q, c), chunk8(idx, c), t), r);
+    __m256i w0 = _mm256_permute4x64_epi64(_mm256_packs_epi32(y[0], y[1]), 0xD8);
+    __m256i w1 = _mm256_permute4x64_epi64(_mm256_packs_epi32(y[2], y[3]), 0xD8);
+    storeu(out + i, _mm256_permute4x64_epi64(_mm256_packs_epi16(w0, w1), 0xD8));
+  }
+  for (; i < n; ++i) out[i] = requant_acc(r, pwl_acc(r.pwl, in[i]));
+}
+
+template <int W>
+void s16_s32_impl(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
+  __m256i thr[PwlPlan::kMaxSegments];
+  const int m1 = p.segments - 1;
+  for (int j = 0; j < m1; ++j) thr[j] = _mm256_set1_epi16(static_cast<int16_t>(p.thr[j] - 1));
+  const Tables32 t(p);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256i q = loadu(in + i);
+    __m256i idx = _mm256_setzero_si256();
+    for (int j = 0; j < m1; ++j) idx = _mm256_sub_epi16(idx, _mm256_cmpgt_epi16(q, thr[j]));
+    for (int h = 0; h < 2; ++h) {
+      __m128i qh = h ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
+      __m128i ih = h ? _mm256_extracti128_si256(idx, 1) : _mm256_castsi256_si128(idx);
+      __m256i q32 = _mm256_cvtepi16_epi32(qh), i32 = _mm256_cvtepu16_epi32(ih);
+      storeu(out + i + 8 * h,
+             _mm256_add_epi32(_mm256_mullo_epi32(q32, lut32<W>(i32, t.k, t.km)), lut32<W>(i32, t.b, t.bm)));
+    }
+  }
+  for (; i < n; ++i) out[i] = pwl_acc(p, in[i]);
+}
+
+}  // namespace
+
+void s8_pwl_s32__avx2(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+  if (p.fits_s16 && p.segments <= 16) return s8_s32_via16<1>(p, in, out, n);
+  if (p.fits_s16 && p.segments <= 32) return s8_s32_via16<2>(p, in, out, n);
+  if (p.segments <= 8) return s8_s32_via32<1>(p, in, out, n);
+  if (p.segments <= 16) return s8_s32_via32<2>(p, in, out, n);
+  return s8_s32_via32<0>(p, in, out, n);
+}
+
+void s8_pwl_s16__avx2(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
+  if (p.segments <= 16) return s8_s16_impl<1>(p, in, out, n);
+  if (p.segments <= 32) return s8_s16_impl<2>(p, in, out, n);
+  return s8_s16_impl<4>(p, in, out, n);
+}
+
+void s8_pwl_s8__avx2(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  const int s = r.pwl.segments;
+  const bool right = r.rshift > 0;
+  if (r.use16) {
+    if (s <= 16) return right ? s8_s8_via16<1, true>(r, in, out, n) : s8_s8_via16<1, false>(r, in, out, n);
+    if (s <= 32) return right ? s8_s8_via16<2, true>(r, in, out, n) : s8_s8_via16<2, false>(r, in, out, n);
+    return right ? s8_s8_via16<4, true>(r, in, out, n) : s8_s8_via16<4, false>(r, in, out, n);
+  }
+  if (s <= 8) return right ? s8_s8_via32<1, true>(r, in, out, n) : s8_s8_via32<1, false>(r, in, out, n);
+  if (s <= 16) return right ? s8_s8_via32<2, true>(r, in, out, n) : s8_s8_via32<2, false>(r, in, out, n);
+  return right ? s8_s8_via32<0, true>(r, in, out, n) : s8_s8_via32<0, false>(r, in, out, n);
+}
+
+void s16_pwl_s32__avx2(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
+  if (p.segments <= 8) return s16_s32_impl<1>(p, in, out, n);
+  if (p.segments <= 16) return s16_s32_impl<2>(p, in, out, n);
+  return s16_s32_impl<0>(p, in, out, n);
+}
+
+// AVX2 has no 256-entry byte permute: the byte LUT baseline stays a scalar loop.
+void s8_lut256_s8__avx2(const Lut256Plan& t, const int8_t* in, int8_t* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = t.s8[static_cast<uint8_t>(in[i] ^ 0x80)];
+}
+
+void s8_lut256_s32__avx2(const Lut256Plan& t, const int8_t* in, int32_t* out, size_t n) {
+  size_t i = 0;
+  const __m256i bias = _mm256_set1_epi32(128);
+  for (; i + 8 <= n; i += 8) {
+    __m128i q8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in + i));
+    __m256i idx = _mm256_add_epi32(_mm256_cvtepi8_epi32(q8), bias);
+    storeu(out + i, _mm256_i32gather_epi32(t.s32, idx, 4));
+  }
+  for (; i < n; ++i) out[i] = t.s32[static_cast<uint8_t>(in[i] ^ 0x80)];
+}
+
+}  // namespace ukernel
+}  // namespace gqalut

@@ -1,0 +1,305 @@
+// AVX-512 microkernels (F+BW+VL+DQ+VBMI; this file is compiled with those
+// -m flags). Datapath per 64 int8 codes:
+//   idx  = sum_j (q >= thr_j)            vpcmpb + masked vpaddb, one per threshold
+//   K, B = per-lane lookup by idx        vpermw (16-bit path) or vpermd/vpermt2d (32-bit)
+//   acc  = K * q + B                     vpmullw/vpaddw or vpmulld/vpaddd
+// The 16-bit path is used when the plan proved every accumulator fits int16.
+// Tails use masked loads/stores, so there is no scalar remainder loop.
+#include <immintrin.h>
+
+#include "ukernels.h"
+
+namespace gqalut {
+namespace ukernel {
+namespace {
+
+inline __mmask64 tail_mask64(size_t rem) { return rem >= 64 ? ~__mmask64{0} : ((__mmask64{1} << rem) - 1); }
+
+struct Thresholds8 {
+  __m512i v[PwlPlan::kMaxSegments];
+  int count;
+  explicit Thresholds8(const PwlPlan& p) : count(p.segments - 1) {
+    for (int j = 0; j < count; ++j) v[j] = _mm512_set1_epi8(p.thr8[j]);
+  }
+};
+
+inline __m512i seg_index_s8(__m512i q, const Thresholds8& t) {
+  __m512i idx = _mm512_setzero_si512();
+  const __m512i one = _mm512_set1_epi8(1);
+  for (int j = 0; j < t.count; ++j)
+    idx = _mm512_mask_add_epi8(idx, _mm512_cmpge_epi8_mask(q, t.v[j]), idx, one);
+  return idx;
+}
+
+// 16-bit lookup: W = 1 (<= 32 segments, vpermw) or 2 (<= 64, vpermt2w).
+template <int W>
+inline __m512i lut16(__m512i i16, const __m512i* t) {
+  if (W == 1) return _mm512_permutexvar_epi16(i16, t[0]);
+  return _mm512_permutex2var_epi16(t[0], i16, t[1]);
+}
+
+// 32-bit lookup: W = 1 (<= 16 segments), 2 (<= 32), 4 (<= 64).
+template <int W>
+inline __m512i lut32(__m512i i32, const __m512i* t) {
+  if (W == 1) return _mm512_permutexvar_epi32(i32, t[0]);
+  __m512i lo = _mm512_permutex2var_epi32(t[0], i32, t[1]);
+  if (W == 2) return lo;
+  __m512i hi = _mm512_permutex2var_epi32(t[2], i32, t[3]);
+  return _mm512_mask_blend_epi32(_mm512_test_epi32_mask(i32, _mm512_set1_epi32(32)), lo, hi);
+}
+
+struct Tables16 {
+  __m512i k[2], b[2];
+  explicit Tables16(const PwlPlan& p) {
+    for (int c = 0; c < 2; ++c) {
+      k[c] = _mm512_loadu_si512(p.k16 + 32 * c);
+      b[c] = _mm512_loadu_si512(p.b16 + 32 * c);
+    }
+  }
+};
+
+struct Tables32 {
+  __m512i k[4], b[4];
+  explicit Tables32(const PwlPlan& p) {
+    for (int c = 0; c < 4; ++c) {
+      k[c] = _mm512_loadu_si512(p.k + 16 * c);
+      b[c] = _mm512_loadu_si512(p.b + 16 * c);
+    }
+  }
+};
+
+// acc16 for half h (codes 32h..32h+31) of a 64-code block.
+template <int W>
+inline __m512i acc16_half(__m512i q, __m512i idx, int h, const Tables16& t) {
+  __m256i qh = h ? _mm512_extracti64x4_epi64(q, 1) : _mm512_castsi512_si256(q);
+  __m256i ih = h ? _mm512_extracti64x4_epi64(idx, 1) : _mm512_castsi512_si256(idx);
+  __m512i q16 = _mm512_cvtepi8_epi16(qh);
+  __m512i i16 = _mm512_cvtepu8_epi16(ih);
+  return _mm512_add_epi16(_mm512_mullo_epi16(q16, lut16<W>(i16, t.k)), lut16<W>(i16, t.b));
+}
+
+// acc32 for quarter c (codes 16c..16c+15) of a 64-code block.
+template <int W>
+inline __m512i acc32_quarter(__m512i q, __m512i idx, int c, const Tables32& t) {
+  __m128i qc = _mm512_extracti32x4_epi32(q, 0), ic = _mm512_extracti32x4_epi32(idx, 0);
+  if (c == 1) qc = _mm512_extracti32x4_epi32(q, 1), ic = _mm512_extracti32x4_epi32(idx, 1);
+  if (c == 2) qc = _mm512_extracti32x4_epi32(q, 2), ic = _mm512_extracti32x4_epi32(idx, 2);
+  if (c == 3) qc = _mm512_extracti32x4_epi32(q, 3), ic = _mm512_extracti32x4_epi32(idx, 3);
+  __m512i q32 = _mm512_cvtepi8_epi32(qc);
+  __m512i i32 = _mm512_cvtepu8_epi32(ic);
+  return _mm512_add_epi32(_mm512_mullo_epi32(q32, lut32<W>(i32, t.k)), lut32<W>(i32, t.b));
+}
+
+// Rounding (half away from zero) right shift or clamped left shift.
+template <bool Right>
+inline __m512i requant16(__m512i acc, const RequantPlan& r) {
+  if (Right) {
+    __m512i v = _mm512_add_epi16(acc, _mm512_set1_epi16(static_cast<int16_t>(r.half)));
+    v = _mm512_add_epi16(v, _mm512_srai_epi16(acc, 15));
+    return _mm512_sra_epi16(v, _mm_cvtsi32_si128(r.rshift));
+  }
+  __m512i v = _mm512_max_epi16(acc, _mm512_set1_epi16(static_cast<int16_t>(r.clamp_lo)));
+  v = _mm512_min_epi16(v, _mm512_set1_epi16(static_cast<int16_t>(r.clamp_hi)));
+  return _mm512_sll_epi16(v, _mm_cvtsi32_si128(r.lshift));
+}
+
+template <bool Right>
+inline __m512i requant32(__m512i acc, const RequantPlan& r) {
+  if (Right) {
+    __m512i v = _mm512_add_epi32(acc, _mm512_set1_epi32(r.half));
+    v = _mm512_add_epi32(v, _mm512_srai_epi32(acc, 31));
+    return _mm512_sra_epi32(v, _mm_cvtsi32_si128(r.rshift));
+  }
+  __m512i v = _mm512_max_epi32(acc, _mm512_set1_epi32(r.clamp_lo));
+  v = _mm512_min_epi32(v, _mm512_set1_epi32(r.clamp_hi));
+  return _mm512_sll_epi32(v, _mm_cvtsi32_si128(r.lshift));
+}
+
+// ---- s8 -> s32 ----------------------------------------------------------
+template <int W>
+void s8_s32_via16(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+  const Thresholds8 thr(p);
+  const Tables16 t(p);
+  for (size_t i = 0; i < n; i += 64) {
+    const size_t rem = n - i;
+    const __mmask64 m = tail_mask64(rem);
+    const __m512i q = _mm512_maskz_loadu_epi8(m, in + i);
+    const __m512i idx = seg_index_s8(q, thr);
+    for (int h = 0; h < 2; ++h) {
+      __m512i acc = acc16_half<W>(q, idx, h, t);
+      __m512i lo = _mm512_cvtepi16_epi32(_mm512_castsi512_si256(acc));
+      __m512i hi = _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(acc, 1));
+      if (rem >= 64) {
+        _mm512_storeu_si512(out + i + 32 * h, lo);
+        _mm512_storeu_si512(out + i + 32 * h + 16, hi);
+      } else {
+        _mm512_mask_storeu_epi32(out + i + 32 * h, static_cast<__mmask16>(m >> (32 * h)), lo);
+        _mm512_mask_storeu_epi32(out + i + 32 * h + 16, static_cast<__mmask16>(m >> (32 * h + 16)), hi);
+      }
+    }
+  }
+}
+
+template <int W>
+void s8_s32_via32(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+  const Thresholds8 thr(p);
+  const Tables32 t(p);
+  for (size_t i = 0; i < n; i += 64) {
+    const size_t rem = n - i;
+    const __mmask64 m = tail_mask64(rem);
+    const __m512i q = _mm512_maskz_loadu_epi8(m, in + i);
+    const __m512i idx = seg_index_s8(q, thr);
+    for (int c = 0; c < 4; ++c) {
+      __m512i acc = acc32_quarter<W>(q, idx, c, t);
+      if (rem >= 64) _mm512_storeu_si512(out + i + 16 * c, acc);
+      else _mm512_mask_storeu_epi32(out + i + 16 * c, static_cast<__mmask16>(m >> (16 * c)), acc);
+    }
+  }
+}
+
+// ---- s8 -> s16 ----------------------------------------------------------
+template <int W>
+void s8_s16_impl(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
+  const Thresholds8 thr(p);
+  const Tables16 t(p);
+  for (size_t i = 0; i < n; i += 64) {
+    const size_t rem = n - i;
+    const __mmask64 m = tail_mask64(rem);
+    const __m512i q = _mm512_maskz_loadu_epi8(m, in + i);
+    const __m512i idx = seg_index_s8(q, thr);
+    for (int h = 0; h < 2; ++h) {
+      __m512i acc = acc16_half<W>(q, idx, h, t);
+      if (rem >= 64) _mm512_storeu_si512(out + i + 32 * h, acc);
+      else _mm512_mask_storeu_epi16(out + i + 32 * h, static_cast<__mmask32>(m >> (32 * h)), acc);
+    }
+  }
+}
+
+// ---- s8 -> s8 (requantized) ----------------------------------------------
+template <int W, bool Right>
+void s8_s8_via16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  const Thresholds8 thr(r.pwl);
+  const Tables16 t(r.pwl);
+  for (size_t i = 0; i < n; i += 64) {
+    const size_t rem = n - i;
+    const __mmask64 m = tail_mask64(rem);
+    const __m512i q = _mm512_maskz_loadu_epi8(m, in + i);
+    const __m512i idx = seg_index_s8(q, thr);
+    __m256i y0 = _mm512_cvtsepi16_epi8(requant16<Right>(acc16_half<W>(q, idx, 0, t), r));
+    __m256i y1 = _mm512_cvtsepi16_epi8(requant16<Right>(acc16_half<W>(q, idx, 1, t), r));
+    __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(y0), y1, 1);
+    if (rem >= 64) _mm512_storeu_si512(out + i, y);
+    else _mm512_mask_storeu_epi8(out + i, m, y);
+  }
+}
+
+template <int W, bool Right>
+void s8_s8_via32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  const Thresholds8 thr(r.pwl);
+  const Tables32 t(r.pwl);
+  for (size_t i = 0; i < n; i += 64) {
+    const size_t rem = n - i;
+    const __mmask64 m = tail_mask64(rem);
+    const __m512i q = _mm512_maskz_loadu_epi8(m, in + i);
+    const __m512i idx = seg_index_s8(q, thr);
+    __m128i y[4];
+    for (int c = 0; c < 4; ++c) y[c] = _mm512_cvtsepi32_epi8(requant32<Right>(acc32_quarter<W>(q, idx, c, t), r));
+    __m512i v = _mm512_castsi128_si512(y[0]);
+    v = _mm512_inserti32x4(v, y[1], 1);
+    v = _mm512_inserti32x4(v, y[2], 2);
+    v = _mm512_inserti32x4(v, y[3], 3);
+    if (rem >= 64) _mm512_storeu_si512(out + i, v);
+    else _mm512_mask_storeu_epi8(out + i, m, v);
+  }
+}
+
+// ---- s16 -> s32 ---------------------------------------------------------
+template <int W>
+void s16_s32_impl(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
+  __m512i thr[PwlPlan::kMaxSegments];
+  const int m1 = p.segments - 1;
+  for (int j = 0; j < m1; ++j) thr[j] = _mm512_set1_epi16(p.thr[j]);
+  const Tables32 t(p);
+  const __m512i one = _mm512_set1_epi16(1);
+  for (size_t i = 0; i < n; i += 32) {
+    const size_t rem = n - i;
+    const __mmask32 m = rem >= 32 ? ~__mmask32{0} : ((__mmask32{1} << rem) - 1);
+    const __m512i q = _mm512_maskz_loadu_epi16(m, in + i);
+    __m512i idx = _mm512_setzero_si512();
+    for (int j = 0; j < m1; ++j) idx = _mm512_mask_add_epi16(idx, _mm512_cmpge_epi16_mask(q, thr[j]), idx, one);
+    for (int h = 0; h < 2; ++h) {
+      __m256i qh = h ? _mm512_extracti64x4_epi64(q, 1) : _mm512_castsi512_si256(q);
+      __m256i ih = h ? _mm512_extracti64x4_epi64(idx, 1) : _mm512_castsi512_si256(idx);
+      __m512i q32 = _mm512_cvtepi16_epi32(qh), i32 = _mm512_cvtepu16_epi32(ih);
+      __m512i acc = _mm512_add_epi32(_mm512_mullo_epi32(q32, lut32<W>(i32, t.k)), lut32<W>(i32, t.b));
+      if (rem >= 32) _mm512_storeu_si512(out + i + 16 * h, acc);
+      else _mm512_mask_storeu_epi32(out + i + 16 * h, static_cast<__mmask16>(m >> (16 * h)), acc);
+    }
+  }
+}
+
+}  // namespace
+
+void s8_pwl_s32__avx512(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+  if (p.fits_s16) {
+    if (p.segments <= 32) return s8_s32_via16<1>(p, in, out, n);
+    return s8_s32_via16<2>(p, in, out, n);
+  }
+  if (p.segments <= 16) return s8_s32_via32<1>(p, in, out, n);
+  if (p.segments <= 32) return s8_s32_via32<2>(p, in, out, n);
+  return s8_s32_via32<4>(p, in, out, n);
+}
+
+void s8_pwl_s16__avx512(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
+  if (p.segments <= 32) return s8_s16_impl<1>(p, in, out, n);
+  return s8_s16_impl<2>(p, in, out, n);
+}
+
+void s8_pwl_s8__avx512(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  const int s = r.pwl.segments;
+  const bool right = r.rshift > 0;
+  if (r.use16) {
+    if (s <= 32) return right ? s8_s8_via16<1, true>(r, in, out, n) : s8_s8_via16<1, false>(r, in, out, n);
+    return right ? s8_s8_via16<2, true>(r, in, out, n) : s8_s8_via16<2, false>(r, in, out, n);
+  }
+  if (s <= 16) return right ? s8_s8_via32<1, true>(r, in, out, n) : s8_s8_via32<1, false>(r, in, out, n);
+  if (s <= 32) return right ? s8_s8_via32<2, true>(r, in, out, n) : s8_s8_via32<2, false>(r, in, out, n);
+  return right ? s8_s8_via32<4, true>(r, in, out, n) : s8_s8_via32<4, false>(r, in, out, n);
+}
+
+void s16_pwl_s32__avx512(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
+  if (p.segments <= 16) return s16_s32_impl<1>(p, in, out, n);
+  if (p.segments <= 32) return s16_s32_impl<2>(p, in, out, n);
+  return s16_s32_impl<4>(p, in, out, n);
+}
+
+void s8_lut256_s8__avx512(const Lut256Plan& t, const int8_t* in, int8_t* out, size_t n) {
+  __m512i tab[4];
+  for (int c = 0; c < 4; ++c) tab[c] = _mm512_loadu_si512(t.s8 + 64 * c);
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (size_t i = 0; i < n; i += 64) {
+    const size_t rem = n - i;
+    const __mmask64 m = tail_mask64(rem);
+    __m512i idx = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, in + i), bias);
+    __m512i lo = _mm512_permutex2var_epi8(tab[0], idx, tab[1]);  // bits 0..6
+    __m512i hi = _mm512_permutex2var_epi8(tab[2], idx, tab[3]);
+    __m512i y = _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi);  // bit 7
+    if (rem >= 64) _mm512_storeu_si512(out + i, y);
+    else _mm512_mask_storeu_epi8(out + i, m, y);
+  }
+}
+
+void s8_lut256_s32__avx512(const Lut256Plan& t, const int8_t* in, int32_t* out, size_t n) {
+  for (size_t i = 0; i < n; i += 16) {
+    const size_t rem = n - i;
+    const __mmask16 m = rem >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << rem) - 1);
+    __m512i q = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, in + i));
+    __m512i idx = _mm512_add_epi32(q, _mm512_set1_epi32(128));
+    __m512i y = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, t.s32, 4);
+    if (rem >= 16) _mm512_storeu_si512(out + i, y);
+    else _mm512_mask_storeu_epi32(out + i, m, y);
+  }
+}
+
+}  // namespace ukernel
+}  // namespace gqalut

@@ -1,0 +1,248 @@
+// Plans (built once, validated, may throw), ISA detection, one-time dispatch
+// and the tensor API. The microkernels themselves live in kernels_<isa>.cpp.
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "gqalut/kernels.hpp"
+#include "ukernels.h"
+
+namespace gqalut {
+
+const char* to_string(Isa isa) {
+  switch (isa) {
+    case Isa::automatic: return "auto";
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "?";
+}
+
+Isa parse_isa(std::string_view text) {
+  if (text == "scalar") return Isa::scalar;
+  if (text == "avx2") return Isa::avx2;
+  if (text == "avx512") return Isa::avx512;
+  if (text == "auto") return Isa::automatic;
+  throw std::invalid_argument(
+      fmt::format("ISA must be scalar, avx2, avx512 or auto, got '{}'", text));
+}
+
+bool isa_supported(Isa isa) {
+  switch (isa) {
+    case Isa::automatic:
+    case Isa::scalar: return true;
+#if defined(__x86_64__) || defined(__i386__)
+    // __builtin_cpu_supports checks CPUID and the OS-enabled state (XGETBV).
+    case Isa::avx2: return __builtin_cpu_supports("avx2");
+    case Isa::avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512vbmi");
+#else
+    default: return false;
+#endif
+  }
+  return false;
+}
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+    if (isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+Isa best_isa() { return available_isas().back(); }
+
+Isa default_isa() {
+  // Chosen once per process: the environment cannot change the kernels mid-run.
+  static const Isa chosen = [] {
+    const char* env = std::getenv("GQALUT_ISA");
+    if (env == nullptr || *env == '\0') return best_isa();
+    Isa isa = parse_isa(env);
+    if (isa == Isa::automatic) return best_isa();
+    if (!isa_supported(isa))
+      throw std::invalid_argument(
+          fmt::format("GQALUT_ISA={} is not supported by this CPU", env));
+    return isa;
+  }();
+  return chosen;
+}
+
+Isa resolve_isa(Isa isa) {
+  if (isa == Isa::automatic) return default_isa();
+  if (!isa_supported(isa))
+    throw std::invalid_argument(fmt::format("ISA {} is not supported by this CPU", to_string(isa)));
+  return isa;
+}
+
+PwlPlan prepare_pwl(const Table& t, int input_bits) {
+  t.validate();
+  if (input_bits != 8 && input_bits != 16)
+    throw std::invalid_argument(fmt::format("input_bits must be 8 or 16, got {}", input_bits));
+  const int64_t qmin = -(int64_t{1} << (input_bits - 1));
+  const int64_t qmax = (int64_t{1} << (input_bits - 1)) - 1;
+  PwlPlan p;
+  p.input_bits = input_bits;
+  p.n = t.n;
+  p.shift = t.shift();
+  // Reachable segments: the one qmin falls in, then one per distinct
+  // breakpoint code inside (qmin, qmax]. Codes outside the span drop out.
+  std::vector<int64_t> starts{qmin};
+  std::vector<int> segs{segment_of(t, static_cast<int32_t>(qmin))};
+  for (size_t i = 0; i < t.breakpoints.size(); ++i) {
+    int64_t v = t.breakpoints[i];
+    if (v <= qmin || v > qmax || v == starts.back()) continue;
+    starts.push_back(v);
+    segs.push_back(segment_of(t, static_cast<int32_t>(v)));
+  }
+  p.segments = static_cast<int>(segs.size());
+  const int a = p.shift - t.n - t.slope_format.frac_bits;
+  const int c = p.shift - t.intercept_format.frac_bits;
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (int j = 0; j < p.segments; ++j) {
+    int s = segs[j];
+    int64_t kk = int64_t{t.slopes[s]} * (int64_t{1} << a);
+    int64_t bb = int64_t{t.intercepts[s]} * (int64_t{1} << c);
+    p.k[j] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(kk)));
+    p.b[j] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(bb)));
+    p.k16[j] = static_cast<int16_t>(static_cast<uint16_t>(static_cast<uint64_t>(kk)));
+    p.b16[j] = static_cast<int16_t>(static_cast<uint16_t>(static_cast<uint64_t>(bb)));
+    if (j > 0) {
+      p.thr[j - 1] = static_cast<int16_t>(starts[j]);
+      p.thr8[j - 1] = static_cast<int8_t>(input_bits == 8 ? starts[j] : 0);
+      p.thr8m1[j - 1] = static_cast<int8_t>(input_bits == 8 ? starts[j] - 1 : 0);
+    }
+    // acc is linear in q on a segment: its extremes are at the segment's ends.
+    int64_t end = j + 1 < p.segments ? starts[j + 1] - 1 : qmax;
+    for (int64_t q : {starts[j], end}) {
+      int64_t acc = kk * q + bb;
+      lo = std::min(lo, acc);
+      hi = std::max(hi, acc);
+    }
+  }
+  if (lo < INT32_MIN || hi > INT32_MAX)
+    throw std::invalid_argument(fmt::format(
+        "accumulator must fit int32 for {}-bit inputs, got range [{}, {}] (scale {})", input_bits,
+        lo, hi, t.n));
+  p.acc_min = static_cast<int32_t>(lo);
+  p.acc_max = static_cast<int32_t>(hi);
+  p.fits_s16 = lo >= INT16_MIN && hi <= INT16_MAX;
+  return p;
+}
+
+RequantPlan prepare_requant(const Table& t, int out_frac) {
+  if (out_frac < 0 || out_frac > 31)
+    throw std::invalid_argument(fmt::format("output frac bits must be in [0, 31], got {}", out_frac));
+  RequantPlan r;
+  r.pwl = prepare_pwl(t, 8);
+  r.out_frac = out_frac;
+  r.rshift = r.pwl.shift - out_frac;
+  if (r.rshift > 0) {
+    r.half = int32_t{1} << (r.rshift - 1);
+    int64_t lo = int64_t{r.pwl.acc_min} + r.half - 1, hi = int64_t{r.pwl.acc_max} + r.half;
+    if (lo < INT32_MIN || hi > INT32_MAX)
+      throw std::invalid_argument(fmt::format(
+          "requantization rounding must fit int32, got accumulator range [{}, {}] + {}",
+          r.pwl.acc_min, r.pwl.acc_max, r.half));
+    r.use16 = r.pwl.fits_s16 && r.rshift <= 15 && lo >= INT16_MIN && hi <= INT16_MAX;
+  } else {
+    r.lshift = std::min(-r.rshift, 8);  // any |acc| >= 1 saturates beyond 8
+    r.clamp_hi = (127 >> r.lshift) + 1;
+    r.clamp_lo = -(128 >> r.lshift) - 1;
+    r.use16 = r.pwl.fits_s16;
+  }
+  return r;
+}
+
+int8_t requantize_s8(int64_t acc, int L, int out_frac) {
+  // Reference in int64, written independently of the kernels' clamp tricks.
+  int64_t v;
+  int r = L - out_frac;
+  if (r > 0) {
+    int64_t mag = acc < 0 ? -acc : acc;
+    mag = (mag + (int64_t{1} << (r - 1))) >> r;
+    v = acc < 0 ? -mag : mag;
+  } else {
+    int s = -r;
+    if (acc > 127) acc = 128;
+    if (acc < -129) acc = -129;  // keeps the sign and saturates after the shift
+    v = acc * (int64_t{1} << s);
+  }
+  return static_cast<int8_t>(std::clamp<int64_t>(v, -128, 127));
+}
+
+Lut256Plan prepare_lut256(const Table& t, int out_frac) {
+  RequantPlan r = prepare_requant(t, out_frac);  // validates like the PWL kernels
+  Lut256Plan lut;
+  lut.out_frac = out_frac;
+  for (int q = -128; q < 128; ++q) {
+    int64_t acc = eval_acc(t, q);
+    lut.s32[q + 128] = static_cast<int32_t>(acc);
+    lut.s8[q + 128] = requantize_s8(acc, r.pwl.shift, out_frac);
+  }
+  return lut;
+}
+
+namespace {
+
+#define GQALUT_SET(isa)                                                                      \
+  KernelSet {                                                                                \
+    Isa::isa, &ukernel::s8_pwl_s32__##isa, &ukernel::s8_pwl_s16__##isa,                      \
+        &ukernel::s8_pwl_s8__##isa, &ukernel::s16_pwl_s32__##isa,                            \
+        &ukernel::s8_lut256_s8__##isa, &ukernel::s8_lut256_s32__##isa, {                     \
+      "s8_pwl_s32__" #isa, "s8_pwl_s16__" #isa, "s8_pwl_s8__" #isa, "s16_pwl_s32__" #isa,    \
+          "s8_lut256_s8__" #isa, "s8_lut256_s32__" #isa                                      \
+    }                                                                                        \
+  }
+const KernelSet kSets[3] = {GQALUT_SET(scalar), GQALUT_SET(avx2), GQALUT_SET(avx512)};
+#undef GQALUT_SET
+
+}  // namespace
+
+const KernelSet& kernel_set(Isa isa) {
+  switch (resolve_isa(isa)) {
+    case Isa::avx2: return kSets[1];
+    case Isa::avx512: return kSets[2];
+    default: return kSets[0];
+  }
+}
+
+void apply(const PwlPlan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa) {
+  if (plan.input_bits != 8)
+    throw std::invalid_argument(fmt::format("plan must be for 8-bit input, got {}", plan.input_bits));
+  kernel_set(isa).s8_pwl_s32(plan, in, out, n);
+}
+
+void apply(const PwlPlan& plan, const int8_t* in, int16_t* out, size_t n, Isa isa) {
+  if (plan.input_bits != 8)
+    throw std::invalid_argument(fmt::format("plan must be for 8-bit input, got {}", plan.input_bits));
+  if (!plan.fits_s16)
+    throw std::invalid_argument(fmt::format(
+        "accumulator must fit int16 for an int16 output, got range [{}, {}]", plan.acc_min,
+        plan.acc_max));
+  kernel_set(isa).s8_pwl_s16(plan, in, out, n);
+}
+
+void apply(const PwlPlan& plan, const int16_t* in, int32_t* out, size_t n, Isa isa) {
+  if (plan.input_bits != 16)
+    throw std::invalid_argument(fmt::format("plan must be for 16-bit input, got {}", plan.input_bits));
+  kernel_set(isa).s16_pwl_s32(plan, in, out, n);
+}
+
+void apply(const RequantPlan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa) {
+  kernel_set(isa).s8_pwl_s8(plan, in, out, n);
+}
+
+void apply(const Lut256Plan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa) {
+  kernel_set(isa).s8_lut256_s8(plan, in, out, n);
+}
+
+void apply(const Lut256Plan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa) {
+  kernel_set(isa).s8_lut256_s32(plan, in, out, n);
+}
+
+}  // namespace gqalut

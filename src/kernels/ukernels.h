@@ -1,0 +1,60 @@
+// gqalut private: microkernel declarations and the scalar per-element
+// reference shared by every ISA's tail loop. Everything here has internal
+// linkage or is an extern "declared-only" function, so the per-ISA translation
+// units (compiled with different -m flags) never share an inline definition.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "gqalut/kernels.hpp"
+
+namespace gqalut {
+namespace ukernel {
+
+#define GQALUT_DECLARE_KERNELS(isa)                                                    \
+  void s8_pwl_s32__##isa(const PwlPlan&, const int8_t*, int32_t*, size_t);           \
+  void s8_pwl_s16__##isa(const PwlPlan&, const int8_t*, int16_t*, size_t);           \
+  void s8_pwl_s8__##isa(const RequantPlan&, const int8_t*, int8_t*, size_t);         \
+  void s16_pwl_s32__##isa(const PwlPlan&, const int16_t*, int32_t*, size_t);         \
+  void s8_lut256_s8__##isa(const Lut256Plan&, const int8_t*, int8_t*, size_t);       \
+  void s8_lut256_s32__##isa(const Lut256Plan&, const int8_t*, int32_t*, size_t);
+
+GQALUT_DECLARE_KERNELS(scalar)
+GQALUT_DECLARE_KERNELS(avx2)
+GQALUT_DECLARE_KERNELS(avx512)
+#undef GQALUT_DECLARE_KERNELS
+
+namespace {
+
+// seg(q) = #{j : q >= thr[j]}: the comparator of SPEC section 2.
+inline int segment_index(const PwlPlan& p, int32_t q) {
+  int s = 0;
+  for (int j = 0; j + 1 < p.segments; ++j) s += q >= p.thr[j];
+  return s;
+}
+
+// acc = k*q + b modulo 2^32 (exact: the plan proved it fits int32).
+inline int32_t pwl_acc(const PwlPlan& p, int32_t q) {
+  int s = segment_index(p, q);
+  return static_cast<int32_t>(static_cast<uint32_t>(p.k[s]) * static_cast<uint32_t>(q) +
+                              static_cast<uint32_t>(p.b[s]));
+}
+
+// sat8(round_half_away(acc * 2^-rshift)), as prepared in the plan.
+inline int8_t requant_acc(const RequantPlan& r, int32_t acc) {
+  int32_t v;
+  if (r.rshift > 0) {
+    v = (acc + r.half - (acc < 0 ? 1 : 0)) >> r.rshift;  // plan proved no overflow
+    v = v < -128 ? -128 : (v > 127 ? 127 : v);
+  } else {
+    v = acc < r.clamp_lo ? r.clamp_lo : (acc > r.clamp_hi ? r.clamp_hi : acc);
+    v = static_cast<int32_t>(static_cast<uint32_t>(v) << r.lshift);
+    v = v < -128 ? -128 : (v > 127 ? 127 : v);
+  }
+  return static_cast<int8_t>(v);
+}
+
+}  // namespace
+}  // namespace ukernel
+}  // namespace gqalut

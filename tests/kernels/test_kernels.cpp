@@ -1,0 +1,251 @@
+// Every kernel of every ISA this CPU has is bit-exact with gqalut::eval_acc,
+// exhaustively over the 256 int8 codes and every scale, on the official tables
+// and on seeded random tables; plus tails, in-place use and an int16 sample.
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "gqalut/kernels.hpp"
+#include "random_tables.hpp"
+
+using namespace gqalut;
+using gqalut_test::random_table;
+
+namespace {
+
+struct Case {
+  std::string name;
+  Table table;
+};
+
+// Official tables (every scale) plus random ones at scales 0..7.
+std::vector<Case> all_cases(int input_bits, int random_count) {
+  std::vector<Case> cases;
+  for (auto& [file, set] : gqalut_test::official_sets())
+    for (auto& [n, t] : set.tables) cases.push_back({fmt::format("{} n={}", file, n), t});
+  const uint64_t seed = gqalut_test::test_seed();
+  std::printf("random tables: seed %llu (replay with GQALUT_TEST_SEED)\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed + input_bits);
+  int made = 0;
+  while (made < random_count) {
+    int n = made % 8;
+    Table t = random_table(rng, n, input_bits);
+    if (!gqalut_test::acc_fits_int32(t, input_bits)) {
+      EXPECT_THROW(prepare_pwl(t, input_bits), std::invalid_argument);
+      continue;
+    }
+    cases.push_back({fmt::format("random #{} n={} K={} {}/{}", made, n, t.entries(), t.slope_format.name(),
+                                 t.intercept_format.name()),
+                     t});
+    ++made;
+  }
+  return cases;
+}
+
+std::vector<int8_t> all_codes() {
+  std::vector<int8_t> q;
+  for (int v = -128; v < 128; ++v) q.push_back(static_cast<int8_t>(v));
+  return q;
+}
+
+class KernelIsa : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!isa_supported(GetParam())) GTEST_SKIP() << "this CPU lacks " << to_string(GetParam());
+  }
+};
+
+TEST_P(KernelIsa, S8ToS32AndS16ExactOnAllCodes) {
+  const Isa isa = GetParam();
+  const auto codes = all_codes();
+  int s16_cases = 0;
+  for (const auto& c : all_cases(8, 160)) {
+    SCOPED_TRACE(c.name);
+    PwlPlan plan = prepare_pwl(c.table, 8);
+    std::vector<int32_t> out(256);
+    apply(plan, codes.data(), out.data(), 256, isa);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int i = 0; i < 256; ++i) {
+      int64_t ref = eval_acc(c.table, codes[i]);
+      lo = std::min(lo, ref);
+      hi = std::max(hi, ref);
+      ASSERT_EQ(out[i], ref) << "q=" << int(codes[i]);
+    }
+    EXPECT_EQ(plan.acc_min, lo);
+    EXPECT_EQ(plan.acc_max, hi);
+    EXPECT_EQ(plan.fits_s16, lo >= INT16_MIN && hi <= INT16_MAX);
+    if (c.table.accumulator_bits(8) <= 16) {
+      EXPECT_TRUE(plan.fits_s16);
+    }
+    if (plan.fits_s16) {
+      ++s16_cases;
+      std::vector<int16_t> o16(256);
+      apply(plan, codes.data(), o16.data(), 256, isa);
+      for (int i = 0; i < 256; ++i) ASSERT_EQ(o16[i], eval_acc(c.table, codes[i])) << "q=" << int(codes[i]);
+    } else {
+      std::vector<int16_t> o16(256);
+      EXPECT_THROW(apply(plan, codes.data(), o16.data(), 256, isa), std::invalid_argument);
+    }
+  }
+  EXPECT_GT(s16_cases, 50);  // the official tables all fit 16 bits
+}
+
+TEST_P(KernelIsa, S8RequantizedExactOnAllCodes) {
+  const Isa isa = GetParam();
+  const auto codes = all_codes();
+  int fast = 0, slow = 0;
+  for (const auto& c : all_cases(8, 80)) {
+    SCOPED_TRACE(c.name);
+    const int L = c.table.shift();
+    for (int m : {0, 3, 5, 7, L - 1, L, L + 2, 20}) {
+      if (m < 0) continue;
+      SCOPED_TRACE(fmt::format("out_frac {}", m));
+      RequantPlan r = prepare_requant(c.table, m);
+      (r.use16 ? fast : slow)++;
+      Lut256Plan lut = prepare_lut256(c.table, m);
+      std::vector<int8_t> out(256), out_lut(256);
+      apply(r, codes.data(), out.data(), 256, isa);
+      apply(lut, codes.data(), out_lut.data(), 256, isa);
+      for (int i = 0; i < 256; ++i) {
+        int8_t ref = requantize_s8(eval_acc(c.table, codes[i]), L, m);
+        ASSERT_EQ(out[i], ref) << "q=" << int(codes[i]);
+        ASSERT_EQ(out_lut[i], ref) << "q=" << int(codes[i]);
+      }
+      std::vector<int32_t> o32(256);
+      apply(lut, codes.data(), o32.data(), 256, isa);
+      for (int i = 0; i < 256; ++i) ASSERT_EQ(o32[i], eval_acc(c.table, codes[i]));
+    }
+  }
+  EXPECT_GT(fast, 0);  // both datapaths (16- and 32-bit) were exercised
+  EXPECT_GT(slow, 0);
+}
+
+// Lengths 0..4 vectors plus odd ones, unaligned pointers, out of place and in
+// place; nothing past n is written.
+TEST_P(KernelIsa, TailsAndInPlace) {
+  const Isa isa = GetParam();
+  std::mt19937_64 rng(gqalut_test::test_seed() ^ 0x7a11);
+  const auto sets = gqalut_test::official_sets();
+  std::vector<Table> tables = {sets.front().second.tables.begin()->second};
+  for (int i = 0; i < 6; ++i) {
+    Table t;
+    do {
+      t = random_table(rng, i, 8);
+    } while (!gqalut_test::acc_fits_int32(t, 8));
+    tables.push_back(t);
+  }
+  for (const auto& t : tables) {
+    PwlPlan plan = prepare_pwl(t, 8);
+    RequantPlan r = prepare_requant(t, 4);
+    Lut256Plan lut = prepare_lut256(t, 4);
+    for (size_t len = 0; len <= 4 * 64 + 3; ++len) {
+      SCOPED_TRACE(fmt::format("len {} K {}", len, t.entries()));
+      std::vector<int8_t> in(len + 3);
+      for (auto& v : in) v = static_cast<int8_t>(rng());
+      const int8_t* src = in.data() + 1;  // unaligned
+      std::vector<int32_t> o32(len + 2, 0x5a5a5a5a);
+      apply(plan, src, o32.data() + 1, len, isa);
+      for (size_t i = 0; i < len; ++i) ASSERT_EQ(o32[i + 1], eval_acc(t, src[i]));
+      ASSERT_EQ(o32[0], 0x5a5a5a5a);
+      ASSERT_EQ(o32[len + 1], 0x5a5a5a5a);
+      if (plan.fits_s16) {
+        std::vector<int16_t> o16(len + 2, 0x5a5a);
+        apply(plan, src, o16.data() + 1, len, isa);
+        for (size_t i = 0; i < len; ++i) ASSERT_EQ(o16[i + 1], eval_acc(t, src[i]));
+        ASSERT_EQ(o16[len + 1], 0x5a5a);
+      }
+      std::vector<int8_t> o8(len + 2, 0x5a);
+      apply(r, src, o8.data() + 1, len, isa);
+      for (size_t i = 0; i < len; ++i) ASSERT_EQ(o8[i + 1], requantize_s8(eval_acc(t, src[i]), t.shift(), 4));
+      ASSERT_EQ(o8[len + 1], 0x5a);
+      std::vector<int8_t> inplace(in.begin() + 1, in.begin() + 1 + len);
+      apply(r, inplace.data(), inplace.data(), len, isa);
+      for (size_t i = 0; i < len; ++i) ASSERT_EQ(inplace[i], o8[i + 1]);
+      std::vector<int8_t> inplace_lut(in.begin() + 1, in.begin() + 1 + len);
+      apply(lut, inplace_lut.data(), inplace_lut.data(), len, isa);
+      for (size_t i = 0; i < len; ++i) ASSERT_EQ(inplace_lut[i], o8[i + 1]);
+    }
+  }
+}
+
+// int16 input: every 7th code, the extremes and the codes around every
+// breakpoint, plus tails.
+TEST_P(KernelIsa, S16ToS32ExactOnDenseSample) {
+  const Isa isa = GetParam();
+  for (const auto& c : all_cases(16, 40)) {
+    SCOPED_TRACE(c.name);
+    std::vector<int16_t> in;
+    for (int v = -32768; v < 32768; v += 7) in.push_back(static_cast<int16_t>(v));
+    for (int v : {-32768, -32767, -1, 0, 1, 32766, 32767}) in.push_back(static_cast<int16_t>(v));
+    for (int32_t p : c.table.breakpoints)
+      for (int d = -1; d <= 1; ++d)
+        if (p + d >= -32768 && p + d <= 32767) in.push_back(static_cast<int16_t>(p + d));
+    PwlPlan plan = prepare_pwl(c.table, 16);
+    std::vector<int32_t> out(in.size() + 1, 0x5a5a5a5a);
+    apply(plan, in.data(), out.data(), in.size(), isa);
+    for (size_t i = 0; i < in.size(); ++i) ASSERT_EQ(out[i], eval_acc(c.table, in[i])) << "q=" << in[i];
+    ASSERT_EQ(out[in.size()], 0x5a5a5a5a);
+    for (size_t len = 0; len < 70; ++len) {
+      std::vector<int32_t> o(len + 1, 7);
+      apply(plan, in.data() + 3, o.data(), len, isa);
+      for (size_t i = 0; i < len; ++i) ASSERT_EQ(o[i], eval_acc(c.table, in[i + 3]));
+      ASSERT_EQ(o[len], 7);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, KernelIsa, ::testing::Values(Isa::scalar, Isa::avx2, Isa::avx512),
+                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+
+// The requantization reference against a double formula (round half away
+// from zero = std::round, then saturate).
+TEST(Requantize, MatchesDoubleFormula) {
+  for (int L = 0; L <= 27; ++L)
+    for (int m = 0; m <= 31; ++m)
+      for (int64_t acc = -70000; acc <= 70000; acc += (acc > -300 && acc < 300) ? 1 : 97) {
+        double y = std::round(std::ldexp(static_cast<double>(acc), m - L));
+        int ref = static_cast<int>(std::clamp(y, -128.0, 127.0));
+        ASSERT_EQ(requantize_s8(acc, L, m), ref) << acc << " L=" << L << " m=" << m;
+      }
+}
+
+TEST(Dispatch, ListsParsesAndForces) {
+  auto isas = available_isas();
+  ASSERT_FALSE(isas.empty());
+  EXPECT_EQ(isas.front(), Isa::scalar);
+  EXPECT_EQ(isas.back(), best_isa());
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    EXPECT_EQ(parse_isa(to_string(isa)), isa);
+    if (isa_supported(isa)) {
+      const KernelSet& ks = kernel_set(isa);
+      EXPECT_EQ(ks.isa, isa);
+      for (const char* name : ks.names) EXPECT_NE(std::string(name).find(std::string("__") + to_string(isa)), std::string::npos);
+    } else {
+      EXPECT_THROW(kernel_set(isa), std::invalid_argument);
+    }
+  }
+  EXPECT_THROW(parse_isa("sse9"), std::invalid_argument);
+  EXPECT_EQ(parse_isa("auto"), Isa::automatic);
+}
+
+TEST(Plan, RejectsBadArgumentsAndDropsUnreachableSegments) {
+  Table t;
+  t.n = 0;
+  t.breakpoints = {-300, -200, 5, 5, 400};
+  t.slopes = {1, 2, 3, 4, 5, 6};
+  t.intercepts = {0, 0, 0, 0, 0, 0};
+  PwlPlan p = prepare_pwl(t, 8);
+  EXPECT_EQ(p.segments, 2);  // [-128, 4] in segment 2, [5, 127] in segment 4
+  EXPECT_EQ(p.k[0], 3);
+  EXPECT_EQ(p.k[1], 5);
+  EXPECT_EQ(p.thr[0], 5);
+  EXPECT_THROW(prepare_pwl(t, 12), std::invalid_argument);
+  EXPECT_THROW(prepare_requant(t, 32), std::invalid_argument);
+  EXPECT_THROW(prepare_requant(t, -1), std::invalid_argument);
+  t.slopes[0] = 1000;  // does not fit q1.6
+  EXPECT_THROW(prepare_pwl(t, 8), std::invalid_argument);
+}
+
+}  // namespace
