@@ -29,15 +29,7 @@
 namespace gqalut {
 namespace {
 
-// round-half-to-even(c / 2^s), exactly, for integer c.
-int64_t shift_round_even(int64_t c, int s) {
-  if (s == 0) return c;
-  int64_t d = int64_t{1} << s;
-  int64_t f = c >= 0 ? c / d : -((-c + d - 1) / d);  // floor
-  int64_t rem = c - f * d, half = d / 2;
-  if (rem > half || (rem == half && (f & 1))) ++f;
-  return f;
-}
+using detail::shift_round_even;
 
 // Where breakpoints may go: P classes of codes on the grid 2^-m; left[a*S+s]
 // = number of points of scale s strictly left of a breakpoint of class a.

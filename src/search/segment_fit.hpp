@@ -230,4 +230,14 @@ inline int64_t ls_slope_code(const Moments& m, const CodeBox& box) {
   return box.clamp_k(std::nearbyint((m.sxy - m.sx * m.sy / m.w) / cxx / box.sk));
 }
 
+// round-half-to-even(c / 2^s), exactly, for integer c.
+inline int64_t shift_round_even(int64_t c, int s) {
+  if (s == 0) return c;
+  int64_t d = int64_t{1} << s;
+  int64_t f = c >= 0 ? c / d : -((-c + d - 1) / d);  // floor
+  int64_t rem = c - f * d, half = d / 2;
+  if (rem > half || (rem == half && (f & 1))) ++f;
+  return f;
+}
+
 }  // namespace gqalut::detail

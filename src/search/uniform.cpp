@@ -1,0 +1,130 @@
+// Uniform: K-1 breakpoints evenly spaced over [lo, hi], rounded half to even
+// to each scale's grid (shared: to the finest grid, then to each scale), with
+// the exactly best integer coefficients per segment (fit_line_int's method).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "gqalut/search.hpp"
+#include "segment_fit.hpp"
+
+namespace gqalut {
+namespace {
+
+struct Pt {
+  double x, y, w;
+};
+
+LineFit fit_points(const std::vector<Pt>& pts, const detail::CodeBox& box, Objective obj,
+                   std::size_t& evals) {
+  if (pts.empty()) return LineFit{};
+  auto each = [&](auto&& f) {
+    for (const Pt& p : pts) f(p.x, p.y, p.w);
+  };
+  detail::Moments m;
+  m.reset(pts.front().x, pts.front().y);
+  for (const Pt& p : pts) m.add(p.x, p.y, p.w);
+  return obj == Objective::mse ? detail::fit_mse(m, each, box, &evals)
+                               : detail::fit_max(each, detail::ls_slope_code(m, box), box, &evals);
+}
+
+// Empty segments take the line of the nearest non-empty one (left, else right).
+void fill_empty(std::vector<int32_t>& k, std::vector<int32_t>& b, const std::vector<char>& empty) {
+  int K = int(k.size()), first = -1;
+  for (int t = 0; t < K && first < 0; ++t)
+    if (!empty[t]) first = t;
+  if (first < 0) return;
+  for (int t = 0; t < K; ++t)
+    if (empty[t]) {
+      int src = t < first ? first : t - 1;
+      k[t] = k[src];
+      b[t] = b[src];
+    }
+}
+
+}  // namespace
+
+Result Uniform::run(const Problem& p) const {
+  auto t0 = std::chrono::steady_clock::now();
+  p.validate();
+  auto [fk, fb] = p.resolve_formats();
+  detail::CodeBox box(fk, fb);
+  const int K = p.entries;
+  std::vector<ScalePoints> pts = p.points();
+  std::vector<double> real_bp(K - 1);
+  for (int i = 1; i < K; ++i) real_bp[i - 1] = p.lo + (p.hi - p.lo) * double(i) / double(K);
+  const int m = *std::max_element(p.scales.begin(), p.scales.end());
+  auto codes_at = [&](int n) {
+    std::vector<int32_t> c(K - 1);
+    for (int i = 0; i + 1 < K; ++i) {
+      if (p.shared) {
+        auto fine = static_cast<int64_t>(std::nearbyint(std::ldexp(real_bp[i], m)));
+        c[i] = int32_t(detail::shift_round_even(fine, m - n));
+      } else {
+        c[i] = int32_t(std::nearbyint(std::ldexp(real_bp[i], n)));
+      }
+    }
+    return c;
+  };
+  // Segment t of a scale holds its points with t = #{P <= q}.
+  auto segment_of_points = [&](const ScalePoints& sp, const std::vector<int32_t>& bp) {
+    std::vector<int> seg(sp.q.size());
+    for (std::size_t i = 0; i < sp.q.size(); ++i)
+      seg[i] = int(std::upper_bound(bp.begin(), bp.end(), sp.q[i]) - bp.begin());
+    return seg;
+  };
+  std::size_t evals = 0;
+  TableSet set;
+  auto make_table = [&](int n, std::vector<int32_t> bp, std::vector<int32_t> ks, std::vector<int32_t> bs) {
+    Table t;
+    t.n = n;
+    t.slope_format = fk;
+    t.intercept_format = fb;
+    t.breakpoints = std::move(bp);
+    t.slopes = std::move(ks);
+    t.intercepts = std::move(bs);
+    t.validate();
+    set.tables[n] = std::move(t);
+  };
+  if (!p.shared) {
+    for (const ScalePoints& sp : pts) {
+      std::vector<int32_t> bp = codes_at(sp.n);
+      std::vector<int> seg = segment_of_points(sp, bp);
+      std::vector<std::vector<Pt>> groups(K);
+      for (std::size_t i = 0; i < sp.q.size(); ++i) groups[seg[i]].push_back({sp.x[i], sp.y[i], 1.0});
+      std::vector<int32_t> ks(K), bs(K);
+      std::vector<char> empty(K);
+      for (int t = 0; t < K; ++t) {
+        LineFit f = fit_points(groups[t], box, p.objective, evals);
+        ks[t] = f.k, bs[t] = f.b, empty[t] = groups[t].empty();
+      }
+      fill_empty(ks, bs, empty);
+      make_table(sp.n, std::move(bp), std::move(ks), std::move(bs));
+    }
+  } else {
+    std::vector<std::vector<Pt>> groups(K);
+    for (const ScalePoints& sp : pts) {
+      std::vector<int> seg = segment_of_points(sp, codes_at(sp.n));
+      double w = sp.q.empty() ? 0.0 : 1.0 / double(sp.q.size());
+      for (std::size_t i = 0; i < sp.q.size(); ++i) groups[seg[i]].push_back({sp.x[i], sp.y[i], w});
+    }
+    std::vector<int32_t> ks(K), bs(K);
+    std::vector<char> empty(K);
+    for (int t = 0; t < K; ++t) {
+      LineFit f = fit_points(groups[t], box, p.objective, evals);
+      ks[t] = f.k, bs[t] = f.b, empty[t] = groups[t].empty();
+    }
+    fill_empty(ks, bs, empty);
+    for (const ScalePoints& sp : pts) make_table(sp.n, codes_at(sp.n), ks, bs);
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  nlohmann::json settings = {{"method", "uniform"},
+                             {"objective", to_string(p.objective)},
+                             {"shared", p.shared},
+                             {"slope_format", fk.name()},
+                             {"intercept_format", fb.name()},
+                             {"breakpoints", real_bp}};
+  return finish_result(p, std::move(set), std::move(settings), seconds, evals);
+}
+
+}  // namespace gqalut
