@@ -1,0 +1,724 @@
+// gqalut: the GQA-LUT genetic algorithm (paper section 3, SPEC section 5), in
+// two modes.
+//
+// Faithful (GaSettings::improved == false), the official trainer's run:
+//   pop <- N individuals of K-1 breakpoints ~ U(breakpoint range)
+//   evaluate pop                     # sort genes, chords, P-grid MSE
+//   repeat G times:
+//     off <- N tournament winners (size 3), cloned
+//     for pairs (0,1), (2,3), ...: with p_cx two-point crossover
+//     for each: with p_mut mutate (RM + Gaussian, clip)
+//     evaluate changed ones; pop <- off          # no elitism
+//   best <- best of pop; export it rounded to every scale's grid, one set of
+//   chord coefficients for all scales.
+//
+// Improved (GaSettings::improved == true), per scale n (or once, shared):
+//   genes are positions on the integer input grid (cut indices into the
+//   scale's P-int points), coefficients are the exact best integer codes of
+//   each segment (fit_line_int, cached per segment), fitness is the P-int
+//   objective itself; the `elites` best survive each generation and the best
+//   individual gets a short +-1/+-2 hill climb; duplicate breakpoints (empty
+//   segments) are repaired to unused positions.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "ga_ops.hpp"
+#include "gqalut/search.hpp"
+#include "rng.hpp"
+
+namespace gqalut {
+namespace detail {
+
+double round_to_bits(double v, int j) {
+  return std::ldexp(std::nearbyint(std::ldexp(v, j)), -j);  // half to even, like Python round
+}
+
+void FaithfulMutation::operator()(std::vector<double>& genes, Rng& rng) const {
+  for (double& g : genes) {
+    if (rounding) {
+      for (int j = rm_lo + offset; j <= rm_hi; ++j) {
+        double u = rng.uniform();
+        if (u >= 0.05 * j && u < 0.05 * (j + 1)) {
+          g = std::clamp(round_to_bits(g, j), lo, hi);
+        } else if (u >= 0.9) {
+          g += rng.normal(0.0, sigma);
+        }
+      }
+      g = std::clamp(g, lo, hi);
+    } else if (rng.uniform() >= 0.9) {
+      g = std::clamp(g + rng.normal(0.0, sigma), lo, hi);
+    }
+  }
+}
+
+FaithfulFitness::FaithfulFitness(std::function<double(double)> f, double lo, double hi,
+                                 double outer_lo, double outer_hi, int slope_frac_bits,
+                                 int intercept_frac_bits)
+    : f_(std::move(f)),
+      outer_lo_(outer_lo),
+      outer_hi_(outer_hi),
+      k_scale_(std::ldexp(1.0, slope_frac_bits)),
+      b_scale_(std::ldexp(1.0, intercept_frac_bits)),
+      x_(arange(lo, hi, 0.01)) {
+  y_.reserve(x_.size());
+  for (double x : x_) y_.push_back(f_(x));
+}
+
+void FaithfulFitness::chords(const std::vector<double>& points, std::vector<double>& slopes,
+                             std::vector<double>& intercepts) const {
+  size_t k = points.size() - 1;
+  slopes.resize(k);
+  intercepts.resize(k);
+  double fa = f_(points[0]);
+  for (size_t s = 0; s < k; ++s) {
+    double a = points[s], c = points[s + 1];
+    double fc = f_(c);
+    double slope = 0, icpt = 0;
+    if (a != c) {
+      slope = (fc - fa) / (c - a);
+      icpt = fa - a * slope;  // with the unrounded slope
+    }
+    slopes[s] = std::nearbyint(slope * k_scale_) / k_scale_;
+    intercepts[s] = std::nearbyint(icpt * b_scale_) / b_scale_;
+    fa = fc;
+  }
+}
+
+double FaithfulFitness::operator()(const std::vector<double>& genes) const {
+  size_t k = genes.size() + 1;
+  pts_.resize(k + 1);
+  pts_[0] = outer_lo_;
+  std::copy(genes.begin(), genes.end(), pts_.begin() + 1);
+  pts_[k] = outer_hi_;
+  chords(pts_, k_, b_);
+  // The trainer clamps the chord ends to the outer points only after the chords.
+  for (double& p : pts_) p = std::min(std::max(p, outer_lo_), outer_hi_);
+  // seg(x) = #{chord ends <= x} - 1, capped at K-1; the grid and the ends are
+  // both sorted, so one merge-like sweep finds every segment. A count of 0
+  // (x below outer_lo) is index -1 in Python, i.e. the last segment.
+  double sse = 0;
+  size_t c = 0;
+  const size_t n = x_.size();
+  for (size_t j = 0; j < n; ++j) {
+    const double x = x_[j];
+    while (c <= k && pts_[c] <= x) ++c;
+    size_t s = c == 0 ? k - 1 : std::min(c - 1, k - 1);
+    double e = y_[j] - (k_[s] * x + b_[s]);
+    sse += e * e;
+  }
+  return n ? sse / double(n) : 0.0;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::Rng;
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument(message);
+}
+
+bool finite_pair(const std::pair<double, double>& r) {
+  return std::isfinite(r.first) && std::isfinite(r.second) && r.first < r.second;
+}
+
+int width_for(int64_t lo_code, int64_t hi_code) {
+  int w = 2;
+  while (lo_code < -(int64_t{1} << (w - 1)) || hi_code > (int64_t{1} << (w - 1)) - 1) ++w;
+  return w;
+}
+
+// The settings both modes resolve from the problem when left unset.
+struct Resolved {
+  bool rm = true;
+  int rm_offset = 0;
+  double bp_lo = 0, bp_hi = 0;
+  double outer_lo = 0, outer_hi = 0;
+};
+
+Resolved resolve(const GaSettings& s, const Problem& p) {
+  Resolved r;
+  const Function& fn = p.function;
+  r.rm = s.rounding_mutation.value_or(fn.rounding_mutation);
+  // The official trainer's offsets (gqa_lut_trainer.py): 2 for gelu/8, hswish/16.
+  r.rm_offset = s.rm_offset.value_or(
+      (fn.name == "gelu" && p.entries == 8) || (fn.name == "hswish" && p.entries == 16) ? 2 : 0);
+  bool default_range = p.lo == fn.lo && p.hi == fn.hi;
+  std::pair<double, double> bp{p.lo, p.hi};
+  if (default_range && fn.is_builtin() && !s.improved) {
+    // The official Makefile's breakpoint ranges where they differ from x_range.
+    if (fn.name == "reci") bp = {0.625, 3.875};
+    if (fn.name == "rsqrt") bp = {0.25, 3.875};
+    if (fn.name == "exp" && p.entries == 16) bp = {-6.5, 0.0};
+  }
+  bp = s.breakpoint_range.value_or(bp);
+  r.bp_lo = bp.first;
+  r.bp_hi = bp.second;
+  // Functions whose outer points are their range ends follow the problem's range.
+  std::pair<double, double> outer{fn.outer_lo, fn.outer_hi};
+  if (fn.outer_lo == fn.lo && fn.outer_hi == fn.hi) outer = {p.lo, p.hi};
+  outer = s.outer_points.value_or(outer);
+  r.outer_lo = outer.first;
+  r.outer_hi = outer.second;
+  return r;
+}
+
+nlohmann::json common_settings(const GaSettings& s, const Resolved& r) {
+  return {{"method", s.improved ? "ga-improved" : "ga-faithful"},
+          {"seed", s.seed},
+          {"engine", Rng::kEngineName},
+          {"population", s.population},
+          {"generations", s.generations},
+          {"crossover_prob", s.crossover_prob},
+          {"mutation_prob", s.mutation_prob},
+          {"sigma", s.sigma},
+          {"tournament_size", 3},
+          {"rounding_mutation", r.rm},
+          {"rm_lo", s.rm_lo},
+          {"rm_hi", s.rm_hi},
+          {"rm_offset", r.rm_offset},
+          {"breakpoint_range", {r.bp_lo, r.bp_hi}}};
+}
+
+// ---------------------------------------------------------------- faithful
+
+Result run_faithful(const GaSettings& s, const Problem& p) {
+  auto t0 = std::chrono::steady_clock::now();
+  Resolved r = resolve(s, p);
+  auto [fk, fb] = p.resolve_formats();
+  const int genes = p.entries - 1;
+  detail::FaithfulFitness fitness(p.function.f, p.lo, p.hi, r.outer_lo, r.outer_hi, fk.frac_bits,
+                                  fb.frac_bits);
+  detail::FaithfulMutation mutate{r.rm, s.rm_lo, s.rm_hi, r.rm_offset, s.sigma, r.bp_lo, r.bp_hi};
+  Rng rng(s.seed);
+  const int np = s.population;
+
+  std::vector<std::vector<double>> pop(np, std::vector<double>(genes));
+  std::vector<double> fit(np);
+  std::size_t evaluations = 0;
+  auto evaluate = [&](std::vector<double>& ind) {
+    std::sort(ind.begin(), ind.end());  // the trainer sorts in place before evaluating
+    ++evaluations;
+    return fitness(ind);
+  };
+  for (auto& ind : pop)
+    for (double& g : ind) g = rng.uniform(r.bp_lo, r.bp_hi);
+  for (int i = 0; i < np; ++i) fit[i] = evaluate(pop[i]);
+  auto best_of = [&]() { return int(std::min_element(fit.begin(), fit.end()) - fit.begin()); };
+  std::vector<double> log{fit[best_of()]};
+
+  std::vector<std::vector<double>> off(np);
+  std::vector<double> off_fit(np);
+  std::vector<char> valid(np);
+  for (int gen = 1; gen <= s.generations; ++gen) {
+    for (int i = 0; i < np; ++i) {  // tournament of 3, with replacement; ties: first drawn
+      int w = rng.below(np);
+      for (int t = 1; t < 3; ++t) {
+        int c = rng.below(np);
+        if (fit[c] < fit[w]) w = c;
+      }
+      off[i] = pop[w];
+      off_fit[i] = fit[w];
+      valid[i] = 1;
+    }
+    for (int i = 1; i < np; i += 2)
+      if (rng.uniform() < s.crossover_prob) {
+        detail::two_point_crossover(off[i - 1], off[i], rng);
+        valid[i - 1] = valid[i] = 0;
+      }
+    for (int i = 0; i < np; ++i)
+      if (rng.uniform() < s.mutation_prob) {
+        mutate(off[i], rng);
+        valid[i] = 0;
+      }
+    for (int i = 0; i < np; ++i)
+      if (!valid[i]) off_fit[i] = evaluate(off[i]);
+    pop.swap(off);
+    fit.swap(off_fit);
+    log.push_back(fit[best_of()]);
+    if (s.progress && (gen % 10 == 0 || gen == s.generations))
+      s.progress(double(gen) / s.generations, fmt::format("generation {} best {:.4g}", gen, log.back()));
+  }
+
+  // Export: the best individual's chords, its breakpoints rounded to each grid.
+  std::vector<double> best = pop[best_of()];
+  std::vector<double> ends{r.outer_lo};
+  ends.insert(ends.end(), best.begin(), best.end());
+  ends.push_back(r.outer_hi);
+  std::sort(ends.begin(), ends.end());
+  std::vector<double> ks, bs;
+  fitness.chords(ends, ks, bs);
+  std::vector<int32_t> kc, bc;
+  for (double v : ks) kc.push_back(int32_t(fk.round_code(v)));
+  for (double v : bs) bc.push_back(int32_t(fb.round_code(v)));
+  // Chords may leave the declared format (reci/rsqrt slopes need ~10 bits):
+  // never wrap or clip; widen the code width so the table stays measurable.
+  std::string note;
+  Format fk_out = fk, fb_out = fb;
+  auto widen = [&](Format& f, const std::vector<int32_t>& codes, const char* what) {
+    auto [mn, mx] = std::minmax_element(codes.begin(), codes.end());
+    int w = std::max(f.width, width_for(*mn, *mx));
+    if (w > Format::kMaxWidth)
+      throw std::invalid_argument(fmt::format("ga-faithful: {} codes [{}, {}] need {} bits, more than {}",
+                                              what, *mn, *mx, w, Format::kMaxWidth));
+    if (w != f.width) {
+      note += fmt::format("{}{} codes [{}, {}] do not fit {}: widened to {} bits", note.empty() ? "" : "; ",
+                          what, *mn, *mx, f.name(), w);
+      f.width = w;
+    }
+  };
+  widen(fk_out, kc, "slope");
+  widen(fb_out, bc, "intercept");
+
+  TableSet set;
+  for (int n : p.scales) {
+    Table t;
+    t.n = n;
+    for (double b : ends.size() > 2 ? std::vector<double>(ends.begin() + 1, ends.end() - 1)
+                                    : std::vector<double>{})
+      t.breakpoints.push_back(int32_t(std::nearbyint(std::ldexp(b, n))));
+    t.slopes = kc;
+    t.intercepts = bc;
+    t.slope_format = fk_out;
+    t.intercept_format = fb_out;
+    t.validate();
+    set.tables[n] = std::move(t);
+  }
+
+  nlohmann::json st = common_settings(s, r);
+  st["outer_points"] = {r.outer_lo, r.outer_hi};
+  st["fitness"] = "p-grid mse, step 0.01, unrounded breakpoints, chord coefficients";
+  st["slope_format"] = fk_out.name();
+  st["intercept_format"] = fb_out.name();
+  st["int8"] = fk_out.is_int8() && fb_out.is_int8();
+  if (!note.empty()) st["note"] = note;
+  st["best_breakpoints"] = best;
+  st["best_fitness"] = fit[best_of()];
+  st["best_fitness_log"] = log;
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return finish_result(p, std::move(set), std::move(st), seconds, evaluations);
+}
+
+// ---------------------------------------------------------------- improved
+
+// Segment costs of one problem view, cached: a segment is a pair of gene
+// positions (a, b), a <= b; the fitness of sorted genes g is
+// sum_s cost(g_s, g_{s+1}) / norm (mse) or max_s cost (max_abs), with the
+// sentinels 0 and `positions` at both ends.
+class SegmentCosts {
+ public:
+  using Fitter = std::function<LineFit(int a, int b)>;
+  SegmentCosts(int positions, double norm, Objective obj, Fitter fit)
+      : m_(positions), norm_(norm), obj_(obj), fit_(std::move(fit)),
+        cache_(size_t(m_ + 1) * size_t(m_ + 1)), have_(cache_.size(), 0) {}
+
+  const LineFit& seg(int a, int b) {
+    size_t i = size_t(a) * size_t(m_ + 1) + size_t(b);
+    if (!have_[i]) {
+      cache_[i] = fit_(a, b);
+      have_[i] = 1;
+      ++fits_;
+    }
+    return cache_[i];
+  }
+  double fitness(const std::vector<int>& g) {
+    double acc = 0;
+    int prev = 0;
+    for (size_t i = 0; i <= g.size(); ++i) {
+      int next = i < g.size() ? g[i] : m_;
+      double c = seg(prev, next).cost;
+      acc = obj_ == Objective::mse ? acc + c : std::max(acc, c);
+      prev = next;
+    }
+    return obj_ == Objective::mse ? acc / norm_ : acc;
+  }
+  int positions() const { return m_; }
+  Objective objective() const { return obj_; }
+  std::size_t fits() const { return fits_; }
+
+ private:
+  int m_;
+  double norm_;
+  Objective obj_;
+  Fitter fit_;
+  std::vector<LineFit> cache_;
+  std::vector<char> have_;
+  std::size_t fits_ = 0;
+};
+
+struct IntGaOut {
+  std::vector<int> best;
+  double best_fitness = 0;
+  std::vector<double> log;
+  std::size_t evaluations = 0;
+};
+
+// The improved GA over sorted integer genes in [0, M]. `init` maps a uniform
+// real breakpoint to a gene; `coarsen(gene, j)` (may be empty) is the
+// rounding mutation on integer genes.
+IntGaOut run_int_ga(const GaSettings& s, SegmentCosts& costs, int genes, Rng& rng,
+                    const std::function<int(double)>& init, double bp_lo, double bp_hi,
+                    double sigma_positions, const std::function<int(int, Rng&)>& coarsen,
+                    const std::function<void(int)>& on_generation) {
+  const int m = costs.positions();
+  const int np = s.population;
+  IntGaOut out;
+  auto evaluate = [&](std::vector<int>& ind) {
+    for (int& g : ind) g = std::clamp(g, 0, m);
+    std::sort(ind.begin(), ind.end());
+    // Repair duplicates (empty segments waste an entry) where free positions exist.
+    if (m - 1 >= genes) {
+      for (size_t i = 1; i < ind.size(); ++i)
+        if (ind[i] == ind[i - 1]) {
+          for (int tries = 0; tries < 8; ++tries) {
+            int c = int(rng.randint(1, m - 1));
+            if (!std::binary_search(ind.begin(), ind.end(), c)) {
+              ind[i] = c;
+              std::sort(ind.begin(), ind.end());
+              i = 0;
+              break;
+            }
+          }
+        }
+    }
+    ++out.evaluations;
+    return costs.fitness(ind);
+  };
+  auto mutate = [&](std::vector<int>& ind) {
+    bool changed = false;
+    for (int& g : ind) {
+      double u = rng.uniform();
+      if (u < 0.1) {
+        g += rng.uniform() < 0.5 ? -1 : 1;
+        changed = true;
+      } else if (u < 0.2) {
+        int step = int(std::lround(rng.normal(0.0, sigma_positions)));
+        g += step != 0 ? step : (rng.uniform() < 0.5 ? -1 : 1);
+        changed = true;
+      } else if (u < 0.22) {  // a jump anywhere: moves an entry to another region
+        g = int(rng.randint(0, m));
+        changed = true;
+      } else if (coarsen && u < 0.25) {
+        g = coarsen(g, rng);
+        changed = true;
+      }
+    }
+    if (!changed && !ind.empty()) ind[size_t(rng.below(int(ind.size())))] += rng.uniform() < 0.5 ? -1 : 1;
+  };
+  // Local search on one individual: coordinate descent, each gene moved to
+  // its best position between its neighbours, until no gene moves (at most
+  // 16 passes). Costs are cached; for MSE a move only changes the two
+  // segments beside the gene, so a candidate costs O(1).
+  const bool separable = costs.objective() == Objective::mse;
+  auto climb = [&](std::vector<int>& ind, double& f) {
+    std::vector<int> c = ind;
+    for (int pass = 0; pass < 16; ++pass) {
+      bool improved = false;
+      for (size_t i = 0; i < c.size(); ++i) {
+        int lo = i == 0 ? 0 : c[i - 1], hi = i + 1 == c.size() ? m : c[i + 1];
+        int keep = c[i], best_pos = keep;
+        double here = separable ? costs.seg(lo, keep).cost + costs.seg(keep, hi).cost : f;
+        double best_here = here;
+        for (int pos = lo; pos <= hi; ++pos) {
+          if (pos == keep) continue;
+          ++out.evaluations;
+          double v;
+          if (separable) {
+            v = costs.seg(lo, pos).cost + costs.seg(pos, hi).cost;
+          } else {
+            c[i] = pos;
+            v = costs.fitness(c);
+          }
+          if (v < best_here) {
+            best_here = v;
+            best_pos = pos;
+          }
+        }
+        c[i] = best_pos;
+        if (best_pos != keep) improved = true;
+      }
+      if (!improved) break;
+    }
+    double fc = costs.fitness(c);
+    if (fc <= f) {  // guards against round-off in the two-segment sums
+      ind = c;
+      f = fc;
+    }
+  };
+  std::vector<int> last_climbed;
+  std::vector<std::vector<int>> pop(np, std::vector<int>(genes));
+  std::vector<double> fit(np);
+  for (int i = 0; i < np; ++i) {
+    for (int j = 0; j < genes; ++j)
+      pop[i][j] = i == 0 ? init(bp_lo + (bp_hi - bp_lo) * (j + 1) / (genes + 1))  // one uniform table
+                         : init(rng.uniform(bp_lo, bp_hi));
+    fit[i] = evaluate(pop[i]);
+  }
+  auto ranking = [&]() {
+    std::vector<int> idx(np);
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return fit[a] < fit[b]; });
+    return idx;
+  };
+  {
+    auto idx = ranking();
+    climb(pop[idx[0]], fit[idx[0]]);
+    last_climbed = pop[idx[0]];
+    out.log.push_back(fit[idx[0]]);
+  }
+  const int elites = std::min(s.elites, np - 1);
+  std::vector<std::vector<int>> off(np);
+  std::vector<double> off_fit(np);
+  std::vector<char> valid(np);
+  for (int gen = 1; gen <= s.generations; ++gen) {
+    auto idx = ranking();
+    for (int e = 0; e < elites; ++e) {
+      off[e] = pop[idx[e]];
+      off_fit[e] = fit[idx[e]];
+    }
+    for (int i = elites; i < np; ++i) {
+      int w = rng.below(np);
+      for (int t = 1; t < 3; ++t) {
+        int c = rng.below(np);
+        if (fit[c] < fit[w]) w = c;
+      }
+      off[i] = pop[w];
+      off_fit[i] = fit[w];
+      valid[i] = 1;
+    }
+    for (int i = elites + 1; i < np; i += 2)
+      if (rng.uniform() < s.crossover_prob) {
+        detail::two_point_crossover(off[i - 1], off[i], rng);
+        valid[i - 1] = valid[i] = 0;
+      }
+    for (int i = elites; i < np; ++i)
+      if (rng.uniform() < s.mutation_prob) {
+        mutate(off[i]);
+        valid[i] = 0;
+      }
+    for (int i = elites; i < np; ++i)
+      if (!valid[i]) {
+        off_fit[i] = evaluate(off[i]);
+        climb(off[i], off_fit[i]);  // Lamarckian: the GA works on local optima
+      }
+    pop.swap(off);
+    fit.swap(off_fit);
+    auto best = ranking()[0];
+    if (pop[best] != last_climbed) {
+      climb(pop[best], fit[best]);
+      last_climbed = pop[best];
+    }
+    out.log.push_back(fit[best]);
+    if (on_generation) on_generation(gen);
+  }
+  int b = ranking()[0];
+  out.best = pop[b];
+  out.best_fitness = fit[b];
+  return out;
+}
+
+std::vector<double> ones_like(std::size_t n) { return std::vector<double>(n, 1.0); }
+
+Result run_improved(const GaSettings& s, const Problem& p) {
+  auto t0 = std::chrono::steady_clock::now();
+  Resolved r = resolve(s, p);
+  auto [fk, fb] = p.resolve_formats();
+  const int genes = p.entries - 1;
+  const auto all_points = p.points();
+  nlohmann::json st = common_settings(s, r);
+  st["slope_format"] = fk.name();
+  st["intercept_format"] = fb.name();
+  st["objective"] = to_string(p.objective);
+  st["elites"] = s.elites;
+  st["fitness"] = "p-int objective with the exact best integer coefficients per segment";
+  std::size_t evaluations = 0;
+  TableSet set;
+  const int scales = int(all_points.size());
+
+  if (!p.shared) {
+    nlohmann::json logs = nlohmann::json::object();
+    nlohmann::json seeds = nlohmann::json::object();
+    for (int si = 0; si < scales; ++si) {
+      const ScalePoints& sp = all_points[si];
+      const int n = sp.n;
+      const int npts = int(sp.q.size());
+      Table t;
+      t.n = n;
+      t.slope_format = fk;
+      t.intercept_format = fb;
+      if (npts == 0) {  // nothing to fit at this scale: a flat zero table
+        int32_t code = int32_t(std::nearbyint(std::ldexp(p.lo, n)));
+        t.breakpoints.assign(size_t(genes), code);
+        t.slopes.assign(size_t(p.entries), 0);
+        t.intercepts.assign(size_t(p.entries), 0);
+        set.tables[n] = std::move(t);
+        continue;
+      }
+      const auto w = ones_like(sp.x.size());
+      SegmentCosts costs(npts, double(npts), p.objective, [&](int a, int b) {
+        if (a >= b) return LineFit{};
+        return fit_line_int(sp.x.data() + a, sp.y.data() + a, w.data() + a, size_t(b - a), fk, fb,
+                            p.objective);
+      });
+      // A real breakpoint v cuts before the first point >= v.
+      auto init = [&](double v) { return int(std::lower_bound(sp.x.begin(), sp.x.end(), v) - sp.x.begin()); };
+      uint64_t seed_n = detail::mix_seed(s.seed, uint64_t(n));
+      Rng rng(seed_n);
+      auto progress = [&](int gen) {
+        if (s.progress && (gen % 10 == 0 || gen == s.generations))
+          s.progress((si + double(gen) / std::max(1, s.generations)) / scales,
+                     fmt::format("scale {} generation {}", n, gen));
+      };
+      IntGaOut o = run_int_ga(s, costs, genes, rng, init, r.bp_lo, r.bp_hi, s.sigma * std::ldexp(1.0, n), {},
+                              progress);
+      evaluations += o.evaluations;
+      int prev = 0;
+      for (int i = 0; i <= genes; ++i) {
+        int next = i < genes ? o.best[i] : npts;
+        const LineFit& lf = costs.seg(prev, next);
+        t.slopes.push_back(lf.k);
+        t.intercepts.push_back(lf.b);
+        if (i < genes) t.breakpoints.push_back(next < npts ? sp.q[next] : sp.q[npts - 1] + 1);
+        prev = next;
+      }
+      t.validate();
+      set.tables[n] = std::move(t);
+      logs[std::to_string(n)] = o.log;
+      seeds[std::to_string(n)] = seed_n;
+    }
+    st["per_scale"] = true;
+    st["scale_seeds"] = seeds;  // splitmix64 of (seed, n)
+    st["best_fitness_log"] = logs;
+  } else {
+    // One breakpoint set on the finest grid, rounded half to even to each
+    // scale; one coefficient set fitted to all scales' points at once, each
+    // point weighted 1/N_n so the total is the mean of per-scale MSEs.
+    int nmax = *std::max_element(p.scales.begin(), p.scales.end());
+    int64_t pmin = int64_t(std::ceil(std::ldexp(p.lo, nmax)));
+    auto round_to = [nmax](int64_t code, int n) {
+      return int64_t(std::nearbyint(std::ldexp(double(code), n - nmax)));
+    };
+    // Gene 0 (code pmin) rounds to at most the first point of every scale and
+    // gene m (code pmax) to above the last, so the outer segments need no
+    // special case and the exported codes mean what the costs assumed.
+    int64_t pmax = int64_t(std::floor(std::ldexp(p.hi, nmax))) + 1;
+    auto beyond_all = [&](int64_t code) {
+      for (const auto& sp : all_points)
+        if (!sp.q.empty() && round_to(code, sp.n) <= sp.q.back()) return false;
+      return true;
+    };
+    while (!beyond_all(pmax)) ++pmax;
+    const int m = int(pmax - pmin);  // genes 0..m are codes pmin..pmax at scale nmax
+    auto code_at = [&](int g, int n) { return round_to(pmin + g, n); };
+    int with_points = 0;
+    for (const auto& sp : all_points) with_points += !sp.q.empty();
+    std::vector<double> bx, by, bw;
+    auto fitter = [&](int a, int b) {
+      bx.clear();
+      by.clear();
+      bw.clear();
+      for (const auto& sp : all_points) {
+        if (sp.q.empty()) continue;
+        auto lo_it = std::lower_bound(sp.q.begin(), sp.q.end(), int32_t(code_at(a, sp.n)));
+        auto hi_it = std::lower_bound(sp.q.begin(), sp.q.end(), int32_t(code_at(b, sp.n)));
+        double wt = p.objective == Objective::mse ? 1.0 / double(sp.q.size()) : 1.0;
+        for (auto it = lo_it; it < hi_it; ++it) {
+          size_t i = size_t(it - sp.q.begin());
+          bx.push_back(sp.x[i]);
+          by.push_back(sp.y[i]);
+          bw.push_back(wt);
+        }
+      }
+      if (bx.empty()) return LineFit{};
+      return fit_line_int(bx.data(), by.data(), bw.data(), bx.size(), fk, fb, p.objective);
+    };
+    SegmentCosts costs(m, double(with_points), p.objective, fitter);
+    auto init = [&](double v) { return int(std::nearbyint(std::ldexp(v, nmax)) - double(pmin)); };
+    std::function<int(int, Rng&)> coarsen;
+    if (r.rm) {
+      coarsen = [&, nmax](int g, Rng& rng) {
+        int j = int(rng.randint(std::max(0, s.rm_lo + r.rm_offset), std::max(0, std::min(s.rm_hi, nmax))));
+        double c = double(pmin + g);
+        return int(std::ldexp(std::nearbyint(std::ldexp(c, j - nmax)), nmax - j) - double(pmin));
+      };
+    }
+    Rng rng(s.seed);
+    auto progress = [&](int gen) {
+      if (s.progress && (gen % 10 == 0 || gen == s.generations))
+        s.progress(double(gen) / std::max(1, s.generations), fmt::format("generation {}", gen));
+    };
+    IntGaOut o = run_int_ga(s, costs, genes, rng, init, r.bp_lo, r.bp_hi, s.sigma * std::ldexp(1.0, nmax),
+                            coarsen, progress);
+    evaluations += o.evaluations;
+    std::vector<int32_t> kc, bc;
+    int prev = 0;
+    for (int i = 0; i <= genes; ++i) {
+      int next = i < genes ? o.best[i] : m;
+      const LineFit& lf = costs.seg(prev, next);
+      kc.push_back(lf.k);
+      bc.push_back(lf.b);
+      prev = next;
+    }
+    for (int n : p.scales) {
+      Table t;
+      t.n = n;
+      t.slope_format = fk;
+      t.intercept_format = fb;
+      for (int g : o.best) t.breakpoints.push_back(int32_t(code_at(g, n)));
+      t.slopes = kc;
+      t.intercepts = bc;
+      t.validate();
+      set.tables[n] = std::move(t);
+    }
+    st["per_scale"] = false;
+    st["best_fitness_log"] = o.log;
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return finish_result(p, std::move(set), std::move(st), seconds, evaluations);
+}
+
+}  // namespace
+
+GeneticAlgorithm::GeneticAlgorithm(GaSettings s) : s_(std::move(s)) {
+  require(s_.population >= 2, fmt::format("population must be >= 2, got {}", s_.population));
+  require(s_.population <= 100000, fmt::format("population must be <= 100000, got {}", s_.population));
+  require(s_.generations >= 0, fmt::format("generations must be >= 0, got {}", s_.generations));
+  require(s_.crossover_prob >= 0 && s_.crossover_prob <= 1,
+          fmt::format("crossover probability must be in [0, 1], got {}", s_.crossover_prob));
+  require(s_.mutation_prob >= 0 && s_.mutation_prob <= 1,
+          fmt::format("mutation probability must be in [0, 1], got {}", s_.mutation_prob));
+  require(std::isfinite(s_.sigma) && s_.sigma > 0,
+          fmt::format("mutation sigma must be finite and > 0, got {}", s_.sigma));
+  require(s_.rm_lo >= 0 && s_.rm_lo <= Table::kMaxScale,
+          fmt::format("rounding-mutation rm_lo must be in [0, {}], got {}", Table::kMaxScale, s_.rm_lo));
+  require(s_.rm_hi >= s_.rm_lo && s_.rm_hi <= Table::kMaxScale,
+          fmt::format("rounding-mutation rm_hi must be in [rm_lo = {}, {}], got {}", s_.rm_lo,
+                      Table::kMaxScale, s_.rm_hi));
+  if (s_.rm_offset)
+    require(*s_.rm_offset >= 0 && *s_.rm_offset <= Table::kMaxScale,
+            fmt::format("rounding-mutation offset must be in [0, {}], got {}", Table::kMaxScale, *s_.rm_offset));
+  if (s_.breakpoint_range)
+    require(finite_pair(*s_.breakpoint_range),
+            fmt::format("breakpoint range must be finite with lo < hi, got [{}, {}]", s_.breakpoint_range->first,
+                        s_.breakpoint_range->second));
+  if (s_.outer_points)
+    require(finite_pair(*s_.outer_points),
+            fmt::format("outer points must be finite with lo < hi, got [{}, {}]", s_.outer_points->first,
+                        s_.outer_points->second));
+  require(s_.elites >= 0 && s_.elites < s_.population,
+          fmt::format("elites must be in [0, population - 1 = {}], got {}", s_.population - 1, s_.elites));
+}
+
+Result GeneticAlgorithm::run(const Problem& p) const {
+  p.validate();
+  return s_.improved ? run_improved(s_, p) : run_faithful(s_, p);
+}
+
+}  // namespace gqalut
