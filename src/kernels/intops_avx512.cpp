@@ -1,0 +1,12 @@
+// Row loops of the integer operators, compiled for avx512 (see CMakeLists.txt flags).
+#include <cstdint>
+
+#include "intops_loops.h"
+
+namespace gqalut {
+namespace intops_detail {
+#define GQALUT_ISA_NS isa_avx512
+#define GQALUT_ROW_LOOPS_GETTER row_loops_avx512
+#include "intops_impl.inc"
+}  // namespace intops_detail
+}  // namespace gqalut

@@ -1,0 +1,37 @@
+// gqalut private: the row loops of the integer operators, compiled once per
+// ISA (intops_<isa>.cpp includes intops_impl.inc inside its own namespace).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gqalut {
+namespace intops_detail {
+
+struct ExpCodeParams {
+  uint32_t clamp_u;  // u = max - q is clamped to this first (keeps the arithmetic in range)
+  int rshift;        // > 0: c = (u + 2^(rshift-1)) >> rshift; <= 0: c = min(u << -rshift, limit)
+  int32_t limit;     // c <= limit (<= 128); the EXP code is -c
+};
+
+struct RowLoops {
+  int32_t (*max_s8)(const int8_t* x, size_t n);
+  int32_t (*max_s32)(const int32_t* x, size_t n);
+  void (*exp_codes_s8)(const int8_t* x, int32_t max, const ExpCodeParams& p, int8_t* codes, size_t n);
+  void (*exp_codes_s32)(const int32_t* x, int32_t max, const ExpCodeParams& p, int8_t* codes, size_t n);
+  // e_i = max(e_i, 0); returns sum e_i.
+  uint64_t (*clamp0_sum)(int32_t* e, size_t n);
+  // out_i = min(round(e_i * r * 2^-t), maxv) with 0 < t < 32, e_i * r < 2^31.
+  void (*normalize)(const int32_t* e, uint32_t r, int t, uint32_t maxv, uint8_t* out, size_t n);
+  void (*ln_sums)(const int8_t* x, size_t n, int64_t* sx, int64_t* sxx);
+  // out_i = sat8(round_half_away(d_i * gamma_i * r * 2^-t) + beta_i), d_i = nn*x_i - sx; t may be <= 0.
+  void (*ln_out)(const int8_t* x, const int8_t* gamma, const int32_t* beta, int8_t* out, size_t n, int64_t nn,
+                 int64_t sx, int64_t r, int t);
+};
+
+const RowLoops& row_loops_scalar();
+const RowLoops& row_loops_avx2();
+const RowLoops& row_loops_avx512();
+
+}  // namespace intops_detail
+}  // namespace gqalut
