@@ -40,5 +40,10 @@ void write_json_export(std::ostream& out, const TableSet& set, const ExportOptio
 void write_verilog(std::ostream& out, const TableSet& set, const ExportOptions& opt);
 // Self-checking testbench for write_verilog's unit with the same options.
 void write_verilog_testbench(std::ostream& out, const TableSet& set, const ExportOptions& opt);
+// Self-contained C99 header (src/export/c_header.cpp): the codes of every
+// scale (or opt.scale), formats, shifts and static inline apply functions
+// doing the integer datapath bit-exactly. Identifier prefix: opt.name or
+// gqalut_<function>. Throws if an accumulator does not fit int32.
+void write_c_header(std::ostream& out, const TableSet& set, const ExportOptions& opt);
 
 }  // namespace gqalut
