@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <limits>
 #include <map>
 #include <vector>
@@ -282,6 +285,36 @@ TEST(Optimal, BeatsPaperFiguresFourfold) {
                 r.errors.paper_score, figure, r.errors.paper_score / figure);
     EXPECT_LE(r.errors.paper_score, figure / 4) << name;
   }
+}
+
+// Against tools/independent_solver (a separate program sharing no code with
+// src/search: plain DP, all 256 x 256 code pairs per range). Its output is
+// committed; tools/independent_solver/compare.sh re-checks that file.
+TEST(Optimal, MatchesIndependentSolver) {
+  std::string here = __FILE__;
+  std::string root = here.substr(0, here.rfind("tests/search/"));
+  std::ifstream in(root + "tools/independent_solver/reference_q1.6_k8.txt");
+  ASSERT_TRUE(in) << "missing " << root << "tools/independent_solver/reference_q1.6_k8.txt";
+  std::map<std::string, Result> results;
+  std::string line;
+  int checked = 0;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string op, second;
+    ls >> op >> second;
+    if (second == "paper_score") continue;
+    int n = std::stoi(second), points = 0;
+    double mse = 0;
+    ls >> points >> mse;
+    if (!results.count(op)) results[op] = Optimal().run(Problem::make(find_function(op), 8));
+    const ErrorReport& e = results[op].errors;
+    auto it = std::find_if(e.scales.begin(), e.scales.end(), [&](const ScaleError& s) { return s.n == n; });
+    ASSERT_NE(it, e.scales.end());
+    EXPECT_EQ(it->points, points) << op << " n=" << n;
+    EXPECT_NEAR(it->mse, mse, 1e-9 * mse) << op << " n=" << n;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 35);
 }
 
 TEST(Optimal, RejectsBadProblems) {
