@@ -1,0 +1,184 @@
+// Table kernels vs the 256-entry full-output lookup, exact FP32 GELU / exp and
+// memcpy, on Transformer shapes and cache-level sizes, all in one run. After
+// the run, prints ratio tables: kernel bytes/s over memcpy bytes/s (same
+// element count) and kernel elements/s over FP32 GELU elements/s.
+//
+// Bytes are counted as read + written: memcpy of n bytes moves 2n, the
+// int8 -> int8 kernel 2n, int8 -> int16 3n, int8 -> int32 5n.
+// Run: build-*/bench/bench_kernels [--benchmark_min_time=0.2]
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include "gqalut/io.hpp"
+#include "gqalut/kernels.hpp"
+
+
+using namespace gqalut;
+
+namespace {
+
+struct Shape {
+  const char* name;
+  size_t n;  // elements
+};
+const Shape kShapes[] = {
+    {"attn_row_197", 197},         {"L1_16KiB", 16 * 1024},          {"bert_ffn_128x3072", 128 * 3072},
+    {"L2_512KiB", 512 * 1024},     {"vit_ffn_197x3072", 197 * 3072}, {"DRAM_64MiB", 64u * 1024 * 1024},
+};
+
+struct PerIter {
+  double elems, bytes;
+};
+std::map<std::string, PerIter> g_work;  // benchmark name -> work per iteration
+
+// The official tables: $GQALUT_SHARED_DIR, else ../shared next to the source tree.
+std::string shared_dir() {
+  if (const char* env = std::getenv("GQALUT_SHARED_DIR")) return env;
+  std::string f = __FILE__;
+  return f.substr(0, f.rfind("/bench/")) + "/../shared";
+}
+
+std::vector<int8_t> activations(size_t n) {
+  std::mt19937_64 rng(42);
+  std::normal_distribution<double> d(0.0, 1.5);
+  std::vector<int8_t> v(n);
+  for (auto& x : v) x = static_cast<int8_t>(std::clamp(std::lround(d(rng) * 16), -128L, 127L));
+  return v;
+}
+
+template <typename F>
+void reg(const std::string& name, size_t n, double bytes_per_elem, F body) {
+  g_work[name] = {double(n), double(n) * bytes_per_elem};
+  benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+    body(st);
+    st.SetItemsProcessed(int64_t(st.iterations()) * int64_t(n));
+    st.SetBytesProcessed(int64_t(double(st.iterations()) * double(n) * bytes_per_elem));
+  })->UseRealTime();
+}
+
+// Captures every run to print the ratio tables after the console output.
+class Capture : public benchmark::ConsoleReporter {
+ public:
+  std::map<std::string, double> seconds_per_iter;
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const auto& r : runs) {
+      std::string name = r.benchmark_name();
+      auto p = name.find("/real_time");
+      if (p != std::string::npos) name.erase(p);
+      if (r.iterations > 0) seconds_per_iter[name] = r.real_accumulated_time / double(r.iterations);
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  const TableSet gelu = read_json_file(shared_dir() + "/reference/official/gelu_pwl_7.json");
+  const int in_frac = 4, out_frac = 5;
+  const Table& t = gelu.at(in_frac);
+  const PwlPlan plan = prepare_pwl(t, 8);
+  const RequantPlan rq = prepare_requant(t, out_frac);
+  const Lut256Plan lut = prepare_lut256(t, out_frac);
+  const auto isas = available_isas();
+
+  size_t max_n = 0;
+  for (const auto& s : kShapes) max_n = std::max(max_n, s.n);
+  static std::vector<int8_t> in8 = activations(max_n), out8(max_n);
+  static std::vector<int16_t> out16(max_n);
+  static std::vector<int32_t> out32(max_n);
+  static std::vector<float> inf(max_n), outf(max_n);
+  for (size_t i = 0; i < max_n; ++i) inf[i] = std::ldexp(float(in8[i]), -in_frac);
+
+  for (const auto& s : kShapes) {
+    const size_t n = s.n;
+    const std::string sz = s.name;
+    reg("memcpy/" + sz, n, 2, [n](benchmark::State& st) {
+      for (auto _ : st) {
+        std::memcpy(out8.data(), in8.data(), n);
+        benchmark::ClobberMemory();
+      }
+    });
+    for (Isa isa : isas) {
+      const KernelSet& ks = kernel_set(isa);
+      reg(std::string(ks.names[2]) + "/" + sz, n, 2, [&, n, isa](benchmark::State& st) {
+        const auto k = kernel_set(isa).s8_pwl_s8;
+        for (auto _ : st) {
+          k(rq, in8.data(), out8.data(), n);
+          benchmark::ClobberMemory();
+        }
+      });
+      reg(std::string(ks.names[1]) + "/" + sz, n, 3, [&, n, isa](benchmark::State& st) {
+        const auto k = kernel_set(isa).s8_pwl_s16;
+        for (auto _ : st) {
+          k(plan, in8.data(), out16.data(), n);
+          benchmark::ClobberMemory();
+        }
+      });
+      reg(std::string(ks.names[0]) + "/" + sz, n, 5, [&, n, isa](benchmark::State& st) {
+        const auto k = kernel_set(isa).s8_pwl_s32;
+        for (auto _ : st) {
+          k(plan, in8.data(), out32.data(), n);
+          benchmark::ClobberMemory();
+        }
+      });
+      reg(std::string(ks.names[4]) + "/" + sz, n, 2, [&, n, isa](benchmark::State& st) {
+        const auto k = kernel_set(isa).s8_lut256_s8;
+        for (auto _ : st) {
+          k(lut, in8.data(), out8.data(), n);
+          benchmark::ClobberMemory();
+        }
+      });
+    }
+    reg("fp32_gelu_erf/" + sz, n, 8, [n](benchmark::State& st) {
+      for (auto _ : st) {
+        for (size_t i = 0; i < n; ++i) outf[i] = 0.5f * inf[i] * (1.0f + std::erf(inf[i] * 0.70710678f));
+        benchmark::ClobberMemory();
+      }
+    });
+    reg("fp32_exp/" + sz, n, 8, [n](benchmark::State& st) {
+      for (auto _ : st) {
+        for (size_t i = 0; i < n; ++i) outf[i] = std::exp(inf[i]);
+        benchmark::ClobberMemory();
+      }
+    });
+  }
+
+  Capture rep;
+  benchmark::RunSpecifiedBenchmarks(&rep);
+  auto rate = [&](const std::string& name, bool bytes) {
+    auto it = rep.seconds_per_iter.find(name);
+    if (it == rep.seconds_per_iter.end() || it->second <= 0) return 0.0;
+    const PerIter& w = g_work[name];
+    return (bytes ? w.bytes : w.elems) / it->second;
+  };
+
+  std::printf("\nTable: official gelu_pwl_7.json at scale %d (%d segments reachable), requantized to 2^-%d\n", in_frac,
+              plan.segments, out_frac);
+  std::printf("Ratios (read+written bytes/s over memcpy bytes/s of the same element count; elements/s over FP32 GELU "
+              "elements/s)\n");
+  std::printf("%-24s %-20s %12s %12s %12s %12s\n", "kernel", "size", "GB/s", "x memcpy", "Gelem/s", "x fp32 gelu");
+  for (const auto& s : kShapes) {
+    const std::string sz = s.name;
+    const double mc = rate("memcpy/" + sz, true), gelu_e = rate("fp32_gelu_erf/" + sz, false);
+    std::vector<std::string> names = {"memcpy", "fp32_gelu_erf", "fp32_exp"};
+    for (Isa isa : isas)
+      for (int k : {2, 1, 0, 4}) names.push_back(kernel_set(isa).names[k]);
+    for (const auto& k : names) {
+      const std::string full = k + "/" + sz;
+      if (!rep.seconds_per_iter.count(full)) continue;
+      std::printf("%-24s %-20s %12.2f %12.2f %12.3f %12.1f\n", k.c_str(), s.name, rate(full, true) / 1e9,
+                  mc > 0 ? rate(full, true) / mc : 0.0, rate(full, false) / 1e9,
+                  gelu_e > 0 ? rate(full, false) / gelu_e : 0.0);
+    }
+  }
+  benchmark::Shutdown();
+  return 0;
+}
