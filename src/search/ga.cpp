@@ -16,9 +16,10 @@
 //   genes are positions on the integer input grid (cut indices into the
 //   scale's P-int points), coefficients are the exact best integer codes of
 //   each segment (fit_line_int, cached per segment), fitness is the P-int
-//   objective itself; the `elites` best survive each generation and the best
-//   individual gets a short +-1/+-2 hill climb; duplicate breakpoints (empty
-//   segments) are repaired to unused positions.
+//   objective itself; the `elites` best survive each generation; every
+//   changed offspring and the best get a coordinate-descent local search
+//   (a memetic GA); duplicate breakpoints (empty segments) are repaired to
+//   unused positions. Result::evaluations counts local-search moves too.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
