@@ -1,0 +1,182 @@
+// gqalut ViT experiment: integer non-linear operations (see int_ops.hpp).
+#include "int_ops.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include "gqalut/io.hpp"
+#ifdef GQALUT_VIT_HAVE_KERNELS
+#include "gqalut/kernels.hpp"
+#endif
+
+namespace gqalut::vit {
+namespace {
+
+int largest_scale_at_most(const TableSet& set, int limit, const char* what) {
+  int best = -1;
+  for (int n : set.scales()) {
+    if (n <= limit) best = std::max(best, n);
+  }
+  if (best < 0) {
+    throw std::invalid_argument(std::string(what) + " table needs a scale <= " +
+                                std::to_string(limit) + ", has none");
+  }
+  return best;
+}
+
+int64_t saturate8(int64_t v) { return std::clamp<int64_t>(v, -128, 127); }
+
+}  // namespace
+
+void choose_reduction_scales(LutBank& bank) {
+  bank.reci_n = largest_scale_at_most(bank.reci, 6, "reci");
+  bank.rsqrt_n = largest_scale_at_most(bank.rsqrt, 5, "rsqrt");
+}
+
+LutBank load_bank(const std::string& dir, const std::string& method, int entries) {
+  LutBank bank;
+  bank.name = method + "-" + std::to_string(entries);
+  auto path = [&](const char* fn) {
+    return dir + "/" + method + "_" + std::to_string(entries) + "_" + fn + ".json";
+  };
+  bank.gelu = read_json_file(path("gelu"));
+  bank.exp = read_json_file(path("exp"));
+  bank.reci = read_json_file(path("reci"));
+  bank.rsqrt = read_json_file(path("rsqrt"));
+  choose_reduction_scales(bank);
+  return bank;
+}
+
+LutBank load_official_bank(const std::string& dir, int entries) {
+  LutBank bank;
+  bank.name = "official-" + std::to_string(entries);
+  auto path = [&](const char* fn) {
+    return dir + "/" + fn + "_pwl_" + std::to_string(entries - 1) + ".json";
+  };
+  bank.gelu = read_json_file(path("gelu"));
+  bank.exp = read_json_file(path("exp"));
+  bank.reci = read_json_file(path("reci"));
+  bank.rsqrt = read_json_file(path("sqrt_reci"));
+  choose_reduction_scales(bank);
+  return bank;
+}
+
+int clamp_scale(const TableSet& set, int n, int n_lo, int n_hi) {
+  std::vector<int> scales;
+  for (int s : set.scales()) {
+    if (s >= n_lo && s <= n_hi) scales.push_back(s);
+  }
+  if (scales.empty()) {
+    throw std::invalid_argument("table '" + set.function + "' has no scale in [" +
+                                std::to_string(n_lo) + ", " + std::to_string(n_hi) + "]");
+  }
+  int best = scales.front();
+  for (int s : scales) {
+    if (std::abs(s - n) < std::abs(best - n)) best = s;
+  }
+  return best;
+}
+
+int floor_log2(int64_t v) {
+  int e = 0;
+  while (v > 1) {
+    v >>= 1;
+    ++e;
+  }
+  return e;
+}
+
+int64_t round_shift(int64_t v, int s) {
+  if (s <= 0) return v * (int64_t{1} << -s);
+  const int64_t half = int64_t{1} << (s - 1);
+  const int64_t mag = v < 0 ? -v : v;
+  const int64_t r = (mag + half) >> s;
+  return v < 0 ? -r : r;
+}
+
+#ifdef GQALUT_VIT_HAVE_KERNELS
+namespace {
+// Plans of gqalut's kernels, built once per table (tables outlive the run).
+const PwlPlan& plan_of(const Table& t) {
+  static std::map<const Table*, PwlPlan> plans;
+  auto it = plans.find(&t);
+  if (it == plans.end()) it = plans.emplace(&t, prepare_pwl(t, 8)).first;
+  return it->second;
+}
+}  // namespace
+
+// gqalut's int8 -> int32 PWL kernel (bit-exact with eval_acc by its contract).
+void lut_apply(const Table& t, const int32_t* q, int64_t* acc, std::size_t count) {
+  thread_local std::vector<int8_t> in;
+  thread_local std::vector<int32_t> out;
+  in.resize(count);
+  out.resize(count);
+  for (std::size_t i = 0; i < count; ++i) in[i] = static_cast<int8_t>(std::clamp(q[i], -128, 127));
+  apply(plan_of(t), in.data(), out.data(), count);
+  for (std::size_t i = 0; i < count; ++i) acc[i] = out[i];
+}
+#else
+void lut_apply(const Table& t, const int32_t* q, int64_t* acc, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) acc[i] = eval_acc(t, q[i]);
+}
+#endif
+
+namespace {
+int64_t lookup(const Table& t, int32_t q) {
+  int64_t acc = 0;
+  lut_apply(t, &q, &acc, 1);
+  return acc;
+}
+}  // namespace
+
+void softmax_row(const Table& exp_t, const Table& reci_t, const int32_t* d, int32_t* p,
+                 std::size_t count) {
+  thread_local std::vector<int64_t> e;
+  e.resize(count);
+  lut_apply(exp_t, d, e.data(), count);
+  int64_t sum = 0;
+  for (std::size_t i = 0; i < count; ++i) sum += e[i];
+  sum = std::max<int64_t>(sum, 1);  // a table that is <= 0 everywhere: avoid log of 0
+  const int nr = reci_t.n;
+  int big_e = floor_log2(sum);
+  int64_t code = round_shift(sum, big_e - nr);  // m 2^nr, m = sum 2^-E in [1, 2]
+  if (code == (int64_t{2} << nr)) {             // rounded up to m = 2
+    code >>= 1;
+    ++big_e;
+  }
+  const int64_t r = lookup(reci_t, static_cast<int32_t>(code));
+  const int s = reci_t.shift() + big_e - kProbBits;
+  for (std::size_t i = 0; i < count; ++i) {
+    p[i] = static_cast<int32_t>(saturate8(round_shift(e[i] * r, s)));
+  }
+}
+
+int64_t layernorm_eps_code(int nx, double eps) {
+  return static_cast<int64_t>(std::llround(std::ldexp(eps, 2 * nx + 3 * kLnDimLog2)));
+}
+
+int layernorm_row(const Table& rsqrt_t, const int32_t* q, int64_t* prod, int nx, double eps) {
+  int64_t sum = 0;
+  for (int i = 0; i < kLnDim; ++i) sum += q[i];
+  int64_t w = layernorm_eps_code(nx, eps);
+  for (int i = 0; i < kLnDim; ++i) {
+    const int64_t c = int64_t{kLnDim} * q[i] - sum;
+    prod[i] = c;
+    w += c * c;
+  }
+  w = std::max<int64_t>(w, 1);
+  const int ns = rsqrt_t.n;
+  int k = floor_log2(w) / 2;
+  int64_t code = round_shift(w, 2 * k - ns);  // m 2^ns, m = w 4^-k in [1, 4]
+  if (code == (int64_t{4} << ns)) {           // rounded up to m = 4
+    code >>= 2;
+    ++k;
+  }
+  const int64_t r = lookup(rsqrt_t, static_cast<int32_t>(code));
+  for (int i = 0; i < kLnDim; ++i) prod[i] *= r;
+  return rsqrt_t.shift() + k - (3 * kLnDimLog2 / 2 - kLnDimLog2);
+}
+
+}  // namespace gqalut::vit

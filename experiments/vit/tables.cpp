@@ -1,0 +1,57 @@
+// gqalut ViT experiment: tables from gqalut's searches (see tables.hpp).
+#include "tables.hpp"
+
+#include <stdexcept>
+
+namespace gqalut::vit {
+
+const std::vector<TableSpec>& table_specs() {
+  static const std::vector<TableSpec> specs{
+      {"gelu", -4, 4, {0, 1, 2, 3, 4, 5, 6}, false},
+      {"exp", -8, 0, {0, 1, 2, 3, 4, 5, 6}, false},
+      {"reci", 1, 2, {6}, true},
+      {"rsqrt", 1, 4, {5}, true},
+  };
+  return specs;
+}
+
+Problem make_problem(const TableSpec& spec, int entries) {
+  Problem p = Problem::make(find_function(spec.function), entries);
+  p.lo = spec.lo;
+  p.hi = spec.hi;
+  p.scales = spec.scales;
+  if (spec.auto_formats) {
+    p.slope_format = FormatChoice{};
+    p.intercept_format = FormatChoice{};
+  }
+  p.validate();
+  return p;
+}
+
+Result search_table(const std::string& method, const TableSpec& spec, int entries, uint64_t seed) {
+  const Problem p = make_problem(spec, entries);
+  if (method == "optimal") return Optimal().run(p);
+  if (method == "ga") {
+    GaSettings s;
+    s.improved = false;
+    s.seed = seed;
+    if (spec.auto_formats) {  // the official trainer's chords span the range ends
+      s.breakpoint_range = std::make_pair(spec.lo, spec.hi);
+      s.outer_points = std::make_pair(spec.lo, spec.hi);
+    }
+    return GeneticAlgorithm(s).run(p);
+  }
+  if (method == "nnlut") {
+    NnLutSettings s;
+    s.seed = seed;
+    return NnLut(s).run(p);
+  }
+  throw std::invalid_argument("method must be optimal, ga or nnlut, got '" + method + "'");
+}
+
+std::string table_path(const std::string& dir, const std::string& method, int entries,
+                       const std::string& function) {
+  return dir + "/" + method + "_" + std::to_string(entries) + "_" + function + ".json";
+}
+
+}  // namespace gqalut::vit

@@ -1,0 +1,36 @@
+// gqalut ViT experiment: the tables of one LUT variant, made with gqalut's own
+// searches (Optimal, the faithful GA, NN-LUT). No LibTorch here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gqalut/search.hpp"
+#include "int_ops.hpp"
+
+namespace gqalut::vit {
+
+// What the ViT needs of each function: its range and the scales to provide.
+// gelu [-4, 4] and exp [-8, 0] at scales 0..6 (the paper's); reci on [1, 2] at
+// scale 6 and rsqrt on [1, 4] at scale 5, the ranges their power-of-two range
+// reduction maps into (int8 codes 64..127 and 32..127); code formats "auto".
+struct TableSpec {
+  std::string function;
+  double lo = 0, hi = 0;
+  std::vector<int> scales;
+  bool auto_formats = false;
+};
+const std::vector<TableSpec>& table_specs();
+
+// The search problem of one spec.
+Problem make_problem(const TableSpec& spec, int entries);
+
+// Runs `method` ("optimal", "ga" = faithful GA, "nnlut") on the spec.
+Result search_table(const std::string& method, const TableSpec& spec, int entries, uint64_t seed);
+
+// The file name load_bank reads: <dir>/<method>_<entries>_<function>.json.
+std::string table_path(const std::string& dir, const std::string& method, int entries,
+                       const std::string& function);
+
+}  // namespace gqalut::vit

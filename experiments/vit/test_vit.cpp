@@ -1,0 +1,117 @@
+// Tests of the ViT experiment: the LibTorch table path equals gqalut's
+// evaluator exhaustively, the LibTorch integer softmax/LayerNorm equal int_ops,
+// and a tiny end-to-end run (FP32, QAT, LUT fine-tune, integer-only check).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "vit.hpp"
+#ifdef GQALUT_VIT_HAVE_SEARCH
+#include "tables.hpp"
+#endif
+
+namespace gqalut::vit {
+namespace {
+
+std::vector<LutBank> banks_under_test() {
+  std::vector<LutBank> banks;
+  for (int k : {8, 16}) banks.push_back(load_official_bank(GQALUT_VIT_OFFICIAL_DIR, k));
+#ifdef GQALUT_VIT_HAVE_SEARCH
+  LutBank opt;
+  opt.name = "optimal-8";
+  opt.gelu = search_table("optimal", table_specs()[0], 8, 1).tables;
+  opt.exp = search_table("optimal", table_specs()[1], 8, 1).tables;
+  opt.reci = search_table("optimal", table_specs()[2], 8, 1).tables;
+  opt.rsqrt = search_table("optimal", table_specs()[3], 8, 1).tables;
+  choose_reduction_scales(opt);
+  banks.push_back(opt);
+#endif
+  return banks;
+}
+
+const std::vector<LutBank>& banks() {
+  static const std::vector<LutBank> b = banks_under_test();
+  return b;
+}
+
+TEST(VitLut, TorchTablePathEqualsEvaluatorOnAllCodesAndScales) {
+  for (const auto& bank : banks()) {
+    EXPECT_EQ(torch_lut_mismatches(bank), 0) << bank.name;
+  }
+}
+
+TEST(VitLut, TorchSoftmaxAndLayerNormEqualIntegerReference) {
+  for (const auto& bank : banks()) {
+    EXPECT_EQ(torch_intops_mismatches(bank, 2000, 7), 0) << bank.name;
+  }
+}
+
+TEST(VitLut, IntegerSoftmaxIsCloseToExact) {
+  // 17 codes at scale 4 (x = q/16): the integer softmax must be within 2 codes
+  // (2^-6) of the exact softmax rounded to 2^-7.
+  const LutBank& bank = banks().front();
+  const Table& et = bank.exp.at(4);
+  const Table& rt = bank.reci.at(bank.reci_n);
+  std::vector<int32_t> d(17), p(17);
+  for (int shift = 0; shift < 5; ++shift) {
+    double sum = 0;
+    for (int i = 0; i < 17; ++i) {
+      d[i] = i == 0 ? 0 : -((i * 37) % 128) >> shift;
+      sum += std::exp(d[i] / 16.0);
+    }
+    softmax_row(et, rt, d.data(), p.data(), 17);
+    for (int i = 0; i < 17; ++i) {
+      EXPECT_NEAR(p[i], std::exp(d[i] / 16.0) / sum * 128, 2.0) << "i=" << i << " shift=" << shift;
+    }
+  }
+}
+
+TEST(VitLut, IntegerLayerNormIsCloseToExact) {
+  const LutBank& bank = banks().front();
+  const Table& rt = bank.rsqrt.at(bank.rsqrt_n);
+  std::vector<int32_t> q(kLnDim);
+  std::vector<int64_t> prod(kLnDim);
+  for (int scale : {1, 7, 60}) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < kLnDim; ++i) {
+      q[i] = ((i * 53 + 11) % 255 - 127) * scale / 60;
+      mean += q[i];
+    }
+    mean /= kLnDim;
+    for (int i = 0; i < kLnDim; ++i) var += (q[i] - mean) * (q[i] - mean) / kLnDim;
+    const int nx = 3;
+    const int s = layernorm_row(rt, q.data(), prod.data(), nx, 1e-5);
+    const double sd = std::sqrt(var / 64.0 + 1e-5);
+    for (int i = 0; i < kLnDim; ++i) {
+      const double exact = (q[i] - mean) / 8.0 / sd;
+      EXPECT_NEAR(std::ldexp(static_cast<double>(prod[i]), -s), exact, 0.03 * std::abs(exact) + 1e-3)
+          << "i=" << i << " scale=" << scale;
+    }
+  }
+}
+
+TEST(VitSmoke, EndToEndOnATinySubset) {
+  ExperimentConfig cfg;
+  cfg.banks = banks();
+  cfg.seeds = {1};
+  cfg.train_subset = 256;
+  cfg.test_subset = 300;
+  cfg.batch = 64;
+  cfg.fp32_epochs = 3;
+  cfg.qat_epochs = 1;
+  cfg.finetune_steps = 2;
+  const auto recs = run_experiment(cfg);
+  ASSERT_EQ(recs.size(), 2 + banks().size());
+  EXPECT_EQ(recs[0].variant, "fp32");
+  EXPECT_GT(recs[0].acc, 20.0);  // 10 classes: chance is 10%
+  for (const auto& r : recs) {
+    if (r.variant == "fp32" || r.variant == "qat-exact") continue;
+    EXPECT_EQ(r.total, 300) << r.variant;
+    EXPECT_EQ(r.identical, r.total) << r.variant;
+    EXPECT_GT(r.acc, 10.0) << r.variant;
+  }
+}
+
+}  // namespace
+}  // namespace gqalut::vit
