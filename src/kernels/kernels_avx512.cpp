@@ -15,19 +15,44 @@ namespace {
 
 inline __mmask64 tail_mask64(size_t rem) { return rem >= 64 ? ~__mmask64{0} : ((__mmask64{1} << rem) - 1); }
 
+// Segment index by a branch-free compare tree (binary search over the sorted
+// thresholds, padded to a power of two with "never" = 127 for q > thr-1):
+//   idx = 0; for step = P/2 .. 1: idx += step if q > thr[idx + step - 1] - 1
+// where thr[idx + step - 1] is fetched per lane with vpermb (VBMI).
+// log2(P) levels of vpermb + vpcmpb + masked vpaddb instead of P-1 compares.
 struct Thresholds8 {
-  __m512i v[PwlPlan::kMaxSegments];
-  int count;
-  explicit Thresholds8(const PwlPlan& p) : count(p.segments - 1) {
-    for (int j = 0; j < count; ++j) v[j] = _mm512_set1_epi8(p.thr8[j]);
+  __m512i first;                   // broadcast threshold of the first level
+  __m512i table[6], step[6];       // levels 1..: per-lane threshold table, step
+  __m512i first_step;
+  int levels = 0;
+  explicit Thresholds8(const PwlPlan& p) {
+    int P = 1;
+    while (P < p.segments) P <<= 1;
+    int l = 0;
+    for (int st = P / 2; st >= 1; st /= 2, ++l) {
+      alignas(64) int8_t tab[64];
+      for (int i = 0; i < 64; ++i) {
+        int j = i + st - 1;
+        tab[i] = j < p.segments - 1 ? p.thr8m1[j] : 127;
+      }
+      table[l] = _mm512_load_si512(tab);
+      step[l] = _mm512_set1_epi8(static_cast<char>(st));
+      if (l == 0) {
+        first = _mm512_set1_epi8(tab[0]);
+        first_step = step[0];
+      }
+    }
+    levels = l;
   }
 };
 
 inline __m512i seg_index_s8(__m512i q, const Thresholds8& t) {
-  __m512i idx = _mm512_setzero_si512();
-  const __m512i one = _mm512_set1_epi8(1);
-  for (int j = 0; j < t.count; ++j)
-    idx = _mm512_mask_add_epi8(idx, _mm512_cmpge_epi8_mask(q, t.v[j]), idx, one);
+  if (t.levels == 0) return _mm512_setzero_si512();
+  __m512i idx = _mm512_maskz_mov_epi8(_mm512_cmpgt_epi8_mask(q, t.first), t.first_step);
+  for (int l = 1; l < t.levels; ++l) {
+    __m512i thr = _mm512_permutexvar_epi8(idx, t.table[l]);
+    idx = _mm512_mask_add_epi8(idx, _mm512_cmpgt_epi8_mask(q, thr), idx, t.step[l]);
+  }
   return idx;
 }
 
@@ -193,6 +218,91 @@ void s8_s8_via16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) 
   }
 }
 
+// int8 -> int8 when every pre-shifted slope is an int8 code: with u = q + 128
+// (unsigned), acc = K*u + C, C = B - 128*K, so vpmaddubsw on even/odd bytes
+// gives K*u in 16 bits with no widening of q; the rounding half is folded into
+// C. Results of even and odd bytes are packed (saturating) and put back in
+// order with one vpermb.
+struct MaddubsTables {
+  __m512i k8, c16[2], perm, even_mask;
+  bool ok = true;
+  MaddubsTables(const RequantPlan& r, bool right) {
+    alignas(64) int8_t kt[64] = {};
+    alignas(64) int16_t ct[64] = {};
+    for (int j = 0; j < r.pwl.segments; ++j) {
+      int32_t k = r.pwl.k[j];
+      int64_t c = int64_t{r.pwl.b[j]} - 128 * int64_t{k} + (right ? r.half : 0);
+      if (k < -128 || k > 127 || c < INT16_MIN || c > INT16_MAX) ok = false;
+      kt[j] = static_cast<int8_t>(k);
+      ct[j] = static_cast<int16_t>(c);
+    }
+    k8 = _mm512_load_si512(kt);
+    c16[0] = _mm512_load_si512(ct);
+    c16[1] = _mm512_load_si512(ct + 32);
+    alignas(64) int8_t pm[64];
+    for (int l = 0; l < 4; ++l)
+      for (int k = 0; k < 8; ++k) {
+        pm[16 * l + 2 * k] = static_cast<int8_t>(16 * l + k);
+        pm[16 * l + 2 * k + 1] = static_cast<int8_t>(16 * l + 8 + k);
+      }
+    perm = _mm512_load_si512(pm);
+    even_mask = _mm512_set1_epi16(0x00FF);
+  }
+};
+
+template <int W, bool Right>
+void s8_s8_maddubs(const RequantPlan& r, const MaddubsTables& mt, const int8_t* in, int8_t* out, size_t n) {
+  const Thresholds8 thr(r.pwl);
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i half = _mm512_set1_epi16(static_cast<int16_t>(r.half));
+  const __m512i one = _mm512_set1_epi16(1);
+  const __m128i rs = _mm_cvtsi32_si128(r.rshift), ls = _mm_cvtsi32_si128(r.lshift);
+  const __m512i lo = _mm512_set1_epi16(static_cast<int16_t>(r.clamp_lo));
+  const __m512i hi = _mm512_set1_epi16(static_cast<int16_t>(r.clamp_hi));
+  auto finish = [&](__m512i v) {
+    if (Right) {  // v = acc + half; acc < 0 <=> v < half
+      v = _mm512_mask_sub_epi16(v, _mm512_cmplt_epi16_mask(v, half), v, one);
+      return _mm512_sra_epi16(v, rs);
+    }
+    return _mm512_sll_epi16(_mm512_min_epi16(_mm512_max_epi16(v, lo), hi), ls);
+  };
+  // Beyond the caches, non-temporal stores skip the read-for-ownership of the
+  // output lines (the output is aligned first by a masked head block).
+  const bool stream = n >= (size_t{1} << 22);
+  auto block = [&](size_t i, size_t rem, bool nt) {
+    const __mmask64 m = tail_mask64(rem);
+    const __m512i q = _mm512_maskz_loadu_epi8(m, in + i);
+    const __m512i idx = seg_index_s8(q, thr);
+    const __m512i u = _mm512_xor_si512(q, bias);
+    const __m512i kb = _mm512_permutexvar_epi8(idx, mt.k8);
+    const __m512i ke = _mm512_and_si512(kb, mt.even_mask), ko = _mm512_andnot_si512(mt.even_mask, kb);
+    const __m512i io = _mm512_srli_epi16(idx, 8);
+    // vpermw reads the low 5 (6) index bits: the even byte's index, as is.
+    __m512i ce, co;
+    if (W == 1) {
+      ce = _mm512_permutexvar_epi16(idx, mt.c16[0]);
+      co = _mm512_permutexvar_epi16(io, mt.c16[0]);
+    } else {
+      ce = _mm512_permutex2var_epi16(mt.c16[0], idx, mt.c16[1]);
+      co = _mm512_permutex2var_epi16(mt.c16[0], io, mt.c16[1]);
+    }
+    const __m512i ve = finish(_mm512_add_epi16(_mm512_maddubs_epi16(u, ke), ce));
+    const __m512i vo = finish(_mm512_add_epi16(_mm512_maddubs_epi16(u, ko), co));
+    const __m512i y = _mm512_permutexvar_epi8(mt.perm, _mm512_packs_epi16(ve, vo));
+    if (rem < 64) _mm512_mask_storeu_epi8(out + i, m, y);
+    else if (nt) _mm512_stream_si512(reinterpret_cast<__m512i*>(out + i), y);
+    else _mm512_storeu_si512(out + i, y);
+  };
+  size_t i = 0;
+  if (stream) {
+    size_t head = (64 - (reinterpret_cast<uintptr_t>(out) & 63)) & 63;
+    if (head > 0) block(0, head, false);
+    i = head;
+  }
+  for (; i < n; i += 64) block(i, n - i, stream);
+  if (stream) _mm_sfence();
+}
+
 template <int W, bool Right>
 void s8_s8_via32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
   const Thresholds8 thr(r.pwl);
@@ -259,6 +369,11 @@ void s8_pwl_s8__avx512(const RequantPlan& r, const int8_t* in, int8_t* out, size
   const int s = r.pwl.segments;
   const bool right = r.rshift > 0;
   if (r.use16) {
+    const MaddubsTables mt(r, right);
+    if (mt.ok) {
+      if (s <= 32) return right ? s8_s8_maddubs<1, true>(r, mt, in, out, n) : s8_s8_maddubs<1, false>(r, mt, in, out, n);
+      return right ? s8_s8_maddubs<2, true>(r, mt, in, out, n) : s8_s8_maddubs<2, false>(r, mt, in, out, n);
+    }
     if (s <= 32) return right ? s8_s8_via16<1, true>(r, in, out, n) : s8_s8_via16<1, false>(r, in, out, n);
     return right ? s8_s8_via16<2, true>(r, in, out, n) : s8_s8_via16<2, false>(r, in, out, n);
   }

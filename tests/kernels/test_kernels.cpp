@@ -170,6 +170,29 @@ TEST_P(KernelIsa, TailsAndInPlace) {
   }
 }
 
+// Long tensors (past the 4 Mi-element threshold where the AVX-512 int8 kernel
+// switches to aligned non-temporal stores), unaligned, in and out of place.
+TEST_P(KernelIsa, LongTensorsStreamingStores) {
+  const Isa isa = GetParam();
+  const auto sets = gqalut_test::official_sets();
+  const Table& t = sets.front().second.tables.rbegin()->second;
+  RequantPlan r = prepare_requant(t, 5);
+  int8_t ref[256];
+  for (int q = -128; q < 128; ++q) ref[q + 128] = requantize_s8(eval_acc(t, q), t.shift(), 5);
+  const size_t len = (size_t{1} << 22) + 77;
+  std::vector<int8_t> in(len + 64), out(len + 64, 0x11);
+  std::mt19937_64 rng(gqalut_test::test_seed());
+  for (auto& v : in) v = static_cast<int8_t>(rng());
+  for (size_t off : {size_t{0}, size_t{13}}) {
+    apply(r, in.data() + 3, out.data() + off, len, isa);
+    for (size_t i = 0; i < len; ++i) ASSERT_EQ(out[off + i], ref[in[3 + i] + 128]) << "i=" << i << " off=" << off;
+    ASSERT_EQ(out[off + len], 0x11);  // nothing written past the end
+  }
+  std::vector<int8_t> inplace(in.begin() + 5, in.begin() + 5 + len);
+  apply(r, inplace.data(), inplace.data(), len, isa);
+  for (size_t i = 0; i < len; ++i) ASSERT_EQ(inplace[i], ref[in[5 + i] + 128]);
+}
+
 // int16 input: every 7th code, the extremes and the codes around every
 // breakpoint, plus tails.
 TEST_P(KernelIsa, S16ToS32ExactOnDenseSample) {
