@@ -138,6 +138,15 @@ Cell run_method(const std::string& m, const Problem& p, const CompareArgs& a, co
   return c;
 }
 
+// A fixed colour per method, the same in every plot.
+std::string colour(const std::string& m) {
+  static const std::map<std::string, std::string> c = {
+      {"official", "#e69f00"}, {"nnlut", "#56b4e9"}, {"uniform", "#999999"}, {"ga-faithful-norm", "#cc79a7"},
+      {"ga-faithful-rm", "#009e73"}, {"ga-improved", "#d55e00"}, {"optimal", "#0072b2"}};
+  auto it = c.find(m);
+  return it == c.end() ? "#000000" : it->second;
+}
+
 // One PNG per function and entry count: the function and its approximations at a scale,
 // and their errors against x; one PNG per function: MSE against scale for every method.
 void write_plots(const std::string& dir, const Problem& p, const std::map<std::string, Cell>& cells,
@@ -148,10 +157,10 @@ void write_plots(const std::string& dir, const Problem& p, const std::map<std::s
     if (codes_in_range(n, p.lo, p.hi).empty()) continue;
     std::string gp;
     gp += fmt::format("set terminal pngcairo size 1200,500 font ',10'\nset output '{}_n{}.png'\n", base, n);
-    gp += "set multiplot layout 1,2\nset grid\nset key left top\n";
-    gp += fmt::format("set title '{} , {} entries, scale 2^-{}: function and tables'\nset xlabel 'x'\n",
+    gp += fmt::format("set multiplot layout 1,2\nset grid\nset key left top\nset xrange [{}:{}]\n", p.lo, p.hi);
+    gp += fmt::format("set title '{}, {} entries, scale 2^-{}: function and tables'\nset xlabel 'x'\n",
                       p.function.name, p.entries, n);
-    std::string data, plot1 = "plot '-' with lines lw 2 title 'exact'", plot2;
+    std::string data, plot1 = "plot '-' with lines lw 3 lc rgb '#000000' title 'exact'", plot2;
     std::string exact;
     for (double x = p.lo; x <= p.hi + 1e-12; x += (p.hi - p.lo) / 400) exact += fmt::format("{} {}\n", x, p.function(x));
     data += exact + "e\n";
@@ -166,8 +175,9 @@ void write_plots(const std::string& dir, const Problem& p, const std::map<std::s
         pts += fmt::format("{} {}\n", x, y);
         errs += fmt::format("{} {}\n", x, y - p.function(x));
       }
-      plot1 += fmt::format(", '-' with steps title '{}'", m);
-      plot2 += fmt::format("{}'-' with linespoints pt 7 ps 0.3 title '{}'", shown ? ", " : "plot ", m);
+      plot1 += fmt::format(", '-' with lines lc rgb '{}' title '{}'", colour(m), m);
+      plot2 += fmt::format("{}'-' with linespoints pt 7 ps 0.3 lc rgb '{}' title '{}'", shown ? ", " : "plot ",
+                           colour(m), m);
       data += pts + "e\n";
       errdata += errs + "e\n";
       ++shown;
@@ -185,12 +195,14 @@ void write_plots(const std::string& dir, const Problem& p, const std::map<std::s
   std::string gp = fmt::format(
       "set terminal pngcairo size 800,500 font ',10'\nset output '{}_scales.png'\nset grid\nset logscale y\n"
       "set format y '%.0e'\nset xlabel 'input scale n (x = q 2^-n)'\nset ylabel 'P-int MSE'\n"
-      "set key outside right\nset title '{} , {} entries: error against scale'\n",
+      "set key outside right\nset title '{}, {} entries: error against scale'\n",
       base, p.function.name, p.entries);
+  gp += fmt::format("set xrange [{}:{}]\nset xtics 1\n", p.scales.front() - 0.5, p.scales.back() + 0.5);
   std::string plot, data;
   for (const auto& [m, c] : cells) {
     if (!c.available) continue;
-    plot += fmt::format("{}'-' with linespoints lw 2 title '{}'", plot.empty() ? "plot " : ", ", m);
+    plot += fmt::format("{}'-' with linespoints lw 2 lc rgb '{}' title '{}'", plot.empty() ? "plot " : ", ",
+                        colour(m), m);
     for (const auto& e : c.errors.scales) data += fmt::format("{} {}\n", e.n, std::max(e.mse, 1e-12));
     data += "e\n";
   }
