@@ -21,8 +21,11 @@ Problem make_problem(const TableSpec& spec, int entries) {
   p.hi = spec.hi;
   p.scales = spec.scales;
   if (spec.auto_formats) {
-    p.slope_format = FormatChoice{};
-    p.intercept_format = FormatChoice{};
+    // Slopes of 1/x on [1, 2] and 1/sqrt(x) on [1, 4] lie in [-1, 0): q0.7;
+    // intercepts below 2: q1.6. (Fixed rather than "auto": auto may pick
+    // 8 fractional bits, whose format name "q-1.8" io cannot read back.)
+    p.slope_format = FormatChoice{Format{7, 8}};
+    p.intercept_format = FormatChoice{kQ1_6};
   }
   p.validate();
   return p;

@@ -14,12 +14,12 @@ namespace gqalut::vit {
 // What the ViT needs of each function: its range and the scales to provide.
 // gelu [-4, 4] and exp [-8, 0] at scales 0..6 (the paper's); reci on [1, 2] at
 // scale 6 and rsqrt on [1, 4] at scale 5, the ranges their power-of-two range
-// reduction maps into (int8 codes 64..127 and 32..127); code formats "auto".
+// reduction maps into (int8 codes 64..127 and 32..127), slopes q0.7 there.
 struct TableSpec {
   std::string function;
   double lo = 0, hi = 0;
   std::vector<int> scales;
-  bool auto_formats = false;
+  bool auto_formats = false;  // true: the reduction tables' formats (see make_problem)
 };
 const std::vector<TableSpec>& table_specs();
 

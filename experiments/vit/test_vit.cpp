@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "vit.hpp"
@@ -18,14 +19,17 @@ std::vector<LutBank> banks_under_test() {
   std::vector<LutBank> banks;
   for (int k : {8, 16}) banks.push_back(load_official_bank(GQALUT_VIT_OFFICIAL_DIR, k));
 #ifdef GQALUT_VIT_HAVE_SEARCH
-  LutBank opt;
-  opt.name = "optimal-8";
-  opt.gelu = search_table("optimal", table_specs()[0], 8, 1).tables;
-  opt.exp = search_table("optimal", table_specs()[1], 8, 1).tables;
-  opt.reci = search_table("optimal", table_specs()[2], 8, 1).tables;
-  opt.rsqrt = search_table("optimal", table_specs()[3], 8, 1).tables;
-  choose_reduction_scales(opt);
-  banks.push_back(opt);
+  // gqalut's own searches, exactly as the experiment makes them.
+  for (const char* method : {"optimal", "ga", "nnlut"}) {
+    LutBank b;
+    b.name = std::string(method) + "-8";
+    b.gelu = search_table(method, table_specs()[0], 8, 1).tables;
+    b.exp = search_table(method, table_specs()[1], 8, 1).tables;
+    b.reci = search_table(method, table_specs()[2], 8, 1).tables;
+    b.rsqrt = search_table(method, table_specs()[3], 8, 1).tables;
+    choose_reduction_scales(b);
+    banks.push_back(b);
+  }
 #endif
   return banks;
 }
