@@ -60,6 +60,10 @@ struct PwlPlan {
   int16_t b16[kMaxSegments] = {};
   int32_t acc_min = 0, acc_max = 0; // exact accumulator range over the input span
   bool fits_s16 = false;            // every acc fits int16
+  // Compare tree (int8 input): segments padded to P = 2^tree_levels; level l
+  // tests q > tree[l][idx] with tree[l][i] = thr8m1[i + P/2^(l+1) - 1] (127 = never).
+  int tree_levels = 0;
+  int8_t tree[6][kMaxSegments] = {};
 };
 
 // Builds the plan; validates the table and throws std::invalid_argument if
@@ -78,6 +82,11 @@ struct RequantPlan {
   int32_t clamp_lo = 0, clamp_hi = 0;
   int lshift = 0;
   bool use16 = false;    // every intermediate fits int16 (fast path)
+  // vpmaddubsw form (use16 and every pre-shifted slope an int8 code):
+  // acc + half = k8[s] * (q + 128) + c16[s] with c16 = b - 128*k + half.
+  bool madd_ok = false;
+  int8_t k8[PwlPlan::kMaxSegments] = {};
+  int16_t c16[PwlPlan::kMaxSegments] = {};
 };
 // Throws if out_frac is outside [0, 31] or the rounding add overflows int32.
 RequantPlan prepare_requant(const Table& table, int out_frac);

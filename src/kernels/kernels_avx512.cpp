@@ -25,24 +25,15 @@ struct Thresholds8 {
   __m512i table[6], step[6];       // levels 1..: per-lane threshold table, step
   __m512i first_step;
   int levels = 0;
-  explicit Thresholds8(const PwlPlan& p) {
-    int P = 1;
-    while (P < p.segments) P <<= 1;
-    int l = 0;
-    for (int st = P / 2; st >= 1; st /= 2, ++l) {
-      alignas(64) int8_t tab[64];
-      for (int i = 0; i < 64; ++i) {
-        int j = i + st - 1;
-        tab[i] = j < p.segments - 1 ? p.thr8m1[j] : 127;
-      }
-      table[l] = _mm512_load_si512(tab);
-      step[l] = _mm512_set1_epi8(static_cast<char>(st));
-      if (l == 0) {
-        first = _mm512_set1_epi8(tab[0]);
-        first_step = step[0];
-      }
+  explicit Thresholds8(const PwlPlan& p) : levels(p.tree_levels) {
+    for (int l = 0; l < levels; ++l) {
+      table[l] = _mm512_loadu_si512(p.tree[l]);
+      step[l] = _mm512_set1_epi8(static_cast<char>(1 << (levels - 1 - l)));
     }
-    levels = l;
+    if (levels > 0) {
+      first = _mm512_set1_epi8(p.tree[0][0]);
+      first_step = step[0];
+    }
   }
 };
 
@@ -225,27 +216,15 @@ void s8_s8_via16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) 
 // order with one vpermb.
 struct MaddubsTables {
   __m512i k8, c16[2], perm, even_mask;
-  bool ok = true;
-  MaddubsTables(const RequantPlan& r, bool right) {
-    alignas(64) int8_t kt[64] = {};
-    alignas(64) int16_t ct[64] = {};
-    for (int j = 0; j < r.pwl.segments; ++j) {
-      int32_t k = r.pwl.k[j];
-      int64_t c = int64_t{r.pwl.b[j]} - 128 * int64_t{k} + (right ? r.half : 0);
-      if (k < -128 || k > 127 || c < INT16_MIN || c > INT16_MAX) ok = false;
-      kt[j] = static_cast<int8_t>(k);
-      ct[j] = static_cast<int16_t>(c);
-    }
-    k8 = _mm512_load_si512(kt);
-    c16[0] = _mm512_load_si512(ct);
-    c16[1] = _mm512_load_si512(ct + 32);
-    alignas(64) int8_t pm[64];
-    for (int l = 0; l < 4; ++l)
-      for (int k = 0; k < 8; ++k) {
-        pm[16 * l + 2 * k] = static_cast<int8_t>(16 * l + k);
-        pm[16 * l + 2 * k + 1] = static_cast<int8_t>(16 * l + 8 + k);
-      }
-    perm = _mm512_load_si512(pm);
+  explicit MaddubsTables(const RequantPlan& r) {
+    k8 = _mm512_loadu_si512(r.k8);
+    c16[0] = _mm512_loadu_si512(r.c16);
+    c16[1] = _mm512_loadu_si512(r.c16 + 32);
+    // packs puts 8 even then 8 odd results per 128-bit lane; this restores order.
+    perm = _mm512_set_epi8(63, 55, 62, 54, 61, 53, 60, 52, 59, 51, 58, 50, 57, 49, 56, 48,  //
+                           47, 39, 46, 38, 45, 37, 44, 36, 43, 35, 42, 34, 41, 33, 40, 32,  //
+                           31, 23, 30, 22, 29, 21, 28, 20, 27, 19, 26, 18, 25, 17, 24, 16,  //
+                           15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1, 8, 0);
     even_mask = _mm512_set1_epi16(0x00FF);
   }
 };
@@ -369,8 +348,8 @@ void s8_pwl_s8__avx512(const RequantPlan& r, const int8_t* in, int8_t* out, size
   const int s = r.pwl.segments;
   const bool right = r.rshift > 0;
   if (r.use16) {
-    const MaddubsTables mt(r, right);
-    if (mt.ok) {
+    if (r.madd_ok) {
+      const MaddubsTables mt(r);
       if (s <= 32) return right ? s8_s8_maddubs<1, true>(r, mt, in, out, n) : s8_s8_maddubs<1, false>(r, mt, in, out, n);
       return right ? s8_s8_maddubs<2, true>(r, mt, in, out, n) : s8_s8_maddubs<2, false>(r, mt, in, out, n);
     }

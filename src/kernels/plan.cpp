@@ -131,6 +131,15 @@ PwlPlan prepare_pwl(const Table& t, int input_bits) {
   p.acc_min = static_cast<int32_t>(lo);
   p.acc_max = static_cast<int32_t>(hi);
   p.fits_s16 = lo >= INT16_MIN && hi <= INT16_MAX;
+  if (input_bits == 8) {
+    int P = 1;
+    while (P < p.segments) P <<= 1;
+    for (int st = P / 2; st >= 1; st /= 2, ++p.tree_levels)
+      for (int i = 0; i < PwlPlan::kMaxSegments; ++i) {
+        int j = i + st - 1;
+        p.tree[p.tree_levels][i] = j < p.segments - 1 ? p.thr8m1[j] : 127;
+      }
+  }
   return p;
 }
 
@@ -154,6 +163,14 @@ RequantPlan prepare_requant(const Table& t, int out_frac) {
     r.clamp_hi = (127 >> r.lshift) + 1;
     r.clamp_lo = -(128 >> r.lshift) - 1;
     r.use16 = r.pwl.fits_s16;
+  }
+  r.madd_ok = r.use16;
+  for (int j = 0; j < r.pwl.segments; ++j) {
+    int64_t k = r.pwl.k[j];
+    int64_t c = int64_t{r.pwl.b[j]} - 128 * k + (r.rshift > 0 ? r.half : 0);
+    if (k < -128 || k > 127 || c < INT16_MIN || c > INT16_MAX) r.madd_ok = false;
+    r.k8[j] = static_cast<int8_t>(k);
+    r.c16[j] = static_cast<int16_t>(c);
   }
   return r;
 }
