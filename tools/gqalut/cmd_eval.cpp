@@ -51,19 +51,25 @@ void run(const EvalArgs& a) {
   ErrorReport r = evaluate(set, fn.f, lo, hi, protocol, scales, tie);
   const Table& first = set.tables.begin()->second;
   if (a.json) {
-    nlohmann::json j;
+    nlohmann::ordered_json j;  // keys in the documented order
     j["function"] = fn.expression.empty() ? fn.name : fn.expression;
     j["entries"] = set.entries();
     j["protocol"] = to_string(protocol);
+    j["scales"] = nlohmann::ordered_json::array();
+    for (const auto& e : r.scales) {
+      nlohmann::ordered_json s;
+      s["n"] = e.n;
+      s["points"] = e.points;
+      s["mse"] = e.mse;
+      s["max_abs_error"] = e.max_abs_error;
+      j["scales"].push_back(s);
+    }
+    j["paper_score"] = r.paper_score;
     j["tie_rule"] = to_string(tie);
     j["range"] = {lo, hi};
     j["int8"] = first.is_int8();
     j["slope_format"] = first.slope_format.name();
     j["intercept_format"] = first.intercept_format.name();
-    j["scales"] = nlohmann::json::array();
-    for (const auto& e : r.scales)
-      j["scales"].push_back({{"n", e.n}, {"points", e.points}, {"mse", e.mse}, {"max_abs_error", e.max_abs_error}});
-    j["paper_score"] = r.paper_score;
     std::cout << j.dump(2) << '\n';
     return;
   }
