@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
+struct Outcome {
   int code;
   std::string out, err;
 };
@@ -39,18 +39,18 @@ fs::path tmpdir() {
   return dir;
 }
 
-Run run(const std::string& args) {
+Outcome run(const std::string& args) {
   fs::path out = tmpdir() / "stdout", err = tmpdir() / "stderr";
   std::string cmd = std::string(GQALUT_TOOL) + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
   int status = std::system(cmd.c_str());
-  return Run{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  return Outcome{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }
 
 std::string official(const std::string& file) { return std::string(GQALUT_SHARED_DIR) + "/reference/official/" + file; }
 
 // A bad input: exit 2, nothing on stdout, exactly one line on stderr starting with the message.
 void expect_error(const std::string& args, const std::string& message_start) {
-  Run r = run(args);
+  Outcome r = run(args);
   SCOPED_TRACE(args);
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.out, "");
@@ -93,7 +93,7 @@ TEST(Cli, BadInputsGetOneLineAndExitTwo) {
 
 TEST(Cli, HelpTeachesEverySubcommand) {
   for (const char* sub : {"fit", "eval", "show", "export", "compare"}) {
-    Run r = run(std::string(sub) + " --help");
+    Outcome r = run(std::string(sub) + " --help");
     EXPECT_EQ(r.code, 0) << sub;
     EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << r.out;
   }
@@ -103,7 +103,7 @@ TEST(Cli, HelpTeachesEverySubcommand) {
 TEST(Cli, EvalJsonMatchesTheLibraryOnEveryOfficialFile) {
   for (const auto& e : fs::directory_iterator(std::string(GQALUT_SHARED_DIR) + "/reference/official")) {
     for (const char* protocol : {"int", "grid"}) {
-      Run r = run("eval --json --protocol " + std::string(protocol) + " --table " + e.path().string());
+      Outcome r = run("eval --json --protocol " + std::string(protocol) + " --table " + e.path().string());
       ASSERT_EQ(r.code, 0) << r.err;
       auto j = nlohmann::json::parse(r.out);
       gqalut::TableSet set = gqalut::read_json_file(e.path().string());
@@ -124,7 +124,7 @@ TEST(Cli, EvalJsonMatchesTheLibraryOnEveryOfficialFile) {
 }
 
 TEST(Cli, ShowPrintsCodesAndValues) {
-  Run r = run("show " + official("gelu_pwl_7.json") + " --scales 6");
+  Outcome r = run("show " + official("gelu_pwl_7.json") + " --scales 6");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("scale n = 6"), std::string::npos);
   EXPECT_NE(r.out.find("-193 (-3.015625)"), std::string::npos) << r.out;
@@ -136,13 +136,13 @@ TEST(Cli, FitWritesATableThatEvalReproducesAndIsDeterministic) {
     SCOPED_TRACE(method);
     fs::path a = tmpdir() / "a.json", b = tmpdir() / "b.json";
     std::string args = std::string("fit --func gelu --entries 4 --scales 2:4 --seed 7 -q --method ") + method;
-    Run r1 = run(args + " -o " + a.string());
+    Outcome r1 = run(args + " -o " + a.string());
     ASSERT_EQ(r1.code, 0) << r1.err;
-    Run r2 = run(args + " -o " + b.string());
+    Outcome r2 = run(args + " -o " + b.string());
     ASSERT_EQ(r2.code, 0) << r2.err;
     EXPECT_EQ(slurp(a), slurp(b));  // same seed, same bytes
     auto meta = nlohmann::json::parse(slurp(a))["gqalut"];
-    Run ev = run("eval --json --table " + a.string());
+    Outcome ev = run("eval --json --table " + a.string());
     ASSERT_EQ(ev.code, 0) << ev.err;
     auto j = nlohmann::json::parse(ev.out);
     EXPECT_DOUBLE_EQ(j["paper_score"].get<double>(), meta["errors"]["paper_score"].get<double>());
