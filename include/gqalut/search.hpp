@@ -62,6 +62,9 @@ struct Result {
   TableSet tables;          // one table per scale; meta holds method, seed, settings
   ErrorReport errors;       // P-int errors over the problem's scales
   nlohmann::json settings;  // the algorithm's parameters (seed included)
+  // Per-iteration record (the GA: best fitness per generation, per scale in
+  // per-scale mode). Kept out of table files; doubles as a determinism check.
+  nlohmann::json log;
   double seconds = 0;
   std::size_t evaluations = 0;  // fitness evaluations (GA) or segment fits
 };

@@ -54,7 +54,13 @@ void write_c_header(std::ostream& out, const TableSet& set, const ExportOptions&
   const std::string name = identifier(opt.name.empty() ? "gqalut_" + set.function : opt.name);
   const std::string NAME = upper(name);
   const int default_scale = tables.rbegin()->first;
-  std::string meta = set.meta.dump();
+  // The provenance that matters to a reader, not the whole search record.
+  nlohmann::json brief = nlohmann::json::object();
+  for (const char* key : {"method", "seed", "objective", "shared_coefficients"})
+    if (set.meta.contains(key)) brief[key] = set.meta[key];
+  if (set.meta.contains("errors") && set.meta["errors"].contains("paper_score"))
+    brief["paper_score"] = set.meta["errors"]["paper_score"];
+  std::string meta = brief.dump();
   for (size_t p; (p = meta.find("*/")) != std::string::npos;) meta.replace(p, 2, "* /");
 
   out << fmt::format(

@@ -302,9 +302,10 @@ Result run_faithful(const GaSettings& s, const Problem& p) {
   if (!note.empty()) st["note"] = note;
   st["best_breakpoints"] = best;
   st["best_fitness"] = fit[best_of()];
-  st["best_fitness_log"] = log;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return finish_result(p, std::move(set), std::move(st), seconds, evaluations);
+  Result res = finish_result(p, std::move(set), std::move(st), seconds, evaluations);
+  res.log = log;
+  return res;
 }
 
 // ---------------------------------------------------------------- improved
@@ -539,6 +540,7 @@ Result run_improved(const GaSettings& s, const Problem& p) {
   st["objective"] = to_string(p.objective);
   st["elites"] = s.elites;
   st["fitness"] = "p-int objective with the exact best integer coefficients per segment";
+  nlohmann::json log_json;
   std::size_t evaluations = 0;
   TableSet set;
   const int scales = int(all_points.size());
@@ -596,7 +598,7 @@ Result run_improved(const GaSettings& s, const Problem& p) {
     }
     st["per_scale"] = true;
     st["scale_seeds"] = seeds;  // splitmix64 of (seed, n)
-    st["best_fitness_log"] = logs;
+    log_json = logs;
   } else {
     // One breakpoint set on the finest grid, rounded half to even to each
     // scale; one coefficient set fitted to all scales' points at once, each
@@ -679,10 +681,12 @@ Result run_improved(const GaSettings& s, const Problem& p) {
       set.tables[n] = std::move(t);
     }
     st["per_scale"] = false;
-    st["best_fitness_log"] = o.log;
+    log_json = o.log;
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return finish_result(p, std::move(set), std::move(st), seconds, evaluations);
+  Result res = finish_result(p, std::move(set), std::move(st), seconds, evaluations);
+  res.log = std::move(log_json);
+  return res;
 }
 
 }  // namespace

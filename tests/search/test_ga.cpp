@@ -270,10 +270,10 @@ TEST(GaFaithful, SameSeedSameBytesAndLog) {
   Result b = GeneticAlgorithm(quick(9, false, 60)).run(p);
   Result c = GeneticAlgorithm(quick(10, false, 60)).run(p);
   EXPECT_EQ(json_bytes(a.tables), json_bytes(b.tables));
-  EXPECT_EQ(a.settings["best_fitness_log"], b.settings["best_fitness_log"]);
-  EXPECT_EQ(a.settings["best_fitness_log"].size(), 61u);
+  EXPECT_EQ(a.log, b.log);
+  EXPECT_EQ(a.log.size(), 61u);
   EXPECT_EQ(a.evaluations, b.evaluations);
-  EXPECT_NE(a.settings["best_fitness_log"], c.settings["best_fitness_log"]);
+  EXPECT_NE(a.log, c.log);
   EXPECT_EQ(a.settings["method"], "ga-faithful");
   EXPECT_EQ(a.settings["seed"], 9);
   EXPECT_EQ(a.settings["engine"], "std::mt19937_64");
@@ -290,7 +290,7 @@ TEST(GaFaithful, NoElitismButLogTracksThePopulationBest) {
   const Function& fn = p.function;
   detail::FaithfulFitness ff(fn.f, p.lo, p.hi, fn.outer_lo, fn.outer_hi, 6, 6);
   std::vector<double> best = r.settings["best_breakpoints"].get<std::vector<double>>();
-  EXPECT_DOUBLE_EQ(ff(best), r.settings["best_fitness_log"].back().get<double>());
+  EXPECT_DOUBLE_EQ(ff(best), r.log.back().get<double>());
   EXPECT_DOUBLE_EQ(ff(best), r.settings["best_fitness"].get<double>());
 }
 
@@ -415,12 +415,12 @@ TEST(GaImproved, SameSeedSameBytesAndPerScaleLogs) {
   Result a = GeneticAlgorithm(quick(5, true, 40)).run(p);
   Result b = GeneticAlgorithm(quick(5, true, 40)).run(p);
   EXPECT_EQ(json_bytes(a.tables), json_bytes(b.tables));
-  EXPECT_EQ(a.settings["best_fitness_log"], b.settings["best_fitness_log"]);
+  EXPECT_EQ(a.log, b.log);
   EXPECT_EQ(a.settings["method"], "ga-improved");
-  EXPECT_EQ(a.settings["best_fitness_log"].size(), p.scales.size());
-  EXPECT_EQ(a.settings["best_fitness_log"]["3"].size(), 41u);
+  EXPECT_EQ(a.log.size(), p.scales.size());
+  EXPECT_EQ(a.log["3"].size(), 41u);
   // Elitism: the best never gets worse.
-  for (const auto& [n, log] : a.settings["best_fitness_log"].items())
+  for (const auto& [n, log] : a.log.items())
     for (size_t g = 1; g < log.size(); ++g) ASSERT_LE(log[g].get<double>(), log[g - 1].get<double>()) << n;
 }
 
@@ -428,7 +428,7 @@ TEST(GaImproved, FitnessIsTheOraclesPerScaleError) {
   Problem p = paper_problem("rsqrt");
   Result r = GeneticAlgorithm(quick(3, true, 30)).run(p);
   for (const auto& e : r.errors.scales) {
-    double logged = r.settings["best_fitness_log"][std::to_string(e.n)].back().get<double>();
+    double logged = r.log[std::to_string(e.n)].back().get<double>();
     EXPECT_NEAR(logged, e.mse, 1e-12 * e.mse) << "n = " << e.n;
     EXPECT_NO_THROW(r.tables.at(e.n).validate());
     EXPECT_TRUE(r.tables.at(e.n).is_int8());
@@ -447,7 +447,7 @@ TEST(GaImproved, SharedModeOneSetForAllScales) {
       EXPECT_EQ(t.breakpoints[i], std::nearbyint(std::ldexp(double(t6.breakpoints[i]), n - 6)));
   }
   // The GA's objective is the mean per-scale MSE the oracle reports.
-  EXPECT_NEAR(r.settings["best_fitness_log"].back().get<double>(), r.errors.paper_score,
+  EXPECT_NEAR(r.log.back().get<double>(), r.errors.paper_score,
               1e-12 * r.errors.paper_score);
   EXPECT_EQ(r.settings["per_scale"], false);
 }
