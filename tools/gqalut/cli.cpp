@@ -36,6 +36,8 @@ ProgressFn Progress::callback() {
   return [this](double fraction, const std::string& note) {
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     if (s < 1.0 && fraction < 1.0) return;
+    if (s - last_ < 0.1 && fraction < 1.0) return;  // at most ten redraws a second
+    last_ = s;
     fmt::print(stderr, "\r\033[K{} {:5.1f}% {:6.1f}s {}", label_, 100 * fraction, s, note);
     std::fflush(stderr);
     shown_ = true;

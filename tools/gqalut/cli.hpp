@@ -39,6 +39,7 @@ class Progress {
   std::string label_;
   bool tty_;
   bool shown_ = false;
+  double last_ = -1;
   std::chrono::steady_clock::time_point start_;
 };
 
