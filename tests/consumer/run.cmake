@@ -1,0 +1,20 @@
+# Builds and runs tests/consumer against gqalut: MODE=package installs the
+# already-built tree into WORK/prefix first; MODE=subdir builds it from source.
+file(REMOVE_RECURSE ${WORK})
+function(run)
+  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGV}\n${out}\n${err}")
+  endif()
+endfunction()
+set(gen -G Ninja -DCMAKE_BUILD_TYPE=Release)
+if(MODE STREQUAL "package")
+  run(${CMAKE_COMMAND} --install ${BUILD} --prefix ${WORK}/prefix)
+  run(${CMAKE_COMMAND} -S ${SRC}/tests/consumer -B ${WORK}/build ${gen} -DCMAKE_PREFIX_PATH=${WORK}/prefix)
+else()
+  run(${CMAKE_COMMAND} -S ${SRC}/tests/consumer -B ${WORK}/build ${gen} -DGQALUT_CONSUME=subdir
+      -DGQALUT_SOURCE_DIR=${SRC})
+endif()
+run(${CMAKE_COMMAND} --build ${WORK}/build -j 2)
+run(${WORK}/build/consumer)
+message(STATUS "consumer (${MODE}) built and ran")
