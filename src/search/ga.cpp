@@ -31,6 +31,7 @@
 
 #include "ga_ops.hpp"
 #include "gqalut/search.hpp"
+#include "quantize.hpp"
 #include "rng.hpp"
 
 namespace gqalut {
@@ -128,12 +129,6 @@ void require(bool ok, const std::string& message) {
 
 bool finite_pair(const std::pair<double, double>& r) {
   return std::isfinite(r.first) && std::isfinite(r.second) && r.first < r.second;
-}
-
-int width_for(int64_t lo_code, int64_t hi_code) {
-  int w = 2;
-  while (lo_code < -(int64_t{1} << (w - 1)) || hi_code > (int64_t{1} << (w - 1)) - 1) ++w;
-  return w;
 }
 
 // The settings both modes resolve from the problem when left unset.
@@ -256,42 +251,13 @@ Result run_faithful(const GaSettings& s, const Problem& p) {
   std::sort(ends.begin(), ends.end());
   std::vector<double> ks, bs;
   fitness.chords(ends, ks, bs);
-  std::vector<int32_t> kc, bc;
-  for (double v : ks) kc.push_back(int32_t(fk.round_code(v)));
-  for (double v : bs) bc.push_back(int32_t(fb.round_code(v)));
   // Chords may leave the declared format (reci/rsqrt slopes need ~10 bits):
-  // never wrap or clip; widen the code width so the table stays measurable.
+  // never wrap or clip; the code width grows so the table stays measurable.
   std::string note;
-  Format fk_out = fk, fb_out = fb;
-  auto widen = [&](Format& f, const std::vector<int32_t>& codes, const char* what) {
-    auto [mn, mx] = std::minmax_element(codes.begin(), codes.end());
-    int w = std::max(f.width, width_for(*mn, *mx));
-    if (w > Format::kMaxWidth)
-      throw std::invalid_argument(fmt::format("ga-faithful: {} codes [{}, {}] need {} bits, more than {}",
-                                              what, *mn, *mx, w, Format::kMaxWidth));
-    if (w != f.width) {
-      note += fmt::format("{}{} codes [{}, {}] do not fit {}: widened to {} bits", note.empty() ? "" : "; ",
-                          what, *mn, *mx, f.name(), w);
-      f.width = w;
-    }
-  };
-  widen(fk_out, kc, "slope");
-  widen(fb_out, bc, "intercept");
-
-  TableSet set;
-  for (int n : p.scales) {
-    Table t;
-    t.n = n;
-    for (double b : ends.size() > 2 ? std::vector<double>(ends.begin() + 1, ends.end() - 1)
-                                    : std::vector<double>{})
-      t.breakpoints.push_back(int32_t(std::nearbyint(std::ldexp(b, n))));
-    t.slopes = kc;
-    t.intercepts = bc;
-    t.slope_format = fk_out;
-    t.intercept_format = fb_out;
-    t.validate();
-    set.tables[n] = std::move(t);
-  }
+  std::vector<double> inner(ends.begin() + 1, ends.end() - 1);
+  TableSet set = detail::quantize_shared(inner, ks, bs, fk, fb, p.scales, "ga-faithful", &note);
+  const Format fk_out = set.tables.begin()->second.slope_format;
+  const Format fb_out = set.tables.begin()->second.intercept_format;
 
   nlohmann::json st = common_settings(s, r);
   st["outer_points"] = {r.outer_lo, r.outer_hi};

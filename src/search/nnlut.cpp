@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "gqalut/search.hpp"
+#include "quantize.hpp"
 #include "rng.hpp"
 
 namespace gqalut {
@@ -42,12 +43,6 @@ struct Adam {
     }
   }
 };
-
-int width_for(int64_t lo_code, int64_t hi_code) {
-  int w = 2;
-  while (lo_code < -(int64_t{1} << (w - 1)) || hi_code > (int64_t{1} << (w - 1)) - 1) ++w;
-  return w;
-}
 
 }  // namespace
 
@@ -153,38 +148,10 @@ Result NnLut::run(const Problem& p) const {
   std::vector<double> bp(sorted);
   for (double& t : bp) t = std::clamp(t, p.lo, p.hi);  // kinks outside the range go to its ends
 
-  std::vector<int32_t> kc, bc;
-  for (double k : ks) kc.push_back(int32_t(fk.round_code(k)));
-  for (double b : bs) bc.push_back(int32_t(fb.round_code(b)));
   std::string note;
-  Format fk_out = fk, fb_out = fb;
-  auto widen = [&](Format& f, const std::vector<int32_t>& codes, const char* what) {
-    auto [mn, mx] = std::minmax_element(codes.begin(), codes.end());
-    int wd = std::max(f.width, width_for(*mn, *mx));
-    if (wd > Format::kMaxWidth)
-      throw std::invalid_argument(fmt::format("nnlut: {} codes [{}, {}] need {} bits, more than {}", what,
-                                              *mn, *mx, wd, Format::kMaxWidth));
-    if (wd != f.width) {
-      note += fmt::format("{}{} codes [{}, {}] do not fit {}: widened to {} bits", note.empty() ? "" : "; ",
-                          what, *mn, *mx, f.name(), wd);
-      f.width = wd;
-    }
-  };
-  widen(fk_out, kc, "slope");
-  widen(fb_out, bc, "intercept");
-
-  TableSet set;
-  for (int n : p.scales) {
-    Table t;
-    t.n = n;
-    for (double b : bp) t.breakpoints.push_back(int32_t(std::nearbyint(std::ldexp(b, n))));
-    t.slopes = kc;
-    t.intercepts = bc;
-    t.slope_format = fk_out;
-    t.intercept_format = fb_out;
-    t.validate();
-    set.tables[n] = std::move(t);
-  }
+  TableSet set = detail::quantize_shared(bp, ks, bs, fk, fb, p.scales, "nnlut", &note);
+  const Format fk_out = set.tables.begin()->second.slope_format;
+  const Format fb_out = set.tables.begin()->second.intercept_format;
   nlohmann::json st = {{"method", "nnlut"},
                        {"seed", s_.seed},
                        {"engine", detail::Rng::kEngineName},

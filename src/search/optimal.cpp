@@ -167,24 +167,6 @@ std::vector<int> best_cuts(const SegmentCosts& sc, int entries, Objective obj, d
   return cuts;
 }
 
-// Segments between equal cuts hold no scored point: give them the line of
-// the nearest non-empty segment so unscored inputs follow a neighbour.
-void fill_empty(std::vector<int32_t>& k, std::vector<int32_t>& b, const std::vector<char>& empty) {
-  int K = int(k.size());
-  int first = -1;
-  for (int t = 0; t < K; ++t)
-    if (!empty[t]) {
-      first = t;
-      break;
-    }
-  if (first < 0) return;
-  for (int t = 0; t < K; ++t) {
-    if (!empty[t]) continue;
-    int src = t < first ? first : t - 1;  // t-1 was filled already
-    k[t] = k[src];
-    b[t] = b[src];
-  }
-}
 
 }  // namespace
 
@@ -228,7 +210,7 @@ Result Optimal::run(const Problem& p) const {
           t.intercepts[s] = empty[s] ? 0 : sc.b[idx];
           if (s > 0) t.breakpoints[s - 1] = int32_t(L.rep[cuts[s]]);
         }
-        fill_empty(t.slopes, t.intercepts, empty);
+        detail::fill_empty_segments(t.slopes, t.intercepts, empty);
         // Trailing empty segments copy the last line, so their breakpoints
         // may sit anywhere after it: keep them inside the int8 span.
         for (auto& bp : t.breakpoints) bp = std::min<int32_t>(bp, 127);
@@ -261,7 +243,7 @@ Result Optimal::run(const Problem& p) const {
       bs[s] = empty[s] ? 0 : sc.b[idx];
       if (s > 0) fine[s - 1] = L.rep[cuts[s]];
     }
-    fill_empty(ks, bs, empty);
+    detail::fill_empty_segments(ks, bs, empty);
     for (const auto& sp : pts) {
       Table t = blank(sp.n);
       t.slopes = ks;

@@ -240,4 +240,21 @@ inline int64_t shift_round_even(int64_t c, int s) {
   return f;
 }
 
+// Segments that hold no scored point take the line of the nearest non-empty
+// segment (the one on the left, else the first), so unscored inputs follow a
+// neighbour.
+inline void fill_empty_segments(std::vector<int32_t>& k, std::vector<int32_t>& b,
+                                const std::vector<char>& empty) {
+  int K = int(k.size()), first = -1;
+  for (int t = 0; t < K && first < 0; ++t)
+    if (!empty[t]) first = t;
+  if (first < 0) return;
+  for (int t = 0; t < K; ++t)
+    if (empty[t]) {
+      int src = t < first ? first : t - 1;  // t - 1 is filled already
+      k[t] = k[src];
+      b[t] = b[src];
+    }
+}
+
 }  // namespace gqalut::detail

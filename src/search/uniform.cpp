@@ -28,19 +28,6 @@ LineFit fit_points(const std::vector<Pt>& pts, const detail::CodeBox& box, Objec
                                : detail::fit_max(each, detail::ls_slope_code(m, box), box, &evals);
 }
 
-// Empty segments take the line of the nearest non-empty one (left, else right).
-void fill_empty(std::vector<int32_t>& k, std::vector<int32_t>& b, const std::vector<char>& empty) {
-  int K = int(k.size()), first = -1;
-  for (int t = 0; t < K && first < 0; ++t)
-    if (!empty[t]) first = t;
-  if (first < 0) return;
-  for (int t = 0; t < K; ++t)
-    if (empty[t]) {
-      int src = t < first ? first : t - 1;
-      k[t] = k[src];
-      b[t] = b[src];
-    }
-}
 
 }  // namespace
 
@@ -98,7 +85,7 @@ Result Uniform::run(const Problem& p) const {
         LineFit f = fit_points(groups[t], box, p.objective, evals);
         ks[t] = f.k, bs[t] = f.b, empty[t] = groups[t].empty();
       }
-      fill_empty(ks, bs, empty);
+      detail::fill_empty_segments(ks, bs, empty);
       make_table(sp.n, std::move(bp), std::move(ks), std::move(bs));
     }
   } else {
@@ -114,7 +101,7 @@ Result Uniform::run(const Problem& p) const {
       LineFit f = fit_points(groups[t], box, p.objective, evals);
       ks[t] = f.k, bs[t] = f.b, empty[t] = groups[t].empty();
     }
-    fill_empty(ks, bs, empty);
+    detail::fill_empty_segments(ks, bs, empty);
     for (const ScalePoints& sp : pts) make_table(sp.n, codes_at(sp.n), ks, bs);
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
