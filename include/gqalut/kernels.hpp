@@ -87,6 +87,13 @@ struct RequantPlan {
   bool madd_ok = false;
   int8_t k8[PwlPlan::kMaxSegments] = {};
   int16_t c16[PwlPlan::kMaxSegments] = {};
+  // Round half away from zero needs v - (acc < 0) before the shift (v = acc + half).
+  // The plan proves per segment when that correction is a constant: it is -1 on a
+  // segment whose every acc is < 0 and changes nothing where acc + half is not a
+  // multiple of 2^rshift. If no segment mixes signs with a negative tie, the -1 is
+  // folded into c16 of the all-negative segments and madd_tie_fix is false (the
+  // kernel skips the per-element compare); otherwise c16 is as above and it is true.
+  bool madd_tie_fix = true;
 };
 // Throws if out_frac is outside [0, 31] or the rounding add overflows int32.
 RequantPlan prepare_requant(const Table& table, int out_frac);

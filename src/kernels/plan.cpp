@@ -172,6 +172,33 @@ RequantPlan prepare_requant(const Table& t, int out_frac) {
     r.k8[j] = static_cast<int8_t>(k);
     r.c16[j] = static_cast<int16_t>(c);
   }
+  r.madd_tie_fix = r.rshift > 0;
+  if (r.madd_ok && r.rshift > 0) {
+    // Per segment over its codes: any acc < 0, any acc >= 0, any negative tie
+    // (acc < 0 with acc + half a multiple of 2^rshift: the only codes where the
+    // correction changes the shifted result).
+    const PwlPlan& p = r.pwl;
+    const int64_t mod = int64_t{1} << r.rshift;
+    bool need = false;
+    bool all_neg[PwlPlan::kMaxSegments] = {};
+    for (int j = 0; j < p.segments; ++j) {
+      const int64_t q0 = j == 0 ? -128 : p.thr[j - 1], q1 = j + 1 < p.segments ? p.thr[j] - 1 : 127;
+      bool neg = false, pos = false, tie = false;
+      for (int64_t q = q0; q <= q1; ++q) {
+        const int64_t acc = int64_t{p.k[j]} * q + p.b[j];  // exact: the plan proved it fits int32
+        (acc < 0 ? neg : pos) = true;
+        if (acc < 0 && ((acc + r.half) & (mod - 1)) == 0) tie = true;
+      }
+      if (neg && pos && tie) need = true;
+      all_neg[j] = neg && !pos;
+      if (all_neg[j] && r.c16[j] == INT16_MIN) need = true;  // no room for the -1
+    }
+    if (!need) {
+      for (int j = 0; j < p.segments; ++j)
+        if (all_neg[j]) r.c16[j] = static_cast<int16_t>(r.c16[j] - 1);
+      r.madd_tie_fix = false;
+    }
+  }
   return r;
 }
 

@@ -95,7 +95,7 @@ TEST_P(KernelIsa, S8ToS32AndS16ExactOnAllCodes) {
 TEST_P(KernelIsa, S8RequantizedExactOnAllCodes) {
   const Isa isa = GetParam();
   const auto codes = all_codes();
-  int fast = 0, slow = 0, madd = 0;
+  int fast = 0, slow = 0, madd = 0, madd_fix = 0, madd_folded = 0;
   for (const auto& c : all_cases(8, 80)) {
     SCOPED_TRACE(c.name);
     const int L = c.table.shift();
@@ -105,6 +105,8 @@ TEST_P(KernelIsa, S8RequantizedExactOnAllCodes) {
       RequantPlan r = prepare_requant(c.table, m);
       (r.use16 ? fast : slow)++;
       madd += r.madd_ok;
+      madd_fix += r.madd_ok && r.madd_tie_fix;
+      madd_folded += r.madd_ok && r.rshift > 0 && !r.madd_tie_fix;
       Lut256Plan lut = prepare_lut256(c.table, m);
       std::vector<int8_t> out(256), out_lut(256);
       apply(r, codes.data(), out.data(), 256, isa);
@@ -122,6 +124,8 @@ TEST_P(KernelIsa, S8RequantizedExactOnAllCodes) {
   EXPECT_GT(fast, madd);  // every datapath (vpmaddubsw, 16- and 32-bit) was exercised
   EXPECT_GT(madd, 0);
   EXPECT_GT(slow, 0);
+  EXPECT_GT(madd_fix, 0);     // vpmaddubsw with the per-element tie correction
+  EXPECT_GT(madd_folded, 0);  // and with it folded into c16 by the plan
 }
 
 // Lengths 0..4 vectors plus odd ones, unaligned pointers, out of place and in
@@ -172,8 +176,9 @@ TEST_P(KernelIsa, TailsAndInPlace) {
   }
 }
 
-// Long tensors (past the 4 Mi-element threshold where the AVX-512 int8 kernel
-// switches to aligned non-temporal stores), unaligned, in and out of place.
+// Long tensors (4 Mi + 77 elements: many unrolled main-loop steps, then the
+// tail; earlier kernels switched to non-temporal stores here), unaligned, in
+// and out of place.
 TEST_P(KernelIsa, LongTensorsStreamingStores) {
   const Isa isa = GetParam();
   const auto sets = gqalut_test::official_sets();
