@@ -71,8 +71,14 @@ Result NnLut::run(const Problem& p) const {
   double* v = d + H;
   double& c = theta[3 * H];
   double bound2 = 1.0 / std::sqrt(double(H));
-  for (int i = 0; i < H; ++i) w[i] = rng.uniform(-1.0, 1.0);
-  for (int i = 0; i < H; ++i) d[i] = rng.uniform(-1.0, 1.0);
+  // Kinks start spread over the range (jittered), unit slopes of random sign:
+  // with PyTorch's default init most kinks fall outside the range and units
+  // die, which made the baseline needlessly weak and seed-dependent.
+  for (int i = 0; i < H; ++i) {
+    double t = p.lo + (p.hi - p.lo) * (i + rng.uniform(0.25, 0.75)) / H;
+    w[i] = rng.uniform(0.0, 1.0) < 0.5 ? -1.0 : 1.0;
+    d[i] = -w[i] * t;
+  }
   for (int i = 0; i < H; ++i) v[i] = rng.uniform(-bound2, bound2);
   c = rng.uniform(-bound2, bound2);
 
