@@ -63,8 +63,13 @@ Format Format::parse(std::string_view text) {
     }
     return v;
   };
-  int i = num(text.substr(1, dot - 1));
+  // The integer part may be negative: q-1.8 is 8 bits with 8 fractional bits
+  // (values in [-0.5, 0.5)), the name Format::name() gives such a format.
+  std::string_view ipart = text.substr(1, dot - 1);
+  bool negative = !ipart.empty() && ipart[0] == '-';
+  int i = num(negative ? ipart.substr(1) : ipart) * (negative ? -1 : 1);
   int f = num(text.substr(dot + 1));
+  if (1 + i + f < 2) throw bad();
   Format out{f, 1 + i + f};
   if (out.width > kMaxWidth || out.frac_bits > kMaxFracBits) throw bad();
   out.validate();

@@ -11,9 +11,13 @@ TEST(Format, ParsesNamesIntoWidthAndFractionBits) {
   EXPECT_EQ(Format::parse("Q2.5"), (Format{5, 8}));
   EXPECT_EQ(Format::parse("q3.12"), (Format{12, 16}));
   EXPECT_EQ(Format::parse("q7.0"), (Format{0, 8}));
+  EXPECT_EQ(Format::parse("q-1.8"), (Format{8, 8}));
+  // Every name Format::name() gives parses back to the same format.
+  for (int w = 2; w <= 16; ++w)
+    for (int f = 0; f <= 15; ++f) EXPECT_EQ(Format::parse((Format{f, w}).name()), (Format{f, w})) << w << " " << f;
   EXPECT_EQ((Format{6, 8}.name()), "q1.6");
   EXPECT_EQ((Format{9, 10}.name()), "q0.9");
-  for (const char* bad : {"", "q", "q1", "q1.", "q.6", "x1.6", "q1.6x", "q9.9", "q-1.6", "q1.16"})
+  for (const char* bad : {"", "q", "q1", "q1.", "q.6", "x1.6", "q1.6x", "q9.9", "q-6.6", "q1.16", "q--1.8"})
     EXPECT_THROW(Format::parse(bad), std::invalid_argument) << bad;
 }
 

@@ -152,3 +152,26 @@ TEST(Json, RoundTripKeepsTablesAndMetadataByteForByte) {
     EXPECT_TRUE(doc[official_key(a.function)].contains(std::to_string(a.scales().front())));
   }
 }
+
+TEST(Json, FormatsWithNegativeIntegerPartRoundTrip) {
+  // An auto format can have more fractional bits than the width holds (q-1.8).
+  TableSet set;
+  set.function = "reci";
+  set.lo = 0.5;
+  set.hi = 4;
+  Table t;
+  t.n = 5;
+  t.breakpoints = {40};
+  t.slopes = {-100, -20};
+  t.intercepts = {127, 60};
+  t.slope_format = Format{8, 8};
+  t.intercept_format = Format{6, 8};
+  set.tables[5] = t;
+  std::ostringstream out;
+  write_json(out, set);
+  EXPECT_NE(out.str().find("\"q-1.8\""), std::string::npos);
+  std::istringstream in(out.str());
+  TableSet back = read_json(in);
+  EXPECT_EQ(back.at(5).slope_format, (Format{8, 8}));
+  EXPECT_EQ(back.at(5).slopes, t.slopes);
+}
