@@ -193,6 +193,94 @@ void s8_s8_via16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) 
   for (; i < n; ++i) out[i] = requant_acc(r, pwl_acc(r.pwl, in[i]));
 }
 
+// int8 -> int8, vpmaddubsw form (plan.madd_ok, <= 16 segments), 32 codes per vector:
+//   idx   compare tree: log2(P) levels of vpshufb (threshold of the lane's node,
+//         16-entry table in each 128-bit lane) + vpcmpgtb + vpand + vpaddb
+//   K, C  vpshufb from 16-entry byte tables (K; low and high bytes of C)
+//   u     q ^ 0x80 (q + 128, unsigned); bytes 0-7 / 8-15 of each lane widened by
+//         vpunpck{l,h}bw against zero (u) and paired with K, C's bytes
+//   acc   vpmaddubsw(u | 0, K | *) + C = K*u + C = acc + half (+ folded correction)
+//   out   [tie correction], vpsraw, vpacksswb (saturates; the unpack order makes
+//         the pack come out in code order, no fix-up shuffle)
+template <int LV, bool Right, bool Fix>
+struct MaddubsKernel {
+  __m256i first, table[4], step[4], k8, clo, chi, half, lo, hi;
+  __m128i rs, ls;
+  explicit MaddubsKernel(const RequantPlan& r) {
+    alignas(16) int8_t cl[16], ch[16];
+    for (int j = 0; j < 16; ++j) {
+      cl[j] = static_cast<int8_t>(static_cast<uint16_t>(r.c16[j]) & 0xFF);
+      ch[j] = static_cast<int8_t>(static_cast<uint16_t>(r.c16[j]) >> 8);
+    }
+    for (int l = 0; l < LV; ++l) {
+      table[l] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r.pwl.tree[l])));
+      step[l] = _mm256_set1_epi8(static_cast<char>(1 << (LV - 1 - l)));
+    }
+    first = _mm256_set1_epi8(r.pwl.tree[0][0]);
+    k8 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r.k8)));
+    clo = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(cl)));
+    chi = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(ch)));
+    half = _mm256_set1_epi16(static_cast<int16_t>(r.half));
+    lo = _mm256_set1_epi16(static_cast<int16_t>(r.clamp_lo));
+    hi = _mm256_set1_epi16(static_cast<int16_t>(r.clamp_hi));
+    rs = _mm_cvtsi32_si128(r.rshift);
+    ls = _mm_cvtsi32_si128(r.lshift);
+  }
+  inline __m256i segment(__m256i q) const {
+    if (LV == 0) return _mm256_setzero_si256();
+    __m256i idx = _mm256_and_si256(_mm256_cmpgt_epi8(q, first), step[0]);
+    for (int l = 1; l < LV; ++l) {
+      const __m256i thr = _mm256_shuffle_epi8(table[l], idx);
+      idx = _mm256_add_epi8(idx, _mm256_and_si256(_mm256_cmpgt_epi8(q, thr), step[l]));
+    }
+    return idx;
+  }
+  inline __m256i finish(__m256i v) const {
+    if (Right) {  // v = acc + half; acc < 0 <=> v < half: add -1
+      if (Fix) v = _mm256_add_epi16(v, _mm256_cmpgt_epi16(half, v));
+      return _mm256_sra_epi16(v, rs);
+    }
+    return _mm256_sll_epi16(_mm256_min_epi16(_mm256_max_epi16(v, lo), hi), ls);
+  }
+  inline __m256i operator()(__m256i q) const {
+    const __m256i idx = segment(q);
+    const __m256i z = _mm256_setzero_si256();
+    const __m256i u = _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80)));
+    const __m256i kb = _mm256_shuffle_epi8(k8, idx);
+    const __m256i cl = _mm256_shuffle_epi8(clo, idx), ch = _mm256_shuffle_epi8(chi, idx);
+    const __m256i a = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpacklo_epi8(u, z), _mm256_unpacklo_epi8(kb, z)),
+                                       _mm256_unpacklo_epi8(cl, ch));
+    const __m256i b = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_unpackhi_epi8(u, z), _mm256_unpackhi_epi8(kb, z)),
+                                       _mm256_unpackhi_epi8(cl, ch));
+    return _mm256_packs_epi16(finish(a), finish(b));
+  }
+};
+
+// Two independent vectors per step (hides the tree's latency); scalar tail.
+template <int LV, bool Right, bool Fix>
+void s8_s8_maddubs(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  const MaddubsKernel<LV, Right, Fix> k(r);
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m256i q0 = loadu(in + i), q1 = loadu(in + i + 32);
+    const __m256i y0 = k(q0), y1 = k(q1);
+    storeu(out + i, y0);
+    storeu(out + i + 32, y1);
+  }
+  if (i + 32 <= n) {
+    storeu(out + i, k(loadu(in + i)));
+    i += 32;
+  }
+  for (; i < n; ++i) out[i] = requant_acc(r, pwl_acc(r.pwl, in[i]));
+}
+
+template <int LV>
+void s8_s8_maddubs_lv(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  if (r.rshift <= 0) return s8_s8_maddubs<LV, false, false>(r, in, out, n);
+  if (r.madd_tie_fix) return s8_s8_maddubs<LV, true, true>(r, in, out, n);
+  return s8_s8_maddubs<LV, true, false>(r, in, out, n);
+}
+
 template <int W, bool Right>
 void s8_s8_via32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
   const Thresholds8 thr(r.pwl);
@@ -251,6 +339,15 @@ void s8_pwl_s16__avx2(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n
 void s8_pwl_s8__avx2(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
   const int s = r.pwl.segments;
   const bool right = r.rshift > 0;
+  if (r.madd_ok && r.pwl.tree_levels <= 4) {
+    switch (r.pwl.tree_levels) {
+      case 0: return s8_s8_maddubs_lv<0>(r, in, out, n);
+      case 1: return s8_s8_maddubs_lv<1>(r, in, out, n);
+      case 2: return s8_s8_maddubs_lv<2>(r, in, out, n);
+      case 3: return s8_s8_maddubs_lv<3>(r, in, out, n);
+      default: return s8_s8_maddubs_lv<4>(r, in, out, n);
+    }
+  }
   if (r.use16) {
     if (s <= 16) return right ? s8_s8_via16<1, true>(r, in, out, n) : s8_s8_via16<1, false>(r, in, out, n);
     if (s <= 32) return right ? s8_s8_via16<2, true>(r, in, out, n) : s8_s8_via16<2, false>(r, in, out, n);
