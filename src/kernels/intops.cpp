@@ -2,6 +2,7 @@
 // chain the per-ISA row loops (intops_<isa>.cpp) with the table kernels.
 #include "gqalut/intops.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -199,10 +200,11 @@ void layernorm_row(const LayerNormPlan& p, const int8_t* x, const int8_t* gamma,
   int64_t sx = 0, sxx = 0;
   loops.ln_sums(x, n, &sx, &sxx);
   const int64_t nn = static_cast<int64_t>(n);
-  const int64_t eps_v = std::llround(p.eps * std::ldexp(double(nn) * double(nn), 2 * p.in_frac));
+  // n^2 * 4^f is a product with an exact power of two: the same double as ldexp, no libm call.
+  const int64_t eps_v = std::llround(p.eps * (double(nn) * double(nn) * double(int64_t{1} << (2 * p.in_frac))));
   const int64_t v = nn * sxx - sx * sx + eps_v;  // n^2 * (var + eps) in codes^2
   if (v <= 0) {  // constant row and eps = 0: normalised value 0
-    loops.ln_out(x, gamma, beta, out, n, 0, 0, 0, 1);
+    loops.ln_out32(x, gamma, beta, out, n, 0, 0, 1, 1);
     return;
   }
   // Power-of-two range reduction with an even exponent: v ~= r * 2^E,
@@ -216,9 +218,43 @@ void layernorm_row(const LayerNormPlan& p, const int8_t* x, const int8_t* gamma,
     e += 2;
   }
   const int32_t rs = ukernel::pwl_acc(p.rsqrt, static_cast<int32_t>(r));
-  int t = p.gamma_frac + p.rsqrt.shift + (e + s) / 2 - p.out_frac;
-  if (t > 62) t = 62;  // |d * gamma * r| < 2^62: rounds to 0 anyway
-  loops.ln_out(x, gamma, beta, out, n, nn, sx, rs, t);
+  // 32-bit output datapath. D_i * R * 2^-k ~= (x_i - mean)/sqrt(var + eps) with
+  // k = L_r + (E + s_r)/2, and D_i * R = x_i * (n R) - Sx * R. Per row (int64):
+  //   P = max(0, bitlen|n R| - 22), a = round(n R 2^-P), b = round(Sx R 2^-P)
+  //   (|a| <= 2^22, |b| <= 128 |a| + 1 since |Sx| <= 128 n), s = k - F - P,
+  // so z_i = round((x_i a - b) 2^-s) is the normalised value at 2^-F, F = 14
+  // (|x_i a - b| <= 2^30 + 1). Rows of tiny variance (s < 1) take a coarser F;
+  // s > 30 (not reachable with int8 rows) takes a larger P. Then
+  // w_i = round_half_away(z_i gamma_i 2^-t), t = F + gamma_frac - out_frac.
+  const int k = p.rsqrt.shift + (e + s) / 2;
+  const int64_t a64 = nn * rs, b64 = sx * rs;
+  const uint64_t mag = static_cast<uint64_t>(a64 < 0 ? -a64 : a64);
+  int pp = mag == 0 ? 0 : std::max(0, floor_log2(mag) + 1 - 22);
+  int f = 14;
+  int sh = k - f - pp;
+  if (sh < 1) {
+    f -= 1 - sh;
+    sh = 1;
+  }
+  if (sh > 30) {
+    pp += sh - 30;
+    sh = 30;
+  }
+  const int t = f + p.gamma_frac - p.out_frac;
+  if (t >= 1 && t <= 29) {
+    auto round_shift = [](int64_t val, int by) {  // round half up, arithmetic shift
+      return by == 0 ? val : (val + (int64_t{1} << (by - 1))) >> by;
+    };
+    const int32_t a32 = static_cast<int32_t>(round_shift(a64, pp));
+    const int32_t b32 = static_cast<int32_t>(round_shift(b64, pp));
+    loops.ln_out32(x, gamma, beta, out, n, a32, b32, sh, t);
+    return;
+  }
+  // Out-of-range shift (only for extreme out_frac / gamma_frac with near-constant
+  // rows): the exact int64 datapath, the same code on every ISA.
+  int t64 = p.gamma_frac + p.rsqrt.shift + (e + s) / 2 - p.out_frac;
+  if (t64 > 62) t64 = 62;  // |d * gamma * r| < 2^62: rounds to 0 anyway
+  loops_for(Isa::scalar).ln_out(x, gamma, beta, out, n, nn, sx, rs, t64);
 }
 
 // ---- activations ------------------------------------------------------------

@@ -27,6 +27,14 @@ struct RowLoops {
   // out_i = sat8(round_half_away(d_i * gamma_i * r * 2^-t) + beta_i), d_i = nn*x_i - sx; t may be <= 0.
   void (*ln_out)(const int8_t* x, const int8_t* gamma, const int32_t* beta, int8_t* out, size_t n, int64_t nn,
                  int64_t sx, int64_t r, int t);
+  // The 32-bit output datapath (layernorm_row proves no step overflows int32):
+  //   z_i = (x_i * a - b + 2^(s-1)) >> s                      (normalised value at 2^-F)
+  //   z_i = clamp(z_i, -2^23, 2^23)
+  //   w_i = (z_i * gamma_i + 2^(t-1) - (z_i * gamma_i < 0)) >> t   (round half away; 1 <= t <= 29)
+  //   out_i = sat8(w_i + clamp(beta_i, -(3*2^29 - 1), 3*2^29 - 1))
+  // with |a| <= 2^22, |b| <= 2^29 + 1, 1 <= s <= 30.
+  void (*ln_out32)(const int8_t* x, const int8_t* gamma, const int32_t* beta, int8_t* out, size_t n, int32_t a,
+                   int32_t b, int s, int t);
 };
 
 const RowLoops& row_loops_scalar();

@@ -178,6 +178,67 @@ TEST_F(IntopsTest, LayerNormAllIsasAgreeWithScalar) {
   }
 }
 
+// The 32-bit output datapath at its limits: near-constant rows with one
+// outlier (tiny variance, normalised values ~ sqrt(n)), +-128 codes, gamma at
+// the int8 extremes, beta at the int32 extremes, every out/gamma scale corner.
+// All ISAs give the scalar bits; saturation follows the double reference.
+TEST_F(IntopsTest, LayerNormExtremeRows) {
+  std::mt19937_64 rng(gqalut_test::test_seed() + 4);
+  const int32_t betas[] = {0, INT32_MAX, INT32_MIN, (3 << 29) + 7, -(3 << 29) - 7, 1 << 24, -(1 << 24)};
+  int checked = 0;
+  for (int in_frac : {0, 4, 7})
+    for (auto [out_frac, gamma_frac] : {std::pair{4, 6}, std::pair{0, 0}, std::pair{15, 0}, std::pair{0, 15}}) {
+      LayerNormPlan plan = prepare_layernorm(rsqrt7, in_frac, out_frac, gamma_frac, in_frac == 7 ? 0.0 : 1e-5);
+      for (size_t n : {size_t{1}, size_t{2}, size_t{197}, size_t{4096}, size_t{70000}}) {
+        for (int kind = 0; kind < 4; ++kind) {
+          SCOPED_TRACE(fmt::format("in {} out {} gamma {} n {} kind {}", in_frac, out_frac, gamma_frac, n, kind));
+          LnRow r;
+          r.x.assign(n, kind == 0 ? int8_t(-128) : int8_t(5));
+          r.gamma.resize(n);
+          r.beta.resize(n);
+          r.out.resize(n);
+          for (size_t i = 0; i < n; ++i) {
+            if (kind == 0 && i % 2) r.x[i] = 127;                // maximal spread
+            if (kind == 1 && i == n / 2) r.x[i] = -128;          // one outlier: z ~ -sqrt(n)
+            if (kind == 2 && i == n / 3) r.x[i] = 6;             // tiny variance
+            if (kind == 3) r.x[i] = static_cast<int8_t>(rng());  // uniform codes
+            r.gamma[i] = static_cast<int8_t>(i % 3 == 0 ? -128 : (i % 3 == 1 ? 127 : int(rng() % 256) - 128));
+            r.beta[i] = i % 5 == 0 ? betas[rng() % 7] : 0;
+          }
+          std::vector<int8_t> ref(n);
+          layernorm_row(plan, r.x.data(), r.gamma.data(), r.beta.data(), ref.data(), n, Isa::scalar);
+          for (Isa isa : available_isas()) {
+            layernorm_row(plan, r.x.data(), r.gamma.data(), r.beta.data(), r.out.data(), n, isa);
+            ASSERT_EQ(r.out, ref) << to_string(isa);
+          }
+          std::vector<double> x(n), g(n), b(n);
+          for (size_t i = 0; i < n; ++i) {
+            x[i] = std::ldexp(r.x[i], -in_frac);
+            g[i] = std::ldexp(r.gamma[i], -gamma_frac);
+            b[i] = std::ldexp(double(r.beta[i]), -out_frac);
+          }
+          auto y = layernorm_double(x, g, b, plan.eps);
+          const double lo = std::ldexp(-128.0, -out_frac), hi = std::ldexp(127.0, -out_frac);
+          for (size_t i = 0; i < n; ++i) {
+            // Beyond the int8 range by more than the table error, the output must saturate.
+            const double yi = y[i], bi = b[i], slack = 0.05 * std::abs(yi - bi) + std::ldexp(2.0, -out_frac);
+            if (yi > hi + slack) {
+              ASSERT_EQ(ref[i], 127) << i;
+            }
+            if (yi < lo - slack) {
+              ASSERT_EQ(ref[i], -128) << i;
+            }
+            if (yi >= lo + slack && yi <= hi - slack) {
+              ASSERT_NEAR(std::ldexp(ref[i], -out_frac), yi, slack) << i;
+            }
+            ++checked;
+          }
+        }
+      }
+    }
+  EXPECT_GT(checked, 100000);
+}
+
 TEST_F(IntopsTest, LayerNormErrorAgainstDouble) {
   std::mt19937_64 rng(gqalut_test::test_seed() + 3);
   const int in_frac = 4, out_frac = 4;
