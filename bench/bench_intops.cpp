@@ -2,7 +2,8 @@
 // straightforward FP32 implementations, rows of 197, 768 and 3072, all in one
 // run. After the run prints the speed ratio (FP32 time / integer time) beside
 // each version's error against double precision on the same inputs.
-// Run: build-*/bench/bench_intops [--benchmark_min_time=0.2]
+// Run: build-*/bench/bench_intops --benchmark_min_time=0.2 [--benchmark_repetitions=5
+//      --benchmark_enable_random_interleaving=true]  (medians of the repetitions)
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -100,17 +101,28 @@ struct Err {
   double mean() const { return count ? sum_abs / count : 0; }
 };
 
+// Per benchmark: the median aggregate when run with --benchmark_repetitions,
+// else the single run.
 class Capture : public benchmark::ConsoleReporter {
  public:
-  std::map<std::string, double> seconds;
+  std::map<std::string, double> seconds, median_seconds;
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs) {
-      std::string name = r.benchmark_name();
+      std::string name = r.run_name.str();
       auto p = name.find("/real_time");
       if (p != std::string::npos) name.erase(p);
-      if (r.iterations > 0) seconds[name] = r.real_accumulated_time / double(r.iterations);
+      if (r.iterations <= 0) continue;
+      const double t = r.real_accumulated_time / double(r.iterations);
+      if (r.run_type == Run::RT_Aggregate) {
+        if (r.aggregate_name == "median") median_seconds[name] = t;
+      } else {
+        seconds[name] = t;
+      }
     }
     ConsoleReporter::ReportRuns(runs);
+  }
+  void Finish() {
+    for (const auto& [name, t] : median_seconds) seconds[name] = t;
   }
 };
 
@@ -169,6 +181,7 @@ int main(int argc, char** argv) {
 
   Capture rep;
   benchmark::RunSpecifiedBenchmarks(&rep);
+  rep.Finish();
 
   std::printf("\nTables: official exp_pwl_7 (scale %d) + reci_pwl_7 (scale %d, codes [%d, %d)); sqrt_reci_pwl_7 "
               "(scale %d, codes [%d, %d)). Inputs int8 at 2^-%d; softmax out uint8 at 2^-%d; LayerNorm out int8 at "

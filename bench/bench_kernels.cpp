@@ -4,8 +4,17 @@
 // element count) and kernel elements/s over FP32 GELU elements/s.
 //
 // Bytes are counted as read + written: memcpy of n bytes moves 2n, the
-// int8 -> int8 kernel 2n, int8 -> int16 3n, int8 -> int32 5n.
-// Run: build-*/bench/bench_kernels [--benchmark_min_time=0.2]
+// int8 -> int8 kernel 2n, int8 -> int16 3n, int8 -> int32 5n. memcpy runs on
+// the same buffers and sizes as the kernels.
+// Sizes (element counts; the footprint is input + output): L1 16 Ki (32 KiB of
+// a 48 KiB L1d), L2 256 Ki (512 KiB of a 1 MiB L2), ViT/BERT FFN activations,
+// DRAM 64 Mi (128 MiB; on the development VM memcpy bandwidth falls off past a
+// 16-24 MiB footprint, see docs/kernels.md).
+// Noise: with --benchmark_repetitions=N the ratio tables use the median of
+// the N repetitions of every benchmark (add
+// --benchmark_enable_random_interleaving=true to spread them over the run).
+// Run: build-*/bench/bench_kernels --benchmark_min_time=0.2 --benchmark_repetitions=5
+//        --benchmark_enable_random_interleaving=true   (one command line)
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -29,7 +38,7 @@ struct Shape {
 };
 const Shape kShapes[] = {
     {"attn_row_197", 197},         {"L1_16KiB", 16 * 1024},          {"bert_ffn_128x3072", 128 * 3072},
-    {"L2_512KiB", 512 * 1024},     {"vit_ffn_197x3072", 197 * 3072}, {"DRAM_64MiB", 64u * 1024 * 1024},
+    {"L2_256KiB", 256 * 1024},     {"vit_ffn_197x3072", 197 * 3072}, {"DRAM_64MiB", 64u * 1024 * 1024},
 };
 
 struct PerIter {
@@ -62,18 +71,29 @@ void reg(const std::string& name, size_t n, double bytes_per_elem, F body) {
   })->UseRealTime();
 }
 
-// Captures every run to print the ratio tables after the console output.
+// Captures every run to print the ratio tables after the console output:
+// the median aggregate when there are repetitions, else the single run.
 class Capture : public benchmark::ConsoleReporter {
  public:
   std::map<std::string, double> seconds_per_iter;
+  std::map<std::string, double> median_seconds_per_iter;
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs) {
-      std::string name = r.benchmark_name();
+      std::string name = r.run_name.str();
       auto p = name.find("/real_time");
       if (p != std::string::npos) name.erase(p);
-      if (r.iterations > 0) seconds_per_iter[name] = r.real_accumulated_time / double(r.iterations);
+      if (r.iterations <= 0) continue;
+      const double t = r.real_accumulated_time / double(r.iterations);
+      if (r.run_type == Run::RT_Aggregate) {
+        if (r.aggregate_name == "median") median_seconds_per_iter[name] = t;
+      } else {
+        seconds_per_iter[name] = t;
+      }
     }
     ConsoleReporter::ReportRuns(runs);
+  }
+  void Finish() {
+    for (const auto& [name, t] : median_seconds_per_iter) seconds_per_iter[name] = t;
   }
 };
 
@@ -153,6 +173,7 @@ int main(int argc, char** argv) {
 
   Capture rep;
   benchmark::RunSpecifiedBenchmarks(&rep);
+  rep.Finish();
   auto rate = [&](const std::string& name, bool bytes) {
     auto it = rep.seconds_per_iter.find(name);
     if (it == rep.seconds_per_iter.end() || it->second <= 0) return 0.0;
@@ -163,7 +184,8 @@ int main(int argc, char** argv) {
   std::printf("\nTable: official gelu_pwl_7.json at scale %d (%d segments reachable), requantized to 2^-%d\n", in_frac,
               plan.segments, out_frac);
   std::printf("Ratios (read+written bytes/s over memcpy bytes/s of the same element count; elements/s over FP32 GELU "
-              "elements/s)\n");
+              "elements/s; %s)\n",
+              rep.median_seconds_per_iter.empty() ? "single runs" : "medians of the repetitions");
   std::printf("%-24s %-20s %12s %12s %12s %12s\n", "kernel", "size", "GB/s", "x memcpy", "Gelem/s", "x fp32 gelu");
   for (const auto& s : kShapes) {
     const std::string sz = s.name;
