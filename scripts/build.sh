@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Configures and builds gqalut into build/ (Release, Ninja). Set GQALUT_WITH_TORCH=OFF to skip LibTorch.
+# Configures and builds gqalut into build/ (Release, Ninja): every target, or the targets named
+# as arguments. Set GQALUT_WITH_TORCH=OFF to skip LibTorch.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$root/scripts/deps.sh"
 cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DGQALUT_WITH_TORCH="${GQALUT_WITH_TORCH:-ON}" >/dev/null
-cmake --build "$root/build" -j "${GQALUT_JOBS:-2}" "$@"
+if (($#)); then
+  cmake --build "$root/build" -j "${GQALUT_JOBS:-2}" --target "$@"
+else
+  cmake --build "$root/build" -j "${GQALUT_JOBS:-2}"
+fi
