@@ -1,4 +1,5 @@
 // gqalut fit: search a table for a function, entry count and input scales.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -28,12 +29,31 @@ struct FitArgs {
   std::vector<double> bp_range;
   std::string output;
   bool quiet = false;
+  // Options given on the command line (not defaulted), to refuse those the method ignores.
+  std::vector<std::string> given;
+  bool has(const std::string& name) const { return std::find(given.begin(), given.end(), name) != given.end(); }
 };
 
+// An option the chosen method would silently ignore is an error, not a no-op.
+void check_applies(const FitArgs& a) {
+  auto refuse = [&](const char* option, const char* applies_to) {
+    if (a.has(option))
+      throw std::invalid_argument(fmt::format("{} applies to {}, not to --method {}{}", option, applies_to,
+                                              a.method, a.faithful ? " --faithful" : ""));
+  };
+  bool ga = a.method == "ga";
+  if (!ga) {
+    for (const char* o : {"--faithful", "--improved", "--no-rm", "--generations", "--population", "--breakpoint-range"})
+      refuse(o, "--method ga");
+  }
+  if (a.method == "optimal" || a.method == "uniform") refuse("--seed", "--method ga and nnlut");
+  if (a.method == "nnlut" || (ga && a.faithful)) {
+    refuse("--objective", "--method optimal, uniform and ga --improved");
+    refuse("--shared", "--method optimal, uniform and ga --improved (faithful GA and NN-LUT always share)");
+  }
+}
+
 Result search(const FitArgs& a, const Problem& p, Progress& progress) {
-  if ((a.faithful || a.improved || a.no_rm) && a.method != "ga")
-    throw std::invalid_argument(
-        fmt::format("--faithful, --improved and --no-rm apply to --method ga, got --method {}", a.method));
   if (a.method == "ga") {
     GaSettings s;
     s.improved = !a.faithful;
@@ -59,6 +79,10 @@ Result search(const FitArgs& a, const Problem& p, Progress& progress) {
 
 void run(const FitArgs& a) {
   if (a.faithful && a.improved) throw std::invalid_argument("give --faithful or --improved, not both");
+  if (a.method != "ga" && a.method != "optimal" && a.method != "uniform" && a.method != "nnlut")
+    throw std::invalid_argument(
+        fmt::format("method must be ga, optimal, uniform or nnlut, got '{}'", a.method));
+  check_applies(a);
   Problem p;
   p.function = a.fn.resolve(&p.lo, &p.hi);
   p.entries = a.entries;
@@ -134,7 +158,11 @@ void add_fit_command(CLI::App& app) {
   cmd->add_option("--breakpoint-range", a->bp_range, "GA breakpoint range LO HI (default: the range)")->expected(2);
   cmd->add_option("-o,--output", a->output, "Output JSON file (default: stdout, summary on stderr)");
   cmd->add_flag("-q,--quiet", a->quiet, "No summary");
-  cmd->callback([a] { run(*a); });
+  cmd->callback([a, cmd] {
+    for (const CLI::Option* o : cmd->get_options())
+      if (o->count() > 0) a->given.push_back(o->get_name());
+    run(*a);
+  });
 }
 
 }  // namespace gqalut::cli
