@@ -13,18 +13,16 @@
 #include <fmt/format.h>
 
 #include "gqalut/intops.hpp"
+#include "bench_util.hpp"
 #include "gqalut/io.hpp"
 
 using namespace gqalut;
+using gqalut::bench::Capture;
+using gqalut::bench::official;
+using gqalut::bench::shared_dir;
 
 namespace {
 
-std::string shared_dir() {
-  if (const char* env = std::getenv("GQALUT_SHARED_DIR")) return env;
-  std::string f = __FILE__;
-  return f.substr(0, f.rfind("/bench/")) + "/../shared";
-}
-TableSet official(const char* file) { return read_json_file(shared_dir() + "/reference/official/" + file); }
 
 constexpr int kInFrac = 4, kProbFrac = 8, kLnOut = 4, kGammaFrac = 6;
 constexpr double kEps = 1e-5;
@@ -101,30 +99,6 @@ struct Err {
   double mean() const { return count ? sum_abs / count : 0; }
 };
 
-// Per benchmark: the median aggregate when run with --benchmark_repetitions,
-// else the single run.
-class Capture : public benchmark::ConsoleReporter {
- public:
-  std::map<std::string, double> seconds, median_seconds;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) {
-      std::string name = r.run_name.str();
-      auto p = name.find("/real_time");
-      if (p != std::string::npos) name.erase(p);
-      if (r.iterations <= 0) continue;
-      const double t = r.real_accumulated_time / double(r.iterations);
-      if (r.run_type == Run::RT_Aggregate) {
-        if (r.aggregate_name == "median") median_seconds[name] = t;
-      } else {
-        seconds[name] = t;
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  void Finish() {
-    for (const auto& [name, t] : median_seconds) seconds[name] = t;
-  }
-};
 
 }  // namespace
 

@@ -24,11 +24,14 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include "bench_util.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/kernels.hpp"
 
-
 using namespace gqalut;
+using gqalut::bench::Capture;
+using gqalut::bench::official;
+using gqalut::bench::shared_dir;
 
 namespace {
 
@@ -46,12 +49,6 @@ struct PerIter {
 };
 std::map<std::string, PerIter> g_work;  // benchmark name -> work per iteration
 
-// The official tables: $GQALUT_SHARED_DIR, else ../shared next to the source tree.
-std::string shared_dir() {
-  if (const char* env = std::getenv("GQALUT_SHARED_DIR")) return env;
-  std::string f = __FILE__;
-  return f.substr(0, f.rfind("/bench/")) + "/../shared";
-}
 
 std::vector<int8_t> activations(size_t n) {
   std::mt19937_64 rng(42);
@@ -71,31 +68,6 @@ void reg(const std::string& name, size_t n, double bytes_per_elem, F body) {
   })->UseRealTime();
 }
 
-// Captures every run to print the ratio tables after the console output:
-// the median aggregate when there are repetitions, else the single run.
-class Capture : public benchmark::ConsoleReporter {
- public:
-  std::map<std::string, double> seconds_per_iter;
-  std::map<std::string, double> median_seconds_per_iter;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) {
-      std::string name = r.run_name.str();
-      auto p = name.find("/real_time");
-      if (p != std::string::npos) name.erase(p);
-      if (r.iterations <= 0) continue;
-      const double t = r.real_accumulated_time / double(r.iterations);
-      if (r.run_type == Run::RT_Aggregate) {
-        if (r.aggregate_name == "median") median_seconds_per_iter[name] = t;
-      } else {
-        seconds_per_iter[name] = t;
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  void Finish() {
-    for (const auto& [name, t] : median_seconds_per_iter) seconds_per_iter[name] = t;
-  }
-};
 
 }  // namespace
 
@@ -175,8 +147,8 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&rep);
   rep.Finish();
   auto rate = [&](const std::string& name, bool bytes) {
-    auto it = rep.seconds_per_iter.find(name);
-    if (it == rep.seconds_per_iter.end() || it->second <= 0) return 0.0;
+    auto it = rep.seconds.find(name);
+    if (it == rep.seconds.end() || it->second <= 0) return 0.0;
     const PerIter& w = g_work[name];
     return (bytes ? w.bytes : w.elems) / it->second;
   };
@@ -185,7 +157,7 @@ int main(int argc, char** argv) {
               plan.segments, out_frac);
   std::printf("Ratios (read+written bytes/s over memcpy bytes/s of the same element count; elements/s over FP32 GELU "
               "elements/s; %s)\n",
-              rep.median_seconds_per_iter.empty() ? "single runs" : "medians of the repetitions");
+              rep.median_seconds.empty() ? "single runs" : "medians of the repetitions");
   std::printf("%-24s %-20s %12s %12s %12s %12s\n", "kernel", "size", "GB/s", "x memcpy", "Gelem/s", "x fp32 gelu");
   for (const auto& s : kShapes) {
     const std::string sz = s.name;
@@ -195,7 +167,7 @@ int main(int argc, char** argv) {
       for (int k : {2, 1, 0, 4}) names.push_back(kernel_set(isa).names[k]);
     for (const auto& k : names) {
       const std::string full = k + "/" + sz;
-      if (!rep.seconds_per_iter.count(full)) continue;
+      if (!rep.seconds.count(full)) continue;
       std::printf("%-24s %-20s %12.2f %12.2f %12.3f %12.1f\n", k.c_str(), s.name, rate(full, true) / 1e9,
                   mc > 0 ? rate(full, true) / mc : 0.0, rate(full, false) / 1e9,
                   gelu_e > 0 ? rate(full, false) / gelu_e : 0.0);
