@@ -6,10 +6,21 @@
 # Installs nothing: it checks the prerequisites, configures with
 # -DGQALUT_WITH_TORCH=ON, builds, makes the tables, trains, plots.
 # About 20-25 minutes on 2 idle cores (the build takes ~4 of them).
+# VIT_MODEL=effvit runs the same study on the EfficientViT-style model (ReLU
+# linear attention whose division uses the reciprocal table, HSWISH MLP) and
+# writes docs/effvit_results.* instead.
 #
 #   scripts/vit_experiment.sh            # the full study
 #   VIT_QUICK=1 scripts/vit_experiment.sh   # a 2-minute dry run (not written to docs/)
+#   VIT_MODEL=effvit scripts/vit_experiment.sh   # the EfficientViT-style study
 set -euo pipefail
+
+model=${VIT_MODEL:-vit}
+case "$model" in
+  vit) prefix=vit; title="Small ViT" ;;
+  effvit) prefix=effvit; title="EfficientViT-style model (ReLU linear attention, HSWISH)" ;;
+  *) echo "vit_experiment: VIT_MODEL must be vit or effvit, got '$model'" >&2; exit 2 ;;
+esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-vit}
@@ -33,29 +44,29 @@ echo "build: $(( $(date +%s) - start )) s" >&2
 
 # Tables from gqalut's own searches (seed 1), cached in the build folder.
 tables=$build/vit_tables
-"$build/experiments/vit/gqalut_vit_tables" --out "$tables" --methods nnlut,ga,optimal --entries 8,16 --seed 1
+"$build/experiments/vit/gqalut_vit_tables" --out "$tables" --methods nnlut,ga,optimal --entries 8,16 --seed 1 --model "$model"
 
 # One thread: on a shared or busy machine OpenMP's spinning makes 2 threads slower.
 export OMP_NUM_THREADS=1
 if [ "${VIT_QUICK:-0}" = 1 ]; then
-  out=$build/vit_quick
+  out=$build/${prefix}_quick
   args=(--seeds 1 --train-subset 2048 --test-subset 2000 --fp32-epochs 2 --qat-epochs 1 --finetune-steps 10)
 else
-  out=$docs/vit_results
+  out=$docs/${prefix}_results
   # 30000 training images (the first half of the training set), 3 epochs FP32,
   # 1 epoch QAT, 100 fine-tune steps per variant, batch 128; the full test set.
   args=(--seeds 1,2,3 --train-subset 30000 --fp32-epochs 3 --qat-epochs 1 --finetune-steps 100)
 fi
 mkdir -p "$(dirname "$out")"
 "$build/experiments/vit/gqalut_vit_run" --data "$data" --tables "$tables" \
-  --methods nnlut,ga,optimal --entries 8,16 --threads 1 --batch 128 --out "$out" "${args[@]}" |
+  --model "$model" --methods nnlut,ga,optimal --entries 8,16 --threads 1 --batch 128 --out "$out" "${args[@]}" |
   tee "${out}_check.txt"
 
 gnuplot <<GP
 set terminal pngcairo size 900,480 font ",11"
 set output "${out}.png"
 set datafile separator ","
-set title "Small ViT on Fashion-MNIST: int8 QAT with gqalut LUT non-linearities (mean ± sd over seeds)"
+set title "${title} on Fashion-MNIST: int8 QAT with gqalut LUT non-linearities (mean ± sd over seeds)"
 set ylabel "test accuracy (%)"
 set style fill solid 0.6 border -1
 set boxwidth 0.6

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <stdexcept>
 
@@ -35,16 +36,29 @@ void choose_reduction_scales(LutBank& bank) {
   bank.rsqrt_n = largest_scale_at_most(bank.rsqrt, 5, "rsqrt");
 }
 
-LutBank load_bank(const std::string& dir, const std::string& method, int entries) {
+std::vector<std::string> model_functions(const std::string& model) {
+  if (model == "vit") return {"gelu", "exp", "reci", "rsqrt"};
+  if (model == "effvit") return {"hswish", "reci", "rsqrt"};
+  throw std::invalid_argument("model must be vit or effvit, got '" + model + "'");
+}
+
+LutBank load_bank(const std::string& dir, const std::string& method, int entries,
+                  const std::vector<std::string>& functions) {
   LutBank bank;
   bank.name = method + "-" + std::to_string(entries);
-  auto path = [&](const char* fn) {
+  auto path = [&](const std::string& fn) {
     return dir + "/" + method + "_" + std::to_string(entries) + "_" + fn + ".json";
   };
-  bank.gelu = read_json_file(path("gelu"));
-  bank.exp = read_json_file(path("exp"));
-  bank.reci = read_json_file(path("reci"));
-  bank.rsqrt = read_json_file(path("rsqrt"));
+  for (const auto& fn : functions) {
+    TableSet* set = fn == "gelu"     ? &bank.gelu
+                    : fn == "exp"    ? &bank.exp
+                    : fn == "hswish" ? &bank.hswish
+                    : fn == "reci"   ? &bank.reci
+                    : fn == "rsqrt"  ? &bank.rsqrt
+                                     : nullptr;
+    if (!set) throw std::invalid_argument("table function must be gelu, exp, hswish, reci or rsqrt, got '" + fn + "'");
+    *set = read_json_file(path(fn));
+  }
   choose_reduction_scales(bank);
   return bank;
 }
@@ -59,6 +73,7 @@ LutBank load_official_bank(const std::string& dir, int entries) {
   bank.exp = read_json_file(path("exp"));
   bank.reci = read_json_file(path("reci"));
   bank.rsqrt = read_json_file(path("sqrt_reci"));
+  if (std::filesystem::exists(path("hswish"))) bank.hswish = read_json_file(path("hswish"));
   choose_reduction_scales(bank);
   return bank;
 }
@@ -150,6 +165,48 @@ void softmax_row(const Table& exp_t, const Table& reci_t, const int32_t* d, int3
   const int s = reci_t.shift() + big_e - kProbBits;
   for (std::size_t i = 0; i < count; ++i) {
     p[i] = static_cast<int32_t>(saturate8(round_shift(e[i] * r, s)));
+  }
+}
+
+void reciprocal_reduce(const Table& reci_t, int64_t den, int64_t* r, int* big_e) {
+  den = std::max<int64_t>(den, 1);
+  const int nr = reci_t.n;
+  int e = floor_log2(den);
+  int64_t code = round_shift(den, e - nr);  // m 2^nr, m = den 2^-E in [1, 2]
+  if (code == (int64_t{2} << nr)) {         // rounded up to m = 2
+    code >>= 1;
+    ++e;
+  }
+  *r = lookup(reci_t, static_cast<int32_t>(code));
+  *big_e = e;
+}
+
+void linear_attention_head(const Table& reci_t, const int32_t* q, const int32_t* k,
+                           const int32_t* v, int32_t* out, std::size_t tokens, std::size_t dim) {
+  std::vector<int64_t> kv(dim * dim, 0), ks(dim, 0);
+  for (std::size_t j = 0; j < tokens; ++j) {
+    for (std::size_t a = 0; a < dim; ++a) {
+      const int64_t b = std::max(k[j * dim + a], 0);
+      ks[a] += b;
+      for (std::size_t c = 0; c < dim; ++c) kv[a * dim + c] += b * v[j * dim + c];
+    }
+  }
+  std::vector<int64_t> num(dim);
+  for (std::size_t i = 0; i < tokens; ++i) {
+    int64_t den = 1;  // the epsilon: one unit of 2^-(nq+nk)
+    std::fill(num.begin(), num.end(), 0);
+    for (std::size_t a = 0; a < dim; ++a) {
+      const int64_t qa = std::max(q[i * dim + a], 0);
+      den += qa * ks[a];
+      for (std::size_t c = 0; c < dim; ++c) num[c] += qa * kv[a * dim + c];
+    }
+    int64_t r = 0;
+    int big_e = 0;
+    reciprocal_reduce(reci_t, den, &r, &big_e);
+    const int s = reci_t.shift() + big_e;
+    for (std::size_t c = 0; c < dim; ++c) {
+      out[i * dim + c] = static_cast<int32_t>(saturate8(round_shift(num[c] * r, s)));
+    }
   }
 }
 

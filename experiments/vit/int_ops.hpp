@@ -24,11 +24,14 @@ inline constexpr int kProbBits = 7;
 inline constexpr int kLnDimLog2 = 6;
 inline constexpr int kLnDim = 1 << kLnDimLog2;
 
-// The four tables one LUT variant uses, one TableSet per function.
+// The tables one LUT variant uses, one TableSet per function. The ViT uses
+// gelu, exp, reci, rsqrt; the EfficientViT-style model hswish, reci, rsqrt.
+// A function a model does not use stays an empty TableSet.
 struct LutBank {
   std::string name;     // e.g. "optimal-8"
   TableSet gelu;        // GELU, per input scale
   TableSet exp;         // e^x on [-8, 0], per input scale
+  TableSet hswish;      // HSWISH, per input scale (EfficientViT-style model)
   TableSet reci;        // 1/x on [1, 2] after range reduction (scale reci_n)
   TableSet rsqrt;       // 1/sqrt(x) on [1, 4] after range reduction (scale rsqrt_n)
   int reci_n = 6;       // input scale of the reciprocal lookup
@@ -39,9 +42,16 @@ struct LutBank {
 // the tables present; throws std::invalid_argument if a table has none.
 void choose_reduction_scales(LutBank& bank);
 
-// Loads "<dir>/<method>_<entries>_<fn>.json" for fn in gelu, exp, reci, rsqrt.
-LutBank load_bank(const std::string& dir, const std::string& method, int entries);
-// The official GQA-LUT tables (<dir>/<fn>_pwl_<entries-1>.json).
+// The functions each model's tables cover: "vit" -> gelu, exp, reci, rsqrt;
+// "effvit" -> hswish, reci, rsqrt. Throws std::invalid_argument otherwise.
+std::vector<std::string> model_functions(const std::string& model);
+
+// Loads "<dir>/<method>_<entries>_<fn>.json" for each fn in `functions`
+// (reci and rsqrt must be among them).
+LutBank load_bank(const std::string& dir, const std::string& method, int entries,
+                  const std::vector<std::string>& functions = {"gelu", "exp", "reci", "rsqrt"});
+// The official GQA-LUT tables (<dir>/<fn>_pwl_<entries-1>.json); hswish too
+// when its file exists.
 LutBank load_official_bank(const std::string& dir, int entries);
 
 // Scale n of the table in `set` nearest to `n` (clamped into its scales, and
@@ -71,6 +81,20 @@ void softmax_row(const Table& exp_t, const Table& reci_t, const int32_t* d, int3
 //   r = RSQRT(round(m 2^ns));  y_i = c_i r 2^-(Ls + k - 3)  (= (x_i - mean) / sqrt(var + eps)).
 // Writes prod[i] = c_i r and returns the shift s (y_i = prod[i] * 2^-s).
 int layernorm_row(const Table& rsqrt_t, const int32_t* q, int64_t* prod, int nx, double eps);
+// Integer ReLU linear attention of one head (EfficientViT style): q, k, v are
+// [tokens x dim] int8 codes (row-major) at scales 2^-nq, 2^-nk, 2^-nv; with
+// a = relu(q), b = relu(k):
+//   KV = sum_j b_j^T v_j (dim x dim), s = sum_j b_j (dim),
+//   num_i = a_i KV (scale 2^-(nq+nk+nv)),  den_i = a_i . s + 1 (scale 2^-(nq+nk);
+//   the +1 is the epsilon, one unit of the denominator's scale);
+//   den_i = m 2^E, m in [1, 2);  r = RECI(round(m 2^nr))  (the softmax's reduction);
+//   out_i = round(num_i r 2^-(Lr + E)) saturated to int8: codes at v's scale 2^-nv
+// (out is a convex combination of the v_j, so it fits v's int8 range).
+void linear_attention_head(const Table& reci_t, const int32_t* q, const int32_t* k,
+                           const int32_t* v, int32_t* out, std::size_t tokens, std::size_t dim);
+// The reciprocal step alone: den >= 1 -> (r, E) with 1/den ~ r 2^-(Lr + E).
+void reciprocal_reduce(const Table& reci_t, int64_t den, int64_t* r, int* big_e);
+
 // round(eps * 2^(2 nx + 3 log2 D)): the integer epsilon of layernorm_row.
 int64_t layernorm_eps_code(int nx, double eps);
 

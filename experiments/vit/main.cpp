@@ -1,5 +1,5 @@
 // gqalut_vit_run: the ViT end-to-end study (see docs/vit.md).
-//   gqalut_vit_run --tables DIR [--methods nnlut,ga,optimal] [--entries 8,16]
+//   gqalut_vit_run --tables DIR [--model vit|effvit] [--methods nnlut,ga,optimal] [--entries 8,16]
 //                  [--official] [--seeds 1,2,3] [--train-subset N] [--test-subset N]
 //                  [--fp32-epochs E] [--qat-epochs E] [--finetune-steps S] [--batch B]
 //                  [--threads T] [--out PREFIX] [--no-integer-check]
@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
       if (a == "--tables") tables = value();
       else if (a == "--methods") methods = value();
       else if (a == "--entries") entries = value();
+      else if (a == "--model") cfg.model = value();
       else if (a == "--official") official = true;
       else if (a == "--official-dir") official_dir = value();
       else if (a == "--data") cfg.data_dir = value();
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
       const int k = std::stoi(e);
       if (official) cfg.banks.push_back(load_official_bank(official_dir, k));
       if (!tables.empty()) {
-        for (const auto& m : split(methods)) cfg.banks.push_back(load_bank(tables, m, k));
+        for (const auto& m : split(methods)) cfg.banks.push_back(load_bank(tables, m, k, model_functions(cfg.model)));
       }
     }
     if (!out.empty()) {

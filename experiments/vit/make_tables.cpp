@@ -1,5 +1,7 @@
 // gqalut_vit_tables: writes the ViT experiment's tables with gqalut's searches.
 //   gqalut_vit_tables --out DIR [--methods optimal,ga,nnlut] [--entries 8,16] [--seed 1]
+//                     [--model vit|effvit]
+// vit (default): gelu, exp, reci, rsqrt; effvit: hswish, reci, rsqrt.
 // Files that already exist are kept (a cache); each file records its method,
 // seed and settings in its "gqalut" metadata.
 #include <cstdio>
@@ -28,7 +30,7 @@ std::vector<std::string> split(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string out, methods = "nnlut,ga,optimal", entries = "8,16";
+  std::string out, methods = "nnlut,ga,optimal", entries = "8,16", model = "vit";
   uint64_t seed = 1;
   try {
     for (int i = 1; i < argc; ++i) {
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
       else if (a == "--methods") methods = value();
       else if (a == "--entries") entries = value();
       else if (a == "--seed") seed = std::stoull(value());
+      else if (a == "--model") model = value();
       else throw std::invalid_argument("unknown option " + a);
     }
     if (out.empty()) throw std::invalid_argument("--out DIR is required");
@@ -48,7 +51,8 @@ int main(int argc, char** argv) {
     for (const auto& m : split(methods)) {
       for (const auto& e : split(entries)) {
         const int k = std::stoi(e);
-        for (const auto& spec : gqalut::vit::table_specs()) {
+        for (const auto& fn : gqalut::vit::model_functions(model)) {
+          const auto& spec = gqalut::vit::table_spec(fn);
           const std::string path = gqalut::vit::table_path(out, m, k, spec.function);
           if (std::filesystem::exists(path)) continue;
           const gqalut::Result r = gqalut::vit::search_table(m, spec, k, seed);

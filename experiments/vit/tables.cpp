@@ -11,8 +11,16 @@ const std::vector<TableSpec>& table_specs() {
       {"exp", -8, 0, {0, 1, 2, 3, 4, 5, 6}, false},
       {"reci", 1, 2, {6}, true},
       {"rsqrt", 1, 4, {5}, true},
+      {"hswish", -4, 4, {0, 1, 2, 3, 4, 5, 6}, false},
   };
   return specs;
+}
+
+const TableSpec& table_spec(const std::string& function) {
+  for (const auto& s : table_specs()) {
+    if (s.function == function) return s;
+  }
+  throw std::invalid_argument("no ViT table spec for function '" + function + "'");
 }
 
 Problem make_problem(const TableSpec& spec, int entries) {

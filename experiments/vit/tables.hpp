@@ -21,7 +21,10 @@ struct TableSpec {
   std::vector<int> scales;
   bool auto_formats = false;  // true: the reduction tables' formats (see make_problem)
 };
+// hswish [-4, 4] at scales 0..6 (the EfficientViT-style model) comes last.
 const std::vector<TableSpec>& table_specs();
+// The spec of one function; throws std::invalid_argument for an unknown one.
+const TableSpec& table_spec(const std::string& function);
 
 // The search problem of one spec.
 Problem make_problem(const TableSpec& spec, int entries);

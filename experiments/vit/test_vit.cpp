@@ -27,6 +27,7 @@ std::vector<LutBank> banks_under_test() {
     b.exp = search_table(method, table_specs()[1], 8, 1).tables;
     b.reci = search_table(method, table_specs()[2], 8, 1).tables;
     b.rsqrt = search_table(method, table_specs()[3], 8, 1).tables;
+    b.hswish = search_table(method, table_spec("hswish"), 8, 1).tables;
     choose_reduction_scales(b);
     banks.push_back(b);
   }
@@ -41,6 +42,8 @@ const std::vector<LutBank>& banks() {
 
 TEST(VitLut, TorchTablePathEqualsEvaluatorOnAllCodesAndScales) {
   for (const auto& bank : banks()) {
+    // Every bank carries the EfficientViT-style model's HSWISH tables too.
+    ASSERT_EQ(bank.hswish.tables.size(), 7u) << bank.name;
     EXPECT_EQ(torch_lut_mismatches(bank), 0) << bank.name;
   }
 }
@@ -95,6 +98,42 @@ TEST(VitLut, IntegerLayerNormIsCloseToExact) {
   }
 }
 
+TEST(VitLut, IntegerLinearAttentionIsCloseToExact) {
+  // One head of 17 tokens x 16 dims: the integer ReLU linear attention (division
+  // through the reciprocal table after power-of-two reduction) is within
+  // 1 code + 2% of the exact value num / (den + 1), in units of v's scale.
+  const LutBank& bank = banks().front();
+  const Table& rt = bank.reci.at(bank.reci_n);
+  constexpr int kT = 17, kD = 16;
+  std::vector<int32_t> q(kT * kD), k(kT * kD), v(kT * kD), out(kT * kD);
+  for (int spread : {127, 20, 3}) {
+    for (int i = 0; i < kT * kD; ++i) {
+      q[i] = ((i * 37 + 5) % 255 - 127) * spread / 127;
+      k[i] = ((i * 53 + 11) % 255 - 127) * spread / 127;
+      v[i] = (i * 29 + 7) % 256 - 128;
+    }
+    linear_attention_head(rt, q.data(), k.data(), v.data(), out.data(), kT, kD);
+    int nonzero = 0;
+    for (int i = 0; i < kT; ++i) {
+      double den = 1;
+      std::vector<double> num(kD, 0.0);
+      for (int j = 0; j < kT; ++j) {
+        double w = 0;
+        for (int a = 0; a < kD; ++a) w += std::max(q[i * kD + a], 0) * std::max(k[j * kD + a], 0);
+        den += w;
+        for (int c = 0; c < kD; ++c) num[c] += w * v[j * kD + c];
+      }
+      for (int c = 0; c < kD; ++c) {
+        const double exact = num[c] / den;
+        nonzero += out[i * kD + c] != 0;
+        EXPECT_NEAR(out[i * kD + c], exact, 1.0 + 0.02 * std::abs(exact))
+            << "i=" << i << " c=" << c << " spread=" << spread;
+      }
+    }
+    EXPECT_GT(nonzero, kT * kD / 2) << "spread=" << spread;
+  }
+}
+
 TEST(VitSmoke, EndToEndOnATinySubset) {
   ExperimentConfig cfg;
   cfg.banks = banks();
@@ -109,6 +148,31 @@ TEST(VitSmoke, EndToEndOnATinySubset) {
   ASSERT_EQ(recs.size(), 2 + banks().size());
   EXPECT_EQ(recs[0].variant, "fp32");
   EXPECT_GT(recs[0].acc, 20.0);  // 10 classes: chance is 10%
+  for (const auto& r : recs) {
+    if (r.variant == "fp32" || r.variant == "qat-exact") continue;
+    EXPECT_EQ(r.total, 300) << r.variant;
+    EXPECT_EQ(r.identical, r.total) << r.variant;
+    EXPECT_GT(r.acc, 10.0) << r.variant;
+  }
+}
+
+TEST(VitSmoke, EfficientVitEndToEndOnATinySubset) {
+  // The EfficientViT-style model (ReLU linear attention, HSWISH): every stage
+  // for a few steps and the integer-only check on every bank.
+  ExperimentConfig cfg;
+  cfg.model = "effvit";
+  cfg.banks = banks();
+  cfg.seeds = {1};
+  cfg.train_subset = 256;
+  cfg.test_subset = 300;
+  cfg.batch = 64;
+  cfg.fp32_epochs = 3;
+  cfg.qat_epochs = 1;
+  cfg.finetune_steps = 2;
+  const auto recs = run_experiment(cfg);
+  ASSERT_EQ(recs.size(), 2 + banks().size());
+  EXPECT_EQ(recs[0].variant, "fp32");
+  EXPECT_GT(recs[0].acc, 20.0);
   for (const auto& r : recs) {
     if (r.variant == "fp32" || r.variant == "qat-exact") continue;
     EXPECT_EQ(r.total, 300) << r.variant;

@@ -179,7 +179,7 @@ Tensor lut_acc(const TorchLut& t, const Tensor& q) {
 
 struct TorchBank {
   const LutBank* bank = nullptr;
-  std::map<int, TorchLut> gelu, exp;
+  std::map<int, TorchLut> gelu, exp, hswish;
   TorchLut reci, rsqrt;
 };
 
@@ -188,6 +188,7 @@ TorchBank make_torch_bank(const LutBank& bank) {
   tb.bank = &bank;
   for (const auto& [n, t] : bank.gelu.tables) tb.gelu[n] = make_torch_lut(t);
   for (const auto& [n, t] : bank.exp.tables) tb.exp[n] = make_torch_lut(t);
+  for (const auto& [n, t] : bank.hswish.tables) tb.hswish[n] = make_torch_lut(t);
   tb.reci = make_torch_lut(bank.reci.at(bank.reci_n));
   tb.rsqrt = make_torch_lut(bank.rsqrt.at(bank.rsqrt_n));
   return tb;
@@ -240,6 +241,43 @@ Tensor gelu_acc(const TorchBank& tb, int n, const Tensor& q) {
   std::vector<int64_t> acc(codes.size());
   lut_apply(tb.bank->gelu.at(n), codes.data(), acc.data(), codes.size());
   return from_codes(acc, q);
+}
+
+// HSWISH: acc of the table at scale n (output scale 2^-shift).
+Tensor hswish_acc(const TorchBank& tb, int n, const Tensor& q) {
+  const TorchLut& t = at_scale(tb.hswish, n, "hswish");
+  if (g_ctx.backend == Backend::torch_lut) return lut_acc(t, q);
+  const auto codes = to_codes(q);
+  std::vector<int64_t> acc(codes.size());
+  lut_apply(tb.bank->hswish.at(n), codes.data(), acc.data(), codes.size());
+  return from_codes(acc, q);
+}
+
+// ReLU linear attention of int8 codes q, k, v [..., T, D] (one head per
+// leading index) -> int8 codes at v's scale; see int_ops' linear_attention_head.
+Tensor linattn_codes(const TorchBank& tb, const Tensor& q, const Tensor& k, const Tensor& v) {
+  if (g_ctx.backend == Backend::reference) {
+    const auto qc = to_codes(q), kc = to_codes(k), vc = to_codes(v);
+    const std::size_t t = q.size(-2), d = q.size(-1);
+    std::vector<int32_t> o(qc.size());
+    const Table& rt = tb.bank->reci.at(tb.bank->reci_n);
+    for (std::size_t h = 0; h < qc.size(); h += t * d) {
+      linear_attention_head(rt, qc.data() + h, kc.data() + h, vc.data() + h, o.data() + h, t, d);
+    }
+    return from_codes(std::vector<int64_t>(o.begin(), o.end()), q);
+  }
+  const TorchLut& rt = tb.reci;
+  const Tensor a = q.clamp_min(0), b = k.clamp_min(0);
+  const Tensor kv = torch::matmul(b.transpose(-2, -1), v);        // [..., D, D]
+  const Tensor num = torch::matmul(a, kv);                        // [..., T, D]
+  const Tensor den = (a * b.sum(-2, true)).sum(-1, true) + 1;     // [..., T, 1], eps = 1 unit
+  Tensor big_e = floor_log2_t(den);
+  Tensor code = round_shift_t(den, big_e - rt.n);
+  const Tensor over = code == (int64_t{2} << rt.n);
+  code = torch::where(over, torch::bitwise_right_shift(code, 1), code);
+  big_e = torch::where(over, big_e + 1, big_e);
+  const Tensor r = lut_acc(rt, code);
+  return round_shift_t(num * r, big_e + rt.shift).clamp(-128, 127);
 }
 
 // Softmax over the last dim of codes d in [-128, 0] at scale n -> int8 codes at 2^-7.
@@ -387,6 +425,35 @@ struct GeluOpImpl : torch::nn::Module {
 };
 TORCH_MODULE(GeluOp);
 
+struct HswishOpImpl : torch::nn::Module {
+  static constexpr int kNLo = 0, kNHi = 6;
+  HswishOpImpl() : q(register_module("q", Quant(-128, 127, kNLo, kNHi))) {}
+  Tensor forward(const Tensor& x) {
+    if (g_ctx.mode == Mode::fp32) return torch::hardswish(x);
+    const Tensor exact = torch::hardswish(q(x));
+    if (g_ctx.mode == Mode::qat) return exact;
+    const int n = q->n();
+    const TorchLut& t = at_scale(g_ctx.bank->hswish, n, "hswish");
+    const Tensor y = hswish_acc(*g_ctx.bank, n, q->codes(x)).to(torch::kFloat) *
+                     static_cast<float>(std::ldexp(1.0, -t.shift));
+    return straight_through(exact, y);
+  }
+  Quant q;
+};
+TORCH_MODULE(HswishOp);
+
+// EfficientViT-style ReLU linear attention on [B, H, T, D]:
+//   out_i = relu(q_i) sum_j relu(k_j)^T v_j / (relu(q_i) . sum_j relu(k_j) + eps).
+// FP32: eps = 1e-6. QAT/LUT: q, k, v are int8 codes at 2^-nq, 2^-nk, 2^-nv,
+// eps = 2^-(nq+nk) (one unit of the denominator) and the output is int8 codes
+// at v's scale; in LUT mode the division goes through the reciprocal table.
+Tensor linear_attention_exact(const Tensor& q, const Tensor& k, const Tensor& v, double eps) {
+  const Tensor a = torch::relu(q), b = torch::relu(k);
+  const Tensor num = torch::matmul(a, torch::matmul(b.transpose(-2, -1), v));
+  const Tensor den = (a * b.sum(-2, true)).sum(-1, true) + eps;
+  return num / den;
+}
+
 struct SoftmaxOpImpl : torch::nn::Module {
   // n >= 4 keeps every int8 code of the max-subtracted logits inside exp's [-8, 0].
   static constexpr int kNLo = 4, kNHi = 6;
@@ -429,8 +496,12 @@ constexpr int kDim = kLnDim, kHeads = 4, kHeadDim = kDim / kHeads, kMlp = 128, k
 constexpr int kPatch = 7, kTokens = (28 / kPatch) * (28 / kPatch) + 1;
 
 struct BlockImpl : torch::nn::Module {
-  BlockImpl()
-      : ln1(register_module("ln1", LayerNormOp())),
+  // eff = false: the ViT block (softmax attention, GELU); true: EfficientViT
+  // style (ReLU linear attention, HSWISH). The ViT registers exactly the
+  // modules it always did, in the same order (same initialisation).
+  explicit BlockImpl(bool eff = false)
+      : eff_(eff),
+        ln1(register_module("ln1", LayerNormOp())),
         ln2(register_module("ln2", LayerNormOp())),
         qkv(register_module("qkv", QLinear(kDim, 3 * kDim))),
         proj(register_module("proj", QLinear(kDim, kDim))),
@@ -439,8 +510,9 @@ struct BlockImpl : torch::nn::Module {
         qq(register_module("qq", Quant(-128, 127, -8, 12))),
         qk(register_module("qk", Quant(-128, 127, -8, 12))),
         qv(register_module("qv", Quant(-128, 127, -8, 12))),
-        softmax(register_module("softmax", SoftmaxOp())),
-        gelu(register_module("gelu", GeluOp())) {}
+        softmax(eff ? SoftmaxOp(nullptr) : register_module("softmax", SoftmaxOp())),
+        gelu(eff ? GeluOp(nullptr) : register_module("gelu", GeluOp())),
+        hswish(eff ? register_module("hswish", HswishOp()) : HswishOp(nullptr)) {}
 
   Tensor forward(Tensor x) {
     const int64_t b = x.size(0), t = x.size(1);
@@ -451,28 +523,46 @@ struct BlockImpl : torch::nn::Module {
       k = qk(k);
       v = qv(v);
     }
+    if (eff_) {
+      const Tensor o = linear_attention(q, k, v).permute({0, 2, 1, 3}).reshape({b, t, kDim});
+      x = x + proj(o);
+      return x + fc2(hswish(fc1(ln2(x))));
+    }
     // 1/sqrt(16) = 2^-2 is a power of two: the logits stay on an integer grid.
     const Tensor att = softmax(torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(kHeadDim)));
     const Tensor o = torch::matmul(att, v).permute({0, 2, 1, 3}).reshape({b, t, kDim});
     x = x + proj(o);
     return x + fc2(gelu(fc1(ln2(x))));
   }
+  Tensor linear_attention(const Tensor& q, const Tensor& k, const Tensor& v) {
+    if (g_ctx.mode == Mode::fp32) return linear_attention_exact(q, k, v, 1e-6);
+    const int nq = qq->n(), nk = qk->n(), nv = qv->n();
+    const Tensor exact = linear_attention_exact(q, k, v, std::ldexp(1.0, -(nq + nk)));
+    const double one = std::ldexp(1.0, nv);
+    if (g_ctx.mode == Mode::qat) {
+      return straight_through(exact, (exact * one).round().clamp(-128, 127) / one);
+    }
+    const Tensor o = linattn_codes(*g_ctx.bank, qq->codes(q), qk->codes(k), qv->codes(v));
+    return straight_through(exact, o.to(torch::kFloat) / one);
+  }
+  bool eff_;
   LayerNormOp ln1, ln2;
   QLinear qkv, proj, fc1, fc2;
   Quant qq, qk, qv;
   SoftmaxOp softmax;
   GeluOp gelu;
+  HswishOp hswish;
 };
 TORCH_MODULE(Block);
 
 struct VitImpl : torch::nn::Module {
-  VitImpl()
+  explicit VitImpl(bool eff = false)
       : patch(register_module("patch", QLinear(kPatch * kPatch, kDim))),
         cls(register_parameter("cls", torch::randn({1, 1, kDim}) * 0.02)),
         pos(register_parameter("pos", torch::randn({1, kTokens, kDim}) * 0.02)),
         norm(register_module("norm", LayerNormOp())),
         head(register_module("head", QLinear(kDim, 10))) {
-    for (int i = 0; i < kDepth; ++i) blocks.push_back(register_module("block" + std::to_string(i), Block()));
+    for (int i = 0; i < kDepth; ++i) blocks.push_back(register_module("block" + std::to_string(i), Block(eff)));
   }
   Tensor forward(const Tensor& img) {  // [B, 28, 28]
     const int64_t b = img.size(0), g = 28 / kPatch;
@@ -575,7 +665,11 @@ void restore(Vit& model, const std::vector<Tensor>& snap) {
   for (auto& b : model->buffers()) b.copy_(snap[i++]);
 }
 
-void check_bank_scales(const LutBank& bank) {
+void check_bank_scales(const LutBank& bank, bool eff) {
+  if (eff) {
+    for (int n = HswishOpImpl::kNLo; n <= HswishOpImpl::kNHi; ++n) (void)bank.hswish.at(n);
+    return;
+  }
   for (int n = GeluOpImpl::kNLo; n <= GeluOpImpl::kNHi; ++n) (void)bank.gelu.at(n);
   for (int n = SoftmaxOpImpl::kNLo; n <= SoftmaxOpImpl::kNHi; ++n) (void)bank.exp.at(n);
 }
@@ -666,7 +760,9 @@ void write_outputs(const ExperimentConfig& cfg, const std::vector<RunRecord>& re
 
 std::vector<RunRecord> run_experiment(const ExperimentConfig& cfg) {
   torch::set_num_threads(cfg.threads);
-  for (const auto& bank : cfg.banks) check_bank_scales(bank);
+  (void)model_functions(cfg.model);  // validates the name
+  const bool eff = cfg.model == "effvit";
+  for (const auto& bank : cfg.banks) check_bank_scales(bank, eff);
   std::vector<TorchBank> tbanks;
   for (const auto& bank : cfg.banks) tbanks.push_back(make_torch_bank(bank));
 
@@ -691,15 +787,16 @@ std::vector<RunRecord> run_experiment(const ExperimentConfig& cfg) {
   Progress progress(per_seed * cfg.seeds.size() + checks);
   Trainer trainer{cfg, data, progress, eval_units};
   std::fprintf(stderr,
-               "ViT: %lld train / %lld test images, batch %d; per seed: FP32 %d steps, QAT %d "
+               "%s: %lld train / %lld test images, batch %d; per seed: FP32 %d steps, QAT %d "
                "steps, %zu LUT variants x %d fine-tune steps\n",
-               static_cast<long long>(n_train), static_cast<long long>(data.test.images.size(0)),
+               eff ? "EfficientViT-style" : "ViT", static_cast<long long>(n_train),
+               static_cast<long long>(data.test.images.size(0)),
                cfg.batch, fp32_steps, qat_steps, nb, cfg.finetune_steps);
 
   std::vector<RunRecord> recs;
   for (uint64_t seed : cfg.seeds) {
     torch::manual_seed(seed);
-    Vit model;
+    Vit model(eff);
     auto report = [&](const RunRecord& r) {
       char buf[200];
       std::snprintf(buf, sizeof buf, "seed %llu %-12s test accuracy %.2f%%",
@@ -765,7 +862,7 @@ std::vector<RunRecord> run_experiment(const ExperimentConfig& cfg) {
 long torch_lut_mismatches(const LutBank& bank) {
   long bad = 0;
   const Tensor q = torch::arange(-128, 128, torch::kLong);
-  for (const TableSet* set : {&bank.gelu, &bank.exp, &bank.reci, &bank.rsqrt}) {
+  for (const TableSet* set : {&bank.gelu, &bank.exp, &bank.hswish, &bank.reci, &bank.rsqrt}) {
     for (const auto& [n, t] : set->tables) {
       const TorchLut tl = make_torch_lut(t);
       const Tensor acc = lut_acc(tl, q);
@@ -785,7 +882,7 @@ long torch_intops_mismatches(const LutBank& bank, int rows, uint64_t seed) {
   const TorchBank tb = make_torch_bank(bank);
   long bad = 0;
   const Backend saved = g_ctx.backend;
-  for (int n = SoftmaxOpImpl::kNLo; n <= SoftmaxOpImpl::kNHi; ++n) {
+  for (int n = SoftmaxOpImpl::kNLo; n <= SoftmaxOpImpl::kNHi && !bank.exp.tables.empty(); ++n) {
     // Row maxima are 0 after subtraction; spread the rest over the int8 range.
     Tensor d = torch::randint(-128, 1, {rows, kTokens}, torch::kLong);
     d.select(1, 0).fill_(0);
@@ -805,6 +902,31 @@ long torch_intops_mismatches(const LutBank& bank, int rows, uint64_t seed) {
     const Tensor a = layernorm_norm(tb, nx, LayerNormOpImpl::kEps, q);
     g_ctx.backend = Backend::reference;
     const Tensor b = layernorm_norm(tb, nx, LayerNormOpImpl::kEps, q);
+    bad += a.ne(b).sum().item<int64_t>();
+  }
+  {
+    // ReLU linear attention: heads of 17 x 16 int8 codes, per-head spreads
+    // from the full range down to a few codes (small denominators, the
+    // reduction's left shift), some heads with q <= 0 everywhere (den = eps).
+    const int64_t heads = std::max(1, rows / 5);
+    auto codes = [&](double neg_q) {
+      Tensor c = torch::randint(-128, 128, {heads, kTokens, kHeadDim}, torch::kLong);
+      const Tensor div = torch::randint(0, 8, {heads, 1, 1}, torch::kLong);
+      c = torch::div(c, torch::bitwise_left_shift(torch::ones_like(div), div), "trunc");
+      return torch::where(torch::rand({heads, 1, 1}) < neg_q, -c.abs(), c);
+    };
+    const Tensor q = codes(0.05), k = codes(0.05), v = codes(0.0);
+    // Extremes: all of q and k at 127, v at -128 / 127 (the largest products).
+    q[0].fill_(127);
+    k[0].fill_(127);
+    v[0].fill_(-128);
+    q[1].fill_(127);
+    k[1].fill_(127);
+    v[1].fill_(127);
+    g_ctx.backend = Backend::torch_lut;
+    const Tensor a = linattn_codes(tb, q, k, v);
+    g_ctx.backend = Backend::reference;
+    const Tensor b = linattn_codes(tb, q, k, v);
     bad += a.ne(b).sum().item<int64_t>();
   }
   g_ctx.backend = saved;

@@ -13,6 +13,9 @@
 namespace gqalut::vit {
 
 struct ExperimentConfig {
+  // "vit": softmax attention + GELU MLP; "effvit": EfficientViT-style ReLU
+  // linear attention (its division through the reciprocal table) + HSWISH MLP.
+  std::string model = "vit";
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::vector<LutBank> banks;        // one LUT variant each (e.g. optimal-8)
   std::vector<uint64_t> seeds{1, 2, 3};
@@ -48,8 +51,9 @@ std::vector<RunRecord> run_experiment(const ExperimentConfig& cfg);
 // Returns the number of mismatching (code, scale, function) triples.
 long torch_lut_mismatches(const LutBank& bank);
 
-// Random rows through the LibTorch integer softmax / LayerNorm and through
-// int_ops; returns the number of differing outputs.
+// Random rows through the LibTorch integer softmax / LayerNorm / ReLU linear
+// attention (the last when the bank has a reciprocal table, i.e. always) and
+// through int_ops; returns the number of differing outputs.
 long torch_intops_mismatches(const LutBank& bank, int rows, uint64_t seed);
 
 }  // namespace gqalut::vit
