@@ -18,7 +18,7 @@ set -euo pipefail
 model=${VIT_MODEL:-vit}
 case "$model" in
   vit) prefix=vit; title="Small ViT" ;;
-  effvit) prefix=effvit; title="EfficientViT-style model (ReLU linear attention, HSWISH)" ;;
+  effvit) prefix=effvit; title="EfficientViT-style model" ;;
   *) echo "vit_experiment: VIT_MODEL must be vit or effvit, got '$model'" >&2; exit 2 ;;
 esac
 
