@@ -12,25 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "tables.hpp"
 #include "vit.hpp"
 
 #ifndef GQALUT_VIT_OFFICIAL_DIR
 #define GQALUT_VIT_OFFICIAL_DIR "shared/reference/official"
 #endif
-
-namespace {
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace gqalut::vit;
@@ -54,7 +41,7 @@ int main(int argc, char** argv) {
       else if (a == "--data") cfg.data_dir = value();
       else if (a == "--seeds") {
         cfg.seeds.clear();
-        for (const auto& s : split(value())) cfg.seeds.push_back(std::stoull(s));
+        for (const auto& s : gqalut::vit::split_list(value())) cfg.seeds.push_back(std::stoull(s));
       } else if (a == "--train-subset") cfg.train_subset = std::stoi(value());
       else if (a == "--test-subset") cfg.test_subset = std::stoi(value());
       else if (a == "--fp32-epochs") cfg.fp32_epochs = std::stod(value());
@@ -67,11 +54,11 @@ int main(int argc, char** argv) {
       else if (a == "--integer-check-all-seeds") cfg.integer_check_all_seeds = true;
       else throw std::invalid_argument("unknown option " + a);
     }
-    for (const auto& e : split(entries)) {
+    for (const auto& e : gqalut::vit::split_list(entries)) {
       const int k = std::stoi(e);
       if (official) cfg.banks.push_back(load_official_bank(official_dir, k));
       if (!tables.empty()) {
-        for (const auto& m : split(methods)) cfg.banks.push_back(load_bank(tables, m, k, model_functions(cfg.model)));
+        for (const auto& m : gqalut::vit::split_list(methods)) cfg.banks.push_back(load_bank(tables, m, k, model_functions(cfg.model)));
       }
     }
     if (!out.empty()) {

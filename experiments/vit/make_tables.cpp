@@ -15,20 +15,6 @@
 #include "gqalut/io.hpp"
 #include "tables.hpp"
 
-namespace {
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   std::string out, methods = "nnlut,ga,optimal", entries = "8,16", model = "vit";
   uint64_t seed = 1;
@@ -48,8 +34,8 @@ int main(int argc, char** argv) {
     }
     if (out.empty()) throw std::invalid_argument("--out DIR is required");
     std::filesystem::create_directories(out);
-    for (const auto& m : split(methods)) {
-      for (const auto& e : split(entries)) {
+    for (const auto& m : gqalut::vit::split_list(methods)) {
+      for (const auto& e : gqalut::vit::split_list(entries)) {
         const int k = std::stoi(e);
         for (const auto& fn : gqalut::vit::model_functions(model)) {
           const auto& spec = gqalut::vit::table_spec(fn);

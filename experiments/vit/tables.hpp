@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,17 @@
 #include "int_ops.hpp"
 
 namespace gqalut::vit {
+
+// "a,b,,c" -> {"a", "b", "c"}: the comma lists of the command lines.
+inline std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
 
 // What the ViT needs of each function: its range and the scales to provide.
 // gelu [-4, 4] and exp [-8, 0] at scales 0..6 (the paper's); reci on [1, 2] at
