@@ -68,6 +68,7 @@ TEST(Cli, BadInputsGetOneLineAndExitTwo) {
   std::ofstream(wide) << R"({"gelu": {"6": {"breakpoints": [0.5], "slopes": [0, 3.5], "intercepts": [0, 0]}},
                             "gqalut": {"slope_format": "q1.6"}})";
   expect_error("fit --func gleu", "unknown function 'gleu'");
+  expect_error("fit", "give the function: --func NAME");
   expect_error("fit --func gelu --range 1 1", "range must satisfy lo < hi, got [1, 1] (empty)");
   expect_error("fit --func gelu --range 2 -2", "range must satisfy lo < hi, got [2, -2] (inverted)");
   expect_error("fit --func gelu --range nan 1", "range must be finite");

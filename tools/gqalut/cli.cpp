@@ -18,6 +18,8 @@ void FunctionArgs::add(CLI::App& cmd, bool) {
 Function FunctionArgs::resolve(double* lo, double* hi) const {
   if (!func.empty() && !expr.empty())
     throw std::invalid_argument("give either --func or --expr, not both");
+  if (func.empty() && expr.empty())
+    throw std::invalid_argument("give the function: --func NAME (e.g. gelu) or --expr \"...\" --range LO HI");
   if (!expr.empty() && range.empty())
     throw std::invalid_argument("--expr needs --range LO HI");
   if (!range.empty()) check_range(range[0], range[1]);
