@@ -101,6 +101,10 @@ struct GaSettings {
   std::optional<std::pair<double, double>> outer_points;      // default: the function's
   int elites = 2;                 // improved mode only
   uint64_t seed = 1;
+  // Random streams of the faithful mode: "std::mt19937_64" (ours, rng.hpp) or
+  // "numpy-deap" (the official trainer's numpy + Python `random` MT19937
+  // streams replayed bit for bit, seeds < 2^32; docs/ga.md).
+  std::string engine = "std::mt19937_64";
   ProgressFn progress;
 };
 

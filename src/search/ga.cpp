@@ -32,6 +32,7 @@
 #include "ga_ops.hpp"
 #include "gqalut/search.hpp"
 #include "quantize.hpp"
+#include "py_rng.hpp"
 #include "rng.hpp"
 
 namespace gqalut {
@@ -117,6 +118,27 @@ double FaithfulFitness::operator()(const std::vector<double>& genes) const {
   return n ? sse / double(n) : 0.0;
 }
 
+double FaithfulFitness::numpy_mse(const std::vector<double>& genes) const {
+  size_t k = genes.size() + 1;
+  pts_.resize(k + 1);
+  pts_[0] = outer_lo_;
+  std::copy(genes.begin(), genes.end(), pts_.begin() + 1);
+  pts_[k] = outer_hi_;
+  chords(pts_, k_, b_);
+  for (double& p : pts_) p = std::min(std::max(p, outer_lo_), outer_hi_);
+  const size_t n = x_.size();
+  sq_.resize(n);
+  size_t c = 0;
+  for (size_t j = 0; j < n; ++j) {
+    const double x = x_[j];
+    while (c <= k && pts_[c] <= x) ++c;
+    size_t s = c == 0 ? k - 1 : std::min(c - 1, k - 1);
+    double e = y_[j] - (k_[s] * x + b_[s]);
+    sq_[j] = e * e;
+  }
+  return n ? numpy_pairwise_sum(sq_.data(), n) / double(n) : 0.0;
+}
+
 }  // namespace detail
 
 namespace {
@@ -185,6 +207,11 @@ nlohmann::json common_settings(const GaSettings& s, const Resolved& r) {
 
 // ---------------------------------------------------------------- faithful
 
+Result faithful_export(const GaSettings& s, const Problem& p, const Resolved& r,
+                       const detail::FaithfulFitness& fitness, const std::vector<double>& best,
+                       double best_fitness, std::vector<double> log,
+                       std::chrono::steady_clock::time_point t0, std::size_t evaluations);
+
 Result run_faithful(const GaSettings& s, const Problem& p) {
   auto t0 = std::chrono::steady_clock::now();
   Resolved r = resolve(s, p);
@@ -243,8 +270,17 @@ Result run_faithful(const GaSettings& s, const Problem& p) {
       s.progress(double(gen) / s.generations, fmt::format("generation {} best {:.4g}", gen, log.back()));
   }
 
-  // Export: the best individual's chords, its breakpoints rounded to each grid.
-  std::vector<double> best = pop[best_of()];
+  return faithful_export(s, p, r, fitness, pop[best_of()], fit[best_of()], std::move(log), t0,
+                         evaluations);
+}
+
+// The faithful modes' export: the best individual's chords, its breakpoints
+// rounded to each grid.
+Result faithful_export(const GaSettings& s, const Problem& p, const Resolved& r,
+                       const detail::FaithfulFitness& fitness, const std::vector<double>& best,
+                       double best_fitness, std::vector<double> log,
+                       std::chrono::steady_clock::time_point t0, std::size_t evaluations) {
+  auto [fk, fb] = p.resolve_formats();
   std::vector<double> ends{r.outer_lo};
   ends.insert(ends.end(), best.begin(), best.end());
   ends.push_back(r.outer_hi);
@@ -267,11 +303,107 @@ Result run_faithful(const GaSettings& s, const Problem& p) {
   st["int8"] = fk_out.is_int8() && fb_out.is_int8();
   if (!note.empty()) st["note"] = note;
   st["best_breakpoints"] = best;
-  st["best_fitness"] = fit[best_of()];
+  st["best_fitness"] = best_fitness;
+  if (s.engine != Rng::kEngineName) st["engine"] = s.engine;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   Result res = finish_result(p, std::move(set), std::move(st), seconds, evaluations);
   res.log = log;
   return res;
+}
+
+// The faithful run replayed on the official trainer's own random streams
+// (GaSettings::engine == "numpy-deap"): numpy's RandomState draws the initial
+// genes and every mutation draw, Python's `random` draws what DEAP draws
+// (tournament picks, crossover and mutation coin flips, crossover points),
+// each seeded with the seed as the trainer does with 42; the fitness is
+// summed like np.mean. Same steps as run_faithful, in DEAP's order.
+Result run_faithful_replay(const GaSettings& s, const Problem& p) {
+  auto t0 = std::chrono::steady_clock::now();
+  Resolved r = resolve(s, p);
+  auto [fk, fb] = p.resolve_formats();
+  const int genes = p.entries - 1;
+  detail::FaithfulFitness fitness(p.function.f, p.lo, p.hi, r.outer_lo, r.outer_hi, fk.frac_bits,
+                                  fb.frac_bits);
+  detail::PyRandom py(static_cast<uint32_t>(s.seed));
+  detail::NumpyLegacy npr(static_cast<uint32_t>(s.seed));
+  const int np = s.population;
+
+  // The trainer's mutation; its rounding grid is 2^-(rm_lo + j).
+  auto mutate = [&](std::vector<double>& ind) {
+    for (double& g : ind) {
+      if (r.rm) {
+        for (int j = s.rm_lo + r.rm_offset; j <= s.rm_hi; ++j) {
+          double u = npr.random_sample();
+          if (u >= 0.05 * j && u < 0.05 * (j + 1)) {
+            g = std::clamp(detail::round_to_bits(g, s.rm_lo + j), r.bp_lo, r.bp_hi);
+          } else if (u >= 0.9) {
+            g += npr.normal(0.0, s.sigma);
+          }
+        }
+        g = std::clamp(g, r.bp_lo, r.bp_hi);
+      } else if (npr.random_sample() >= 0.9) {
+        g = std::clamp(g + npr.normal(0.0, s.sigma), r.bp_lo, r.bp_hi);
+      }
+    }
+  };
+  std::size_t evaluations = 0;
+  auto evaluate = [&](std::vector<double>& ind) {
+    std::sort(ind.begin(), ind.end());
+    ++evaluations;
+    return fitness.numpy_mse(ind);
+  };
+
+  std::vector<std::vector<double>> pop(np, std::vector<double>(genes));
+  std::vector<double> fit(np);
+  for (auto& ind : pop)
+    for (double& g : ind) g = npr.uniform(r.bp_lo, r.bp_hi);
+  for (int i = 0; i < np; ++i) fit[i] = evaluate(pop[i]);
+  auto best_of = [&]() { return int(std::min_element(fit.begin(), fit.end()) - fit.begin()); };
+  std::vector<double> log{fit[best_of()]};
+
+  std::vector<std::vector<double>> off(np);
+  std::vector<double> off_fit(np);
+  std::vector<char> valid(np);
+  for (int gen = 1; gen <= s.generations; ++gen) {
+    for (int i = 0; i < np; ++i) {  // selTournament: 3 random.choice, first best
+      int w = py.choice_index(np);
+      for (int t = 1; t < 3; ++t) {
+        int c = py.choice_index(np);
+        if (fit[c] < fit[w]) w = c;
+      }
+      off[i] = pop[w];
+      off_fit[i] = fit[w];
+      valid[i] = 1;
+    }
+    for (int i = 1; i < np; i += 2)
+      if (py.random() < s.crossover_prob) {
+        int64_t size = int64_t(std::min(off[i - 1].size(), off[i].size()));
+        if (size >= 2) {  // cxTwoPoint
+          int64_t c1 = py.randint(1, size);
+          int64_t c2 = py.randint(1, size - 1);
+          if (c2 >= c1)
+            ++c2;
+          else
+            std::swap(c1, c2);
+          for (int64_t g = c1; g < c2; ++g) std::swap(off[i - 1][size_t(g)], off[i][size_t(g)]);
+        }
+        valid[i - 1] = valid[i] = 0;
+      }
+    for (int i = 0; i < np; ++i)
+      if (py.random() < s.mutation_prob) {
+        mutate(off[i]);
+        valid[i] = 0;
+      }
+    for (int i = 0; i < np; ++i)
+      if (!valid[i]) off_fit[i] = evaluate(off[i]);
+    pop.swap(off);
+    fit.swap(off_fit);
+    log.push_back(fit[best_of()]);
+    if (s.progress && (gen % 10 == 0 || gen == s.generations))
+      s.progress(double(gen) / s.generations, fmt::format("generation {} best {:.4g}", gen, log.back()));
+  }
+  return faithful_export(s, p, r, fitness, pop[best_of()], fit[best_of()], std::move(log), t0,
+                         evaluations);
 }
 
 // ---------------------------------------------------------------- improved
@@ -683,13 +815,20 @@ GeneticAlgorithm::GeneticAlgorithm(GaSettings s) : s_(std::move(s)) {
     require(finite_pair(*s_.outer_points),
             fmt::format("outer points must be finite with lo < hi, got [{}, {}]", s_.outer_points->first,
                         s_.outer_points->second));
+  require(s_.engine == Rng::kEngineName || s_.engine == "numpy-deap",
+          fmt::format("engine must be std::mt19937_64 or numpy-deap, got {}", s_.engine));
+  require(s_.engine != "numpy-deap" || !s_.improved,
+          "engine numpy-deap replays the faithful mode only (improved = false)");
+  require(s_.engine != "numpy-deap" || s_.seed <= 0xffffffffu,
+          fmt::format("engine numpy-deap needs a seed < 2^32 (numpy's), got {}", s_.seed));
   require(s_.elites >= 0 && s_.elites < s_.population,
           fmt::format("elites must be in [0, population - 1 = {}], got {}", s_.population - 1, s_.elites));
 }
 
 Result GeneticAlgorithm::run(const Problem& p) const {
   p.validate();
-  return s_.improved ? run_improved(s_, p) : run_faithful(s_, p);
+  if (s_.improved) return run_improved(s_, p);
+  return s_.engine == "numpy-deap" ? run_faithful_replay(s_, p) : run_faithful(s_, p);
 }
 
 }  // namespace gqalut

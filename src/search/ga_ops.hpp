@@ -56,6 +56,9 @@ class FaithfulFitness {
               std::vector<double>& intercepts) const;
   // MSE of the sorted inner breakpoints `genes`.
   double operator()(const std::vector<double>& genes) const;
+  // The same MSE summed as numpy's np.mean does (pairwise summation), the
+  // official trainer's value to the last bit.
+  double numpy_mse(const std::vector<double>& genes) const;
   std::size_t grid_size() const { return x_.size(); }
 
  private:
@@ -63,7 +66,7 @@ class FaithfulFitness {
   double outer_lo_, outer_hi_;
   double k_scale_, b_scale_;
   std::vector<double> x_, y_;
-  mutable std::vector<double> pts_, k_, b_;  // scratch (one fitness object per thread)
+  mutable std::vector<double> pts_, k_, b_, sq_;  // scratch (one fitness object per thread)
 };
 
 }  // namespace gqalut::detail
