@@ -157,3 +157,18 @@ TEST(Cli, FitWritesATableThatEvalReproducesAndIsDeterministic) {
     EXPECT_EQ(j["scales"].size(), 3u);
   }
 }
+
+TEST(Cli, FaithfulReplayReproducesTheOfficialGeluTable) {
+  // The numpy-deap engine replays the official trainer's random streams: seed 42 gives its table.
+  fs::path out = tmpdir() / "official_replay.json";
+  Outcome r = run("fit --func gelu --faithful --engine numpy-deap --seed 42 -q -o " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto ours = nlohmann::json::parse(slurp(out))["gelu"];
+  auto official_doc = nlohmann::json::parse(slurp(official("gelu_pwl_7.json")))["gelu"];
+  ASSERT_EQ(ours.size(), official_doc.size());
+  for (auto it = official_doc.begin(); it != official_doc.end(); ++it) {
+    SCOPED_TRACE("scale " + it.key());
+    for (const char* key : {"breakpoints", "slopes", "intercepts"})
+      EXPECT_EQ(ours[it.key()][key].get<std::vector<double>>(), it.value()[key].get<std::vector<double>>()) << key;
+  }
+}

@@ -20,6 +20,7 @@ struct FitArgs {
   bool improved = false;
   bool no_rm = false;
   uint64_t seed = 1;
+  std::string engine = "std::mt19937_64";
   int generations = 500;
   int population = 50;
   std::string format = "q1.6";
@@ -43,7 +44,8 @@ void check_applies(const FitArgs& a) {
   };
   bool ga = a.method == "ga";
   if (!ga) {
-    for (const char* o : {"--faithful", "--improved", "--no-rm", "--generations", "--population", "--breakpoint-range"})
+    for (const char* o :
+         {"--faithful", "--improved", "--no-rm", "--engine", "--generations", "--population", "--breakpoint-range"})
       refuse(o, "--method ga");
   }
   if (a.method == "optimal" || a.method == "uniform") refuse("--seed", "--method ga and nnlut");
@@ -59,6 +61,7 @@ Result search(const FitArgs& a, const Problem& p, Progress& progress) {
     s.improved = !a.faithful;
     if (a.no_rm) s.rounding_mutation = false;
     s.seed = a.seed;
+    s.engine = a.engine;
     s.generations = a.generations;
     s.population = a.population;
     if (!a.bp_range.empty()) s.breakpoint_range = std::make_pair(a.bp_range[0], a.bp_range[1]);
@@ -137,6 +140,7 @@ void add_fit_command(CLI::App& app) {
       "  gqalut fit --func gelu --entries 8 -o gelu8.json\n"
       "  gqalut fit --func exp --method optimal --entries 16 --scales 0:6 -o exp16.json\n"
       "  gqalut fit --func gelu --faithful --seed 3 -o gelu8_faithful.json\n"
+      "  gqalut fit --func gelu --faithful --engine numpy-deap --seed 42 -o gelu8_official.json\n"
       "  gqalut fit --expr \"x*tanh(log(1+exp(x)))\" --range -4 4 --method optimal -o mish.json");
   a->fn.add(*cmd);
   cmd->add_option("--entries,-k", a->entries, "Entries K (segments), in [2, 64]")->capture_default_str();
@@ -146,6 +150,10 @@ void add_fit_command(CLI::App& app) {
   cmd->add_flag("--improved", a->improved, "GA with gqalut's fixes (the default)");
   cmd->add_flag("--no-rm", a->no_rm, "GA without the rounding mutation (default: the paper's choice per function)");
   cmd->add_option("--seed", a->seed, "Seed of every random draw")->capture_default_str();
+  cmd->add_option("--engine", a->engine,
+                  "Faithful GA random source: std::mt19937_64, or numpy-deap (replays the official trainer's\n"
+                  "numpy + Python random streams: --seed 42 reproduces the official tables bit for bit)")
+      ->capture_default_str();
   cmd->add_option("--generations", a->generations, "GA generations")->capture_default_str();
   cmd->add_option("--population", a->population, "GA population")->capture_default_str();
   cmd->add_option("--format", a->format, "Slope and intercept code format: q1.6 | q2.5 | qI.F | auto")
