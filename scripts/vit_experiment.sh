@@ -47,7 +47,7 @@ tables=$build/vit_tables
 "$build/experiments/vit/gqalut_vit_tables" --out "$tables" --methods nnlut,ga,optimal --entries 8,16 --seed 1 --model "$model"
 
 # One thread: on a shared or busy machine OpenMP's spinning makes 2 threads slower.
-export OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 if [ "${VIT_QUICK:-0}" = 1 ]; then
   out=$build/${prefix}_quick
   args=(--seeds 1 --train-subset 2048 --test-subset 2000 --fp32-epochs 2 --qat-epochs 1 --finetune-steps 10)
