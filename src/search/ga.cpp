@@ -212,27 +212,26 @@ Result faithful_export(const GaSettings& s, const Problem& p, const Resolved& r,
                        double best_fitness, std::vector<double> log,
                        std::chrono::steady_clock::time_point t0, std::size_t evaluations);
 
-Result run_faithful(const GaSettings& s, const Problem& p) {
-  auto t0 = std::chrono::steady_clock::now();
-  Resolved r = resolve(s, p);
-  auto [fk, fb] = p.resolve_formats();
+// One faithful run in DEAP's eaSimple order on a source of draws `d`:
+// d.gene() draws an initial gene, d.pick(n) a tournament entrant, d.coin() a
+// uniform in [0, 1) for the crossover and mutation gates, d.crossover(a, b)
+// and d.mutate(ind) apply the operators, d.fitness(sorted ind) scores.
+template <class Draws>
+Result evolve_faithful(const GaSettings& s, const Problem& p, const Resolved& r,
+                       const detail::FaithfulFitness& fitness, Draws& d,
+                       std::chrono::steady_clock::time_point t0) {
   const int genes = p.entries - 1;
-  detail::FaithfulFitness fitness(p.function.f, p.lo, p.hi, r.outer_lo, r.outer_hi, fk.frac_bits,
-                                  fb.frac_bits);
-  detail::FaithfulMutation mutate{r.rm, s.rm_lo, s.rm_hi, r.rm_offset, s.sigma, r.bp_lo, r.bp_hi};
-  Rng rng(s.seed);
   const int np = s.population;
-
   std::vector<std::vector<double>> pop(np, std::vector<double>(genes));
   std::vector<double> fit(np);
   std::size_t evaluations = 0;
   auto evaluate = [&](std::vector<double>& ind) {
     std::sort(ind.begin(), ind.end());  // the trainer sorts in place before evaluating
     ++evaluations;
-    return fitness(ind);
+    return d.fitness(ind);
   };
   for (auto& ind : pop)
-    for (double& g : ind) g = rng.uniform(r.bp_lo, r.bp_hi);
+    for (double& g : ind) g = d.gene();
   for (int i = 0; i < np; ++i) fit[i] = evaluate(pop[i]);
   auto best_of = [&]() { return int(std::min_element(fit.begin(), fit.end()) - fit.begin()); };
   std::vector<double> log{fit[best_of()]};
@@ -242,9 +241,9 @@ Result run_faithful(const GaSettings& s, const Problem& p) {
   std::vector<char> valid(np);
   for (int gen = 1; gen <= s.generations; ++gen) {
     for (int i = 0; i < np; ++i) {  // tournament of 3, with replacement; ties: first drawn
-      int w = rng.below(np);
+      int w = d.pick(np);
       for (int t = 1; t < 3; ++t) {
-        int c = rng.below(np);
+        int c = d.pick(np);
         if (fit[c] < fit[w]) w = c;
       }
       off[i] = pop[w];
@@ -252,13 +251,13 @@ Result run_faithful(const GaSettings& s, const Problem& p) {
       valid[i] = 1;
     }
     for (int i = 1; i < np; i += 2)
-      if (rng.uniform() < s.crossover_prob) {
-        detail::two_point_crossover(off[i - 1], off[i], rng);
+      if (d.coin() < s.crossover_prob) {
+        d.crossover(off[i - 1], off[i]);
         valid[i - 1] = valid[i] = 0;
       }
     for (int i = 0; i < np; ++i)
-      if (rng.uniform() < s.mutation_prob) {
-        mutate(off[i], rng);
+      if (d.coin() < s.mutation_prob) {
+        d.mutate(off[i]);
         valid[i] = 0;
       }
     for (int i = 0; i < np; ++i)
@@ -269,9 +268,31 @@ Result run_faithful(const GaSettings& s, const Problem& p) {
     if (s.progress && (gen % 10 == 0 || gen == s.generations))
       s.progress(double(gen) / s.generations, fmt::format("generation {} best {:.4g}", gen, log.back()));
   }
-
   return faithful_export(s, p, r, fitness, pop[best_of()], fit[best_of()], std::move(log), t0,
                          evaluations);
+}
+
+// Our own random source (GaSettings::engine == "std::mt19937_64").
+Result run_faithful(const GaSettings& s, const Problem& p) {
+  auto t0 = std::chrono::steady_clock::now();
+  Resolved r = resolve(s, p);
+  auto [fk, fb] = p.resolve_formats();
+  detail::FaithfulFitness fitness(p.function.f, p.lo, p.hi, r.outer_lo, r.outer_hi, fk.frac_bits,
+                                  fb.frac_bits);
+  struct Draws {
+    const Resolved& r;
+    const detail::FaithfulFitness& grid;
+    detail::FaithfulMutation mutation;
+    Rng rng;
+    double gene() { return rng.uniform(r.bp_lo, r.bp_hi); }
+    int pick(int n) { return rng.below(n); }
+    double coin() { return rng.uniform(); }
+    void crossover(std::vector<double>& a, std::vector<double>& b) { detail::two_point_crossover(a, b, rng); }
+    void mutate(std::vector<double>& ind) { mutation(ind, rng); }
+    double fitness(const std::vector<double>& ind) const { return grid(ind); }
+  };
+  Draws d{r, fitness, {r.rm, s.rm_lo, s.rm_hi, r.rm_offset, s.sigma, r.bp_lo, r.bp_hi}, Rng(s.seed)};
+  return evolve_faithful(s, p, r, fitness, d, t0);
 }
 
 // The faithful modes' export: the best individual's chords, its breakpoints
@@ -321,15 +342,13 @@ Result run_faithful_replay(const GaSettings& s, const Problem& p) {
   auto t0 = std::chrono::steady_clock::now();
   Resolved r = resolve(s, p);
   auto [fk, fb] = p.resolve_formats();
-  const int genes = p.entries - 1;
   detail::FaithfulFitness fitness(p.function.f, p.lo, p.hi, r.outer_lo, r.outer_hi, fk.frac_bits,
                                   fb.frac_bits);
   detail::PyRandom py(static_cast<uint32_t>(s.seed));
   detail::NumpyLegacy npr(static_cast<uint32_t>(s.seed));
-  const int np = s.population;
 
-  // The trainer's mutation; its rounding grid is 2^-(rm_lo + j).
-  auto mutate = [&](std::vector<double>& ind) {
+  // The trainer's mutation: numpy draws; its rounding grid is 2^-(rm_lo + j).
+  auto trainer_mutation = [&](std::vector<double>& ind) {
     for (double& g : ind) {
       if (r.rm) {
         for (int j = s.rm_lo + r.rm_offset; j <= s.rm_hi; ++j) {
@@ -346,64 +365,22 @@ Result run_faithful_replay(const GaSettings& s, const Problem& p) {
       }
     }
   };
-  std::size_t evaluations = 0;
-  auto evaluate = [&](std::vector<double>& ind) {
-    std::sort(ind.begin(), ind.end());
-    ++evaluations;
-    return fitness.numpy_mse(ind);
+  // Python's `random` draws what DEAP draws; numpy draws the genes.
+  struct Draws {
+    const Resolved& r;
+    const detail::FaithfulFitness& grid;
+    detail::PyRandom& py;
+    detail::NumpyLegacy& npr;
+    decltype(trainer_mutation)& mutation;
+    double gene() { return npr.uniform(r.bp_lo, r.bp_hi); }
+    int pick(int n) { return py.choice_index(n); }  // random.choice
+    double coin() { return py.random(); }
+    void crossover(std::vector<double>& a, std::vector<double>& b) { detail::two_point_crossover(a, b, py); }
+    void mutate(std::vector<double>& ind) { mutation(ind); }
+    double fitness(const std::vector<double>& ind) const { return grid.numpy_mse(ind); }
   };
-
-  std::vector<std::vector<double>> pop(np, std::vector<double>(genes));
-  std::vector<double> fit(np);
-  for (auto& ind : pop)
-    for (double& g : ind) g = npr.uniform(r.bp_lo, r.bp_hi);
-  for (int i = 0; i < np; ++i) fit[i] = evaluate(pop[i]);
-  auto best_of = [&]() { return int(std::min_element(fit.begin(), fit.end()) - fit.begin()); };
-  std::vector<double> log{fit[best_of()]};
-
-  std::vector<std::vector<double>> off(np);
-  std::vector<double> off_fit(np);
-  std::vector<char> valid(np);
-  for (int gen = 1; gen <= s.generations; ++gen) {
-    for (int i = 0; i < np; ++i) {  // selTournament: 3 random.choice, first best
-      int w = py.choice_index(np);
-      for (int t = 1; t < 3; ++t) {
-        int c = py.choice_index(np);
-        if (fit[c] < fit[w]) w = c;
-      }
-      off[i] = pop[w];
-      off_fit[i] = fit[w];
-      valid[i] = 1;
-    }
-    for (int i = 1; i < np; i += 2)
-      if (py.random() < s.crossover_prob) {
-        int64_t size = int64_t(std::min(off[i - 1].size(), off[i].size()));
-        if (size >= 2) {  // cxTwoPoint
-          int64_t c1 = py.randint(1, size);
-          int64_t c2 = py.randint(1, size - 1);
-          if (c2 >= c1)
-            ++c2;
-          else
-            std::swap(c1, c2);
-          for (int64_t g = c1; g < c2; ++g) std::swap(off[i - 1][size_t(g)], off[i][size_t(g)]);
-        }
-        valid[i - 1] = valid[i] = 0;
-      }
-    for (int i = 0; i < np; ++i)
-      if (py.random() < s.mutation_prob) {
-        mutate(off[i]);
-        valid[i] = 0;
-      }
-    for (int i = 0; i < np; ++i)
-      if (!valid[i]) off_fit[i] = evaluate(off[i]);
-    pop.swap(off);
-    fit.swap(off_fit);
-    log.push_back(fit[best_of()]);
-    if (s.progress && (gen % 10 == 0 || gen == s.generations))
-      s.progress(double(gen) / s.generations, fmt::format("generation {} best {:.4g}", gen, log.back()));
-  }
-  return faithful_export(s, p, r, fitness, pop[best_of()], fit[best_of()], std::move(log), t0,
-                         evaluations);
+  Draws d{r, fitness, py, npr, trainer_mutation};
+  return evolve_faithful(s, p, r, fitness, d, t0);
 }
 
 // ---------------------------------------------------------------- improved

@@ -13,9 +13,10 @@ namespace gqalut::detail {
 
 // DEAP's cxTwoPoint: c1 = randint(1, size), c2 = randint(1, size - 1),
 // c2 += 1 if c2 >= c1 else swap; the slices [c1, c2) are exchanged. Vectors of
-// fewer than two genes are left alone (DEAP itself fails on them).
-template <class T>
-void two_point_crossover(std::vector<T>& a, std::vector<T>& b, Rng& rng) {
+// fewer than two genes are left alone (DEAP itself fails on them). R is any
+// source with randint(lo, hi): our Rng, or the replayed Python `random`.
+template <class T, class R>
+void two_point_crossover(std::vector<T>& a, std::vector<T>& b, R& rng) {
   int64_t size = static_cast<int64_t>(std::min(a.size(), b.size()));
   if (size < 2) return;
   int64_t c1 = rng.randint(1, size);
