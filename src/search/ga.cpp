@@ -93,7 +93,8 @@ void FaithfulFitness::chords(const std::vector<double>& points, std::vector<doub
   }
 }
 
-double FaithfulFitness::operator()(const std::vector<double>& genes) const {
+template <class Sink>
+void FaithfulFitness::for_each_error(const std::vector<double>& genes, Sink&& error) const {
   size_t k = genes.size() + 1;
   pts_.resize(k + 1);
   pts_[0] = outer_lo_;
@@ -105,38 +106,25 @@ double FaithfulFitness::operator()(const std::vector<double>& genes) const {
   // seg(x) = #{chord ends <= x} - 1, capped at K-1; the grid and the ends are
   // both sorted, so one merge-like sweep finds every segment. A count of 0
   // (x below outer_lo) is index -1 in Python, i.e. the last segment.
-  double sse = 0;
   size_t c = 0;
-  const size_t n = x_.size();
-  for (size_t j = 0; j < n; ++j) {
+  for (size_t j = 0; j < x_.size(); ++j) {
     const double x = x_[j];
     while (c <= k && pts_[c] <= x) ++c;
     size_t s = c == 0 ? k - 1 : std::min(c - 1, k - 1);
-    double e = y_[j] - (k_[s] * x + b_[s]);
-    sse += e * e;
+    error(j, y_[j] - (k_[s] * x + b_[s]));
   }
-  return n ? sse / double(n) : 0.0;
+}
+
+double FaithfulFitness::operator()(const std::vector<double>& genes) const {
+  double sse = 0;
+  for_each_error(genes, [&](size_t, double e) { sse += e * e; });
+  return x_.empty() ? 0.0 : sse / double(x_.size());
 }
 
 double FaithfulFitness::numpy_mse(const std::vector<double>& genes) const {
-  size_t k = genes.size() + 1;
-  pts_.resize(k + 1);
-  pts_[0] = outer_lo_;
-  std::copy(genes.begin(), genes.end(), pts_.begin() + 1);
-  pts_[k] = outer_hi_;
-  chords(pts_, k_, b_);
-  for (double& p : pts_) p = std::min(std::max(p, outer_lo_), outer_hi_);
-  const size_t n = x_.size();
-  sq_.resize(n);
-  size_t c = 0;
-  for (size_t j = 0; j < n; ++j) {
-    const double x = x_[j];
-    while (c <= k && pts_[c] <= x) ++c;
-    size_t s = c == 0 ? k - 1 : std::min(c - 1, k - 1);
-    double e = y_[j] - (k_[s] * x + b_[s]);
-    sq_[j] = e * e;
-  }
-  return n ? numpy_pairwise_sum(sq_.data(), n) / double(n) : 0.0;
+  sq_.resize(x_.size());
+  for_each_error(genes, [&](size_t j, double e) { sq_[j] = e * e; });
+  return x_.empty() ? 0.0 : numpy_pairwise_sum(sq_.data(), x_.size()) / double(x_.size());
 }
 
 }  // namespace detail

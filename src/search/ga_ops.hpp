@@ -63,6 +63,10 @@ class FaithfulFitness {
   std::size_t grid_size() const { return x_.size(); }
 
  private:
+  // Calls error(j, e) with the error e at every grid point x_j, in order.
+  template <class Sink>
+  void for_each_error(const std::vector<double>& genes, Sink&& error) const;
+
   std::function<double(double)> f_;
   double outer_lo_, outer_hi_;
   double k_scale_, b_scale_;
