@@ -83,6 +83,27 @@ void write_extensions(std::ostream& out, int M) {
 }
 
 // ---------------------------------------------------------------- baked unit
+// The shared tail of both units: the one 8x8 multiplier, the shifted add on
+// M bits (sk, sb: constants or register names), the acc of W bits and the
+// optional output register.
+void write_datapath(std::ostream& out, int M, int W, const std::string& sk, const std::string& sb,
+                    const ExportOptions& opt) {
+  out << "  wire signed [15:0] prod = k_sel * q;  // the one 8x8 signed multiplier\n";
+  write_extensions(out, M);
+  if (M > W) out << "  /* verilator lint_off UNUSEDSIGNAL */  // high bits beyond the reachable range\n";
+  out << fmt::format("  wire signed [{}:0] sum = (prod_x <<< {}) + (b_x <<< {});\n", M - 1, sk, sb);
+  if (M > W) out << "  /* verilator lint_on UNUSEDSIGNAL */\n";
+  std::string res = M > W ? fmt::format("sum[{}:0]", W - 1) : "sum";
+  if (opt.output_register) {
+    out << "  always @(posedge clk) begin\n"
+        << "    if (rst) out_valid <= 1'b0; else out_valid <= in_valid;\n"
+        << "    acc <= " << res << ";\n  end\n";
+  } else {
+    out << "  assign acc = " << res << ";\n";
+  }
+  out << "endmodule\n";
+}
+
 void write_baked(std::ostream& out, const TableSet& set, const ExportOptions& opt) {
   const int n = verilog_scale(set, opt);
   const Table& t = set.at(n);
@@ -135,20 +156,7 @@ void write_baked(std::ostream& out, const TableSet& set, const ExportOptions& op
     out << fmt::format("    if (c[{}]) begin k_sel = {}; b_sel = {}; end\n", i, hex_literal(t.slopes[i + 1], 8),
                        hex_literal(t.intercepts[i + 1], 8));
   out << "  end\n";
-  out << "  wire signed [15:0] prod = k_sel * q;  // the one 8x8 signed multiplier\n";
-  write_extensions(out, M);
-  if (M > W) out << "  /* verilator lint_off UNUSEDSIGNAL */  // high bits beyond the reachable range\n";
-  out << fmt::format("  wire signed [{}:0] sum = (prod_x <<< {}) + (b_x <<< {});\n", M - 1, sk, sb);
-  if (M > W) out << "  /* verilator lint_on UNUSEDSIGNAL */\n";
-  std::string res = M > W ? fmt::format("sum[{}:0]", W - 1) : "sum";
-  if (opt.output_register) {
-    out << "  always @(posedge clk) begin\n"
-        << "    if (rst) out_valid <= 1'b0; else out_valid <= in_valid;\n"
-        << "    acc <= " << res << ";\n  end\n";
-  } else {
-    out << "  assign acc = " << res << ";\n";
-  }
-  out << "endmodule\n";
+  write_datapath(out, M, W, std::to_string(sk), std::to_string(sb), opt);
 }
 
 // ---------------------------------------------------------- programmable unit
@@ -207,20 +215,7 @@ void write_programmable(std::ostream& out, const TableSet& set, const ExportOpti
   for (int i = 0; i + 1 < K; ++i)
     out << fmt::format("    if (c[{}]) begin k_sel = ks[{}]; b_sel = bs[{}]; end\n", i, i + 1, i + 1);
   out << "  end\n";
-  out << "  wire signed [15:0] prod = k_sel * q;  // the one 8x8 signed multiplier\n";
-  write_extensions(out, M);
-  if (M > W) out << "  /* verilator lint_off UNUSEDSIGNAL */\n";
-  out << fmt::format("  wire signed [{}:0] sum = (prod_x <<< sk) + (b_x <<< sb);\n", M - 1);
-  if (M > W) out << "  /* verilator lint_on UNUSEDSIGNAL */\n";
-  std::string res = M > W ? fmt::format("sum[{}:0]", W - 1) : "sum";
-  if (opt.output_register) {
-    out << "  always @(posedge clk) begin\n"
-        << "    if (rst) out_valid <= 1'b0; else out_valid <= in_valid;\n"
-        << "    acc <= " << res << ";\n  end\n";
-  } else {
-    out << "  assign acc = " << res << ";\n";
-  }
-  out << "endmodule\n";
+  write_datapath(out, M, W, "sk", "sb", opt);
 }
 
 // ---------------------------------------------------------------- testbenches

@@ -93,14 +93,19 @@ TEST(NnLut, TableHasKEntriesAndBreakpointsAreTheRoundedKinks) {
 
 TEST(NnLut, OutOfFormatSlopesWidenAndAreRecorded) {
   // 1/x has slope -4 at 0.5: a trained net's first segment leaves Q1.6.
+  // (A short run does not train the first segment that steep: default settings, ~1 s.)
   Problem p = paper_problem("reci");
-  NnLutSettings s = small(2);
-  s.epochs = 40;
+  NnLutSettings s;
+  s.seed = 1;
   Result r = NnLut(s).run(p);
   const Table& t = r.tables.at(5);
   EXPECT_NO_THROW(t.validate());
   EXPECT_EQ(r.settings["int8"].get<bool>(), t.is_int8());
-  if (!t.is_int8()) EXPECT_NE(r.settings["note"].get<std::string>().find("widened"), std::string::npos);
+  EXPECT_FALSE(t.is_int8()) << "the first segment of 1/x needs slope -4, outside q1.6";
+  // A widened table says so, and only a widened one.
+  bool noted = r.settings.contains("note") &&
+               r.settings["note"].get<std::string>().find("widened") != std::string::npos;
+  EXPECT_EQ(noted, !t.is_int8());
 }
 
 TEST(NnLut, GeluPaperScoreIsNearThePapersNnLutFigure) {
