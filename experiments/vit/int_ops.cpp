@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <stdexcept>
+#include <vector>
 
 #include "gqalut/io.hpp"
 #ifdef GQALUT_VIT_HAVE_KERNELS
@@ -113,11 +114,24 @@ int64_t round_shift(int64_t v, int s) {
 
 #ifdef GQALUT_VIT_HAVE_KERNELS
 namespace {
-// Plans of gqalut's kernels, built once per table (tables outlive the run).
+// Plans of gqalut's kernels, built once per distinct table. The cache is keyed
+// by the table's content, not its address: a table freed by one experiment and
+// another allocated at the same address by the next must not reuse the plan
+// (an address key did exactly that, and the integer-only check then compared
+// against the wrong table whenever the heap happened to line up).
 const PwlPlan& plan_of(const Table& t) {
-  static std::map<const Table*, PwlPlan> plans;
-  auto it = plans.find(&t);
-  if (it == plans.end()) it = plans.emplace(&t, prepare_pwl(t, 8)).first;
+  static std::map<std::vector<int32_t>, PwlPlan> plans;
+  std::vector<int32_t> key{t.n,
+                           t.slope_format.frac_bits,
+                           t.slope_format.width,
+                           t.intercept_format.frac_bits,
+                           t.intercept_format.width,
+                           static_cast<int32_t>(t.breakpoints.size())};
+  key.insert(key.end(), t.breakpoints.begin(), t.breakpoints.end());
+  key.insert(key.end(), t.slopes.begin(), t.slopes.end());
+  key.insert(key.end(), t.intercepts.begin(), t.intercepts.end());
+  auto it = plans.find(key);
+  if (it == plans.end()) it = plans.emplace(std::move(key), prepare_pwl(t, 8)).first;
   return it->second;
 }
 }  // namespace

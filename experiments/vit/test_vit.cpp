@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,32 @@ TEST(VitLut, TorchTablePathEqualsEvaluatorOnAllCodesAndScales) {
     ASSERT_EQ(bank.hswish.tables.size(), 7u) << bank.name;
     EXPECT_EQ(torch_lut_mismatches(bank), 0) << bank.name;
   }
+}
+
+TEST(VitLut, KernelPathFollowsTheTableNotItsAddress) {
+  // Every table of every bank, one after another in the same storage (so each
+  // has the address of the one before it), through the kernel path on all 256
+  // codes: each must equal its own evaluator, never a cached plan of the
+  // previous occupant of that address.
+  std::vector<int32_t> codes(256);
+  for (int q = -128; q < 128; ++q) codes[q + 128] = q;
+  std::vector<int64_t> acc(256);
+  std::optional<Table> slot;
+  long checked = 0;
+  for (const auto& bank : banks()) {
+    for (const TableSet* set : {&bank.gelu, &bank.exp, &bank.hswish, &bank.reci, &bank.rsqrt}) {
+      for (const auto& [n, t] : set->tables) {
+        slot.reset();
+        slot.emplace(t);
+        lut_apply(*slot, codes.data(), acc.data(), codes.size());
+        for (int i = 0; i < 256; ++i) {
+          ASSERT_EQ(acc[i], eval_acc(t, codes[i])) << bank.name << " n=" << n << " q=" << codes[i];
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 20);
 }
 
 TEST(VitLut, TorchSoftmaxAndLayerNormEqualIntegerReference) {
