@@ -61,7 +61,7 @@ double eval_value(const Table& t, int32_t q, TieRule rule = TieRule::right);
 struct TableSet {
   std::string function;     // registry name, or a user name
   std::string expression;   // muparser expression for user functions
-  double lo = 0, hi = 0;    // the range errors are measured on
+  double lo = 0, hi = 0;    // the range errors are measured on (0, 0: unknown)
   std::map<int, Table> tables;  // by scale n
   nlohmann::json meta = nlohmann::json::object();
 

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "gqalut/text.hpp"
+
 namespace gqalut {
 
 double Format::step() const { return std::ldexp(1.0, -frac_bits); }
@@ -49,7 +51,7 @@ int32_t Format::encode(double v, std::string_view what) const {
 Format Format::parse(std::string_view text) {
   auto bad = [&] {
     return std::invalid_argument(fmt::format(
-        "format must be qI.F with 1+I+F <= {} bits (e.g. q1.6, q2.5) or auto, got '{}'", kMaxWidth, text));
+        "format must be qI.F with 1+I+F <= {} bits (e.g. q1.6, q2.5) or auto, got {}", kMaxWidth, quote(text)));
   };
   if (text.size() < 4 || (text[0] != 'q' && text[0] != 'Q')) throw bad();
   auto dot = text.find('.');

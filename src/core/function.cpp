@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <muParser.h>
 
+#include "gqalut/text.hpp"
+
 namespace gqalut {
 namespace {
 
@@ -80,7 +82,7 @@ const Function& find_function(std::string_view name) {
       if (a == name) return f;
   }
   throw std::invalid_argument(
-      fmt::format("unknown function '{}' (known: {}; or use --expr with --range)", name, known_names()));
+      fmt::format("unknown function {} (known: {}; or use --expr with --range)", quote(name), known_names()));
 }
 
 void check_range(double lo, double hi) {
@@ -151,7 +153,7 @@ Function parse_expression(const std::string& expr, double lo, double hi) {
     st->x = lo;
     st->parser.Eval();
   } catch (const mu::Parser::exception_type& e) {
-    throw std::invalid_argument(fmt::format("expression '{}' is invalid: {}", expr, e.GetMsg()));
+    throw std::invalid_argument(fmt::format("expression {} is invalid: {}", quote(expr), escape_controls(e.GetMsg())));
   }
   // The parser is not re-entrant: one state per Function copy chain, used
   // from one thread at a time.

@@ -8,14 +8,17 @@
 #include <fmt/format.h>
 
 #include "gqalut/function.hpp"
+#include "gqalut/text.hpp"
 
 namespace gqalut {
 namespace {
 
 using json = nlohmann::json;
 
+// Every reader error goes through here: keys and values echoed from the file
+// may hold control characters, escaped so the message stays one line.
 [[noreturn]] void fail(const std::string& source, const std::string& msg) {
-  throw std::invalid_argument(fmt::format("{}: {}", source, msg));
+  throw std::invalid_argument(escape_controls(fmt::format("{}: {}", source, msg)));
 }
 
 std::vector<double> number_array(const json& obj, const char* key, const std::string& where,
@@ -25,7 +28,11 @@ std::vector<double> number_array(const json& obj, const char* key, const std::st
   if (!it->is_array()) fail(source, fmt::format("{}.{} must be an array of numbers", where, key));
   std::vector<double> v;
   for (const auto& e : *it) {
-    if (!e.is_number()) fail(source, fmt::format("{}.{} must hold numbers only, got {}", where, key, e.dump()));
+    if (!e.is_number()) {
+      std::string shown = e.dump();  // one line; cut, as a value may be a whole object
+      if (shown.size() > 40) shown = shown.substr(0, 40) + "...";
+      fail(source, fmt::format("{}.{} must hold numbers only, got {}", where, key, shown));
+    }
     double d = e.get<double>();
     if (!std::isfinite(d)) fail(source, fmt::format("{}.{} must be finite, got {}", where, key, d));
     v.push_back(d);
@@ -196,7 +203,7 @@ TableSet read_json(std::istream& in, const std::string& source) {
 
 TableSet read_json_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::invalid_argument(fmt::format("cannot open table file '{}'", path));
+  if (!in) throw std::invalid_argument(fmt::format("cannot open table file {}", quote(path, 200)));
   return read_json(in, path);
 }
 
@@ -225,7 +232,13 @@ void write_json(std::ostream& out, const TableSet& set) {
   json meta = set.meta.is_object() ? set.meta : json::object();
   meta["function"] = set.function;
   if (!set.expression.empty()) meta["expression"] = set.expression;
-  meta["range"] = {set.lo, set.hi};
+  // A file of an unknown function without gqalut metadata has no range
+  // (lo == hi == 0); writing [0, 0] would make our own output unreadable.
+  if (set.lo < set.hi) {
+    meta["range"] = {set.lo, set.hi};
+  } else {
+    meta.erase("range");
+  }
   meta["slope_format"] = first.slope_format.name();
   meta["intercept_format"] = first.intercept_format.name();
   meta["entries"] = first.entries();
@@ -238,9 +251,9 @@ void write_json_file(const std::string& path, const TableSet& set) {
   std::ostringstream s;
   write_json(s, set);
   std::ofstream out(path);
-  if (!out) throw std::invalid_argument(fmt::format("cannot write table file '{}'", path));
+  if (!out) throw std::invalid_argument(fmt::format("cannot write table file {}", quote(path, 200)));
   out << s.str();
-  if (!out) throw std::invalid_argument(fmt::format("error writing table file '{}'", path));
+  if (!out) throw std::invalid_argument(fmt::format("error writing table file {}", quote(path, 200)));
 }
 
 }  // namespace gqalut

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "gqalut/text.hpp"
+
 namespace gqalut {
 
 const char* to_string(Protocol p) { return p == Protocol::p_int ? "int" : "grid"; }
@@ -14,7 +16,7 @@ const char* to_string(Protocol p) { return p == Protocol::p_int ? "int" : "grid"
 Protocol parse_protocol(const std::string& text) {
   if (text == "int" || text == "p-int") return Protocol::p_int;
   if (text == "grid" || text == "p-grid") return Protocol::p_grid;
-  throw std::invalid_argument(fmt::format("protocol must be int or grid, got '{}'", text));
+  throw std::invalid_argument(fmt::format("protocol must be int or grid, got {}", quote(text)));
 }
 
 std::vector<int32_t> codes_in_range(int n, double lo, double hi, int bits) {
@@ -104,7 +106,7 @@ ErrorReport evaluate(const TableSet& set, const RealFn& f, double lo, double hi,
 std::vector<int> parse_scales(const std::string& text) {
   auto bad = [&] {
     return std::invalid_argument(fmt::format(
-        "scales must look like 0:6, 3 or 0,2,4 with values in [0, {}], got '{}'", Table::kMaxScale, text));
+        "scales must look like 0:6, 3 or 0,2,4 with values in [0, {}], got {}", Table::kMaxScale, quote(text)));
   };
   auto num = [&](const std::string& s) {
     if (s.empty() || s.size() > 2 || s.find_first_not_of("0123456789") != std::string::npos) throw bad();

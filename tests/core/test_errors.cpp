@@ -6,7 +6,9 @@
 
 #include "gqalut/function.hpp"
 #include "gqalut/io.hpp"
+#include "gqalut/metrics.hpp"
 #include "gqalut/search.hpp"
+#include "gqalut/text.hpp"
 
 using namespace gqalut;
 
@@ -124,4 +126,28 @@ TEST(Errors, ValuesOverflowingADeclaredFormat) {
 
 TEST(Errors, MissingFile) {
   EXPECT_EQ(error_of([] { read_json_file("/nonexistent/t.json"); }), "cannot open table file '/nonexistent/t.json'");
+}
+
+TEST(Errors, UserTextWithControlCharactersStaysOneLine) {
+  // Values echoed in messages have their control characters escaped (a newline
+  // or an ESC from a script must not split the message or drive the terminal),
+  // and long garbage is cut. Found by fuzz/fuzz_parsers.
+  const std::vector<std::string> messages = {
+      error_of([] { Format::parse("q1\n.6"); }),
+      error_of([] { find_function("ge\x1b[31mlu"); }),
+      error_of([] { parse_scales("0:\n6"); }),
+      error_of([] { parse_protocol("int\r"); }),
+      error_of([] { parse_expression("x +\n", -1, 1); }),
+      read_error("{\"ge\\nlu\": 1}"),
+      read_error("{\"gelu\": {\"6\\t\": {}}}"),
+  };
+  for (const auto& m : messages) {
+    EXPECT_EQ(m.find_first_of("\n\r\x1b"), std::string::npos) << m;
+    EXPECT_NE(m, "<no error>");
+  }
+  EXPECT_NE(messages[0].find("got 'q1\\n.6'"), std::string::npos) << messages[0];
+  EXPECT_NE(messages[1].find("'ge\\x1b[31mlu'"), std::string::npos) << messages[1];
+  EXPECT_EQ(quote(std::string(200, 'z'), 10), "'zzzzzzzzzz...'");
+  EXPECT_EQ(escape_controls("a\tb\x7f"), "a\\tb\\x7f");
+  EXPECT_EQ(escape_controls("gélu"), "gélu");  // UTF-8 is kept
 }

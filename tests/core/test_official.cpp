@@ -175,3 +175,25 @@ TEST(Json, FormatsWithNegativeIntegerPartRoundTrip) {
   EXPECT_EQ(back.at(5).slope_format, (Format{8, 8}));
   EXPECT_EQ(back.at(5).slopes, t.slopes);
 }
+
+TEST(Json, UnknownFunctionWithoutMetadataRoundTrips) {
+  // An official-layout file under a name the registry does not know, with no
+  // "gqalut" key: its range is unknown. Our output of it must read back
+  // (it used to carry "range": [0, 0], which the reader rightly rejects;
+  // found by fuzz/fuzz_read_json).
+  std::istringstream in(R"({"myop": {"3": {"breakpoints": [-1.0, 0.5],
+      "slopes": [0.0, 0.25, 1.0], "intercepts": [0.0, 0.125, -0.5]}}})");
+  TableSet set = read_json(in, "myop.json");
+  EXPECT_EQ(set.function, "myop");
+  EXPECT_EQ(set.lo, 0);
+  EXPECT_EQ(set.hi, 0);
+  std::ostringstream out;
+  write_json(out, set);
+  EXPECT_FALSE(nlohmann::json::parse(out.str())[kMetaKey].contains("range"));
+  std::istringstream again(out.str());
+  TableSet back = read_json(again, "round trip");
+  EXPECT_EQ(back.function, "myop");
+  EXPECT_EQ(back.at(3).breakpoints, set.at(3).breakpoints);
+  EXPECT_EQ(back.at(3).slopes, set.at(3).slopes);
+  EXPECT_EQ(back.at(3).intercepts, set.at(3).intercepts);
+}

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "gqalut/text.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -26,10 +27,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "gqalut: error: " << e.what() << " (see --help)\n";
+    std::cerr << "gqalut: error: " << gqalut::escape_controls(e.what()) << " (see --help)\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "gqalut: error: " << e.what() << '\n';
+    std::cerr << "gqalut: error: " << gqalut::escape_controls(e.what()) << '\n';
     return 2;
   }
   return 0;
