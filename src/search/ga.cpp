@@ -594,7 +594,9 @@ std::vector<double> ones_like(std::size_t n) { return std::vector<double>(n, 1.0
 Result run_improved(const GaSettings& s, const Problem& p) {
   auto t0 = std::chrono::steady_clock::now();
   Resolved r = resolve(s, p);
-  auto [fk, fb] = p.resolve_formats();
+  // Plain variables, not a structured binding: lambdas below capture them (C++17).
+  const std::pair<Format, Format> formats = p.resolve_formats();
+  const Format fk = formats.first, fb = formats.second;
   const int genes = p.entries - 1;
   const auto all_points = p.points();
   nlohmann::json st = common_settings(s, r);

@@ -34,7 +34,9 @@ LineFit fit_points(const std::vector<Pt>& pts, const detail::CodeBox& box, Objec
 Result Uniform::run(const Problem& p) const {
   auto t0 = std::chrono::steady_clock::now();
   p.validate();
-  auto [fk, fb] = p.resolve_formats();
+  // Plain variables, not a structured binding: a lambda below captures them (C++17).
+  const std::pair<Format, Format> formats = p.resolve_formats();
+  const Format fk = formats.first, fb = formats.second;
   detail::CodeBox box(fk, fb);
   const int K = p.entries;
   std::vector<ScalePoints> pts = p.points();
