@@ -11,6 +11,9 @@ pkgs=(
 if [[ "${GQALUT_WITH_TORCH:-ON}" == "ON" ]]; then
   pkgs+=(libtorch-dev libopenblas0-openmp dataset-fashion-mnist zlib1g-dev)
 fi
+if [[ "${GQALUT_WITH_FUZZ:-OFF}" == "ON" ]]; then  # scripts/fuzz.sh: clang's libFuzzer
+  pkgs+=(clang libclang-rt-14-dev)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
