@@ -199,7 +199,10 @@ TEST(VitSmoke, EfficientVitEndToEndOnATinySubset) {
   const auto recs = run_experiment(cfg);
   ASSERT_EQ(recs.size(), 2 + banks().size());
   EXPECT_EQ(recs[0].variant, "fp32");
-  EXPECT_GT(recs[0].acc, 20.0);
+  // 12 FP32 steps of this model reach 22% here (the ViT: 31%); chance is 10%
+  // (sd 1.7 points on 300 images), so 15% proves learning with margin for
+  // another CPU's float rounding.
+  EXPECT_GT(recs[0].acc, 15.0);
   for (const auto& r : recs) {
     if (r.variant == "fp32" || r.variant == "qat-exact") continue;
     EXPECT_EQ(r.total, 300) << r.variant;
