@@ -193,16 +193,15 @@ TEST(VitSmoke, EfficientVitEndToEndOnATinySubset) {
   cfg.train_subset = 256;
   cfg.test_subset = 300;
   cfg.batch = 64;
-  cfg.fp32_epochs = 3;
+  cfg.fp32_epochs = 5;
   cfg.qat_epochs = 1;
   cfg.finetune_steps = 2;
   const auto recs = run_experiment(cfg);
   ASSERT_EQ(recs.size(), 2 + banks().size());
   EXPECT_EQ(recs[0].variant, "fp32");
-  // 12 FP32 steps of this model reach 22% here (the ViT: 31%); chance is 10%
-  // (sd 1.7 points on 300 images), so 15% proves learning with margin for
-  // another CPU's float rounding.
-  EXPECT_GT(recs[0].acc, 15.0);
+  // 20 FP32 steps (5 epochs of 4) reach 50% here; 12 reached only 22%, too
+  // close to the floor for another CPU's float rounding. Chance is 10%.
+  EXPECT_GT(recs[0].acc, 20.0);
   for (const auto& r : recs) {
     if (r.variant == "fp32" || r.variant == "qat-exact") continue;
     EXPECT_EQ(r.total, 300) << r.variant;
