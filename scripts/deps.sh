@@ -11,6 +11,13 @@ pkgs=(
 if [[ "${GQALUT_WITH_TORCH:-ON}" == "ON" ]]; then
   pkgs+=(libtorch-dev libopenblas0-openmp dataset-fashion-mnist zlib1g-dev)
 fi
+if [[ "${GQALUT_WITH_PYTHON:-ON}" == "ON" ]]; then  # the Python package (python/)
+  pkgs+=(python3-dev pybind11-dev python3-pybind11 python3-numpy python3-torch python3-pytest
+         python3-torchvision)
+fi
+if [[ "${GQALUT_WITH_XNNPACK:-ON}" == "ON" ]]; then  # bench/bench_peers.cpp's peer
+  pkgs+=(libxnnpack-dev libpthreadpool-dev libcpuinfo-dev)
+fi
 if [[ "${GQALUT_WITH_FUZZ:-OFF}" == "ON" ]]; then  # scripts/fuzz.sh: clang's libFuzzer
   pkgs+=(clang libclang-rt-14-dev)
 fi
