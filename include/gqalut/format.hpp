@@ -23,7 +23,9 @@ struct Format {
   double min_value() const { return min_code() * step(); }
   double max_value() const { return max_code() * step(); }
   std::string name() const;            // e.g. "q1.6"
-  bool is_int8() const { return width == 8; }
+  // True when every code fits an int8 (width <= 8: narrower codes are INT8
+  // hardware too, with the high bits sign extension).
+  bool is_int8() const { return width <= 8; }
 
   // True if v is exactly code * 2^-frac_bits with the code in range.
   bool represents(double v) const;

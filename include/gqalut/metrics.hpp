@@ -32,7 +32,8 @@ using RealFn = std::function<double(double)>;
 // Input codes q in [-2^(bits-1), 2^(bits-1)-1] with q * 2^-n in [lo, hi].
 std::vector<int32_t> codes_in_range(int n, double lo, double hi, int bits = 8);
 
-// P-int: every int8 code whose x lies in [lo, hi]; output is the integer datapath.
+// P-int: every input code (t.input_bits wide, int8 by default) whose x lies in
+// [lo, hi]; output is the integer datapath.
 ScaleError p_int_error(const Table& t, const RealFn& f, double lo, double hi,
                        TieRule rule = TieRule::right);
 // P-grid: x_j = lo + 0.01 j, j = 0.. while x_j < hi (numpy.arange semantics);

@@ -27,8 +27,9 @@ Objective parse_objective(const std::string& text);  // "mse" | "max"
 // Called now and then by long runs: fraction done in [0, 1] and a short note.
 using ProgressFn = std::function<void(double fraction, const std::string& note)>;
 
-// The points a table at scale n is scored on (P-int): every int8 code whose
-// x = q 2^-n lies in [lo, hi], with the exact function value.
+// The points a table at scale n is scored on (P-int): every input code (of
+// Problem::input_bits bits) whose x = q 2^-n lies in [lo, hi], with the exact
+// function value.
 struct ScalePoints {
   int n = 0;
   std::vector<int32_t> q;
@@ -45,6 +46,7 @@ struct Problem {
   FormatChoice intercept_format{kQ1_6};
   Objective objective = Objective::mse;
   bool shared = false;             // one coefficient set for all scales (official semantics)
+  int input_bits = 8;              // b_in: input codes in [-2^(b_in-1), 2^(b_in-1)-1]; 2..8 or 16
 
   // A problem on `fn`'s default range.
   static Problem make(const Function& fn, int entries);

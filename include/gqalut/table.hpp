@@ -28,24 +28,31 @@ struct Table {
   std::vector<int32_t> intercepts;    // codes B_i, intercept b_i = B_i * 2^-Fb
   Format slope_format = kQ1_6;
   Format intercept_format = kQ1_6;
+  // b_in: the input code width; q in [-2^(b_in-1), 2^(b_in-1)-1] (SPEC section
+  // 2: 2..8, or 16). P-int errors are measured over these codes.
+  int input_bits = 8;
 
   static constexpr int kMaxScale = 12;
+  static constexpr int kMinInputBits = 2;
+  static constexpr int kMaxInputBits = 16;
   static constexpr int kMaxEntries = 64;
 
   int entries() const { return static_cast<int>(slopes.size()); }
+  int32_t input_min() const { return -(int32_t{1} << (input_bits - 1)); }
+  int32_t input_max() const { return (int32_t{1} << (input_bits - 1)) - 1; }
   // L = max(n + Fk, Fb): the output is acc * 2^-L.
   int shift() const;
   double breakpoint_value(int i) const;
   double slope_value(int i) const;
   double intercept_value(int i) const;
-  // True when both code formats are 8 bits wide (exportable to INT8 hardware).
+  // True when both code formats fit 8 bits (exportable to INT8 hardware).
   bool is_int8() const { return slope_format.is_int8() && intercept_format.is_int8(); }
   // Smallest signed accumulator width (bits) that holds acc for every input
-  // code of `input_bits` bits (8 or 16).
-  int accumulator_bits(int input_bits = 8) const;
+  // code of `input_bits` bits (0: the table's own input_bits).
+  int accumulator_bits(int input_bits = 0) const;
   // Throws std::invalid_argument naming the rule and value: entries in
   // [1, 64], sizes consistent, breakpoints sorted, codes inside their formats,
-  // n in [0, 12].
+  // n in [0, 12], input_bits in [2, 16].
   void validate() const;
 };
 

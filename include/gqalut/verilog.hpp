@@ -23,17 +23,21 @@ struct ProgrammableGeometry {
   int entries = 8;               // K; the unit holds K-1 breakpoints, K slopes, K intercepts
   int max_slope_shift = 3;       // sk range [0, 3] (2-bit register)
   int max_intercept_shift = 7;   // sb range [0, 7] (3-bit register): n = 0..7 at Fk = Fb
+  int input_bits = 8;            // q and breakpoint registers (b_in)
+  int slope_bits = 8;            // slope code registers
+  int intercept_bits = 8;        // intercept code registers
 
   int slope_shift_bits() const;      // register width of sk (>= 1)
   int intercept_shift_bits() const;  // register width of sb (>= 1)
   int index_bits() const;            // ceil(log2(K)), at least 1
   int address_bits() const;          // 2 + index_bits(): {bank[1:0], index}
   int accumulator_bits() const;      // exact acc width for any loadable table
+  int data_bits() const;             // wdata width: the widest register (8 for INT8 codes)
 };
 
 // The geometry write_verilog uses for `set` when opt.programmable is set: the
-// set's entry count and the default shift ranges, widened if a table of the
-// set needs more.
+// set's entry count, code widths and the default shift ranges, widened if a
+// table of the set needs more.
 ProgrammableGeometry programmable_geometry(const TableSet& set);
 
 // One register write of the programmable unit's port (addr/data/we).

@@ -163,11 +163,18 @@ TableSet read_json(std::istream& in, const std::string& source) {
     fail(source, std::string("gqalut metadata: ") + e.what());
   }
 
+  int input_bits = 8;  // gqalut metadata "input_bits" (absent: int8 inputs)
+  if (meta.contains("input_bits")) {
+    if (!meta["input_bits"].is_number_integer())
+      fail(source, "gqalut.input_bits must be an integer in [2, 16]");
+    input_bits = meta["input_bits"].get<int>();
+  }
   for (const auto& r : raws) {
     Table t;
     t.n = r.n;
     t.slope_format = fk;
     t.intercept_format = fb;
+    t.input_bits = input_bits;
     std::string where = fmt::format("{}.{}", key, r.n);
     try {
       for (double d : r.k) t.slopes.push_back(fk.encode(d, "slope"));
@@ -197,6 +204,7 @@ TableSet read_json(std::istream& in, const std::string& source) {
   meta.erase("intercept_format");
   meta.erase("entries");
   meta.erase("int8");
+  meta.erase("input_bits");
   set.meta = meta;
   return set;
 }
@@ -228,6 +236,9 @@ void write_json(std::ostream& out, const TableSet& set) {
     fn[std::to_string(n)] = e;
     if (t.slope_format != first.slope_format || t.intercept_format != first.intercept_format)
       throw std::invalid_argument("every scale of a table file must use the same code formats");
+    if (t.input_bits != first.input_bits)
+      throw std::invalid_argument(fmt::format("every scale of a table file must have the same input width, got {} and {} bits",
+                                              first.input_bits, t.input_bits));
   }
   json meta = set.meta.is_object() ? set.meta : json::object();
   meta["function"] = set.function;
@@ -243,6 +254,9 @@ void write_json(std::ostream& out, const TableSet& set) {
   meta["intercept_format"] = first.intercept_format.name();
   meta["entries"] = first.entries();
   meta["int8"] = first.is_int8();
+  // Written only for non-int8 inputs, so int8 files stay as they were.
+  if (first.input_bits != 8) meta["input_bits"] = first.input_bits;
+  else meta.erase("input_bits");
   doc[kMetaKey] = meta;
   out << doc.dump(2) << '\n';
 }

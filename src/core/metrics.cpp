@@ -44,7 +44,7 @@ struct Acc {
 
 ScaleError p_int_error(const Table& t, const RealFn& f, double lo, double hi, TieRule rule) {
   Acc a;
-  for (int32_t q : codes_in_range(t.n, lo, hi)) {
+  for (int32_t q : codes_in_range(t.n, lo, hi, t.input_bits)) {
     double x = std::ldexp(double(q), -t.n);
     a.add(eval_value(t, q, rule) - f(x));
   }

@@ -29,6 +29,9 @@ void Table::validate() const {
     throw std::invalid_argument(fmt::format("scale n must be in [0, {}], got {}", kMaxScale, n));
   slope_format.validate();
   intercept_format.validate();
+  if (input_bits < kMinInputBits || input_bits > kMaxInputBits)
+    throw std::invalid_argument(fmt::format("input code width must be in [{}, {}] bits, got {}", kMinInputBits,
+                                            kMaxInputBits, input_bits));
   int k = entries();
   if (k < 1 || k > kMaxEntries)
     throw std::invalid_argument(fmt::format("entries must be in [1, {}], got {}", kMaxEntries, k));
@@ -73,8 +76,9 @@ double eval_value(const Table& t, int32_t q, TieRule rule) {
   return std::ldexp(static_cast<double>(eval_acc(t, q, rule)), -t.shift());
 }
 
-int Table::accumulator_bits(int input_bits) const {
-  int64_t qmin = -(int64_t{1} << (input_bits - 1)), qmax = (int64_t{1} << (input_bits - 1)) - 1;
+int Table::accumulator_bits(int bits_in) const {
+  const int b = bits_in > 0 ? bits_in : input_bits;
+  int64_t qmin = -(int64_t{1} << (b - 1)), qmax = (int64_t{1} << (b - 1)) - 1;
   int L = shift();
   int64_t lo = 0, hi = 0;
   for (int s = 0; s < entries(); ++s) {

@@ -43,10 +43,20 @@ std::string hex_literal(int64_t v, int w) {
 void require_int8(const Table& t) {
   if (!t.is_int8())
     throw std::invalid_argument(fmt::format(
-        "verilog export needs an INT8 table (8-bit slope and intercept codes), got slopes {} and "
+        "verilog export needs an INT8 table (slope and intercept codes of at most 8 bits), got slopes {} and "
         "intercepts {} at scale {}",
         t.slope_format.name(), t.intercept_format.name(), t.n));
 }
+
+// The datapath widths of a table: input Q, slope codes WK, intercept codes WB
+// (all 8 for INT8 tables) and the product WK + Q.
+struct Widths {
+  int q, wk, wb;
+  int prod() const { return wk + q; }
+};
+Widths widths_of(const Table& t) { return {t.input_bits, t.slope_format.width, t.intercept_format.width}; }
+// "signed [7:0]"-style declaration range of a w-bit signal.
+std::string range_of(int w) { return fmt::format("[{}:0]", w - 1); }
 
 void require_identifier(const std::string& name) {
   bool ok = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
@@ -73,23 +83,28 @@ void write_header(std::ostream& out, const TableSet& set, const std::string& wha
 }
 
 // Sign-extends the product and the selected intercept to the internal width M
-// (M >= 16; Verilog-2005 forbids a zero replication).
-void write_extensions(std::ostream& out, int M) {
-  if (M > 16)
-    out << fmt::format("  wire signed [{}:0] prod_x = {{{{{}{{prod[15]}}}}, prod}};\n", M - 1, M - 16);
+// (M >= both widths; Verilog-2005 forbids a zero replication).
+void write_extensions(std::ostream& out, int M, const Widths& w) {
+  const int P = w.prod();
+  if (M > P)
+    out << fmt::format("  wire signed [{}:0] prod_x = {{{{{}{{prod[{}]}}}}, prod}};\n", M - 1, M - P, P - 1);
   else
-    out << "  wire signed [15:0] prod_x = prod;\n";
-  out << fmt::format("  wire signed [{}:0] b_x = {{{{{}{{b_sel[7]}}}}, b_sel}};\n", M - 1, M - 8);
+    out << fmt::format("  wire signed [{}:0] prod_x = prod;\n", P - 1);
+  if (M > w.wb)
+    out << fmt::format("  wire signed [{}:0] b_x = {{{{{}{{b_sel[{}]}}}}, b_sel}};\n", M - 1, M - w.wb, w.wb - 1);
+  else
+    out << fmt::format("  wire signed [{}:0] b_x = b_sel;\n", M - 1);
 }
 
 // ---------------------------------------------------------------- baked unit
-// The shared tail of both units: the one 8x8 multiplier, the shifted add on
-// M bits (sk, sb: constants or register names), the acc of W bits and the
-// optional output register.
+// The shared tail of both units: the one WKxQ multiplier (8x8 for INT8), the
+// shifted add on M bits (sk, sb: constants or register names), the acc of W
+// bits and the optional output register.
 void write_datapath(std::ostream& out, int M, int W, const std::string& sk, const std::string& sb,
-                    const ExportOptions& opt) {
-  out << "  wire signed [15:0] prod = k_sel * q;  // the one 8x8 signed multiplier\n";
-  write_extensions(out, M);
+                    const ExportOptions& opt, const Widths& w) {
+  out << fmt::format("  wire signed {} prod = k_sel * q;  // the one {}x{} signed multiplier\n", range_of(w.prod()),
+                     w.wk, w.q);
+  write_extensions(out, M, w);
   if (M > W) out << "  /* verilator lint_off UNUSEDSIGNAL */  // high bits beyond the reachable range\n";
   out << fmt::format("  wire signed [{}:0] sum = (prod_x <<< {}) + (b_x <<< {});\n", M - 1, sk, sb);
   if (M > W) out << "  /* verilator lint_on UNUSEDSIGNAL */\n";
@@ -111,11 +126,12 @@ void write_baked(std::ostream& out, const TableSet& set, const ExportOptions& op
   require_int8(t);
   const std::string name = verilog_module_name(set, opt);
   const int K = t.entries();
-  const int W = t.accumulator_bits(8);
+  const Widths wd = widths_of(t);
+  const int W = t.accumulator_bits();
   const int sk = slope_shift(t), sb = intercept_shift(t);
   // Internal width: exact for the product and the shifted intercept; the sum
   // is exact modulo 2^M and the reachable results fit W <= M bits.
-  const int M = std::max({W, 16 + sk, 8 + sb});
+  const int M = std::max({W, wd.prod() + sk, wd.wb + sb});
 
   write_header(out, set, fmt::format("baked unit for scale n = {} (x = q * 2^-{})", n, n));
   out << fmt::format(
@@ -131,32 +147,37 @@ void write_baked(std::ostream& out, const TableSet& set, const ExportOptions& op
     out << "  input  wire                clk,\n"
         << "  input  wire                rst,       // synchronous, active high (clears out_valid)\n"
         << "  input  wire                in_valid,\n";
-  out << "  input  wire signed [7:0]   q,         // int8 input code, x = q * 2^-" << n << "\n";
+  out << fmt::format("  input  wire signed {:<8}q,         // int{} input code, x = q * 2^-{}\n", range_of(wd.q), wd.q, n);
   if (opt.output_register) out << "  output reg                 out_valid,\n";
   out << fmt::format("  output {} signed [{}:0] acc        // y = acc * 2^-{}\n);\n", opt.output_register ? "reg " : "wire",
                      W - 1, t.shift());
 
-  // Comparators; codes outside the int8 span fold to constants.
+  // Comparators; codes outside the input span fold to constants.
   if (K > 1) {
     out << fmt::format("  wire [{}:0] c;  // c[i] = (q >= P_i)\n", K - 2);
     for (int i = 0; i + 1 < K; ++i) {
       int32_t p = t.breakpoints[i];
-      if (p <= -128)
-        out << fmt::format("  assign c[{}] = 1'b1;  // P_{} = {} <= -128: always true\n", i, i, p);
-      else if (p > 127)
-        out << fmt::format("  assign c[{}] = 1'b0;  // P_{} = {} > 127: never true\n", i, i, p);
+      if (p <= t.input_min())
+        out << fmt::format("  assign c[{}] = 1'b1;  // P_{} = {} <= {}: always true\n", i, i, p, t.input_min());
+      else if (p > t.input_max())
+        out << fmt::format("  assign c[{}] = 1'b0;  // P_{} = {} > {}: never true\n", i, i, p, t.input_max());
       else
-        out << fmt::format("  assign c[{}] = (q >= {}8'sd{});\n", i, p < 0 ? "-" : "", std::abs(p));
+        out << fmt::format("  assign c[{}] = (q >= {}{}'sd{});\n", i, p < 0 ? "-" : "", wd.q, std::abs(p));
     }
   }
   // Segment select: the highest true comparator wins (breakpoints are sorted).
-  out << "  reg signed [7:0] k_sel, b_sel;\n  always @* begin\n";
-  out << fmt::format("    k_sel = {}; b_sel = {};\n", hex_literal(t.slopes[0], 8), hex_literal(t.intercepts[0], 8));
+  if (wd.wk == wd.wb)
+    out << fmt::format("  reg signed {} k_sel, b_sel;\n  always @* begin\n", range_of(wd.wk));
+  else
+    out << fmt::format("  reg signed {} k_sel;\n  reg signed {} b_sel;\n  always @* begin\n", range_of(wd.wk),
+                       range_of(wd.wb));
+  out << fmt::format("    k_sel = {}; b_sel = {};\n", hex_literal(t.slopes[0], wd.wk),
+                     hex_literal(t.intercepts[0], wd.wb));
   for (int i = 0; i + 1 < K; ++i)
-    out << fmt::format("    if (c[{}]) begin k_sel = {}; b_sel = {}; end\n", i, hex_literal(t.slopes[i + 1], 8),
-                       hex_literal(t.intercepts[i + 1], 8));
+    out << fmt::format("    if (c[{}]) begin k_sel = {}; b_sel = {}; end\n", i, hex_literal(t.slopes[i + 1], wd.wk),
+                       hex_literal(t.intercepts[i + 1], wd.wb));
   out << "  end\n";
-  write_datapath(out, M, W, std::to_string(sk), std::to_string(sb), opt);
+  write_datapath(out, M, W, std::to_string(sk), std::to_string(sb), opt, wd);
 }
 
 // ---------------------------------------------------------- programmable unit
@@ -166,41 +187,47 @@ void write_programmable(std::ostream& out, const TableSet& set, const ExportOpti
   const std::string name = verilog_module_name(set, opt);
   const int K = g.entries, A = g.address_bits(), I = g.index_bits(), W = g.accumulator_bits();
   const int SKB = g.slope_shift_bits(), SBB = g.intercept_shift_bits();
-  const int M = std::max({W, 16 + g.max_slope_shift, 8 + g.max_intercept_shift});
+  const Widths wd{g.input_bits, g.slope_bits, g.intercept_bits};
+  const int D = g.data_bits();
+  const int M = std::max({W, wd.prod() + g.max_slope_shift, wd.wb + g.max_intercept_shift});
 
   write_header(out, set, fmt::format("programmable unit, {} entries", K));
   out << fmt::format(
-      "// Register map (write port: we, waddr[{a}:0] = {{bank[1:0], index[{i}:0]}}, wdata[7:0]):\n"
-      "//   bank 0: breakpoint codes P_0..P_{k2} (int8, sorted; codes outside [-128, 127] are\n"
+      "// Register map (write port: we, waddr[{a}:0] = {{bank[1:0], index[{i}:0]}}, wdata[{d}:0]):\n"
+      "//   bank 0: breakpoint codes P_0..P_{k2} (int{q}, sorted; codes outside [{qmin}, {qmax}] are\n"
       "//           normalised by gqalut::program_image)\n"
-      "//   bank 1: slope codes K_0..K_{k1} (int8)    bank 2: intercept codes B_0..B_{k1} (int8)\n"
+      "//   bank 1: slope codes K_0..K_{k1} (int{wk})    bank 2: intercept codes B_0..B_{k1} (int{wb})\n"
       "//   bank 3: index 0 = sk = L-n-Fk in [0, {skm}], index 1 = sb = L-Fb in [0, {sbm}]\n"
       "// acc = ((K_seg * q) << sk) + (B_seg << sb), {w} bits: exact for every loadable table.\n"
       "// Table registers have no reset: load the table before use.\n\n",
       fmt::arg("a", A - 1), fmt::arg("i", I - 1), fmt::arg("k2", K - 2), fmt::arg("k1", K - 1),
-      fmt::arg("skm", g.max_slope_shift), fmt::arg("sbm", g.max_intercept_shift), fmt::arg("w", W));
+      fmt::arg("skm", g.max_slope_shift), fmt::arg("sbm", g.max_intercept_shift), fmt::arg("w", W),
+      fmt::arg("d", D - 1), fmt::arg("q", wd.q), fmt::arg("qmin", -(int64_t{1} << (wd.q - 1))),
+      fmt::arg("qmax", (int64_t{1} << (wd.q - 1)) - 1), fmt::arg("wk", wd.wk), fmt::arg("wb", wd.wb));
   out << "module " << name << " (\n"
       << "  input  wire                clk,\n";
   if (opt.output_register)
     out << "  input  wire                rst,       // synchronous, active high (clears out_valid)\n";
   out << "  input  wire                we,\n"
       << fmt::format("  input  wire [{}:0]          waddr,\n", A - 1)
-      << "  input  wire [7:0]          wdata,\n";
+      << fmt::format("  input  wire {:<15}wdata,\n", range_of(D));
   if (opt.output_register) out << "  input  wire                in_valid,\n";
-  out << "  input  wire signed [7:0]   q,\n";
+  out << fmt::format("  input  wire signed {:<8}q,\n", range_of(wd.q));
   if (opt.output_register) out << "  output reg                 out_valid,\n";
   out << fmt::format("  output {} signed [{}:0] acc\n);\n", opt.output_register ? "reg " : "wire", W - 1);
 
-  out << fmt::format("  reg signed [7:0] bp [0:{}];\n", std::max(K - 2, 0))
-      << fmt::format("  reg signed [7:0] ks [0:{}];\n", K - 1)
-      << fmt::format("  reg signed [7:0] bs [0:{}];\n", K - 1)
+  out << fmt::format("  reg signed {} bp [0:{}];\n", range_of(wd.q), std::max(K - 2, 0))
+      << fmt::format("  reg signed {} ks [0:{}];\n", range_of(wd.wk), K - 1)
+      << fmt::format("  reg signed {} bs [0:{}];\n", range_of(wd.wb), K - 1)
       << fmt::format("  reg [{}:0] sk;\n  reg [{}:0] sb;\n", SKB - 1, SBB - 1);
   // Write port: one decoded address per register.
   auto addr = [&](int bank, int idx) { return hex_literal((int64_t{bank} << I) | idx, A); };
   out << "  always @(posedge clk) begin\n    if (we) begin\n      case (waddr)\n";
-  for (int i = 0; i + 1 < K; ++i) out << fmt::format("        {}: bp[{}] <= wdata;\n", addr(0, i), i);
-  for (int i = 0; i < K; ++i) out << fmt::format("        {}: ks[{}] <= wdata;\n", addr(1, i), i);
-  for (int i = 0; i < K; ++i) out << fmt::format("        {}: bs[{}] <= wdata;\n", addr(2, i), i);
+  // A register narrower than wdata takes its low bits.
+  auto low = [&](int w) { return w < D ? fmt::format("wdata[{}:0]", w - 1) : std::string("wdata"); };
+  for (int i = 0; i + 1 < K; ++i) out << fmt::format("        {}: bp[{}] <= {};\n", addr(0, i), i, low(wd.q));
+  for (int i = 0; i < K; ++i) out << fmt::format("        {}: ks[{}] <= {};\n", addr(1, i), i, low(wd.wk));
+  for (int i = 0; i < K; ++i) out << fmt::format("        {}: bs[{}] <= {};\n", addr(2, i), i, low(wd.wb));
   out << fmt::format("        {}: sk <= wdata[{}:0];\n", addr(3, 0), SKB - 1)
       << fmt::format("        {}: sb <= wdata[{}:0];\n", addr(3, 1), SBB - 1)
       << "        default: ;\n      endcase\n    end\n  end\n";
@@ -210,26 +237,32 @@ void write_programmable(std::ostream& out, const TableSet& set, const ExportOpti
         << fmt::format("  generate for (gi = 0; gi < {}; gi = gi + 1) begin : cmp\n", K - 1)
         << "    assign c[gi] = (q >= bp[gi]);\n  end endgenerate\n";
   }
-  out << "  reg signed [7:0] k_sel, b_sel;\n  always @* begin\n"
-      << "    k_sel = ks[0]; b_sel = bs[0];\n";
+  if (wd.wk == wd.wb)
+    out << fmt::format("  reg signed {} k_sel, b_sel;\n  always @* begin\n", range_of(wd.wk));
+  else
+    out << fmt::format("  reg signed {} k_sel;\n  reg signed {} b_sel;\n  always @* begin\n", range_of(wd.wk),
+                       range_of(wd.wb));
+  out << "    k_sel = ks[0]; b_sel = bs[0];\n";
   for (int i = 0; i + 1 < K; ++i)
     out << fmt::format("    if (c[{}]) begin k_sel = ks[{}]; b_sel = bs[{}]; end\n", i, i + 1, i + 1);
   out << "  end\n";
-  write_datapath(out, M, W, "sk", "sb", opt);
+  write_datapath(out, M, W, "sk", "sb", opt, wd);
 }
 
 // ---------------------------------------------------------------- testbenches
 // Shared testbench skeleton: clock, check task, PASS/FAIL epilogue.
-void write_tb_prologue(std::ostream& out, const std::string& dut, int W, bool reg, bool prog, int A) {
+void write_tb_prologue(std::ostream& out, const std::string& dut, int W, bool reg, bool prog, int A, int Q = 8,
+                       int D = 8) {
   out << "// Generated by gqalut (write_verilog_testbench): self-checking testbench for " << dut
       << ".\n// Expected values come from gqalut::eval_acc. Prints PASS/FAIL with a count.\n"
       << "`timescale 1ns/1ps\nmodule " << dut << "_tb;\n"
       << "  reg clk = 1'b0;\n  always #5 clk = ~clk;\n"
-      << "  reg signed [7:0] q = 8'sd0;\n"
+      << fmt::format("  reg signed {} q = {}'sd0;\n", range_of(Q), Q)
       << fmt::format("  wire signed [{}:0] acc;\n", W - 1)
       << "  integer errors = 0, checks = 0;\n";
   if (reg) out << "  reg rst = 1'b1, in_valid = 1'b0;\n  wire out_valid;\n";
-  if (prog) out << fmt::format("  reg we = 1'b0;\n  reg [{}:0] waddr = 0;\n  reg [7:0] wdata = 0;\n", A - 1);
+  if (prog)
+    out << fmt::format("  reg we = 1'b0;\n  reg [{}:0] waddr = 0;\n  reg {} wdata = 0;\n", A - 1, range_of(D));
   out << "  " << dut << " dut (";
   std::vector<std::string> ports;
   if (reg || prog) ports.push_back(".clk(clk)");
@@ -246,7 +279,7 @@ void write_tb_prologue(std::ostream& out, const std::string& dut, int W, bool re
   for (size_t i = 0; i < ports.size(); ++i) out << (i ? ", " : "") << ports[i];
   out << ");\n";
   // check(code, expected): apply one input and compare the output.
-  out << fmt::format("  task check(input [7:0] code, input [{}:0] expected);\n  begin\n", W - 1);
+  out << fmt::format("  task check(input {} code, input [{}:0] expected);\n  begin\n", range_of(Q), W - 1);
   if (reg)
     out << "    @(negedge clk); q = code; in_valid = 1'b1;\n"
         << "    @(posedge clk); #1;\n"
@@ -258,7 +291,7 @@ void write_tb_prologue(std::ostream& out, const std::string& dut, int W, bool re
       << "      if (errors <= 20) $display(\"FAIL: q=%0d acc=%0d expected=%0d\", $signed(code), acc, $signed(expected));\n"
       << "    end\n  end\n  endtask\n";
   if (prog)
-    out << fmt::format("  task wr(input [{}:0] a, input [7:0] d);\n", A - 1)
+    out << fmt::format("  task wr(input [{}:0] a, input {} d);\n", A - 1, range_of(D))
         << "  begin\n    @(negedge clk); we = 1'b1; waddr = a; wdata = d;\n"
         << "    @(negedge clk); we = 1'b0;\n  end\n  endtask\n";
 }
@@ -270,9 +303,11 @@ void write_tb_epilogue(std::ostream& out) {
       << "    $finish;\n  end\nendmodule\n";
 }
 
-void write_sweep(std::ostream& out, const Table& t, int W) {
-  for (int q = -128; q <= 127; ++q)
-    out << fmt::format("    check({}, {});\n", hex_literal(q, 8), hex_literal(eval_acc(t, q), W));
+// Every input code of the unit (`q_bits` wide; the table's codes are a subset).
+void write_sweep(std::ostream& out, const Table& t, int W, int q_bits = 8) {
+  const int qmin = -(1 << (q_bits - 1)), qmax = (1 << (q_bits - 1)) - 1;
+  for (int q = qmin; q <= qmax; ++q)
+    out << fmt::format("    check({}, {});\n", hex_literal(q, q_bits), hex_literal(eval_acc(t, q), W));
 }
 
 }  // namespace
@@ -284,7 +319,14 @@ int ProgrammableGeometry::index_bits() const { return std::max(1, bits_for_unsig
 int ProgrammableGeometry::address_bits() const { return 2 + index_bits(); }
 int ProgrammableGeometry::accumulator_bits() const {
   int64_t ps = int64_t{1} << max_slope_shift, bs = int64_t{1} << max_intercept_shift;
-  return bits_for_signed(-16256 * ps - 128 * bs, 16384 * ps + 127 * bs);
+  // Product extremes of a slope_bits x input_bits signed multiply (8x8: -16256, 16384).
+  int64_t kmin = -(int64_t{1} << (slope_bits - 1)), qmin = -(int64_t{1} << (input_bits - 1));
+  int64_t pmax = kmin * qmin, pmin = kmin * (-qmin - 1);
+  int64_t bmin = -(int64_t{1} << (intercept_bits - 1)), bmax = -bmin - 1;
+  return bits_for_signed(pmin * ps + bmin * bs, pmax * ps + bmax * bs);
+}
+int ProgrammableGeometry::data_bits() const {
+  return std::max({input_bits, slope_bits, intercept_bits, slope_shift_bits(), intercept_shift_bits()});
 }
 
 ProgrammableGeometry programmable_geometry(const TableSet& set) {
@@ -293,9 +335,16 @@ ProgrammableGeometry programmable_geometry(const TableSet& set) {
   g.entries = set.entries();
   if (g.entries < 2)
     throw std::invalid_argument(fmt::format("programmable unit needs at least 2 entries, got {}", g.entries));
+  const Table& first = set.tables.begin()->second;
+  g.input_bits = first.input_bits;
+  g.slope_bits = first.slope_format.width;
+  g.intercept_bits = first.intercept_format.width;
   for (const auto& kv : set.tables) {
     g.max_slope_shift = std::max(g.max_slope_shift, slope_shift(kv.second));
     g.max_intercept_shift = std::max(g.max_intercept_shift, intercept_shift(kv.second));
+    g.input_bits = std::max(g.input_bits, kv.second.input_bits);
+    g.slope_bits = std::max(g.slope_bits, kv.second.slope_format.width);
+    g.intercept_bits = std::max(g.intercept_bits, kv.second.intercept_format.width);
   }
   return g;
 }
@@ -306,6 +355,12 @@ std::vector<RegisterWrite> program_image(const Table& t, const ProgrammableGeome
   const int K = g.entries, e = t.entries();
   if (e > K)
     throw std::invalid_argument(fmt::format("table has {} entries, more than the unit's {}", e, K));
+  if (t.input_bits > g.input_bits || t.slope_format.width > g.slope_bits ||
+      t.intercept_format.width > g.intercept_bits)
+    throw std::invalid_argument(fmt::format(
+        "table needs {}-bit inputs, {}-bit slopes and {}-bit intercepts, wider than the unit's {}, {} and {}",
+        t.input_bits, t.slope_format.width, t.intercept_format.width, g.input_bits, g.slope_bits,
+        g.intercept_bits));
   const int sk = slope_shift(t), sb = intercept_shift(t);
   if (sk > g.max_slope_shift)
     throw std::invalid_argument(fmt::format("programmable unit supports slope shift L-n-Fk in [0, {}], got {} (scale {})",
@@ -313,7 +368,8 @@ std::vector<RegisterWrite> program_image(const Table& t, const ProgrammableGeome
   if (sb > g.max_intercept_shift)
     throw std::invalid_argument(fmt::format(
         "programmable unit supports intercept shift L-Fb in [0, {}], got {} (scale {})", g.max_intercept_shift, sb, t.n));
-  // Pad to K entries with unreachable breakpoints, then normalise into int8.
+  // Pad to K entries with unreachable breakpoints, then normalise into the
+  // unit's input span [qmin, qmax] (int8: [-128, 127]).
   std::vector<int64_t> p(t.breakpoints.begin(), t.breakpoints.end());
   std::vector<int32_t> ks = t.slopes, bs = t.intercepts;
   while (static_cast<int>(ks.size()) < K) {
@@ -321,11 +377,12 @@ std::vector<RegisterWrite> program_image(const Table& t, const ProgrammableGeome
     ks.push_back(ks.back());
     bs.push_back(bs.back());
   }
+  const int64_t qmin = -(int64_t{1} << (g.input_bits - 1)), qmax = -qmin - 1;
   for (int i = 0; i + 1 < K; ++i) {
-    if (p[i] < -128) p[i] = -128;
-    if (p[i] > 127) {  // first unreachable breakpoint: merge every segment to its right
+    if (p[i] < qmin) p[i] = qmin;
+    if (p[i] > qmax) {  // first unreachable breakpoint: merge every segment to its right
       for (int j = i; j + 1 < K; ++j) {
-        p[j] = 127;
+        p[j] = qmax;
         ks[j + 1] = ks[i];
         bs[j + 1] = bs[i];
       }
@@ -334,8 +391,9 @@ std::vector<RegisterWrite> program_image(const Table& t, const ProgrammableGeome
   }
   const int I = g.index_bits();
   std::vector<RegisterWrite> w;
+  const uint32_t mask = static_cast<uint32_t>((uint64_t{1} << g.data_bits()) - 1);
   auto put = [&](uint32_t bank, uint32_t idx, int64_t v) {
-    w.push_back({(bank << I) | idx, static_cast<uint32_t>(v) & 0xffu});
+    w.push_back({(bank << I) | idx, static_cast<uint32_t>(v) & mask});
   };
   for (int i = 0; i + 1 < K; ++i) put(0, i, p[i]);
   for (int i = 0; i < K; ++i) put(1, i, ks[i]);
@@ -377,12 +435,12 @@ void write_verilog_testbench(std::ostream& out, const TableSet& set, const Expor
   t.validate();
   require_int8(t);
   const std::string dut = verilog_module_name(set, opt);
-  const int W = t.accumulator_bits(8);
-  write_tb_prologue(out, dut, W, opt.output_register, false, 0);
+  const int W = t.accumulator_bits();
+  write_tb_prologue(out, dut, W, opt.output_register, false, 0, t.input_bits);
   out << "  initial begin\n";
   if (opt.output_register) out << "    repeat (2) @(posedge clk);\n    @(negedge clk); rst = 1'b0;\n";
   out << fmt::format("    // {} at scale n = {}: every input code\n", set.function, n);
-  write_sweep(out, t, W);
+  write_sweep(out, t, W, t.input_bits);
   write_tb_epilogue(out);
 }
 
@@ -397,7 +455,7 @@ void write_verilog_testbench(std::ostream& out, const std::vector<TableSet>& set
   o.programmable = true;
   const std::string dut = verilog_module_name(sets.front(), o);
   const int W = g.accumulator_bits();
-  write_tb_prologue(out, dut, W, opt.output_register, true, g.address_bits());
+  write_tb_prologue(out, dut, W, opt.output_register, true, g.address_bits(), g.input_bits, g.data_bits());
   out << "  initial begin\n";
   if (opt.output_register) out << "    repeat (2) @(posedge clk);\n    @(negedge clk); rst = 1'b0;\n";
   for (const auto& s : sets) {
@@ -407,8 +465,9 @@ void write_verilog_testbench(std::ostream& out, const std::vector<TableSet>& set
       out << fmt::format("    // load {} at scale n = {}\n", s.function, t.n);
       if (opt.output_register) out << "    @(negedge clk); in_valid = 1'b0;\n";
       for (const auto& w : program_image(t, g))
-        out << fmt::format("    wr({}, {});\n", hex_literal(w.addr, g.address_bits()), hex_literal(w.data, 8));
-      write_sweep(out, t, W);
+        out << fmt::format("    wr({}, {});\n", hex_literal(w.addr, g.address_bits()),
+                           hex_literal(w.data, g.data_bits()));
+      write_sweep(out, t, W, g.input_bits);
     }
   }
   write_tb_epilogue(out);

@@ -214,8 +214,9 @@ Result Optimal::run(const Problem& p) const {
         }
         detail::fill_empty_segments(t.slopes, t.intercepts, empty);
         // Trailing empty segments copy the last line, so their breakpoints
-        // may sit anywhere after it: keep them inside the int8 span.
-        for (auto& bp : t.breakpoints) bp = std::min<int32_t>(bp, 127);
+        // may sit anywhere after it: keep them inside the input span.
+        const int32_t qmax = (int32_t{1} << (p.input_bits - 1)) - 1;
+        for (auto& bp : t.breakpoints) bp = std::min<int32_t>(bp, qmax);
         double cost = p.objective == Objective::mse ? total / double(sp.q.size()) : total;
         costs.push_back({{"n", sp.n}, {"cost", cost}});
       }

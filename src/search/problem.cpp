@@ -35,14 +35,20 @@ void Problem::validate() const {
   for (int n : scales)
     if (n < 0 || n > Table::kMaxScale)
       throw std::invalid_argument(fmt::format("scale n must be in [0, {}], got {}", Table::kMaxScale, n));
+  if (!((input_bits >= 2 && input_bits <= 8) || input_bits == 16))
+    throw std::invalid_argument(fmt::format("input code width must be 2..8 or 16 bits, got {}", input_bits));
+  for (const FormatChoice* c : {&slope_format, &intercept_format})
+    if (c->is_auto() && (c->auto_width < 2 || c->auto_width > Format::kMaxWidth))
+      throw std::invalid_argument(
+          fmt::format("code width must be in [2, {}], got {}", Format::kMaxWidth, c->auto_width));
   if (slope_format.fixed) slope_format.fixed->validate();
   if (intercept_format.fixed) intercept_format.fixed->validate();
   int with_points = 0;
   for (int n : scales)
-    if (!codes_in_range(n, lo, hi).empty()) ++with_points;
+    if (!codes_in_range(n, lo, hi, input_bits).empty()) ++with_points;
   if (with_points == 0)
     throw std::invalid_argument(fmt::format(
-        "no int8 input code lies in [{}, {}] at any requested scale", lo, hi));
+        "no int{} input code lies in [{}, {}] at any requested scale", input_bits, lo, hi));
 }
 
 std::pair<Format, Format> Problem::resolve_formats() const {
@@ -74,7 +80,7 @@ std::vector<ScalePoints> Problem::points() const {
   for (int n : scales) {
     ScalePoints sp;
     sp.n = n;
-    sp.q = codes_in_range(n, lo, hi);
+    sp.q = codes_in_range(n, lo, hi, input_bits);
     for (int32_t q : sp.q) {
       double x = std::ldexp(double(q), -n);
       sp.x.push_back(x);
@@ -92,6 +98,7 @@ Result finish_result(const Problem& p, TableSet set, nlohmann::json settings, do
   set.expression = p.function.expression;
   set.lo = p.lo;
   set.hi = p.hi;
+  for (auto& kv : set.tables) kv.second.input_bits = p.input_bits;
   r.errors = evaluate(set, p.function.f, p.lo, p.hi, Protocol::p_int, p.scales);
   nlohmann::json errs = nlohmann::json::array();
   for (const auto& e : r.errors.scales)
