@@ -13,9 +13,14 @@
 
 namespace gqalut {
 
-// Which segment an input exactly on a breakpoint belongs to.
-// right: gqalut's rule (SPEC section 1): seg(q) = #{i : P_i <= q}.
-// left:  the official PyTorch op (torch.bucketize): seg(q) = #{i : P_i < q}.
+// Which segment an input exactly on a breakpoint belongs to: the segment rule
+// of the datapath a table is made for (SPEC section 1). Every table records
+// its rule and every evaluator, search, kernel and exporter honours it.
+// right: comparators q >= P (SPEC's default): seg(q) = #{i : P_i <= q}.
+// left:  comparators q >  P (torch.bucketize(right=False), the official
+//        PyTorch op; hardware comparing with >): seg(q) = #{i : P_i < q}.
+// A right-rule table with codes P computes on every integer code exactly
+// what the left-rule table with codes P - 1 computes (with_tie converts).
 enum class TieRule { right, left };
 const char* to_string(TieRule rule);
 TieRule parse_tie_rule(const std::string& text);  // "right" | "left"
@@ -31,6 +36,7 @@ struct Table {
   // b_in: the input code width; q in [-2^(b_in-1), 2^(b_in-1)-1] (SPEC section
   // 2: 2..8, or 16). P-int errors are measured over these codes.
   int input_bits = 8;
+  TieRule tie = TieRule::right;       // the segment rule the codes are meant for
 
   static constexpr int kMaxScale = 12;
   static constexpr int kMinInputBits = 2;
@@ -43,6 +49,9 @@ struct Table {
   // L = max(n + Fk, Fb): the output is acc * 2^-L.
   int shift() const;
   double breakpoint_value(int i) const;
+  // The first input code of the segment right of breakpoint i: P_i (right
+  // rule) or P_i + 1 (left rule).
+  int64_t first_code_right_of(int i) const;
   double slope_value(int i) const;
   double intercept_value(int i) const;
   // True when both code formats fit 8 bits (exportable to INT8 hardware).
@@ -56,12 +65,21 @@ struct Table {
   void validate() const;
 };
 
-// Segment index of input code q (0..K-1).
-int segment_of(const Table& t, int32_t q, TieRule rule = TieRule::right);
+// The same function under `rule`: breakpoint codes moved by one (P -> P - 1
+// from right to left, P -> P + 1 from left to right), identical output on
+// every integer input code. Returns a copy when the rule is already `rule`.
+Table with_tie(const Table& t, TieRule rule);
+
+// Segment index of input code q (0..K-1) under the table's own rule, or under
+// `rule` (a what-if: the same codes read with another comparator).
+int segment_of(const Table& t, int32_t q);
+int segment_of(const Table& t, int32_t q, TieRule rule);
 // The integer datapath of SPEC section 2: acc = (K*q) << (L-n-Fk) + (B << (L-Fb)).
-int64_t eval_acc(const Table& t, int32_t q, TieRule rule = TieRule::right);
+int64_t eval_acc(const Table& t, int32_t q);
+int64_t eval_acc(const Table& t, int32_t q, TieRule rule);
 // acc * 2^-L as a double (exact).
-double eval_value(const Table& t, int32_t q, TieRule rule = TieRule::right);
+double eval_value(const Table& t, int32_t q);
+double eval_value(const Table& t, int32_t q, TieRule rule);
 
 // A family of tables for one function, one per input scale: what a JSON file
 // holds. `meta` keeps gqalut's metadata (method, seed, settings, errors).
@@ -71,8 +89,19 @@ struct TableSet {
   double lo = 0, hi = 0;    // the range errors are measured on (0, 0: unknown)
   std::map<int, Table> tables;  // by scale n
   nlohmann::json meta = nlohmann::json::object();
+  // False for a file that does not say which rule it is made for (an official
+  // file without gqalut metadata): its tables are read with the right rule,
+  // the official trainer's, and reports show the left rule (the official op's)
+  // beside it.
+  bool tie_recorded = true;
 
   int entries() const { return tables.empty() ? 0 : tables.begin()->second.entries(); }
+  // The rule of its tables; throws if they differ (one rule per file).
+  TieRule tie() const;
+  // Reads every table's codes with `rule` (relabels; the codes stay).
+  void set_tie(TieRule rule);
+  // Converts every table to `rule` keeping the function (with_tie).
+  void convert_tie(TieRule rule);
   std::vector<int> scales() const;
   const Table& at(int n) const;  // throws "table has no scale n = 3 (has 0..6)"
 };

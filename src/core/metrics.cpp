@@ -42,7 +42,9 @@ struct Acc {
 };
 }  // namespace
 
-ScaleError p_int_error(const Table& t, const RealFn& f, double lo, double hi, TieRule rule) {
+ScaleError p_int_error(const Table& t, const RealFn& f, double lo, double hi,
+                       std::optional<TieRule> rule_opt) {
+  const TieRule rule = rule_opt.value_or(t.tie);
   Acc a;
   for (int32_t q : codes_in_range(t.n, lo, hi, t.input_bits)) {
     double x = std::ldexp(double(q), -t.n);
@@ -65,7 +67,9 @@ std::vector<double> arange(double lo, double hi, double step) {
   return x;
 }
 
-ScaleError p_grid_error(const Table& t, const RealFn& f, double lo, double hi, TieRule rule) {
+ScaleError p_grid_error(const Table& t, const RealFn& f, double lo, double hi,
+                        std::optional<TieRule> rule_opt) {
+  const TieRule rule = rule_opt.value_or(t.tie);
   std::vector<double> bp(t.breakpoints.size());
   for (size_t i = 0; i < bp.size(); ++i) bp[i] = t.breakpoint_value(int(i));
   Acc a;
@@ -90,7 +94,7 @@ double paper_score(const std::vector<ScaleError>& errors) {
 }
 
 ErrorReport evaluate(const TableSet& set, const RealFn& f, double lo, double hi, Protocol protocol,
-                     const std::vector<int>& scales, TieRule rule) {
+                     const std::vector<int>& scales, std::optional<TieRule> rule) {
   ErrorReport r;
   r.protocol = protocol;
   std::vector<int> want = scales.empty() ? set.scales() : scales;

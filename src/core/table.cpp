@@ -21,6 +21,23 @@ int Table::shift() const {
 }
 
 double Table::breakpoint_value(int i) const { return std::ldexp(double(breakpoints.at(i)), -n); }
+int64_t Table::first_code_right_of(int i) const {
+  return int64_t{breakpoints.at(i)} + (tie == TieRule::left ? 1 : 0);
+}
+
+Table with_tie(const Table& t, TieRule rule) {
+  Table out = t;
+  if (t.tie == rule) return out;
+  const int32_t step = rule == TieRule::left ? -1 : 1;
+  for (auto& p : out.breakpoints) {
+    if ((step < 0 && p == INT32_MIN) || (step > 0 && p == INT32_MAX))
+      throw std::invalid_argument(fmt::format("breakpoint code {} cannot move to the {} rule", p, to_string(rule)));
+    p += step;
+  }
+  out.tie = rule;
+  return out;
+}
+
 double Table::slope_value(int i) const { return slope_format.decode(slopes.at(i)); }
 double Table::intercept_value(int i) const { return intercept_format.decode(intercepts.at(i)); }
 
@@ -55,6 +72,10 @@ void Table::validate() const {
   check(intercepts, intercept_format, "intercept");
 }
 
+int segment_of(const Table& t, int32_t q) { return segment_of(t, q, t.tie); }
+int64_t eval_acc(const Table& t, int32_t q) { return eval_acc(t, q, t.tie); }
+double eval_value(const Table& t, int32_t q) { return eval_value(t, q, t.tie); }
+
 int segment_of(const Table& t, int32_t q, TieRule rule) {
   const auto& p = t.breakpoints;
   auto it = rule == TieRule::right ? std::upper_bound(p.begin(), p.end(), q)
@@ -82,10 +103,10 @@ int Table::accumulator_bits(int bits_in) const {
   int L = shift();
   int64_t lo = 0, hi = 0;
   for (int s = 0; s < entries(); ++s) {
-    // Inputs that reach segment s under the right tie rule (either rule gives
-    // the same extremes up to one code; take the union to be safe).
-    int64_t a = s == 0 ? qmin : std::max<int64_t>(qmin, breakpoints[s - 1] - 1);
-    int64_t c = s + 1 == entries() ? qmax : std::min<int64_t>(qmax, breakpoints[s]);
+    // Inputs that reach segment s under the table's rule: [first code right
+    // of breakpoint s-1, first code right of breakpoint s minus one].
+    int64_t a = s == 0 ? qmin : std::max<int64_t>(qmin, first_code_right_of(s - 1));
+    int64_t c = s + 1 == entries() ? qmax : std::min<int64_t>(qmax, first_code_right_of(s) - 1);
     if (a > c) continue;
     for (int64_t q : {a, c}) {
       int64_t acc = int64_t{slopes[s]} * q * (int64_t{1} << (L - n - slope_format.frac_bits)) +
@@ -103,6 +124,24 @@ std::vector<int> TableSet::scales() const {
   std::vector<int> s;
   for (const auto& kv : tables) s.push_back(kv.first);
   return s;
+}
+
+TieRule TableSet::tie() const {
+  if (tables.empty()) return TieRule::right;
+  TieRule r = tables.begin()->second.tie;
+  for (const auto& [n, t] : tables)
+    if (t.tie != r)
+      throw std::invalid_argument(fmt::format("every scale of a table set must use one tie rule, got {} at scale {} and {} at scale {}",
+                                              to_string(r), tables.begin()->first, to_string(t.tie), n));
+  return r;
+}
+
+void TableSet::set_tie(TieRule rule) {
+  for (auto& kv : tables) kv.second.tie = rule;
+}
+
+void TableSet::convert_tie(TieRule rule) {
+  for (auto& kv : tables) kv.second = with_tie(kv.second, rule);
 }
 
 const Table& TableSet::at(int n) const {
