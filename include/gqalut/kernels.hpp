@@ -3,11 +3,17 @@
 //   1. plans:        built once from a validated Table (may throw), holding
 //                    what the kernels need (reachable segments, thresholds
 //                    clamped to the input span, pre-shifted K and B);
-//   2. microkernels: pure functions, no allocation, no error paths, named by
-//                    contract `<in>_<op>_<out>__<isa>` (e.g. s8_pwl_s32__avx2);
-//   3. apply():      picks the kernel set of the chosen ISA (once, by CPUID,
-//                    or forced by argument / GQALUT_ISA=scalar|avx2|avx512)
-//                    and checks the plan fits the requested output type.
+//   2. microkernels: pure functions, no allocation, no error paths, one
+//                    method each, named by contract and method
+//                    `<in>_<op>_<out>__<isa>[_<method>]` (e.g. s8_pwl_s8__avx512_madd),
+//                    listed with their requirement on the plan in one list
+//                    (src/kernels/kernels.def; kernel_list() below). Their
+//                    signatures and the dispatch tables are internal
+//                    (src/kernels/kernel_list.h);
+//   3. apply():      resolves the ISA (once, by CPUID, or forced by argument /
+//                    GQALUT_ISA=scalar|avx2|avx512 / set_default_isa), checks the
+//                    plan fits the output type, runs the first listed kernel
+//                    whose requirement the plan meets and says which.
 // Every kernel is bit-exact with gqalut::eval_acc (right tie rule).
 // Public headers contain no intrinsics.
 #pragma once
@@ -109,37 +115,34 @@ struct Lut256Plan {
 };
 Lut256Plan prepare_lut256(const Table& table, int out_frac);
 
-// Microkernel signatures. n is an element count; in == out allowed where the
-// types match (int8 -> int8). No alignment requirement.
-using S8PwlS32Fn = void (*)(const PwlPlan&, const int8_t*, int32_t*, size_t);
-using S8PwlS16Fn = void (*)(const PwlPlan&, const int8_t*, int16_t*, size_t);
-using S8PwlS8Fn = void (*)(const RequantPlan&, const int8_t*, int8_t*, size_t);
-using S16PwlS32Fn = void (*)(const PwlPlan&, const int16_t*, int32_t*, size_t);
-using S8Lut256S8Fn = void (*)(const Lut256Plan&, const int8_t*, int8_t*, size_t);
-using S8Lut256S32Fn = void (*)(const Lut256Plan&, const int8_t*, int32_t*, size_t);
-
-// One kernel per family for one ISA, with their names.
-struct KernelSet {
-  Isa isa;
-  S8PwlS32Fn s8_pwl_s32;
-  S8PwlS16Fn s8_pwl_s16;    // requires plan.fits_s16
-  S8PwlS8Fn s8_pwl_s8;
-  S16PwlS32Fn s16_pwl_s32;
-  S8Lut256S8Fn s8_lut256_s8;
-  S8Lut256S32Fn s8_lut256_s32;
-  const char* names[6];     // in the order above
+// ---- the kernel list and the operator layer ----------------------------------
+// One entry of the kernel list (src/kernels/kernels.def), which drives the
+// declarations, the dispatch, the tests and the benchmarks.
+struct KernelInfo {
+  const char* name;         // <in>_<op>_<out>__<isa>[_<method>], e.g. "s8_pwl_s8__avx512_madd"
+  const char* family;       // the contract, e.g. "s8_pwl_s8" (plan, input and output types)
+  Isa isa;                  // scalar, avx2 or avx512
+  const char* requirement;  // the condition on the plan p, as C++ (e.g. "p.madd_ok && !p.madd_tie_fix")
 };
-// The kernel set of an ISA (automatic resolves); throws if unsupported.
-const KernelSet& kernel_set(Isa isa = Isa::automatic);
+// Every kernel, in list order: within a family and ISA, preferred first.
+const std::vector<KernelInfo>& kernel_list();
 
-// Tensor API (operator layer): resolves the ISA, checks the plan, calls the kernel.
-void apply(const PwlPlan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa = Isa::automatic);
+// Overrides the process default ISA (GQALUT_ISA, else the best) from now on;
+// automatic restores it. Throws std::invalid_argument if unsupported. For
+// `gqalut --isa`; call it before kernels run (not thread-safe against them).
+void set_default_isa(Isa isa);
+
+// Tensor API (operator layer): resolves the ISA, checks the plan, runs the
+// FIRST kernel of the family in list order on that ISA whose requirement the
+// plan meets (else the same on the next lower ISA; scalar always has one) and
+// returns its name. n is an element count; no alignment requirement.
+const char* apply(const PwlPlan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa = Isa::automatic);
 // Throws if !plan.fits_s16 or plan.input_bits != 8.
-void apply(const PwlPlan& plan, const int8_t* in, int16_t* out, size_t n, Isa isa = Isa::automatic);
-void apply(const PwlPlan& plan, const int16_t* in, int32_t* out, size_t n, Isa isa = Isa::automatic);
+const char* apply(const PwlPlan& plan, const int8_t* in, int16_t* out, size_t n, Isa isa = Isa::automatic);
+const char* apply(const PwlPlan& plan, const int16_t* in, int32_t* out, size_t n, Isa isa = Isa::automatic);
 // In place allowed (in == out).
-void apply(const RequantPlan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa = Isa::automatic);
-void apply(const Lut256Plan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa = Isa::automatic);
-void apply(const Lut256Plan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa = Isa::automatic);
+const char* apply(const RequantPlan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa = Isa::automatic);
+const char* apply(const Lut256Plan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa = Isa::automatic);
+const char* apply(const Lut256Plan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa = Isa::automatic);
 
 }  // namespace gqalut

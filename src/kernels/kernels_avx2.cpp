@@ -274,13 +274,6 @@ void s8_s8_maddubs(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n
   for (; i < n; ++i) out[i] = requant_acc(r, pwl_acc(r.pwl, in[i]));
 }
 
-template <int LV>
-void s8_s8_maddubs_lv(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
-  if (r.rshift <= 0) return s8_s8_maddubs<LV, false, false>(r, in, out, n);
-  if (r.madd_tie_fix) return s8_s8_maddubs<LV, true, true>(r, in, out, n);
-  return s8_s8_maddubs<LV, true, false>(r, in, out, n);
-}
-
 template <int W, bool Right>
 void s8_s8_via32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
   const Thresholds8 thr(r.pwl);
@@ -322,54 +315,82 @@ void s16_s32_impl(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
 
 }  // namespace
 
-void s8_pwl_s32__avx2(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
-  if (p.fits_s16 && p.segments <= 16) return s8_s32_via16<1>(p, in, out, n);
-  if (p.fits_s16 && p.segments <= 32) return s8_s32_via16<2>(p, in, out, n);
-  if (p.segments <= 8) return s8_s32_via32<1>(p, in, out, n);
-  if (p.segments <= 16) return s8_s32_via32<2>(p, in, out, n);
-  return s8_s32_via32<0>(p, in, out, n);
+// ---- the listed kernels (kernels.def: names and requirements) ----------------
+// Inside one kernel only compile-time shapes vary with the plan (table chunks
+// for the segment count, compare-tree depth, shift direction), never the method.
+
+void s8_pwl_s32__avx2_mul16(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+  if (p.segments <= 16) return s8_s32_via16<1>(p, in, out, n);
+  return s8_s32_via16<2>(p, in, out, n);
 }
 
-void s8_pwl_s16__avx2(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
+void s8_pwl_s32__avx2_mul32(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+  if (p.segments <= 8) return s8_s32_via32<1>(p, in, out, n);
+  return s8_s32_via32<2>(p, in, out, n);
+}
+
+void s8_pwl_s32__avx2_gather(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+  s8_s32_via32<0>(p, in, out, n);
+}
+
+void s8_pwl_s16__avx2_mul16(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
   if (p.segments <= 16) return s8_s16_impl<1>(p, in, out, n);
   if (p.segments <= 32) return s8_s16_impl<2>(p, in, out, n);
   return s8_s16_impl<4>(p, in, out, n);
 }
 
-void s8_pwl_s8__avx2(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+namespace {
+template <bool Right, bool Fix>
+void s8_s8_maddubs_levels(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  switch (r.pwl.tree_levels) {
+    case 0: return s8_s8_maddubs<0, Right, Fix>(r, in, out, n);
+    case 1: return s8_s8_maddubs<1, Right, Fix>(r, in, out, n);
+    case 2: return s8_s8_maddubs<2, Right, Fix>(r, in, out, n);
+    case 3: return s8_s8_maddubs<3, Right, Fix>(r, in, out, n);
+    default: return s8_s8_maddubs<4, Right, Fix>(r, in, out, n);
+  }
+}
+}  // namespace
+
+void s8_pwl_s8__avx2_madd(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  if (r.rshift > 0) return s8_s8_maddubs_levels<true, false>(r, in, out, n);
+  return s8_s8_maddubs_levels<false, false>(r, in, out, n);
+}
+
+void s8_pwl_s8__avx2_madd_tie(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  s8_s8_maddubs_levels<true, true>(r, in, out, n);
+}
+
+void s8_pwl_s8__avx2_mul16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
   const int s = r.pwl.segments;
   const bool right = r.rshift > 0;
-  if (r.madd_ok && r.pwl.tree_levels <= 4) {
-    switch (r.pwl.tree_levels) {
-      case 0: return s8_s8_maddubs_lv<0>(r, in, out, n);
-      case 1: return s8_s8_maddubs_lv<1>(r, in, out, n);
-      case 2: return s8_s8_maddubs_lv<2>(r, in, out, n);
-      case 3: return s8_s8_maddubs_lv<3>(r, in, out, n);
-      default: return s8_s8_maddubs_lv<4>(r, in, out, n);
-    }
-  }
-  if (r.use16) {
-    if (s <= 16) return right ? s8_s8_via16<1, true>(r, in, out, n) : s8_s8_via16<1, false>(r, in, out, n);
-    if (s <= 32) return right ? s8_s8_via16<2, true>(r, in, out, n) : s8_s8_via16<2, false>(r, in, out, n);
-    return right ? s8_s8_via16<4, true>(r, in, out, n) : s8_s8_via16<4, false>(r, in, out, n);
-  }
-  if (s <= 8) return right ? s8_s8_via32<1, true>(r, in, out, n) : s8_s8_via32<1, false>(r, in, out, n);
-  if (s <= 16) return right ? s8_s8_via32<2, true>(r, in, out, n) : s8_s8_via32<2, false>(r, in, out, n);
-  return right ? s8_s8_via32<0, true>(r, in, out, n) : s8_s8_via32<0, false>(r, in, out, n);
+  if (s <= 16) return right ? s8_s8_via16<1, true>(r, in, out, n) : s8_s8_via16<1, false>(r, in, out, n);
+  if (s <= 32) return right ? s8_s8_via16<2, true>(r, in, out, n) : s8_s8_via16<2, false>(r, in, out, n);
+  return right ? s8_s8_via16<4, true>(r, in, out, n) : s8_s8_via16<4, false>(r, in, out, n);
 }
 
-void s16_pwl_s32__avx2(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
+void s8_pwl_s8__avx2_mul32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  const bool right = r.rshift > 0;
+  if (r.pwl.segments <= 8) return right ? s8_s8_via32<1, true>(r, in, out, n) : s8_s8_via32<1, false>(r, in, out, n);
+  return right ? s8_s8_via32<2, true>(r, in, out, n) : s8_s8_via32<2, false>(r, in, out, n);
+}
+
+void s8_pwl_s8__avx2_gather(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  return r.rshift > 0 ? s8_s8_via32<0, true>(r, in, out, n) : s8_s8_via32<0, false>(r, in, out, n);
+}
+
+void s16_pwl_s32__avx2_mul32(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
   if (p.segments <= 8) return s16_s32_impl<1>(p, in, out, n);
-  if (p.segments <= 16) return s16_s32_impl<2>(p, in, out, n);
-  return s16_s32_impl<0>(p, in, out, n);
+  return s16_s32_impl<2>(p, in, out, n);
 }
 
-// AVX2 has no 256-entry byte permute: the byte LUT baseline stays a scalar loop.
-void s8_lut256_s8__avx2(const Lut256Plan& t, const int8_t* in, int8_t* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = t.s8[static_cast<uint8_t>(in[i] ^ 0x80)];
+void s16_pwl_s32__avx2_gather(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
+  s16_s32_impl<0>(p, in, out, n);
 }
 
-void s8_lut256_s32__avx2(const Lut256Plan& t, const int8_t* in, int32_t* out, size_t n) {
+// AVX2 has no 256-entry byte permute: there is no s8_lut256_s8__avx2 (kernels.def).
+
+void s8_lut256_s32__avx2_gather(const Lut256Plan& t, const int8_t* in, int32_t* out, size_t n) {
   size_t i = 0;
   const __m256i bias = _mm256_set1_epi32(128);
   for (; i + 8 <= n; i += 8) {

@@ -306,11 +306,17 @@ void s8_s8_maddubs(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n
   }
 }
 
-template <int LV>
-void s8_s8_maddubs_lv(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
-  if (r.rshift <= 0) return s8_s8_maddubs<LV, false, false>(r, in, out, n);
-  if (r.madd_tie_fix) return s8_s8_maddubs<LV, true, true>(r, in, out, n);
-  return s8_s8_maddubs<LV, true, false>(r, in, out, n);
+template <bool Right, bool Fix>
+void s8_s8_maddubs_levels(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  switch (r.pwl.tree_levels) {
+    case 0: return s8_s8_maddubs<0, Right, Fix>(r, in, out, n);
+    case 1: return s8_s8_maddubs<1, Right, Fix>(r, in, out, n);
+    case 2: return s8_s8_maddubs<2, Right, Fix>(r, in, out, n);
+    case 3: return s8_s8_maddubs<3, Right, Fix>(r, in, out, n);
+    case 4: return s8_s8_maddubs<4, Right, Fix>(r, in, out, n);
+    case 5: return s8_s8_maddubs<5, Right, Fix>(r, in, out, n);
+    default: return s8_s8_maddubs<6, Right, Fix>(r, in, out, n);
+  }
 }
 
 template <int W, bool Right>
@@ -360,67 +366,98 @@ void s16_s32_impl(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
 
 }  // namespace
 
-void s8_pwl_s32__avx512(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
-  if (p.fits_s16) {
-    if (p.segments <= 32) return s8_s32_via16<1>(p, in, out, n);
-    return s8_s32_via16<2>(p, in, out, n);
-  }
+// ---- the listed kernels (kernels.def: names and requirements) ----------------
+// Inside one kernel only compile-time shapes vary with the plan (permute
+// width for the segment count, compare-tree depth, shift direction), never
+// the method.
+
+void s8_pwl_s32__avx512_mul16(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+  if (p.segments <= 32) return s8_s32_via16<1>(p, in, out, n);
+  return s8_s32_via16<2>(p, in, out, n);
+}
+
+void s8_pwl_s32__avx512_mul32(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
   if (p.segments <= 16) return s8_s32_via32<1>(p, in, out, n);
   if (p.segments <= 32) return s8_s32_via32<2>(p, in, out, n);
   return s8_s32_via32<4>(p, in, out, n);
 }
 
-void s8_pwl_s16__avx512(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
+void s8_pwl_s16__avx512_mul16(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
   if (p.segments <= 32) return s8_s16_impl<1>(p, in, out, n);
   return s8_s16_impl<2>(p, in, out, n);
 }
 
-void s8_pwl_s8__avx512(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_pwl_s8__avx512_madd(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  if (r.rshift > 0) return s8_s8_maddubs_levels<true, false>(r, in, out, n);
+  return s8_s8_maddubs_levels<false, false>(r, in, out, n);
+}
+
+void s8_pwl_s8__avx512_madd_tie(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  s8_s8_maddubs_levels<true, true>(r, in, out, n);
+}
+
+void s8_pwl_s8__avx512_mul16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+  const bool right = r.rshift > 0;
+  if (r.pwl.segments <= 32) return right ? s8_s8_via16<1, true>(r, in, out, n) : s8_s8_via16<1, false>(r, in, out, n);
+  return right ? s8_s8_via16<2, true>(r, in, out, n) : s8_s8_via16<2, false>(r, in, out, n);
+}
+
+void s8_pwl_s8__avx512_mul32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
   const int s = r.pwl.segments;
   const bool right = r.rshift > 0;
-  if (r.use16) {
-    if (r.madd_ok) {
-      switch (r.pwl.tree_levels) {
-        case 0: return s8_s8_maddubs_lv<0>(r, in, out, n);
-        case 1: return s8_s8_maddubs_lv<1>(r, in, out, n);
-        case 2: return s8_s8_maddubs_lv<2>(r, in, out, n);
-        case 3: return s8_s8_maddubs_lv<3>(r, in, out, n);
-        case 4: return s8_s8_maddubs_lv<4>(r, in, out, n);
-        case 5: return s8_s8_maddubs_lv<5>(r, in, out, n);
-        default: return s8_s8_maddubs_lv<6>(r, in, out, n);
-      }
-    }
-    if (s <= 32) return right ? s8_s8_via16<1, true>(r, in, out, n) : s8_s8_via16<1, false>(r, in, out, n);
-    return right ? s8_s8_via16<2, true>(r, in, out, n) : s8_s8_via16<2, false>(r, in, out, n);
-  }
   if (s <= 16) return right ? s8_s8_via32<1, true>(r, in, out, n) : s8_s8_via32<1, false>(r, in, out, n);
   if (s <= 32) return right ? s8_s8_via32<2, true>(r, in, out, n) : s8_s8_via32<2, false>(r, in, out, n);
   return right ? s8_s8_via32<4, true>(r, in, out, n) : s8_s8_via32<4, false>(r, in, out, n);
 }
 
-void s16_pwl_s32__avx512(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
+void s16_pwl_s32__avx512_mul32(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
   if (p.segments <= 16) return s16_s32_impl<1>(p, in, out, n);
   if (p.segments <= 32) return s16_s32_impl<2>(p, in, out, n);
   return s16_s32_impl<4>(p, in, out, n);
 }
 
-void s8_lut256_s8__avx512(const Lut256Plan& t, const int8_t* in, int8_t* out, size_t n) {
-  __m512i tab[4];
-  for (int c = 0; c < 4; ++c) tab[c] = _mm512_loadu_si512(t.s8 + 64 * c);
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
-  for (size_t i = 0; i < n; i += 64) {
+// 256-entry byte lookup by two vpermi2b (128 entries each, index = the code's low
+// 7 bits) and a blend on the code's sign: negative codes q index s8[q & 127]
+// (= s8[q + 128]), the others s8[128 + q]. Two 64-code blocks per step with plain
+// loads; one masked block for the tail.
+namespace {
+struct Lut256Kernel {
+  __m512i neg[2], pos[2];
+  explicit Lut256Kernel(const Lut256Plan& t) {
+    neg[0] = _mm512_loadu_si512(t.s8);
+    neg[1] = _mm512_loadu_si512(t.s8 + 64);
+    pos[0] = _mm512_loadu_si512(t.s8 + 128);
+    pos[1] = _mm512_loadu_si512(t.s8 + 192);
+  }
+  inline __m512i operator()(__m512i q) const {
+    const __m512i lo = _mm512_permutex2var_epi8(neg[0], q, neg[1]);
+    const __m512i hi = _mm512_permutex2var_epi8(pos[0], q, pos[1]);
+    return _mm512_mask_blend_epi8(_mm512_movepi8_mask(q), hi, lo);
+  }
+};
+}  // namespace
+
+void s8_lut256_s8__avx512_perm(const Lut256Plan& t, const int8_t* in, int8_t* out, size_t n) {
+  const Lut256Kernel k(t);
+  size_t i = 0;
+  for (; i + 128 <= n; i += 128) {
+    const __m512i q0 = _mm512_loadu_si512(in + i), q1 = _mm512_loadu_si512(in + i + 64);
+    const __m512i y0 = k(q0), y1 = k(q1);
+    _mm512_storeu_si512(out + i, y0);
+    _mm512_storeu_si512(out + i + 64, y1);
+  }
+  for (; i < n; i += 64) {
     const size_t rem = n - i;
-    const __mmask64 m = tail_mask64(rem);
-    __m512i idx = _mm512_xor_si512(load_s8(in + i, rem, m), bias);
-    __m512i lo = _mm512_permutex2var_epi8(tab[0], idx, tab[1]);  // bits 0..6
-    __m512i hi = _mm512_permutex2var_epi8(tab[2], idx, tab[3]);
-    __m512i y = _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi);  // bit 7
-    if (rem >= 64) _mm512_storeu_si512(out + i, y);
-    else _mm512_mask_storeu_epi8(out + i, m, y);
+    if (rem >= 64) {
+      _mm512_storeu_si512(out + i, k(_mm512_loadu_si512(in + i)));
+    } else {
+      const __mmask64 m = tail_mask64(rem);
+      _mm512_mask_storeu_epi8(out + i, m, k(_mm512_maskz_loadu_epi8(m, in + i)));
+    }
   }
 }
 
-void s8_lut256_s32__avx512(const Lut256Plan& t, const int8_t* in, int32_t* out, size_t n) {
+void s8_lut256_s32__avx512_gather(const Lut256Plan& t, const int8_t* in, int32_t* out, size_t n) {
   for (size_t i = 0; i < n; i += 16) {
     const size_t rem = n - i;
     const __mmask16 m = rem >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << rem) - 1);

@@ -1,7 +1,6 @@
-// Plans (built once, validated, may throw), ISA detection, one-time dispatch
-// and the tensor API. The microkernels themselves live in kernels_<isa>.cpp.
+// Plans (built once, validated, may throw). ISA detection, the kernel list
+// and the operator layer are in dispatch.cpp, the microkernels in kernels_<isa>.cpp.
 #include <algorithm>
-#include <cstdlib>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -10,74 +9,6 @@
 #include "ukernels.h"
 
 namespace gqalut {
-
-const char* to_string(Isa isa) {
-  switch (isa) {
-    case Isa::automatic: return "auto";
-    case Isa::scalar: return "scalar";
-    case Isa::avx2: return "avx2";
-    case Isa::avx512: return "avx512";
-  }
-  return "?";
-}
-
-Isa parse_isa(std::string_view text) {
-  if (text == "scalar") return Isa::scalar;
-  if (text == "avx2") return Isa::avx2;
-  if (text == "avx512") return Isa::avx512;
-  if (text == "auto") return Isa::automatic;
-  throw std::invalid_argument(
-      fmt::format("ISA must be scalar, avx2, avx512 or auto, got '{}'", text));
-}
-
-bool isa_supported(Isa isa) {
-  switch (isa) {
-    case Isa::automatic:
-    case Isa::scalar: return true;
-#if defined(__x86_64__) || defined(__i386__)
-    // __builtin_cpu_supports checks CPUID and the OS-enabled state (XGETBV).
-    case Isa::avx2: return __builtin_cpu_supports("avx2");
-    case Isa::avx512:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vbmi");
-#else
-    default: return false;
-#endif
-  }
-  return false;
-}
-
-std::vector<Isa> available_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
-    if (isa_supported(isa)) out.push_back(isa);
-  return out;
-}
-
-Isa best_isa() { return available_isas().back(); }
-
-Isa default_isa() {
-  // Chosen once per process: the environment cannot change the kernels mid-run.
-  static const Isa chosen = [] {
-    const char* env = std::getenv("GQALUT_ISA");
-    if (env == nullptr || *env == '\0') return best_isa();
-    Isa isa = parse_isa(env);
-    if (isa == Isa::automatic) return best_isa();
-    if (!isa_supported(isa))
-      throw std::invalid_argument(
-          fmt::format("GQALUT_ISA={} is not supported by this CPU", env));
-    return isa;
-  }();
-  return chosen;
-}
-
-Isa resolve_isa(Isa isa) {
-  if (isa == Isa::automatic) return default_isa();
-  if (!isa_supported(isa))
-    throw std::invalid_argument(fmt::format("ISA {} is not supported by this CPU", to_string(isa)));
-  return isa;
-}
 
 PwlPlan prepare_pwl(const Table& t, int input_bits) {
   t.validate();
@@ -229,64 +160,6 @@ Lut256Plan prepare_lut256(const Table& t, int out_frac) {
     lut.s8[q + 128] = requantize_s8(acc, r.pwl.shift, out_frac);
   }
   return lut;
-}
-
-namespace {
-
-#define GQALUT_SET(isa)                                                                      \
-  KernelSet {                                                                                \
-    Isa::isa, &ukernel::s8_pwl_s32__##isa, &ukernel::s8_pwl_s16__##isa,                      \
-        &ukernel::s8_pwl_s8__##isa, &ukernel::s16_pwl_s32__##isa,                            \
-        &ukernel::s8_lut256_s8__##isa, &ukernel::s8_lut256_s32__##isa, {                     \
-      "s8_pwl_s32__" #isa, "s8_pwl_s16__" #isa, "s8_pwl_s8__" #isa, "s16_pwl_s32__" #isa,    \
-          "s8_lut256_s8__" #isa, "s8_lut256_s32__" #isa                                      \
-    }                                                                                        \
-  }
-const KernelSet kSets[3] = {GQALUT_SET(scalar), GQALUT_SET(avx2), GQALUT_SET(avx512)};
-#undef GQALUT_SET
-
-}  // namespace
-
-const KernelSet& kernel_set(Isa isa) {
-  switch (resolve_isa(isa)) {
-    case Isa::avx2: return kSets[1];
-    case Isa::avx512: return kSets[2];
-    default: return kSets[0];
-  }
-}
-
-void apply(const PwlPlan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa) {
-  if (plan.input_bits != 8)
-    throw std::invalid_argument(fmt::format("plan must be for 8-bit input, got {}", plan.input_bits));
-  kernel_set(isa).s8_pwl_s32(plan, in, out, n);
-}
-
-void apply(const PwlPlan& plan, const int8_t* in, int16_t* out, size_t n, Isa isa) {
-  if (plan.input_bits != 8)
-    throw std::invalid_argument(fmt::format("plan must be for 8-bit input, got {}", plan.input_bits));
-  if (!plan.fits_s16)
-    throw std::invalid_argument(fmt::format(
-        "accumulator must fit int16 for an int16 output, got range [{}, {}]", plan.acc_min,
-        plan.acc_max));
-  kernel_set(isa).s8_pwl_s16(plan, in, out, n);
-}
-
-void apply(const PwlPlan& plan, const int16_t* in, int32_t* out, size_t n, Isa isa) {
-  if (plan.input_bits != 16)
-    throw std::invalid_argument(fmt::format("plan must be for 16-bit input, got {}", plan.input_bits));
-  kernel_set(isa).s16_pwl_s32(plan, in, out, n);
-}
-
-void apply(const RequantPlan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa) {
-  kernel_set(isa).s8_pwl_s8(plan, in, out, n);
-}
-
-void apply(const Lut256Plan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa) {
-  kernel_set(isa).s8_lut256_s8(plan, in, out, n);
-}
-
-void apply(const Lut256Plan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa) {
-  kernel_set(isa).s8_lut256_s32(plan, in, out, n);
 }
 
 }  // namespace gqalut

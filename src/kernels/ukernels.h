@@ -1,5 +1,5 @@
-// gqalut private: microkernel declarations and the scalar per-element
-// reference shared by every ISA's tail loop. Everything here has internal
+// gqalut private: microkernel declarations (from the list, kernels.def) and
+// the scalar per-element reference shared by every ISA's tail loop. Everything here has internal
 // linkage or is an extern "declared-only" function, so the per-ISA translation
 // units (compiled with different -m flags) never share an inline definition.
 #pragma once
@@ -8,22 +8,16 @@
 #include <cstdint>
 
 #include "gqalut/kernels.hpp"
+#include "kernel_list.h"
 
 namespace gqalut {
 namespace ukernel {
 
-#define GQALUT_DECLARE_KERNELS(isa)                                                    \
-  void s8_pwl_s32__##isa(const PwlPlan&, const int8_t*, int32_t*, size_t);           \
-  void s8_pwl_s16__##isa(const PwlPlan&, const int8_t*, int16_t*, size_t);           \
-  void s8_pwl_s8__##isa(const RequantPlan&, const int8_t*, int8_t*, size_t);         \
-  void s16_pwl_s32__##isa(const PwlPlan&, const int16_t*, int32_t*, size_t);         \
-  void s8_lut256_s8__##isa(const Lut256Plan&, const int8_t*, int8_t*, size_t);       \
-  void s8_lut256_s32__##isa(const Lut256Plan&, const int8_t*, int32_t*, size_t);
-
-GQALUT_DECLARE_KERNELS(scalar)
-GQALUT_DECLARE_KERNELS(avx2)
-GQALUT_DECLARE_KERNELS(avx512)
-#undef GQALUT_DECLARE_KERNELS
+// One declaration per line of the kernel list.
+#define GQALUT_KERNEL(name, fam, isa, requirement) \
+  void name(const family::fam::Plan&, const family::fam::In*, family::fam::Out*, size_t);
+#include "kernels.def"
+#undef GQALUT_KERNEL
 
 namespace {
 

@@ -1,13 +1,20 @@
-// Every kernel of every ISA this CPU has is bit-exact with gqalut::eval_acc,
-// exhaustively over the 256 int8 codes and every scale, on the official tables
-// and on seeded random tables; plus tails, in-place use and an int16 sample.
+// Every kernel of the list (src/kernels/kernels.def), on every ISA this CPU
+// has (the others are skipped by name), is bit-exact with gqalut::eval_acc
+// wherever its requirement holds, exhaustively over the 256 int8 codes and
+// every scale, on the official tables and on seeded random tables; plus
+// tails, in-place use and an int16 sample. The operator layer (apply()) is
+// tested the same way and against the selection rule.
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <set>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "gqalut/kernels.hpp"
+#include "kernel_list.h"  // internal: the typed kernel list (src/kernels)
 #include "random_tables.hpp"
 
 using namespace gqalut;
@@ -56,6 +63,185 @@ class KernelIsa : public ::testing::TestWithParam<Isa> {
     if (!isa_supported(GetParam())) GTEST_SKIP() << "this CPU lacks " << to_string(GetParam());
   }
 };
+
+// ---- every kernel of the list -------------------------------------------------
+namespace fam = gqalut::ukernel::family;
+using gqalut::ukernel::Kernel;
+
+// A plan of family F with the table and output scale it was built from.
+template <class F>
+struct Instance {
+  std::string name;
+  Table table;
+  int out_frac;
+  typename F::Plan plan;
+};
+
+template <class F>
+constexpr bool kRequantized = std::is_same_v<typename F::Out, int8_t>;
+
+template <class F>
+int64_t reference(const Instance<F>& c, int32_t q) {
+  const int64_t acc = eval_acc(c.table, q);
+  if constexpr (kRequantized<F>) return requantize_s8(acc, c.table.shift(), c.out_frac);
+  return acc;
+}
+
+template <class F>
+std::vector<Instance<F>> make_instances() {
+  std::vector<Instance<F>> out;
+  if constexpr (std::is_same_v<F, fam::s8_pwl_s32> || std::is_same_v<F, fam::s8_pwl_s16>) {
+    for (const auto& c : all_cases(8, 160)) out.push_back({c.name, c.table, 0, prepare_pwl(c.table, 8)});
+  } else if constexpr (std::is_same_v<F, fam::s16_pwl_s32>) {
+    for (const auto& c : all_cases(16, 40)) out.push_back({c.name, c.table, 0, prepare_pwl(c.table, 16)});
+  } else {
+    for (const auto& c : all_cases(8, std::is_same_v<F, fam::s8_pwl_s8> ? 80 : 20)) {
+      const int L = c.table.shift();
+      for (int m : {0, 3, 5, 7, L - 1, L, L + 2, 20}) {
+        if (m < 0) continue;
+        const std::string name = fmt::format("{} out_frac {}", c.name, m);
+        if constexpr (std::is_same_v<F, fam::s8_pwl_s8>) out.push_back({name, c.table, m, prepare_requant(c.table, m)});
+        else out.push_back({name, c.table, m, prepare_lut256(c.table, m)});
+      }
+    }
+  }
+  return out;
+}
+
+template <class F>
+const std::vector<Instance<F>>& instances() {
+  static const std::vector<Instance<F>> all = make_instances<F>();
+  return all;
+}
+
+// The inputs a kernel is checked on: all 256 int8 codes, or for int16 every
+// 7th code, the extremes and both neighbours of every breakpoint.
+template <class F>
+std::vector<typename F::In> inputs_for(const Instance<F>& c) {
+  std::vector<typename F::In> in;
+  if constexpr (std::is_same_v<typename F::In, int8_t>) {
+    in = all_codes();
+  } else {
+    for (int v = -32768; v < 32768; v += 7) in.push_back(static_cast<int16_t>(v));
+    for (int v : {-32768, -32767, -1, 0, 1, 32766, 32767}) in.push_back(static_cast<int16_t>(v));
+    for (int32_t p : c.table.breakpoints)
+      for (int d = -1; d <= 1; ++d)
+        if (p + d >= -32768 && p + d <= 32767) in.push_back(static_cast<int16_t>(p + d));
+  }
+  return in;
+}
+
+template <class F>
+void check_listed(const std::string& name) {
+  using In = typename F::In;
+  using Out = typename F::Out;
+  const Kernel<F>* k = gqalut::ukernel::find_kernel<F>(name);
+  ASSERT_NE(k, nullptr) << name << " is in kernel_list() but not in its family's typed list";
+  std::mt19937_64 rng(gqalut_test::test_seed() ^ 0x11f7);
+  int applied = 0;
+  for (const auto& c : instances<F>()) {
+    if (!k->applies(c.plan)) continue;
+    SCOPED_TRACE(c.name);
+    ++applied;
+    const auto in = inputs_for(c);
+    std::vector<Out> out(in.size() + 1, Out(0x5a));
+    k->fn(c.plan, in.data(), out.data(), in.size());
+    for (size_t i = 0; i < in.size(); ++i) ASSERT_EQ(out[i], reference(c, in[i])) << "q=" << int(in[i]);
+    ASSERT_EQ(out[in.size()], Out(0x5a)) << "written past the end";
+    if (applied > 4) continue;
+    // Tails: lengths 0..4 vectors + 3, unaligned input and output, guards
+    // before and after; in place where the types allow; one long tensor.
+    std::vector<In> src(4 * 64 + 3 + 2);
+    for (auto& v : src) v = static_cast<In>(rng());
+    for (size_t len = 0; len + 2 <= src.size(); ++len) {
+      std::vector<Out> o(len + 2, Out(0x5a));
+      k->fn(c.plan, src.data() + 1, o.data() + 1, len);
+      for (size_t i = 0; i < len; ++i) ASSERT_EQ(o[i + 1], reference(c, src[i + 1])) << "len " << len << " i " << i;
+      ASSERT_EQ(o[0], Out(0x5a));
+      ASSERT_EQ(o[len + 1], Out(0x5a)) << "len " << len;
+      if constexpr (std::is_same_v<In, Out>) {
+        std::vector<In> inplace(src.begin() + 1, src.begin() + 1 + len);
+        k->fn(c.plan, inplace.data(), inplace.data(), len);
+        for (size_t i = 0; i < len; ++i) ASSERT_EQ(inplace[i], o[i + 1]) << "in place, len " << len;
+      }
+    }
+    if (applied == 1) {
+      std::vector<In> big(64 * 1024 + 77 + 3);
+      for (auto& v : big) v = static_cast<In>(rng());
+      std::vector<Out> o(big.size());
+      k->fn(c.plan, big.data() + 3, o.data(), big.size() - 3);
+      for (size_t i = 0; i + 3 < big.size(); ++i) ASSERT_EQ(o[i], reference(c, big[i + 3])) << "long, i " << i;
+    }
+  }
+  EXPECT_GT(applied, 0) << name << " was never run: its requirement '" << k->requirement
+                        << "' held on none of the test plans";
+}
+
+class ListedKernel : public ::testing::TestWithParam<KernelInfo> {
+ protected:
+  void SetUp() override {
+    if (!isa_supported(GetParam().isa))
+      GTEST_SKIP() << GetParam().name << ": this CPU lacks " << to_string(GetParam().isa);
+  }
+};
+
+TEST_P(ListedKernel, ExactWhereverItsRequirementHolds) {
+  const KernelInfo& k = GetParam();
+  const std::string f = k.family;
+  if (f == "s8_pwl_s32") return check_listed<fam::s8_pwl_s32>(k.name);
+  if (f == "s8_pwl_s16") return check_listed<fam::s8_pwl_s16>(k.name);
+  if (f == "s8_pwl_s8") return check_listed<fam::s8_pwl_s8>(k.name);
+  if (f == "s16_pwl_s32") return check_listed<fam::s16_pwl_s32>(k.name);
+  if (f == "s8_lut256_s8") return check_listed<fam::s8_lut256_s8>(k.name);
+  if (f == "s8_lut256_s32") return check_listed<fam::s8_lut256_s32>(k.name);
+  FAIL() << "unknown family '" << f << "' of " << k.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(List, ListedKernel, ::testing::ValuesIn(kernel_list()),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(List, NamesCarryFamilyAndIsaAndEveryFamilyEndsScalar) {
+  std::map<std::string, std::string> last_isa;
+  std::set<std::string> names;
+  for (const auto& k : kernel_list()) {
+    const std::string name = k.name, prefix = std::string(k.family) + "__" + to_string(k.isa);
+    EXPECT_EQ(name.compare(0, prefix.size(), prefix), 0) << name << " should start with " << prefix;
+    EXPECT_TRUE(names.insert(name).second) << name << " listed twice";
+    last_isa[k.family] = to_string(k.isa);
+  }
+  EXPECT_EQ(last_isa.size(), 6u);
+  for (const auto& [f, isa] : last_isa) EXPECT_EQ(isa, "scalar") << f << " must end with its scalar kernel";
+}
+
+// apply() runs the first kernel in list order on the ISA (else the next lower
+// one) whose requirement the plan meets, and says which.
+template <class F, class Run>
+void check_selection(Isa isa, Run run) {
+  for (const auto& c : instances<F>()) {
+    std::string expect;
+    for (int level = int(isa); level >= int(Isa::scalar) && expect.empty(); --level)
+      for (const auto& k : gqalut::ukernel::kernels<F>())
+        if (int(k.isa) == level && isa_supported(k.isa) && k.applies(c.plan)) {
+          expect = k.name;
+          break;
+        }
+    auto in = inputs_for(c);
+    std::vector<typename F::Out> out(in.size());
+    const std::string ran = run(c.plan, in.data(), out.data(), in.size());
+    ASSERT_EQ(ran, expect) << c.name;
+    for (size_t i = 0; i < in.size(); ++i) ASSERT_EQ(out[i], reference(c, in[i])) << c.name << " q=" << int(in[i]);
+  }
+}
+
+TEST_P(KernelIsa, ApplyRunsTheFirstListedKernelThatApplies) {
+  const Isa isa = GetParam();
+  auto run = [isa](const auto& plan, const auto* in, auto* out, size_t n) { return apply(plan, in, out, n, isa); };
+  check_selection<fam::s8_pwl_s32>(isa, run);
+  check_selection<fam::s8_pwl_s8>(isa, run);
+  check_selection<fam::s16_pwl_s32>(isa, run);
+  check_selection<fam::s8_lut256_s8>(isa, run);
+  check_selection<fam::s8_lut256_s32>(isa, run);
+}
 
 TEST_P(KernelIsa, S8ToS32AndS16ExactOnAllCodes) {
   const Isa isa = GetParam();
@@ -248,12 +434,15 @@ TEST(Dispatch, ListsParsesAndForces) {
   EXPECT_EQ(isas.back(), best_isa());
   for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
     EXPECT_EQ(parse_isa(to_string(isa)), isa);
+    const auto t = prepare_requant(gqalut_test::official_sets().front().second.tables.begin()->second, 4);
+    std::vector<int8_t> in(100, 3), out(100);
     if (isa_supported(isa)) {
-      const KernelSet& ks = kernel_set(isa);
-      EXPECT_EQ(ks.isa, isa);
-      for (const char* name : ks.names) EXPECT_NE(std::string(name).find(std::string("__") + to_string(isa)), std::string::npos);
+      EXPECT_EQ(gqalut::kernel_set(isa).isa, isa);
+      const std::string ran = apply(t, in.data(), out.data(), in.size(), isa);
+      EXPECT_NE(ran.find(std::string("__") + to_string(isa)), std::string::npos) << ran;  // a kernel of that ISA
     } else {
-      EXPECT_THROW(kernel_set(isa), std::invalid_argument);
+      EXPECT_THROW(gqalut::kernel_set(isa), std::invalid_argument);
+      EXPECT_THROW(apply(t, in.data(), out.data(), in.size(), isa), std::invalid_argument);
     }
   }
   EXPECT_THROW(parse_isa("sse9"), std::invalid_argument);

@@ -1,0 +1,240 @@
+// ISA detection, the kernel list (kernels.def) as typed tables, the selection
+// rule and the operator layer (apply(), kernel_set()). The microkernels live
+// in kernels_<isa>.cpp, the plans in plan.cpp.
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "gqalut/kernels.hpp"
+#include "ukernels.h"
+
+namespace gqalut {
+
+// ---- ISAs -------------------------------------------------------------------
+
+const char* to_string(Isa isa) {
+  switch (isa) {
+    case Isa::automatic: return "auto";
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "?";
+}
+
+Isa parse_isa(std::string_view text) {
+  if (text == "scalar") return Isa::scalar;
+  if (text == "avx2") return Isa::avx2;
+  if (text == "avx512") return Isa::avx512;
+  if (text == "auto") return Isa::automatic;
+  throw std::invalid_argument(
+      fmt::format("ISA must be scalar, avx2, avx512 or auto, got '{}'", text));
+}
+
+bool isa_supported(Isa isa) {
+  switch (isa) {
+    case Isa::automatic:
+    case Isa::scalar: return true;
+#if defined(__x86_64__) || defined(__i386__)
+    // __builtin_cpu_supports checks CPUID and the OS-enabled state (XGETBV).
+    case Isa::avx2: return __builtin_cpu_supports("avx2");
+    case Isa::avx512:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vbmi");
+#else
+    default: return false;
+#endif
+  }
+  return false;
+}
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+    if (isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+Isa best_isa() { return available_isas().back(); }
+
+namespace {
+std::atomic<int> g_forced_isa{-1};  // set_default_isa(); -1: none
+}  // namespace
+
+void set_default_isa(Isa isa) {
+  if (isa == Isa::automatic) {
+    g_forced_isa.store(-1);
+    return;
+  }
+  if (!isa_supported(isa))
+    throw std::invalid_argument(fmt::format("ISA {} is not supported by this CPU", to_string(isa)));
+  g_forced_isa.store(static_cast<int>(isa));
+}
+
+Isa default_isa() {
+  const int forced = g_forced_isa.load();
+  if (forced >= 0) return static_cast<Isa>(forced);
+  // Chosen once per process: the environment cannot change the kernels mid-run.
+  static const Isa chosen = [] {
+    const char* env = std::getenv("GQALUT_ISA");
+    if (env == nullptr || *env == '\0') return best_isa();
+    Isa isa = parse_isa(env);
+    if (isa == Isa::automatic) return best_isa();
+    if (!isa_supported(isa))
+      throw std::invalid_argument(
+          fmt::format("GQALUT_ISA={} is not supported by this CPU", env));
+    return isa;
+  }();
+  return chosen;
+}
+
+Isa resolve_isa(Isa isa) {
+  if (isa == Isa::automatic) return default_isa();
+  if (!isa_supported(isa))
+    throw std::invalid_argument(fmt::format("ISA {} is not supported by this CPU", to_string(isa)));
+  return isa;
+}
+
+// ---- the list -----------------------------------------------------------------
+
+const std::vector<KernelInfo>& kernel_list() {
+  static const std::vector<KernelInfo> all = {
+#define GQALUT_KERNEL(name, fam, isa, requirement) {#name, #fam, Isa::isa, #requirement},
+#include "kernels.def"
+#undef GQALUT_KERNEL
+  };
+  return all;
+}
+
+namespace ukernel {
+
+template <class F>
+const std::vector<Kernel<F>>& kernels() {
+  static const std::vector<Kernel<F>> list = [] {
+    using Plan = typename F::Plan;
+    std::vector<Kernel<F>> v;
+#define GQALUT_KERNEL(name, fam, isa, requirement)                                              \
+  if constexpr (std::is_same_v<F, family::fam>)                                                  \
+    v.push_back(Kernel<F>{#name, Isa::isa, &ukernel::name,                                       \
+                          [](const Plan& p) { return static_cast<void>(p), bool(requirement); }, \
+                          #requirement});
+#include "kernels.def"
+#undef GQALUT_KERNEL
+    return v;
+  }();
+  return list;
+}
+
+template <class F>
+const Kernel<F>* find_kernel(std::string_view name) {
+  for (const auto& k : kernels<F>())
+    if (name == k.name) return &k;
+  return nullptr;
+}
+
+template <class F>
+const Kernel<F>& select(const typename F::Plan& plan, Isa isa) {
+  const Isa top = resolve_isa(isa);
+  const auto& list = kernels<F>();
+  for (int level = static_cast<int>(top); level >= static_cast<int>(Isa::scalar); --level) {
+    const Isa at = static_cast<Isa>(level);
+    if (!isa_supported(at)) continue;
+    for (const auto& k : list)
+      if (k.isa == at && k.applies(plan)) return k;
+  }
+  return list.back();  // the list ends each family with its scalar kernel (tested)
+}
+
+#define GQALUT_FAMILY(fam)                                                                         \
+  template const std::vector<Kernel<family::fam>>& kernels<family::fam>();                         \
+  template const Kernel<family::fam>* find_kernel<family::fam>(std::string_view);                  \
+  template const Kernel<family::fam>& select<family::fam>(const family::fam::Plan&, Isa);
+GQALUT_FAMILY(s8_pwl_s32)
+GQALUT_FAMILY(s8_pwl_s16)
+GQALUT_FAMILY(s8_pwl_s8)
+GQALUT_FAMILY(s16_pwl_s32)
+GQALUT_FAMILY(s8_lut256_s8)
+GQALUT_FAMILY(s8_lut256_s32)
+#undef GQALUT_FAMILY
+
+namespace {
+template <class F, Isa I>
+void run(const typename F::Plan& p, const typename F::In* in, typename F::Out* out, size_t n) {
+  select<F>(p, I).fn(p, in, out, n);
+}
+}  // namespace
+
+}  // namespace ukernel
+
+// ---- operator layer -------------------------------------------------------------
+
+namespace {
+using namespace ukernel;
+#define GQALUT_SET(isa)                                                                                  \
+  KernelSet {                                                                                            \
+    Isa::isa, &run<family::s8_pwl_s32, Isa::isa>, &run<family::s8_pwl_s16, Isa::isa>,                    \
+        &run<family::s8_pwl_s8, Isa::isa>, &run<family::s16_pwl_s32, Isa::isa>,                          \
+        &run<family::s8_lut256_s8, Isa::isa>, &run<family::s8_lut256_s32, Isa::isa>                      \
+  }
+const KernelSet kSets[3] = {GQALUT_SET(scalar), GQALUT_SET(avx2), GQALUT_SET(avx512)};
+#undef GQALUT_SET
+
+template <class F>
+const char* run_selected(const typename F::Plan& plan, const typename F::In* in, typename F::Out* out, size_t n,
+                         Isa isa) {
+  const Kernel<F>& k = select<F>(plan, isa);
+  k.fn(plan, in, out, n);
+  return k.name;
+}
+
+void check_input_bits(const PwlPlan& plan, int bits) {
+  if (plan.input_bits != bits)
+    throw std::invalid_argument(
+        fmt::format("plan must be for {}-bit input, got {}", bits, plan.input_bits));
+}
+}  // namespace
+
+const KernelSet& kernel_set(Isa isa) {
+  switch (resolve_isa(isa)) {
+    case Isa::avx2: return kSets[1];
+    case Isa::avx512: return kSets[2];
+    default: return kSets[0];
+  }
+}
+
+const char* apply(const PwlPlan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa) {
+  check_input_bits(plan, 8);
+  return run_selected<family::s8_pwl_s32>(plan, in, out, n, isa);
+}
+
+const char* apply(const PwlPlan& plan, const int8_t* in, int16_t* out, size_t n, Isa isa) {
+  check_input_bits(plan, 8);
+  if (!plan.fits_s16)
+    throw std::invalid_argument(fmt::format(
+        "accumulator must fit int16 for an int16 output, got range [{}, {}]", plan.acc_min,
+        plan.acc_max));
+  return run_selected<family::s8_pwl_s16>(plan, in, out, n, isa);
+}
+
+const char* apply(const PwlPlan& plan, const int16_t* in, int32_t* out, size_t n, Isa isa) {
+  check_input_bits(plan, 16);
+  return run_selected<family::s16_pwl_s32>(plan, in, out, n, isa);
+}
+
+const char* apply(const RequantPlan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa) {
+  return run_selected<family::s8_pwl_s8>(plan, in, out, n, isa);
+}
+
+const char* apply(const Lut256Plan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa) {
+  return run_selected<family::s8_lut256_s8>(plan, in, out, n, isa);
+}
+
+const char* apply(const Lut256Plan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa) {
+  return run_selected<family::s8_lut256_s32>(plan, in, out, n, isa);
+}
+
+}  // namespace gqalut
