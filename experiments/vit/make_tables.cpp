@@ -1,56 +1,65 @@
-// gqalut_vit_tables: writes the ViT experiment's tables with gqalut's searches.
-//   gqalut_vit_tables --out DIR [--methods optimal,ga,nnlut] [--entries 8,16] [--seed 1]
-//                     [--model vit|effvit]
-// vit (default): gelu, exp, reci, rsqrt; effvit: hswish, reci, rsqrt.
+// gqalut_vit_tables: writes the study's tables with gqalut's searches (docs/vit.md).
 // Files that already exist are kept (a cache); each file records its method,
 // seed and settings in its "gqalut" metadata.
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <sstream>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "bank.hpp"
 #include "gqalut/io.hpp"
+#include "gqalut/text.hpp"
 #include "tables.hpp"
 
 int main(int argc, char** argv) {
-  std::string out, methods = "nnlut,ga,optimal", entries = "8,16", model = "vit";
+  using namespace gqalut::vit;
+  std::string out, model = "vit";
+  std::vector<std::string> methods{"nnlut", "ga", "optimal"};
+  std::vector<int> entries{8, 16};
   uint64_t seed = 1;
+  CLI::App app{
+      "gqalut_vit_tables: the tables of the end-to-end study, one file per method, size and function:\n"
+      "<out>/<method>_<entries>_<fn>.json (vit: gelu, exp, reci, rsqrt; effvit: hswish, reci, rsqrt).\n"
+      "Existing files are kept.\n\n"
+      "Example:\n"
+      "  gqalut_vit_tables --out build-vit/vit_tables --methods optimal --entries 8\n",
+      "gqalut_vit_tables"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--out", out, "Output folder (created)")->required();
+  app.add_option("--methods", methods, "Search methods, comma separated: optimal, ga, nnlut")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"optimal", "ga", "nnlut"}));
+  app.add_option("--entries", entries, "Table sizes, comma separated")->delimiter(',')->check(CLI::Range(2, 64));
+  app.add_option("--seed", seed, "Seed of the stochastic searches (ga, nnlut)");
+  app.add_option("--model", model, "vit or effvit: which functions")->check(CLI::IsMember({"vit", "effvit"}));
   try {
-    for (int i = 1; i < argc; ++i) {
-      const std::string a = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-        return argv[++i];
-      };
-      if (a == "--out") out = value();
-      else if (a == "--methods") methods = value();
-      else if (a == "--entries") entries = value();
-      else if (a == "--seed") seed = std::stoull(value());
-      else if (a == "--model") model = value();
-      else throw std::invalid_argument("unknown option " + a);
-    }
-    if (out.empty()) throw std::invalid_argument("--out DIR is required");
+    app.parse(argc, argv);
     std::filesystem::create_directories(out);
-    for (const auto& m : gqalut::vit::split_list(methods)) {
-      for (const auto& e : gqalut::vit::split_list(entries)) {
-        const int k = std::stoi(e);
-        for (const auto& fn : gqalut::vit::model_functions(model)) {
-          const auto& spec = gqalut::vit::table_spec(fn);
-          const std::string path = gqalut::vit::table_path(out, m, k, spec.function);
+    for (const auto& m : methods) {
+      for (int k : entries) {
+        for (const auto& fn : model_functions(model)) {
+          const TableSpec& spec = table_spec(fn);
+          const std::string path = table_path(out, m, k, spec.function);
           if (std::filesystem::exists(path)) continue;
-          const gqalut::Result r = gqalut::vit::search_table(m, spec, k, seed);
+          const gqalut::Result r = search_table(m, spec, k, seed);
           gqalut::write_json_file(path + ".tmp", r.tables);
           std::filesystem::rename(path + ".tmp", path);
-          std::fprintf(stderr, "%-8s %2d entries %-6s paper score (P-int) %.3g  %.1f s\n",
-                       m.c_str(), k, spec.function.c_str(), r.errors.paper_score, r.seconds);
+          std::fprintf(stderr, "%-8s %2d entries %-6s paper score (P-int) %.3g  %.1f s\n", m.c_str(), k,
+                       spec.function.c_str(), r.errors.paper_score, r.seconds);
         }
       }
     }
-  } catch (const std::exception& ex) {
-    std::fprintf(stderr, "gqalut_vit_tables: %s\n", ex.what());
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "gqalut_vit_tables: error: " << gqalut::escape_controls(e.what()) << " (see --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "gqalut_vit_tables: error: " << gqalut::escape_controls(e.what()) << '\n';
     return 2;
   }
   return 0;

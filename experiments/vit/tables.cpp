@@ -28,7 +28,7 @@ Problem make_problem(const TableSpec& spec, int entries) {
   p.lo = spec.lo;
   p.hi = spec.hi;
   p.scales = spec.scales;
-  if (spec.auto_formats) {
+  if (spec.reduced) {
     // Slopes of 1/x on [1, 2] and 1/sqrt(x) on [1, 4] lie in [-1, 0): q0.7;
     // intercepts below 2: q1.6. (Fixed rather than "auto": auto may pick
     // 8 fractional bits, whose format name "q-1.8" io cannot read back.)
@@ -46,7 +46,7 @@ Result search_table(const std::string& method, const TableSpec& spec, int entrie
     GaSettings s;
     s.improved = false;
     s.seed = seed;
-    if (spec.auto_formats) {  // the official trainer's chords span the range ends
+    if (spec.reduced) {  // the official trainer's chords span the range ends
       s.breakpoint_range = std::make_pair(spec.lo, spec.hi);
       s.outer_points = std::make_pair(spec.lo, spec.hi);
     }
@@ -60,8 +60,7 @@ Result search_table(const std::string& method, const TableSpec& spec, int entrie
   throw std::invalid_argument("method must be optimal, ga or nnlut, got '" + method + "'");
 }
 
-std::string table_path(const std::string& dir, const std::string& method, int entries,
-                       const std::string& function) {
+std::string table_path(const std::string& dir, const std::string& method, int entries, const std::string& function) {
   return dir + "/" + method + "_" + std::to_string(entries) + "_" + function + ".json";
 }
 

@@ -1,14 +1,16 @@
-// gqalut ViT experiment: a small vision Transformer trained in LibTorch with
-// FP32 -> QAT (int8, power-of-two LSQ scales) -> gqalut LUT non-linearities.
-// This header is free of LibTorch so that the CLI and the tests compile fast;
-// everything that needs LibTorch lives in vit.cpp (the only such file).
+// gqalut ViT experiment: the study's entry points. A small vision Transformer
+// (or an EfficientViT-style model) trained in LibTorch, FP32 -> QAT (int8,
+// power-of-two LSQ scales) -> every non-linearity through gqalut's integer
+// operations (include/gqalut/intops.hpp) with a short fine-tune, then the
+// integer-only check. This header is free of LibTorch so that the command
+// lines and the tests compile fast.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "int_ops.hpp"
+#include "bank.hpp"
 
 namespace gqalut::vit {
 
@@ -27,8 +29,9 @@ struct ExperimentConfig {
   int finetune_steps = 100;          // per LUT variant, from the QAT checkpoint
   double fp32_lr = 2e-3, qat_lr = 5e-4, finetune_lr = 1e-4;
   int threads = 1;                   // more threads only help on an idle machine
-  bool integer_check = true;         // rerun each fine-tuned model through int_ops
+  bool integer_check = true;         // rerun each fine-tuned model through the library's operations
   bool integer_check_all_seeds = false;  // false: on the first seed only
+  bool quiet = false;                // no progress line (the tests)
   std::string raw_csv;               // per-seed results (written if not empty)
   std::string summary_csv;           // mean/std/min/max per variant
   std::string summary_md;            // the markdown table
@@ -44,16 +47,23 @@ struct RunRecord {
 };
 
 // Runs the whole study; returns the records (and writes the files named in cfg).
+// Throws std::invalid_argument for a bad configuration (unknown model, a bank
+// without the scales the model needs, missing data files).
 std::vector<RunRecord> run_experiment(const ExperimentConfig& cfg);
 
-// Exhaustive check of the LibTorch table path against gqalut::eval_acc and
-// gqalut::eval_value: every int8 code, every scale of every table of the bank.
+// ---- checks (checks.cpp; the tests call them) ---------------------------------
+
+// The LibTorch table path (bucketize + gather) against gqalut::eval_acc and
+// eval_value: every int8 code, every scale of every table of the bank.
 // Returns the number of mismatching (code, scale, function) triples.
 long torch_lut_mismatches(const LutBank& bank);
 
-// Random rows through the LibTorch integer softmax / LayerNorm / ReLU linear
-// attention (the last when the bank has a reciprocal table, i.e. always) and
-// through int_ops; returns the number of differing outputs.
+// The LibTorch simulation of gqalut's integer operations against the library
+// itself (gqalut::activation, softmax_row, layernorm_row) and the linear
+// attention against its C++ reference: all 256 codes of every activation at
+// every scale and output scale, `rows` random rows of softmax and LayerNorm per
+// parameter combination (plus peaked, constant and extreme rows), `rows / 5`
+// linear-attention heads. Returns the number of differing outputs.
 long torch_intops_mismatches(const LutBank& bank, int rows, uint64_t seed);
 
 }  // namespace gqalut::vit
