@@ -5,6 +5,7 @@
 // code formats, method, seed, settings and errors; the official op ignores it.
 #pragma once
 
+#include <cstddef>
 #include <iosfwd>
 #include <string>
 
@@ -13,6 +14,10 @@
 namespace gqalut {
 
 inline constexpr const char* kMetaKey = "gqalut";
+// Reader bounds (hostile input): a table file is at most this many bytes and
+// nests arrays/objects at most this deep (gqalut's own files nest 4 levels).
+inline constexpr size_t kMaxTableFileBytes = size_t(64) << 20;
+inline constexpr int kMaxJsonDepth = 64;
 
 // Reads a table file. Official files carry no formats: the codes are then
 // read with frac_bits 6 (Q1.6, the official trainer's grid) and the width

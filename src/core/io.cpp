@@ -1,12 +1,16 @@
 #include "gqalut/io.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "gqalut/atomic_file.hpp"
 #include "gqalut/function.hpp"
 #include "gqalut/text.hpp"
 
@@ -19,6 +23,54 @@ using json = nlohmann::json;
 // may hold control characters, escaped so the message stays one line.
 [[noreturn]] void fail(const std::string& source, const std::string& msg) {
   throw std::invalid_argument(escape_controls(fmt::format("{}: {}", source, msg)));
+}
+
+// A string field of the metadata, or `fallback` when absent; never a bare nlohmann type_error.
+std::string meta_string(const json& meta, const char* key, const std::string& fallback, const std::string& source) {
+  auto it = meta.find(key);
+  if (it == meta.end()) return fallback;
+  if (!it->is_string()) {
+    std::string shown = it->dump();
+    if (shown.size() > 40) shown = shown.substr(0, 40) + "...";
+    fail(source, fmt::format("{}.{} must be a string, got {}", kMetaKey, key, shown));
+  }
+  return it->get<std::string>();
+}
+
+// The whole input, bounded in size, then bounded in nesting depth before any
+// recursive code (parser, dump, copy, destructor) sees it.
+std::string read_bounded(std::istream& in, const std::string& source) {
+  std::string text;
+  char buf[65536];
+  try {
+    while (in) {
+      in.read(buf, sizeof buf);
+      text.append(buf, static_cast<size_t>(in.gcount()));
+      if (text.size() > kMaxTableFileBytes)
+        fail(source, fmt::format("table file must be at most {} bytes, got more", kMaxTableFileBytes));
+    }
+  } catch (const std::ios_base::failure&) {  // libstdc++ throws this when read(2) fails
+    in.setstate(std::ios_base::badbit);
+  }
+  if (in.bad()) fail(source, "cannot read the file (a directory, or an I/O error)");
+  bool in_string = false, escaped = false;
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        fail(source, fmt::format("JSON must nest at most {} levels deep, got more at byte {}", kMaxJsonDepth, i));
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return text;
 }
 
 std::vector<double> number_array(const json& obj, const char* key, const std::string& where,
@@ -84,7 +136,7 @@ std::string official_key(const std::string& function) {
 TableSet read_json(std::istream& in, const std::string& source) {
   json doc;
   try {
-    doc = json::parse(in);
+    doc = json::parse(read_bounded(in, source));
   } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     std::string what = e.what();
     auto pos = what.find("parse error");
@@ -99,6 +151,8 @@ TableSet read_json(std::istream& in, const std::string& source) {
     if (!key.empty())
       fail(source, fmt::format("expected one function key at the top level, got '{}' and '{}'", key, it.key()));
     key = it.key();
+  } catch (const std::bad_alloc&) {
+    fail(source, fmt::format("out of memory parsing a JSON file of at most {} bytes", kMaxTableFileBytes));
   }
   if (key.empty()) fail(source, "no function key at the top level");
   const json& per_scale = doc[key];
@@ -106,8 +160,8 @@ TableSet read_json(std::istream& in, const std::string& source) {
     fail(source, fmt::format("\"{}\" must be a non-empty object of scales", key));
 
   TableSet set;
-  set.function = meta.value("function", key);
-  set.expression = meta.value("expression", std::string());
+  set.function = meta_string(meta, "function", key, source);
+  set.expression = meta_string(meta, "expression", std::string(), source);
   const Function* fn = nullptr;
   try {
     fn = &find_function(set.function);
@@ -153,8 +207,14 @@ TableSet read_json(std::istream& in, const std::string& source) {
   Format fk, fb;
   try {
     if (meta.contains("slope_format")) {
-      fk = Format::parse(meta["slope_format"].get<std::string>());
-      fb = Format::parse(meta.value("intercept_format", fk.name()));
+      std::string sk = meta_string(meta, "slope_format", "", source);
+      std::string sb = meta_string(meta, "intercept_format", sk, source);
+      try {
+        fk = Format::parse(sk);
+        fb = Format::parse(sb);
+      } catch (const std::invalid_argument& e) {
+        fail(source, fmt::format("{}.slope_format/intercept_format: {}", kMetaKey, e.what()));
+      }
     } else {
       fk = infer_format(all_k, 6, "slopes", source);
       fb = infer_format(all_b, 6, "intercepts", source);
@@ -234,6 +294,9 @@ void write_json(std::ostream& out, const TableSet& set) {
     e["slopes"] = k;
     e["intercepts"] = b;
     fn[std::to_string(n)] = e;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw std::invalid_argument(fmt::format("cannot open table file {}: is a directory", quote(path, 200)));
     if (t.slope_format != first.slope_format || t.intercept_format != first.intercept_format)
       throw std::invalid_argument("every scale of a table file must use the same code formats");
     if (t.input_bits != first.input_bits)
@@ -264,10 +327,7 @@ void write_json(std::ostream& out, const TableSet& set) {
 void write_json_file(const std::string& path, const TableSet& set) {
   std::ostringstream s;
   write_json(s, set);
-  std::ofstream out(path);
-  if (!out) throw std::invalid_argument(fmt::format("cannot write table file {}", quote(path, 200)));
-  out << s.str();
-  if (!out) throw std::invalid_argument(fmt::format("error writing table file {}", quote(path, 200)));
+  write_file_atomic(path, s.str(), "table");  // a failed run leaves the old file as it was
 }
 
 }  // namespace gqalut

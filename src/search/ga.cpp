@@ -770,10 +770,19 @@ GeneticAlgorithm::GeneticAlgorithm(GaSettings s) : s_(std::move(s)) {
           fmt::format("rounding-mutation rm_lo must be in [0, {}], got {}", Table::kMaxScale, s_.rm_lo));
   require(s_.rm_hi >= s_.rm_lo && s_.rm_hi <= Table::kMaxScale,
           fmt::format("rounding-mutation rm_hi must be in [rm_lo = {}, {}], got {}", s_.rm_lo,
+// Bounds on the work a user can ask for (issue 12): the defaults are 50 x 500.
+constexpr int kMaxGaGenerations = 1'000'000;
+constexpr double kMaxGaWork = 1e8;
+
                       Table::kMaxScale, s_.rm_hi));
   if (s_.rm_offset)
     require(*s_.rm_offset >= 0 && *s_.rm_offset <= Table::kMaxScale,
             fmt::format("rounding-mutation offset must be in [0, {}], got {}", Table::kMaxScale, *s_.rm_offset));
+  require(s_.generations <= kMaxGaGenerations,
+          fmt::format("generations must be <= {}, got {}", kMaxGaGenerations, s_.generations));
+  require(double(s_.population) * s_.generations <= kMaxGaWork,
+          fmt::format("GA work population x generations must be <= {:.0f}, got {} x {}", kMaxGaWork,
+                      s_.population, s_.generations));
   if (s_.breakpoint_range)
     require(finite_pair(*s_.breakpoint_range),
             fmt::format("breakpoint range must be finite with lo < hi, got [{}, {}]", s_.breakpoint_range->first,
@@ -788,14 +797,17 @@ GeneticAlgorithm::GeneticAlgorithm(GaSettings s) : s_(std::move(s)) {
           "engine numpy-deap replays the faithful mode only (improved = false)");
   require(s_.engine != "numpy-deap" || s_.seed <= 0xffffffffu,
           fmt::format("engine numpy-deap needs a seed < 2^32 (numpy's), got {}", s_.seed));
-  require(s_.elites >= 0 && s_.elites < s_.population,
-          fmt::format("elites must be in [0, population - 1 = {}], got {}", s_.population - 1, s_.elites));
+  // The improved GA keeps min(elites, population - 1) elites: any population >= 2 works.
+  require(s_.elites >= 0, fmt::format("elites must be >= 0, got {}", s_.elites));
 }
 
+  if (s_.breakpoint_range)
+    check_search_range(s_.breakpoint_range->first, s_.breakpoint_range->second, "breakpoint range");
 Result GeneticAlgorithm::run(const Problem& p) const {
   p.validate();
   if (s_.improved) return run_improved(s_, p);
   return s_.engine == "numpy-deap" ? run_faithful_replay(s_, p) : run_faithful(s_, p);
+  if (s_.outer_points) check_search_range(s_.outer_points->first, s_.outer_points->second, "outer points");
 }
 
 }  // namespace gqalut

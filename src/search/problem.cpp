@@ -27,7 +27,7 @@ Problem Problem::make(const Function& fn, int entries) {
 
 void Problem::validate() const {
   if (!function.f) throw std::invalid_argument("problem has no function");
-  check_range(lo, hi);
+  check_search_range(lo, hi);  // bounded: breakpoint codes fit in 32 bits (issue 12)
   if (entries < 2 || entries > Table::kMaxEntries)
     throw std::invalid_argument(
         fmt::format("entries must be in [2, {}], got {}", Table::kMaxEntries, entries));

@@ -74,8 +74,8 @@ TEST(Cli, BadInputsGetOneLineAndExitTwo) {
   expect_error("fit --func gelu --range nan 1", "range must be finite");
   expect_error("fit --func gelu --range 0 inf", "range must be finite");
   expect_error("fit --func rsqrt --range -4 4", "rsqrt is not finite on [-4, 4]");
-  expect_error("fit --func gelu --entries 300", "entries must be in [2, 64], got 300");
-  expect_error("fit --func gelu --entries 1", "entries must be in [2, 64], got 1");
+  expect_error("fit --func gelu --entries 300", "--entries: must be an integer in [2, 64], got '300'");
+  expect_error("fit --func gelu --entries 1", "--entries: must be an integer in [2, 64], got '1'");
   expect_error("fit --func gelu --format q9.9", "format must be qI.F");
   expect_error("fit --func gelu --scales 0:99", "scales must look like");
   expect_error("fit --expr 'x+' --range -1 1", "expression 'x+' is invalid");

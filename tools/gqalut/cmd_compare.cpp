@@ -14,9 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "gqalut/atomic_file.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/metrics.hpp"
 
+#include "gqalut/text.hpp"
 namespace gqalut::cli {
 namespace {
 
@@ -149,14 +151,28 @@ std::string colour(const std::string& m) {
 
 // One PNG per function and entry count: the function and its approximations at a scale,
 // and their errors against x; one PNG per function: MSE against scale for every method.
+// Runs a gnuplot script that draws one PNG, atomically: gnuplot writes a temporary file
+// beside the target, renamed over it only when gnuplot succeeds.
+void render(const std::string& script, const std::string& png) {
+  AtomicFile f(png, "plot");
+  f.close();
+  std::string quoted;  // a gnuplot single-quoted string doubles its quotes
+  for (char ch : f.temp_path()) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+  std::string gp = "set output '" + quoted + "'\n" + script;
+  FILE* g = popen("gnuplot", "w");
+  if (!g) throw std::invalid_argument("--plots needs gnuplot (apt-get install gnuplot-nox)");
+  std::fwrite(gp.data(), 1, gp.size(), g);
+  if (pclose(g) != 0) throw std::invalid_argument(fmt::format("gnuplot failed drawing {}: is gnuplot-nox installed?", quote(png, 200)));
+  f.commit();
+}
+
 void write_plots(const std::string& dir, const Problem& p, const std::map<std::string, Cell>& cells,
                  const std::vector<int>& plot_scales) {
-  fs::create_directories(dir);
   std::string base = fmt::format("{}/{}_{}", dir, p.function.name, p.entries);
   for (int n : plot_scales) {
     if (codes_in_range(n, p.lo, p.hi).empty()) continue;
     std::string gp;
-    gp += fmt::format("set terminal pngcairo size 1200,500 font ',10'\nset output '{}_n{}.png'\n", base, n);
+    gp += "set terminal pngcairo size 1200,500 font ',10'\n";
     gp += fmt::format("set multiplot layout 1,2\nset grid\nset key left top\nset xrange [{}:{}]\n", p.lo, p.hi);
     gp += fmt::format("set title '{}, {} entries, scale 2^-{}: function and tables'\nset xlabel 'x'\n",
                       p.function.name, p.entries, n);
@@ -186,17 +202,14 @@ void write_plots(const std::string& dir, const Problem& p, const std::map<std::s
     gp += fmt::format("set title 'error (table - exact) at scale 2^-{}'\nset key left bottom\n", n);
     if (shown) gp += plot2 + "\n" + errdata;
     gp += "unset multiplot\n";
-    FILE* g = popen("gnuplot", "w");
-    if (!g) throw std::invalid_argument("--plots needs gnuplot (apt-get install gnuplot-nox)");
-    std::fwrite(gp.data(), 1, gp.size(), g);
-    if (pclose(g) != 0) throw std::invalid_argument("gnuplot failed: is gnuplot-nox installed?");
+    render(gp, fmt::format("{}_n{}.png", base, n));
   }
   // Error against scale.
   std::string gp = fmt::format(
-      "set terminal pngcairo size 800,500 font ',10'\nset output '{}_scales.png'\nset grid\nset logscale y\n"
+      "set terminal pngcairo size 800,500 font ',10'\nset grid\nset logscale y\n"
       "set format y '%.0e'\nset xlabel 'input scale n (x = q 2^-n)'\nset ylabel 'P-int MSE'\n"
       "set key outside right\nset title '{}, {} entries: error against scale'\n",
-      base, p.function.name, p.entries);
+      p.function.name, p.entries);
   gp += fmt::format("set xrange [{}:{}]\nset xtics 1\n", p.scales.front() - 0.5, p.scales.back() + 0.5);
   std::string plot, data;
   for (const auto& [m, c] : cells) {
@@ -207,38 +220,48 @@ void write_plots(const std::string& dir, const Problem& p, const std::map<std::s
     data += "e\n";
   }
   gp += plot + "\n" + data;
-  FILE* g = popen("gnuplot", "w");
-  if (!g) throw std::invalid_argument("--plots needs gnuplot (apt-get install gnuplot-nox)");
-  std::fwrite(gp.data(), 1, gp.size(), g);
-  if (pclose(g) != 0) throw std::invalid_argument("gnuplot failed: is gnuplot-nox installed?");
+  render(gp, base + "_scales.png");
 }
 
 void run(const CompareArgs& a) {
   std::string official_dir = find_official_dir(a.official_dir);
   std::vector<int> entries;
   for (const auto& e : split(a.entries)) {
-    int k = 0;
-    try {
-      k = std::stoi(e);
-    } catch (...) {
-      throw std::invalid_argument(fmt::format("entries must be integers in [2, 64], got '{}'", e));
-    }
-    entries.push_back(k);
+    entries.push_back(int(parse_int(e, 2, Table::kMaxEntries, "--entries: every entry count")));
   }
   std::vector<Function> funcs;
   for (const auto& f : split(a.funcs)) funcs.push_back(find_function(f));
   std::vector<int> plot_scales = a.plots.empty() ? std::vector<int>{} : parse_scales(a.plot_scales);
-  if (!a.tables_dir.empty()) fs::create_directories(a.tables_dir);
+  // Every output is checked before the work: a bad path fails now, with nothing printed.
+  check_output(a.csv, "CSV");
+  check_output(a.json_out, "JSON");
+  for (const auto& [dir, what] : {std::pair{a.tables_dir, "table"}, std::pair{a.plots, "plot"}}) {
+    if (dir.empty()) continue;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec || !fs::is_directory(dir))
+      throw std::invalid_argument(fmt::format("cannot create the {} folder {}: {}", what, quote(dir, 200),
+                                              ec ? ec.message() : "not a directory"));
+    check_output(dir + "/gqalut-probe", what);
+  }
+  {
+    GaSettings s;  // the GA options, refused now rather than after the first rows
+    s.generations = a.generations;
+    s.population = a.population;
+    s.seed = a.seed;
+    GeneticAlgorithm check(s);
+  }
+  std::string report;  // printed only when everything succeeded: no partial output before an error
+  auto out = std::back_inserter(report);
 
-  json out = json::array();
+  json rows = json::array();
   std::string csv = "function,entries,method,n,points,mse,max_abs_error,paper_score,int8\n";
-  fmt::print("Operator-level comparison: paper score = mean over input scales of the P-int MSE\n"
+  fmt::format_to(out, "Operator-level comparison: paper score = mean over input scales of the P-int MSE\n"
              "(every int8 code in the range, bit-exact integer datapath), coefficient format {}.\n"
              "Paper columns: figures reported in GQA-LUT (DAC 2024), 8 entries only.\n\n", a.format);
   std::string head = fmt::format("{:<7}{:>3} {:>7} {:>9} {:>9}", "func", "K", "scales", "paper GQA", "paper NN");
   for (const char* h : kHeaders) head += fmt::format(" {:>9}", h);
-  fmt::print("{}\n{}\n", head, std::string(head.size(), '-'));
-  std::fflush(stdout);
+  fmt::format_to(out, "{}\n{}\n", head, std::string(head.size(), '-'));
   int total = int(funcs.size() * entries.size()), done = 0;
   Progress progress("compare");
   auto tick = progress.callback();
@@ -266,7 +289,7 @@ void run(const CompareArgs& a) {
         json sc = json::array();
         for (const auto& e : c.errors.scales)
           sc.push_back({{"n", e.n}, {"points", e.points}, {"mse", e.mse}, {"max_abs_error", e.max_abs_error}});
-        out.push_back({{"function", fn.name}, {"entries", k}, {"method", m}, {"paper_score", c.errors.paper_score},
+        rows.push_back({{"function", fn.name}, {"entries", k}, {"method", m}, {"paper_score", c.errors.paper_score},
                        {"int8", c.set.tables.begin()->second.is_int8()}, {"scales", sc}, {"seconds", c.seconds}});
         if (!a.tables_dir.empty() && m != std::string("official"))
           write_json_file(fmt::format("{}/{}_{}_{}.json", a.tables_dir, fn.name, k, m), c.set);
@@ -285,27 +308,26 @@ void run(const CompareArgs& a) {
         row += fmt::format(" {:>9}", v);
       }
       if (tick) progress.finish();
-      fmt::print("{}\n", row);
-      std::fflush(stdout);
-      if (!a.plots.empty()) write_plots(a.plots, p, cells, plot_scales);
+      fmt::format_to(out, "{}\n", row);
+          if (!a.plots.empty()) write_plots(a.plots, p, cells, plot_scales);
     }
   progress.finish();
-  fmt::print("\n* codes wider than 8 bits (not INT8; measured exactly as stored)\n");
-  fmt::print("GA columns: seed {}, population {}, {} generations. -RM/+RM: faithful GA without/with the\n"
+  fmt::format_to(out, "\n* codes wider than 8 bits (not INT8; measured exactly as stored)\n");
+  fmt::format_to(out, "GA columns: seed {}, population {}, {} generations. -RM/+RM: faithful GA without/with the\n"
              "rounding mutation; impr.: gqalut's improved GA (per-scale tables); optimum: exact per-scale optimum.\n",
              a.seed, a.population, a.generations);
-  if (!official_dir.empty()) fmt::print("official tables from {}\n", official_dir);
+  if (!official_dir.empty()) fmt::format_to(out, "official tables from {}\n", official_dir);
   if (!a.csv.empty()) {
-    std::ofstream f(a.csv);
-    f << csv;
-    fmt::print("per-scale detail: {}\n", a.csv);
+    write_file_atomic(a.csv, csv, "CSV");
+    fmt::format_to(out, "per-scale detail: {}\n", a.csv);
   }
   if (!a.json_out.empty()) {
-    std::ofstream f(a.json_out);
-    f << out.dump(2) << '\n';
-    fmt::print("json: {}\n", a.json_out);
+    write_file_atomic(a.json_out, rows.dump(2) + "\n", "JSON");
+    fmt::format_to(out, "json: {}\n", a.json_out);
   }
-  if (!a.plots.empty()) fmt::print("plots: {}/\n", a.plots);
+  if (!a.plots.empty()) fmt::format_to(out, "plots: {}/\n", a.plots);
+  std::fwrite(report.data(), 1, report.size(), stdout);
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -322,12 +344,16 @@ void add_compare_command(CLI::App& app) {
       "  gqalut compare\n"
       "  gqalut compare --funcs gelu --entries 8 --plots docs/plots --csv docs/compare.csv");
   cmd->add_option("--funcs", a->funcs, "Comma-separated functions")->capture_default_str();
-  cmd->add_option("--entries", a->entries, "Comma-separated entry counts")->capture_default_str();
+  cmd->add_option("--entries", a->entries, "Comma-separated entry counts, each in [2, 64]")->capture_default_str();
   cmd->add_option("--scales", a->scales, "Scales for every function (default: the official tables')");
   cmd->add_option("--format", a->format, "Coefficient format q1.6 | q2.5 | qI.F | auto")->capture_default_str();
-  cmd->add_option("--seed", a->seed, "Seed of the GA and NN-LUT runs")->capture_default_str();
-  cmd->add_option("--generations", a->generations, "GA generations")->capture_default_str();
-  cmd->add_option("--population", a->population, "GA population")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the GA and NN-LUT runs")->check(seed_value())->capture_default_str();
+  cmd->add_option("--generations", a->generations, "GA generations, in [0, 1000000]")
+      ->check(int_in(0, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--population", a->population, "GA population, in [2, 100000]")
+      ->check(int_in(2, 100'000))
+      ->capture_default_str();
   cmd->add_option("--official-dir", a->official_dir, "Folder of official tables (default: ../shared/reference/official)");
   cmd->add_option("--csv", a->csv, "Write per-scale detail as CSV");
   cmd->add_option("--json", a->json_out, "Write per-scale detail as JSON");

@@ -119,6 +119,7 @@ void run(const FitArgs& a) {
   *out << fmt::format("{:>3} {:>7} {:>12} {:>12}\n", "n", "points", "P-int MSE", "max|err|");
   for (const auto& e : r.errors.scales)
     *out << fmt::format("{:>3} {:>7} {:>12} {:>12}\n", e.n, e.points, sci(e.mse), sci(e.max_abs_error));
+  check_output(a.output, "table");  // before the search, not after it
   *out << fmt::format("paper score {}  ({:.3f} s, {} evaluations){}\n", sci(r.errors.paper_score), r.seconds,
                       r.evaluations, a.output.empty() || a.output == "-" ? "" : ", wrote " + a.output);
 }
@@ -143,19 +144,25 @@ void add_fit_command(CLI::App& app) {
       "  gqalut fit --func gelu --faithful --engine numpy-deap --seed 42 -o gelu8_official.json\n"
       "  gqalut fit --expr \"x*tanh(log(1+exp(x)))\" --range -4 4 --method optimal -o mish.json");
   a->fn.add(*cmd);
-  cmd->add_option("--entries,-k", a->entries, "Entries K (segments), in [2, 64]")->capture_default_str();
+  cmd->add_option("--entries,-k", a->entries, "Entries K (segments), in [2, 64]")
+      ->check(int_in(2, Table::kMaxEntries))
+      ->capture_default_str();
   cmd->add_option("--scales", a->scales, "Input scales n (x = q*2^-n): 0:6, 5, 0,2,4")->capture_default_str();
   cmd->add_option("--method,-m", a->method, "ga | optimal | uniform | nnlut")->capture_default_str();
   cmd->add_flag("--faithful", a->faithful, "GA as the official trainer runs it");
   cmd->add_flag("--improved", a->improved, "GA with gqalut's fixes (the default)");
   cmd->add_flag("--no-rm", a->no_rm, "GA without the rounding mutation (default: the paper's choice per function)");
-  cmd->add_option("--seed", a->seed, "Seed of every random draw")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of every random draw")->check(seed_value())->capture_default_str();
   cmd->add_option("--engine", a->engine,
                   "Faithful GA random source: std::mt19937_64, or numpy-deap (replays the official trainer's\n"
                   "numpy + Python random streams: --seed 42 reproduces the official tables bit for bit)")
       ->capture_default_str();
-  cmd->add_option("--generations", a->generations, "GA generations")->capture_default_str();
-  cmd->add_option("--population", a->population, "GA population")->capture_default_str();
+  cmd->add_option("--generations", a->generations, "GA generations, in [0, 1000000]")
+      ->check(int_in(0, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--population", a->population, "GA population, in [2, 100000]")
+      ->check(int_in(2, 100'000))
+      ->capture_default_str();
   cmd->add_option("--format", a->format, "Slope and intercept code format: q1.6 | q2.5 | qI.F | auto")
       ->capture_default_str();
   cmd->add_option("--slope-format", a->slope_format, "Slope format (overrides --format)");

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "gqalut/kernels.hpp"
 #include "gqalut/text.hpp"
 
 int main(int argc, char** argv) {
@@ -16,6 +17,11 @@ int main(int argc, char** argv) {
       "  gqalut show gelu8.json                                  # codes and real values\n",
       "gqalut"};
   app.require_subcommand(1);
+  // Before the subcommand: gqalut --isa avx2 <command> ...
+  app.add_option_function<std::string>(
+      "--isa", [](const std::string& isa) { gqalut::set_default_isa(gqalut::parse_isa(isa)); },
+      "Instruction set of the integer kernels: scalar, avx2, avx512 or auto (default: GQALUT_ISA, else the best "
+      "this CPU has; `gqalut kernels` lists them)");
   app.failure_message(CLI::FailureMessage::help);
 #define GQALUT_COMMAND(name) gqalut::cli::add_##name##_command(app);
 #include "commands.def"
