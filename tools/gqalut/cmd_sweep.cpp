@@ -1,0 +1,688 @@
+// gqalut sweep: design-space exploration for accelerator architects. For every
+// point of entries x input bits x coefficient bits: the exact optimum (paper
+// score, max |error|), the generated unit (baked for one scale, and
+// programmable) synthesised with yosys onto the OSU 0.18 um cells (area,
+// cells, flip-flops, critical path; cached by design hash), the Pareto front
+// of error against area, and with --budget the cheapest point that meets it.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "area.hpp"
+#include "cli.hpp"
+#include "gqalut/io.hpp"
+#include "gqalut/metrics.hpp"
+#include "gqalut/verilog.hpp"
+
+#ifndef GQALUT_RTL_DIR
+#define GQALUT_RTL_DIR ""
+#endif
+
+namespace gqalut::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr const char* kOptimumVersion = "gqalut-sweep-optimum-1";
+
+struct SweepArgs {
+  FunctionArgs fn;
+  std::string entries = "4,8,16,32";
+  std::string input_bits = "4,6,8";
+  std::string coef_bits = "4,5,6,8";
+  std::string scales = "0:6";
+  std::string metric = "mse";
+  std::string split = "best";
+  std::string scale_mode = "span";
+  int split_window = 2;
+  std::optional<double> budget;
+  std::string csv, json_out, plot;
+  int jobs = 1;
+  std::string cache_dir, liberty, rtl_dir;
+  std::string ref_entries = "8";
+  int baked_scale = -1;
+  bool no_area = false;
+  bool no_fetch = false;
+};
+
+// "4,8,16", "4:8" or a mix; every value checked by `check`.
+std::vector<int> parse_list(const std::string& option, const std::string& text,
+                            const std::function<void(int)>& check) {
+  std::vector<int> out;
+  auto num = [&](const std::string& s) {
+    if (s.empty() || s.size() > 3 || s.find_first_not_of("0123456789") != std::string::npos)
+      throw std::invalid_argument(fmt::format("{} must be a list of integers like 4,8,16 or 4:8, got '{}'", option, text));
+    return std::stoi(s);
+  };
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    if (part.empty()) continue;
+    auto colon = part.find(':');
+    if (colon == std::string::npos) {
+      out.push_back(num(part));
+    } else {
+      int a = num(part.substr(0, colon)), b = num(part.substr(colon + 1));
+      if (a > b) throw std::invalid_argument(fmt::format("{}: range {} is empty", option, part));
+      for (int v = a; v <= b; ++v) out.push_back(v);
+    }
+  }
+  if (out.empty()) throw std::invalid_argument(fmt::format("{} must not be empty, got '{}'", option, text));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  for (int v : out) check(v);
+  return out;
+}
+
+struct Point {
+  int entries = 0, input_bits = 0, coef_bits = 0;
+  std::vector<int> scales;  // of this point's input codes
+  TableSet set;
+  Format fk, fb;
+  ErrorReport errors;
+  double paper_score = 0, max_abs = 0;
+  int splits_tried = 0;
+  std::string baked_key, prog_key;
+  std::optional<SynthResult> baked, prog;
+  bool pareto = false, pareto_prog = false;
+  double error(Objective o) const { return o == Objective::mse ? paper_score : max_abs; }
+  double table_bits() const {  // storage of the table: breakpoints + coefficients
+    return double(entries - 1) * input_bits + double(entries) * (fk.width + fb.width);
+  }
+};
+
+double max_abs_of(const ErrorReport& r) {
+  double m = 0;
+  for (const auto& e : r.scales) m = std::max(m, e.max_abs_error);
+  return m;
+}
+
+// The exact optimum of one point. split "fit": Problem's auto split (the
+// largest fraction at which the function's slopes and intercepts fit);
+// "best": the best of the splits within `window` fraction bits of it (more
+// fraction bits clip the steepest slopes, fewer coarsen every code).
+void solve(Point& pt, const Function& fn, double lo, double hi, Objective obj, const SweepArgs& a,
+           const std::string& cache_dir) {
+  const std::vector<int>& scales = pt.scales;
+  Problem p = Problem::make(fn, pt.entries);
+  p.lo = lo;
+  p.hi = hi;
+  p.scales = scales;
+  p.objective = obj;
+  p.input_bits = pt.input_bits;
+  p.slope_format = FormatChoice{std::nullopt, pt.coef_bits};
+  p.intercept_format = FormatChoice{std::nullopt, pt.coef_bits};
+  p.validate();
+  std::string scales_text;
+  for (int n : scales) scales_text += fmt::format("{},", n);
+  const std::string key = hash_hex(fmt::format("{}|{}|{}|{:a}|{:a}|{}|{}|{}|{}|{}|{}|{}", kOptimumVersion, fn.name,
+                                               fn.expression, lo, hi, pt.entries, pt.input_bits, pt.coef_bits,
+                                               scales_text, to_string(obj), a.split, a.split_window));
+  fs::path entry = fs::path(cache_dir) / "optimum" / (key + ".json");
+  std::error_code ec;
+  if (!cache_dir.empty() && fs::is_regular_file(entry, ec)) {
+    try {
+      std::ifstream in(entry);
+      json j = json::parse(in);
+      std::istringstream tin(j.at("table").dump());
+      pt.set = read_json(tin, entry.string());
+      pt.splits_tried = j.at("splits_tried").get<int>();
+    } catch (const std::exception&) {
+      pt.set = TableSet{};  // unreadable entry: solve again
+    }
+  }
+  if (pt.set.tables.empty()) {
+    int fk0 = 0, fb0 = 0;
+    try {
+      auto f = p.resolve_formats();
+      fk0 = f.first.frac_bits;
+      fb0 = f.second.frac_bits;
+    } catch (const std::invalid_argument&) {
+      // no split holds every value: start from 0 fraction bits (codes clip)
+    }
+    std::vector<std::pair<int, int>> cands{{fk0, fb0}};
+    if (a.split == "best")
+      for (int dk = -a.split_window; dk <= a.split_window; ++dk)
+        for (int db = -a.split_window; db <= a.split_window; ++db) {
+          int k = fk0 + dk, b = fb0 + db;
+          if ((dk || db) && k >= 0 && b >= 0 && k <= Format::kMaxFracBits && b <= Format::kMaxFracBits)
+            cands.push_back({k, b});
+        }
+    double best = std::numeric_limits<double>::infinity();
+    for (auto [k, b] : cands) {
+      Problem q = p;
+      q.slope_format = FormatChoice{Format{k, pt.coef_bits}};
+      q.intercept_format = FormatChoice{Format{b, pt.coef_bits}};
+      Result r = Optimal().run(q);
+      double e = obj == Objective::mse ? r.errors.paper_score : max_abs_of(r.errors);
+      if (e < best) {  // strict: ties keep the earlier candidate (the fitting split first)
+        best = e;
+        pt.set = std::move(r.tables);
+      }
+    }
+    pt.splits_tried = int(cands.size());
+    if (!cache_dir.empty()) {
+      std::ostringstream out;
+      write_json(out, pt.set);
+      json j = {{"table", json::parse(out.str())}, {"splits_tried", pt.splits_tried}};
+      fs::create_directories(entry.parent_path(), ec);
+      try {
+        write_file_atomic(entry.string(), j.dump() + "\n");
+      } catch (const std::exception&) {
+        // a read-only cache only costs speed
+      }
+    }
+  }
+  const Table& t0 = pt.set.tables.begin()->second;
+  pt.fk = t0.slope_format;
+  pt.fb = t0.intercept_format;
+  pt.errors = evaluate(pt.set, fn.f, lo, hi, Protocol::p_int, scales);
+  pt.paper_score = pt.errors.paper_score;
+  pt.max_abs = max_abs_of(pt.errors);
+}
+
+std::string verilog_text(const TableSet& set, const ExportOptions& o) {
+  std::ostringstream out;
+  write_verilog(out, set, o);
+  return out.str();
+}
+
+std::string find_rtl_dir(const std::string& given) {
+  std::vector<fs::path> tries;
+  if (!given.empty()) tries.push_back(given);
+  if (*GQALUT_RTL_DIR) tries.push_back(GQALUT_RTL_DIR);
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec)
+    for (const char* rel : {"../../rtl", "../rtl", "../share/gqalut/rtl"}) tries.push_back(exe.parent_path() / rel);
+  for (const auto& d : tries)
+    if (fs::is_regular_file(d / "lut_int32.v", ec) && fs::is_regular_file(d / "lut_fp32.v", ec)) return d.string();
+  if (!given.empty()) throw std::invalid_argument(fmt::format("--rtl-dir {}: no lut_int32.v / lut_fp32.v there", given));
+  return {};
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Runs tasks on `jobs` threads; the first exception is rethrown after all stop.
+void run_parallel(std::vector<std::function<void()>>& tasks, int jobs) {
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex m;
+  auto worker = [&] {
+    for (;;) {
+      size_t i = next++;
+      if (i >= tasks.size()) return;
+      {
+        std::lock_guard<std::mutex> l(m);
+        if (error) return;
+      }
+      try {
+        tasks[i]();
+      } catch (...) {
+        std::lock_guard<std::mutex> l(m);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int j = 1; j < jobs; ++j) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+// Marks the points on the front of (area, error): no other point is both
+// cheaper-or-equal and strictly better, or strictly cheaper and as good.
+void mark_front(std::vector<Point>& pts, Objective obj, bool prog) {
+  std::vector<size_t> idx;
+  for (size_t i = 0; i < pts.size(); ++i)
+    if (prog ? pts[i].prog.has_value() : pts[i].baked.has_value()) idx.push_back(i);
+  auto area = [&](size_t i) { return prog ? pts[i].prog->area_um2 : pts[i].baked->area_um2; };
+  std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) {
+    if (area(x) != area(y)) return area(x) < area(y);
+    return pts[x].error(obj) < pts[y].error(obj);
+  });
+  double best = std::numeric_limits<double>::infinity();
+  for (size_t i : idx)
+    if (pts[i].error(obj) < best) {
+      best = pts[i].error(obj);
+      (prog ? pts[i].pareto_prog : pts[i].pareto) = true;
+    }
+}
+
+std::string opt_num(const std::optional<SynthResult>& r, double SynthResult::*field, const char* f = "{:.2f}") {
+  return r ? fmt::format(fmt::runtime(f), (*r).*field) : std::string();
+}
+
+void write_plot(const std::string& file, const std::vector<Point>& pts, Objective obj, const std::string& fname,
+                const std::map<int, std::pair<SynthResult, SynthResult>>& refs) {
+  std::string ylabel = obj == Objective::mse ? "paper score (mean P-int MSE over the scales)" : "max |error|";
+  std::string gp = fmt::format(
+      "set terminal pngcairo size 1000,650 font ',10'\nset output '{}'\nset grid\nset logscale xy\n"
+      "set format y '%.0e'\nset xlabel 'area (um^2, yosys + OSU 0.18 um, output register included)'\n"
+      "set ylabel '{}'\nset key outside right top\n"
+      "set title '{}: exact optimum against synthesised area (labels: entries/input bits/coefficient bits)'\n",
+      file, ylabel, fname);
+  double xmax = 0;
+  for (const auto& p : pts) {
+    if (p.prog) xmax = std::max(xmax, p.prog->area_um2);
+    if (p.baked) xmax = std::max(xmax, p.baked->area_um2);
+  }
+  int arrow = 1;
+  for (const auto& [k, r] : refs) {
+    for (const auto& [name, res] : {std::pair<const char*, const SynthResult*>{"INT32", &r.first},
+                                    std::pair<const char*, const SynthResult*>{"FP32", &r.second}}) {
+      gp += fmt::format(
+          "set arrow {} from {},graph 0 to {},graph 1 nohead dt 2 lc rgb '#888888'\n"
+          "set label {} '{} prog. K={}' at {},graph 0.97 right rotate by 90 tc rgb '#666666'\n",
+          arrow, res->area_um2, res->area_um2, arrow, name, k, res->area_um2);
+      ++arrow;
+      xmax = std::max(xmax, res->area_um2);
+    }
+  }
+  gp += fmt::format("set xrange [*:{}]\n", xmax * 1.3);
+  std::string all_b, all_p, front_b, front_p, labels;
+  std::vector<const Point*> fb, fp;
+  for (const auto& p : pts) {
+    double e = std::max(p.error(obj), 1e-14);
+    if (p.baked) all_b += fmt::format("{} {}\n", p.baked->area_um2, e);
+    if (p.prog) all_p += fmt::format("{} {}\n", p.prog->area_um2, e);
+    if (p.pareto) fb.push_back(&p);
+    if (p.pareto_prog) fp.push_back(&p);
+  }
+  auto by_area = [](bool prog) {
+    return [prog](const Point* x, const Point* y) {
+      return prog ? x->prog->area_um2 < y->prog->area_um2 : x->baked->area_um2 < y->baked->area_um2;
+    };
+  };
+  std::sort(fb.begin(), fb.end(), by_area(false));
+  std::sort(fp.begin(), fp.end(), by_area(true));
+  for (const Point* p : fb) {
+    double e = std::max(p->error(obj), 1e-14);
+    front_b += fmt::format("{} {}\n", p->baked->area_um2, e);
+    labels += fmt::format("{} {} {}/{}/{}\n", p->baked->area_um2, e, p->entries, p->input_bits, p->coef_bits);
+  }
+  for (const Point* p : fp) front_p += fmt::format("{} {}\n", p->prog->area_um2, std::max(p->error(obj), 1e-14));
+  gp += "plot '-' with points pt 7 ps 0.6 lc rgb '#9ecae1' title 'baked unit (one scale)', "
+        "'-' with points pt 5 ps 0.6 lc rgb '#fdae6b' title 'programmable unit', "
+        "'-' with steps lw 2 lc rgb '#08519c' title 'Pareto front, baked', "
+        "'-' with steps lw 2 lc rgb '#d94801' title 'Pareto front, programmable', "
+        "'-' with labels offset 0.5,0.6 left font ',8' notitle\n";
+  gp += all_b + "e\n" + all_p + "e\n" + front_b + "e\n" + front_p + "e\n" + labels + "e\n";
+  FILE* g = popen("gnuplot", "w");
+  if (!g) throw std::invalid_argument("--plot needs gnuplot (apt-get install gnuplot-nox)");
+  std::fwrite(gp.data(), 1, gp.size(), g);
+  if (pclose(g) != 0) throw std::invalid_argument("gnuplot failed: is gnuplot-nox installed?");
+}
+
+void run(const SweepArgs& a) {
+  // ---- arguments
+  double lo = 0, hi = 0;
+  Function fn = a.fn.resolve(&lo, &hi);
+  auto entries = parse_list("--entries", a.entries, [](int v) {
+    if (v < 2 || v > Table::kMaxEntries)
+      throw std::invalid_argument(fmt::format("--entries: entries must be in [2, {}], got {}", Table::kMaxEntries, v));
+  });
+  auto input_bits = parse_list("--input-bits", a.input_bits, [](int v) {
+    if (!((v >= 2 && v <= 8) || v == 16))
+      throw std::invalid_argument(fmt::format("--input-bits: input code width must be 2..8 or 16, got {}", v));
+  });
+  auto coef_bits = parse_list("--coef-bits", a.coef_bits, [](int v) {
+    if (v < 3 || v > 8)
+      throw std::invalid_argument(fmt::format("--coef-bits: coefficient code width must be in [3, 8], got {}", v));
+  });
+  auto ref_entries = a.no_area || a.ref_entries == "none"
+                         ? std::vector<int>{}
+                         : parse_list("--ref-entries", a.ref_entries, [](int v) {
+                             if (v < 2 || v > 64)
+                               throw std::invalid_argument(
+                                   fmt::format("--ref-entries: entries must be in [2, 64], got {}", v));
+                           });
+  std::vector<int> scales = parse_scales(a.scales);
+  Objective obj = parse_objective(a.metric);
+  if (a.split != "best" && a.split != "fit")
+    throw std::invalid_argument(fmt::format("--split must be best or fit, got '{}'", a.split));
+  if (a.split_window < 0 || a.split_window > 4)
+    throw std::invalid_argument(fmt::format("--split-window must be in [0, 4], got {}", a.split_window));
+  if (a.jobs < 1 || a.jobs > 64) throw std::invalid_argument(fmt::format("--jobs must be in [1, 64], got {}", a.jobs));
+  if (a.budget && !(std::isfinite(*a.budget) && *a.budget > 0))
+    throw std::invalid_argument(fmt::format("--budget must be a positive number, got {}", *a.budget));
+  if (a.baked_scale >= 0 && std::find(scales.begin(), scales.end(), a.baked_scale) == scales.end())
+    throw std::invalid_argument(fmt::format("--baked-scale {} is not one of --scales {}", a.baked_scale, a.scales));
+  const std::string cache_dir = a.cache_dir.empty() ? default_cache_dir() : a.cache_dir;
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  if (ec) throw std::invalid_argument(fmt::format("--cache-dir {}: cannot create it ({})", cache_dir, ec.message()));
+
+  if (a.scale_mode != "span" && a.scale_mode != "code")
+    throw std::invalid_argument(fmt::format("--scale-mode must be span or code, got '{}'", a.scale_mode));
+  // span: a b_in-bit input at int8 scale n covers the int8 input's real span
+  // [-2^(7-n), 2^(7-n)) with 2^b_in codes, i.e. its own scale is n - (8 - b_in).
+  auto point_scales = [&](int b) {
+    std::vector<int> out;
+    for (int n : scales) {
+      int m = a.scale_mode == "span" ? n - (8 - b) : n;
+      if (m >= 0 && m <= Table::kMaxScale) out.push_back(m);
+    }
+    if (out.empty())
+      throw std::invalid_argument(fmt::format(
+          "--input-bits {}: none of the scales {} maps to a scale in [0, {}] of {}-bit codes (--scale-mode span: n - {})",
+          b, a.scales, Table::kMaxScale, b, 8 - b));
+    return out;
+  };
+  std::vector<Point> pts;
+  for (int k : entries)
+    for (int b : input_bits)
+      for (int c : coef_bits) {
+        Point p;
+        p.entries = k;
+        p.input_bits = b;
+        p.coef_bits = c;
+        p.scales = point_scales(b);
+        pts.push_back(std::move(p));
+      }
+
+  AreaFlow flow = a.no_area ? AreaFlow{} : AreaFlow::find(cache_dir, a.liberty, !a.no_fetch);
+  const bool with_area = !a.no_area && flow.available();
+  const std::string rtl_dir = with_area && !ref_entries.empty() ? find_rtl_dir(a.rtl_dir) : std::string();
+
+  Progress progress("sweep");
+  ProgressFn tick = progress.callback();
+  std::mutex tick_mutex;
+  std::atomic<int> done{0};
+  int total = int(pts.size());
+  auto step = [&](const std::string& note) {
+    int d = ++done;
+    if (!tick) return;
+    std::lock_guard<std::mutex> l(tick_mutex);
+    tick(double(d) / std::max(total, 1), note);
+  };
+
+  // ---- the exact optimum of every point
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    std::vector<std::function<void()>> tasks;
+    for (auto& p : pts)
+      tasks.push_back([&, pp = &p] {
+        try {
+          solve(*pp, fn, lo, hi, obj, a, cache_dir);
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument(fmt::format("point K={} input_bits={} coef_bits={}: {}", pp->entries,
+                                                  pp->input_bits, pp->coef_bits, e.what()));
+        }
+        step(fmt::format("optimum K={} b_in={} c={}", pp->entries, pp->input_bits, pp->coef_bits));
+      });
+    run_parallel(tasks, a.jobs);
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+
+  // ---- the units and the reference designs
+  std::map<std::string, SynthResult> synth;
+  std::map<int, std::pair<std::string, std::string>> ref_keys;  // K -> (int32, fp32)
+  std::map<int, std::pair<SynthResult, SynthResult>> refs;
+  int synthesised = 0;
+  if (with_area) {
+    std::map<std::string, Design> designs;
+    for (auto& p : pts) {
+      ExportOptions o;
+      o.output_register = true;
+      o.scale = a.baked_scale < 0 ? -1 : a.scale_mode == "span" ? a.baked_scale - (8 - p.input_bits) : a.baked_scale;
+      if (o.scale >= 0 && !p.set.tables.count(o.scale))
+        throw std::invalid_argument(fmt::format("--baked-scale {}: {}-bit inputs have no such scale", a.baked_scale,
+                                                p.input_bits));
+      o.name = "lut_baked";
+      Design baked{{verilog_text(p.set, o)}, o.name, ""};
+      o.programmable = true;
+      o.name = "lut_prog";
+      Design prog{{verilog_text(p.set, o)}, o.name, ""};
+      p.baked_key = flow.key(baked);
+      p.prog_key = flow.key(prog);
+      designs.emplace(p.baked_key, std::move(baked));
+      designs.emplace(p.prog_key, std::move(prog));
+    }
+    if (!rtl_dir.empty()) {
+      std::string i32 = read_text(fs::path(rtl_dir) / "lut_int32.v");
+      std::vector<std::string> f32;
+      for (const char* f : {"lut_fp32.v", "fp32_ge.v", "fp32_mul.v", "fp32_add.v"})
+        f32.push_back(read_text(fs::path(rtl_dir) / f));
+      for (int k : ref_entries) {
+        std::string chp = fmt::format("-set K {} -set OUTREG 1", k);
+        Design d32{{i32}, "lut_int32", chp}, df{f32, "lut_fp32", chp};
+        ref_keys[k] = {flow.key(d32), flow.key(df)};
+        designs.emplace(ref_keys[k].first, std::move(d32));
+        designs.emplace(ref_keys[k].second, std::move(df));
+      }
+    }
+    total += int(designs.size());
+    // The big reference designs first, so the small units fill the gaps.
+    std::vector<std::string> order;
+    for (const auto& [k, keys] : ref_keys) order.insert(order.end(), {keys.second, keys.first});
+    for (const auto& kv : designs)
+      if (std::find(order.begin(), order.end(), kv.first) == order.end()) order.push_back(kv.first);
+    std::vector<std::function<void()>> tasks;
+    std::mutex m;
+    for (const auto& key : order)
+      tasks.push_back([&, kk = key, dd = &designs.at(key)] {
+        SynthResult r = flow.synth(*dd);
+        {
+          std::lock_guard<std::mutex> l(m);
+          synth[kk] = r;
+          if (!r.cached) ++synthesised;
+        }
+        step(fmt::format("yosys {}", dd->top));
+      });
+    run_parallel(tasks, a.jobs);
+    for (auto& p : pts) {
+      p.baked = synth.at(p.baked_key);
+      p.prog = synth.at(p.prog_key);
+    }
+    for (const auto& [k, keys] : ref_keys) refs[k] = {synth.at(keys.first), synth.at(keys.second)};
+    mark_front(pts, obj, false);
+    mark_front(pts, obj, true);
+  }
+  progress.finish();
+  const auto t2 = std::chrono::steady_clock::now();
+
+  // ---- report
+  const char* err_name = obj == Objective::mse ? "paper_score" : "max_abs_error";
+  fmt::print("Sweep of {} on [{}, {}], scales {} ({}): exact optimum per point (objective {}, coefficient split {}),\n"
+             "errors in the P-int protocol (paper score = mean over the scales of the MSE; max |error| over all).\n",
+             fn.name, lo, hi, a.scales, a.scale_mode, to_string(obj), a.split);
+  if (with_area)
+    fmt::print("Area: yosys + OSU 0.18 um ({}), output register included; baked unit for (int8) scale {},\n"
+               "programmable unit for every scale; critical path = ABC's delay of the logic between registers.\n"
+               "* = Pareto front of the baked units, P = of the programmable units.\n",
+               flow.liberty(), a.baked_scale >= 0 ? a.baked_scale : scales.back());
+  if (a.scale_mode == "span")
+    fmt::print("Scales: a b_in-bit input at scale n covers the int8 input's span at n (its own scale n - (8 - b_in)).\n");
+  fmt::print("\n{:>3} {:>4} {:>4} {:>8} {:>8} {:>10} {:>10} | {:>9} {:>5} {:>3} {:>5} | {:>9} {:>5} {:>4} {:>5}\n", "K",
+             "b_in", "coef", "slope", "interc.", "paper", "max|err|", "baked um2", "cells", "ff", "ns", "prog um2",
+             "cells", "ff", "ns");
+  for (const auto& p : pts) {
+    std::string hw = "|";
+    if (p.baked)
+      hw = fmt::format("| {:>9.0f} {:>5} {:>3} {:>5.2f} | {:>9.0f} {:>5} {:>4} {:>5.2f}", p.baked->area_um2,
+                       p.baked->cells, p.baked->flip_flops, p.baked->critical_path_ns, p.prog->area_um2,
+                       p.prog->cells, p.prog->flip_flops, p.prog->critical_path_ns);
+    fmt::print("{:>3} {:>4} {:>4} {:>8} {:>8} {:>10} {:>10} {}{}{}\n", p.entries, p.input_bits, p.coef_bits,
+               p.fk.name(), p.fb.name(), sci(p.paper_score), sci(p.max_abs), hw, p.pareto ? " *" : "",
+               p.pareto_prog ? " P" : "");
+  }
+  if (!refs.empty()) {
+    fmt::print("\nReference units (programmable, output register):\n");
+    for (const auto& [k, r] : refs)
+      fmt::print("  K={:<3} INT32 {:>9.0f} um2 ({} cells, {} ff, {:.2f} ns)   FP32 {:>9.0f} um2 ({} cells, {} ff, {:.2f} ns)\n",
+                 k, r.first.area_um2, r.first.cells, r.first.flip_flops, r.first.critical_path_ns, r.second.area_um2,
+                 r.second.cells, r.second.flip_flops, r.second.critical_path_ns);
+  }
+  if (!with_area)
+    fmt::print("\nNo area columns: {}.\nThey need yosys and the OSU 0.18 um Liberty file (Debian: apt-get install yosys; "
+               "gqalut fetches\nqflow-tech-osu018 with apt-get download into the cache, or give --liberty FILE).\n",
+               a.no_area ? "--no-area" : flow.why());
+  double s_opt = std::chrono::duration<double>(t1 - t0).count(), s_hw = std::chrono::duration<double>(t2 - t1).count();
+  fmt::print("\n{} points: optimum {:.1f} s, synthesis {:.1f} s ({} designs synthesised, the rest from the cache {}).\n",
+             pts.size(), s_opt, s_hw, synthesised, cache_dir);
+
+  // ---- files
+  auto ratio = [&](const Point& p, bool fp32) -> std::string {
+    auto it = refs.find(p.entries);
+    if (!p.prog || it == refs.end()) return "";
+    return fmt::format("{:.4f}", p.prog->area_um2 / (fp32 ? it->second.second : it->second.first).area_um2);
+  };
+  if (!a.csv.empty()) {
+    std::string csv =
+        "func,entries,input_bits,coef_bits,slope_format,intercept_format,paper_score,max_abs_error,area_um2,cells,"
+        "flip_flops,critical_path_ns,prog_area_um2,prog_cells,prog_flip_flops,prog_critical_path_ns,prog_ratio_int32,"
+        "prog_ratio_fp32,pareto,pareto_prog,scales\n";
+    for (const auto& p : pts) {
+      auto cnt = [](const std::optional<SynthResult>& r, int SynthResult::*f) {
+        return r ? std::to_string((*r).*f) : std::string();
+      };
+      std::string sc;
+      for (int n : p.scales) sc += (sc.empty() ? "" : ";") + std::to_string(n);
+      csv += fmt::format("{},{},{},{},{},{},{:.17g},{:.17g},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", fn.name, p.entries,
+                         p.input_bits, p.coef_bits, p.fk.name(), p.fb.name(), p.paper_score, p.max_abs,
+                         opt_num(p.baked, &SynthResult::area_um2), cnt(p.baked, &SynthResult::cells),
+                         cnt(p.baked, &SynthResult::flip_flops), opt_num(p.baked, &SynthResult::critical_path_ns),
+                         opt_num(p.prog, &SynthResult::area_um2), cnt(p.prog, &SynthResult::cells),
+                         cnt(p.prog, &SynthResult::flip_flops), opt_num(p.prog, &SynthResult::critical_path_ns),
+                         ratio(p, false), ratio(p, true), with_area ? (p.pareto ? "1" : "0") : "",
+                         with_area ? (p.pareto_prog ? "1" : "0") : "", sc);
+    }
+    write_file_atomic(a.csv, csv);
+    fmt::print("csv: {}\n", a.csv);
+  }
+  if (!a.json_out.empty()) {
+    json out = {{"function", fn.name}, {"range", {lo, hi}}, {"scales", scales}, {"objective", to_string(obj)},
+                {"split", a.split}, {"area_available", with_area}};
+    if (with_area) out["liberty"] = flow.liberty();
+    json rj = json::array();
+    for (const auto& [k, r] : refs)
+      rj.push_back({{"entries", k},
+                    {"int32", {{"area_um2", r.first.area_um2}, {"cells", r.first.cells},
+                               {"flip_flops", r.first.flip_flops}, {"critical_path_ns", r.first.critical_path_ns}}},
+                    {"fp32", {{"area_um2", r.second.area_um2}, {"cells", r.second.cells},
+                              {"flip_flops", r.second.flip_flops}, {"critical_path_ns", r.second.critical_path_ns}}}});
+    out["references"] = rj;
+    json pj = json::array();
+    for (const auto& p : pts) {
+      json e = {{"func", fn.name}, {"entries", p.entries}, {"input_bits", p.input_bits}, {"coef_bits", p.coef_bits},
+                {"slope_format", p.fk.name()}, {"intercept_format", p.fb.name()}, {"paper_score", p.paper_score},
+                {"max_abs_error", p.max_abs}, {"splits_tried", p.splits_tried}, {"scales", p.scales}};
+      json sc = json::array();
+      for (const auto& s : p.errors.scales)
+        sc.push_back({{"n", s.n}, {"points", s.points}, {"mse", s.mse}, {"max_abs_error", s.max_abs_error}});
+      e["per_scale"] = sc;
+      auto hw = [](const SynthResult& r) {
+        return json{{"area_um2", r.area_um2}, {"cells", r.cells}, {"flip_flops", r.flip_flops},
+                    {"critical_path_ns", r.critical_path_ns}};
+      };
+      if (p.baked) e["baked"] = hw(*p.baked), e["pareto"] = p.pareto;
+      if (p.prog) e["programmable"] = hw(*p.prog), e["pareto_prog"] = p.pareto_prog;
+      pj.push_back(e);
+    }
+    out["points"] = pj;
+    write_file_atomic(a.json_out, out.dump(2) + "\n");
+    fmt::print("json: {}\n", a.json_out);
+  }
+  if (!a.plot.empty()) {
+    if (!with_area) {
+      fmt::print("plot: not written (it plots error against area, and there are no area columns)\n");
+    } else {
+      write_plot(a.plot, pts, obj, fn.name, refs);
+      fmt::print("plot: {}\n", a.plot);
+    }
+  }
+
+  // ---- budget
+  if (a.budget) {
+    const Point* best = nullptr;
+    auto cost = [&](const Point& p) { return with_area ? p.baked->area_um2 : p.table_bits(); };
+    const Point* closest = nullptr;
+    for (const auto& p : pts) {
+      if (!closest || p.error(obj) < closest->error(obj)) closest = &p;
+      if (p.error(obj) > *a.budget) continue;
+      if (!best || cost(p) < cost(*best) || (cost(p) == cost(*best) && p.error(obj) < best->error(obj))) best = &p;
+    }
+    if (!best)
+      throw std::invalid_argument(fmt::format(
+          "--budget {}: no point meets it (the smallest {} is {} at K={} input_bits={} coef_bits={})", *a.budget,
+          err_name, sci(closest->error(obj)), closest->entries, closest->input_bits, closest->coef_bits));
+    fmt::print("\nbudget {} = {}: cheapest point K={} input_bits={} coef_bits={} ({} {}, {} {}) at {}\n", err_name,
+               *a.budget, best->entries, best->input_bits, best->coef_bits, best->fk.name(), best->fb.name(), err_name,
+               sci(best->error(obj)),
+               with_area ? fmt::format("{:.0f} um2 baked, {:.0f} um2 programmable", best->baked->area_um2,
+                                       best->prog->area_um2)
+                         : fmt::format("{:.0f} table bits (no area: cheapest by table storage)", best->table_bits()));
+  }
+}
+
+}  // namespace
+
+void add_sweep_command(CLI::App& app) {
+  auto a = std::make_shared<SweepArgs>();
+  auto* cmd = app.add_subcommand(
+      "sweep", "Design-space exploration: exact error against synthesised area over entries x input x coefficient bits");
+  cmd->footer(
+      "For every point (entries K, input code width b_in, coefficient code width c): the exact optimum of the\n"
+      "quantized table (per scale; the coefficient fraction split chosen per width), its P-int errors, and the\n"
+      "generated units (baked for one scale, and programmable) synthesised with yosys onto the OSU 0.18 um\n"
+      "cells (area, cells, flip-flops, critical path), cached by design hash in --cache-dir. Lists: 4,8,16 or 4:8.\n\n"
+      "Examples:\n"
+      "  gqalut sweep --func gelu --entries 4,8,16 --input-bits 4,8 --coef-bits 4,6,8 --csv s.csv --plot s.png\n"
+      "  gqalut sweep --func exp --entries 4:16 --input-bits 4:8 --coef-bits 4:8 --budget 1e-4 --jobs 2");
+  a->fn.add(*cmd);
+  cmd->add_option("--entries", a->entries, "Entry counts K, in [2, 64]")->capture_default_str();
+  cmd->add_option("--input-bits", a->input_bits, "Input code widths b_in: 2..8 or 16")->capture_default_str();
+  cmd->add_option("--coef-bits", a->coef_bits, "Slope and intercept code widths, in [3, 8]")->capture_default_str();
+  cmd->add_option("--scales", a->scales, "Input scales n (x = q*2^-n)")->capture_default_str();
+  cmd->add_option("--metric", a->metric, "mse (objective MSE, error = paper score) | max (max |error|)")
+      ->capture_default_str();
+  cmd->add_option("--split", a->split,
+                  "Coefficient fraction split per width: best (the best within --split-window bits of the\n"
+                  "fitting split) | fit (the largest fraction at which the function's values fit)")
+      ->capture_default_str();
+  cmd->add_option("--scale-mode", a->scale_mode,
+                  "span: a b_in-bit input at scale n covers the int8 input's span at n (scale n-(8-b_in));\n"
+                  "code: --scales are the b_in-bit codes' own scales")
+      ->capture_default_str();
+  cmd->add_option("--split-window", a->split_window, "Fraction bits around the fitting split tried by --split best")
+      ->capture_default_str();
+  cmd->add_option("--budget", a->budget, "Error budget (of --metric): report the cheapest point that meets it");
+  cmd->add_option("--csv", a->csv, "Write one row per point as CSV");
+  cmd->add_option("--json", a->json_out, "Write the points, per-scale errors and references as JSON");
+  cmd->add_option("--plot", a->plot, "Write the error-against-area plot with the Pareto fronts (PNG, gnuplot)");
+  cmd->add_option("-j,--jobs", a->jobs, "Parallel points and syntheses")->capture_default_str();
+  cmd->add_option("--cache-dir", a->cache_dir, "Cache of optima and synthesis results (default ~/.cache/gqalut)");
+  cmd->add_option("--liberty", a->liberty, "Liberty file (default: OSU 0.18 um, fetched into the cache)");
+  cmd->add_option("--rtl-dir", a->rtl_dir, "Folder of the INT32/FP32 reference designs (default: the source tree's rtl/)");
+  cmd->add_option("--ref-entries", a->ref_entries, "Entry counts of the INT32/FP32 reference units, or none")
+      ->capture_default_str();
+  cmd->add_option("--baked-scale", a->baked_scale, "Scale of the baked unit (default: the largest of --scales)");
+  cmd->add_flag("--no-area", a->no_area, "Errors only: no synthesis");
+  cmd->add_flag("--no-fetch", a->no_fetch, "Never run apt-get download for the Liberty file");
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace gqalut::cli
