@@ -16,33 +16,50 @@ namespace gqalut {
 
 // ---- softmax ----------------------------------------------------------------
 // p_i = exp(x_i - max) / sum_j exp(x_j - max) over one row of logits
-// x = q * 2^-in_frac (int8 or int32 codes). Datapath (all integer):
-//   u_i = max - q_i; c_i = min(round(u_i * 2^(s_e - in_frac)), -exp_lo)   -> EXP code -c_i
-//   e_i = max(EXP_acc(-c_i), 0)                      (scale 2^-L_e, via the table kernel)
-//   S = sum e_i;  S ~= d * 2^(e - a), d in [2^a, 2^(a+1))   (clz range reduction)
-//   R = DIV_acc(d)                                   (1/(d*2^-s_d) at scale 2^-L_d)
-//   out_i = min(round(e_i * R * 2^-T), max_code),  T = e + s_d + L_d - a - out_frac
+// x = q * 2^-in_frac (int8 or int32 codes). Datapath (all integer, docs/intops.md):
+//   u_i = max - q_i (uint32), clamped to u_cap        (beyond it e_i = 0)
+//   t_i = round(u_i * C * 2^-(in_frac + 30 - s_e)),  C = round(log2(e) * 2^30)   (u log2 e at 2^-s_e)
+//   k_i = (t_i + 2^(s_e-1) - 1) >> s_e;  c_i = k_i * 2^s_e - t_i in [-2^(s_e-1), 2^(s_e-1))
+//   e_i = round((2^L_e + EXP2M1_acc(c_i)) * 2^(g - k_i))   (~ 2^23 * 2^(-u log2 e) = 2^23 e^-u, < 2^24)
+//   S = sum e_i;  S = X * 2^(x + s_d - a), X in [2^(a - s_d), 2^(a + 1 - s_d))  (clz range reduction)
+//   Y = 1/X: DIV table on the code d = round(X * 2^s_d), then integer Newton steps Y <- Y (2 - X Y)
+//   R = round(Y * 2^(15 + s_d - a)) ~ 2^15 (within 2^-(a+1))   (2^15 / S with the exponent split off)
+//   out_i = min(round(((e_i + 2^7) >> 8) * R * 2^-T), max_code),  T = x + 7 - out_frac   (product < 2^31)
+// For int8 logits u_i is in [0, 255] and the whole EXP stage is one 256-entry
+// lookup (e_s8, built from the same integer steps); int32 logits look up the
+// table's 2^s_e mantissas (mant) and shift.
 struct SoftmaxPlan {
   int in_frac = 0;        // logits scale 2^-in_frac
   int out_frac = 8;       // probability scale 2^-out_frac
-  // EXP stage
-  int exp_scale = 0;      // s_e: the EXP table's input scale
-  int exp_limit = 128;    // -(lowest EXP code used), <= 128 (clamp of x - max)
-  int exp_rshift = 0;     // in_frac - s_e: > 0 rounding right shift, <= 0 left shift
-  PwlPlan exp;
+  // EXP2M1 stage: a table of 2^x - 1 on [-1/2, 1/2) (function "exp2m1")
+  int exp_scale = 8;      // s_e: the table's input scale (codes c in [-2^(s_e-1), 2^(s_e-1)))
+  PwlPlan exp;            // the table at s_e (the hardware mirror the lookups are built from)
+  double exp_max_rel_error = 0;  // max |(1 + table(c)) / 2^(c 2^-s_e) - 1| over the codes
+  uint32_t log2e = 0;     // C = round(log2(e) * 2^30)
+  int exp_shift = 0;      // in_frac + 30 - s_e
+  int exp_gain = 0;       // g: e = mantissa * 2^(g - k)
+  uint32_t u_cap = 0;     // u = max - q is clamped here; e(u) = 0 for every u >= u_cap
+  uint32_t mant[256] = {};  // 2^L_e + EXP2M1_acc(c), index c + 2^(s_e-1)
+  uint32_t e_s8[256] = {};  // e(u) for u in [0, 255]: the int8-logit lookup
   // DIV stage
   int div_scale = 0;      // s_d
   int div_a = 0;          // mantissa codes d in [2^a, 2^(a+1))
   PwlPlan div;
-  double div_max_rel_error = 0;  // |DIV(d)*d*2^-s_d - 1|, max over the used codes
-  uint32_t max_product = 0;      // max e_i * R (proved < 2^31 at plan time)
+  double div_max_rel_error = 0;    // |1 - X * DIV(d)| over every X that rounds to a used code d
+  int newton_steps = 0;            // integer Newton steps after the table
+  double recip_max_rel_error = 0;  // bound on |1 - X Y| after them (plus fixed-point truncation)
+  uint32_t r_max = 0;              // R <= r_max = 2^15 / (1 - 2^-(a+1)) (+1)
+  uint32_t max_product = 0;        // max ((e_i + 2^7) >> 8) * R (proved < 2^31 at plan time)
 };
 
-// exp_set: an EXP table set (range e.g. [-8, 0]); div_set: a reciprocal set
-// (range e.g. [0.5, 4]). Picks the EXP scale s_e = the largest scale the set has
-// with lo * 2^s_e >= -128, and the DIV scale/octave with the smallest relative
-// error. out_frac in [1, 15]. Throws std::invalid_argument naming the rule.
-SoftmaxPlan prepare_softmax(const TableSet& exp_set, const TableSet& div_set, int in_frac, int out_frac = 8);
+// exp2m1_set: a table set of 2^x - 1 on a range containing [-1/2, 1/2) (fit one
+// with `gqalut fit exp2m1 --format auto`, scale 8; the old e^x tables on [-8, 0]
+// are refused with a message saying so); div_set: a reciprocal set (range e.g.
+// [0.5, 4]). Picks the finest EXP2M1 scale s_e <= 8 the set has, and the DIV
+// scale/octave with the smallest relative error; adds Newton steps until the
+// reciprocal is within 2^-17. out_frac in [1, 15]. Throws std::invalid_argument
+// naming the rule.
+SoftmaxPlan prepare_softmax(const TableSet& exp2m1_set, const TableSet& div_set, int in_frac, int out_frac = 8);
 
 // One row; out codes are unsigned, saturated to [0, 2^8 - 1] (uint8) or
 // [0, 127] (int8). n >= 1.
@@ -50,26 +67,34 @@ void softmax_row(const SoftmaxPlan& plan, const int8_t* logits, uint8_t* out, si
 void softmax_row(const SoftmaxPlan& plan, const int32_t* logits, uint8_t* out, size_t n, Isa isa = Isa::automatic);
 void softmax_row(const SoftmaxPlan& plan, const int8_t* logits, int8_t* out, size_t n, Isa isa = Isa::automatic);
 
+// The EXP stage alone: e(u) of the datapath above for u = max - q (any uint32).
+uint32_t softmax_exp(const SoftmaxPlan& plan, uint32_t u);
+
 // ---- LayerNorm --------------------------------------------------------------
 // y_i = gamma_i * (x_i - mean) / sqrt(var + eps) + beta_i over one row of
 // x = q * 2^-in_frac (int8). gamma: int8 codes at 2^-gamma_frac; beta: int32
 // codes at the output scale 2^-out_frac; output int8 at 2^-out_frac. Datapath:
 //   Sx = sum q, Sxx = sum q^2 (int64), V = n*Sxx - Sx^2 + eps_v  (= n^2 var in codes^2)
 //   V ~= r * 2^E with r in [2^a, 2^(a+2)), E + s_r even           (clz range reduction)
-//   R = RSQRT_acc(r)   (1/sqrt(r*2^-s_r) at scale 2^-L_r)
-//   D_i = n*q_i - Sx;  out_i = sat8(round(D_i * gamma_i * R * 2^-T) + beta_i),
-//   T = gamma_frac + L_r + (E + s_r)/2 - out_frac
+//   Y = 1/sqrt(X), X = V * 2^-(E + s_r) exactly: the RSQRT table on the code r,
+//       then integer Newton steps Y <- Y (3 - X Y^2) / 2 (Q28)
+//   D_i = n*q_i - Sx;  out_i = sat8(round(D_i * gamma_i * Y * 2^-T) + beta_i),
+//   T = gamma_frac + 28 + (E + s_r)/2 - out_frac   (evaluated in 32-bit steps, docs/intops.md)
 struct LayerNormPlan {
   int in_frac = 0, out_frac = 4, gamma_frac = 6;
   double eps = 1e-5;
   int rsqrt_scale = 0;    // s_r
   int rsqrt_a = 0;        // mantissa codes r in [2^a, 2^(a+2))
   PwlPlan rsqrt;
-  double rsqrt_max_rel_error = 0;
+  double rsqrt_max_rel_error = 0;  // |1 - sqrt(X) RSQRT(r)| over every X that rounds to a used code r
+  int newton_steps = 0;            // integer Newton steps after the table
+  double rsqrt_newton_max_rel_error = 0;  // bound on |1 - sqrt(X) Y| after them
 };
 
-// rsqrt_set: an RSQRT table set (range e.g. [0.25, 4]). Throws on bad
-// arguments (fracs outside [0, 15], eps < 0, no usable scale/octave).
+// rsqrt_set: an RSQRT table set (range e.g. [0.25, 4]). Adds Newton steps until
+// the reciprocal square root is within 2^-17. Throws on bad arguments (fracs
+// outside [0, 15], eps < 0, no usable scale/octave, a table too far off 1/sqrt x
+// for Newton to converge).
 LayerNormPlan prepare_layernorm(const TableSet& rsqrt_set, int in_frac, int out_frac = 4, int gamma_frac = 6,
                                 double eps = 1e-5);
 
@@ -78,11 +103,18 @@ void layernorm_row(const LayerNormPlan& plan, const int8_t* x, const int8_t* gam
 
 // ---- element-wise activations (GELU, HSWISH, SiLU, ...) ---------------------
 // int8 in (2^-in_frac) -> table at scale in_frac -> int8 out (2^-out_frac),
-// rounded half away from zero and saturated; in place allowed.
+// rounded half away from zero and saturated; in place allowed. The int8 input
+// has 256 codes, so the plan evaluates the table's integer datapath once per
+// code (the requantized s8_pwl_s8 result) into a 256-entry lookup, and
+// activation() runs the lookup kernel s8_lut256_s8: the same bits as the
+// table kernel by construction (tested exhaustively), at the lookup limit.
 struct ActivationPlan {
-  RequantPlan requant;
+  RequantPlan requant;  // the table kernel's plan (hardware mirror; int16 input keeps s8_pwl_*)
+  Lut256Plan lut;       // lut.s8[q + 128] = requant of the table at q
 };
 ActivationPlan prepare_activation(const TableSet& set, int in_frac, int out_frac);
 void activation(const ActivationPlan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa = Isa::automatic);
+// The table kernel (s8_pwl_s8) on the same plan: the hardware mirror of activation().
+void activation_pwl(const ActivationPlan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa = Isa::automatic);
 
 }  // namespace gqalut

@@ -51,6 +51,10 @@ std::vector<Function> make_registry() {
                       "tanh", 1e-4));
   r.push_back(builtin("exp", {}, [](double x) { return std::exp(x); }, -8, 0, -16, 0, true, 0, 6,
                       "exp", 1.2e-4 / 4));
+  // 2^x - 1 over one octave around 0: the integer softmax's range-reduced exponential
+  // (docs/intops.md; the -1 keeps the intercepts small enough for 10 fraction bits).
+  r.push_back(builtin("exp2m1", {}, [](double x) { return std::exp2(x) - 1.0; }, -0.5, 0.5, -0.5, 0.5, true,
+                      8, 8, "exp2m1", 2.5e-6));
   r.push_back(builtin("reci", {"div", "reciprocal"}, [](double x) { return 1.0 / x; }, 0.5, 4, 0.5,
                       4, false, 5, 5, "reci", 8.3e-4 / 4));
   r.push_back(builtin("rsqrt", {"sqrt_reci"}, [](double x) { return 1.0 / std::sqrt(x); }, 0.25, 4,

@@ -8,21 +8,28 @@
 namespace gqalut {
 namespace intops_detail {
 
-struct ExpCodeParams {
-  uint32_t clamp_u;  // u = max - q is clamped to this first (keeps the arithmetic in range)
-  int rshift;        // > 0: c = (u + 2^(rshift-1)) >> rshift; <= 0: c = min(u << -rshift, limit)
-  int32_t limit;     // c <= limit (<= 128); the EXP code is -c
+// The softmax EXP stage for int32 logits (SoftmaxPlan, docs/intops.md):
+//   u = min(max - q, u_cap); t = (u * log2e + 2^(shift-1)) >> shift   (uint64)
+//   k = (t + 2^(scale-1) - 1) >> scale; idx = k * 2^scale - t + 2^(scale-1) in [0, 2^scale)
+//   e = (mant[idx] + 2^(sh-1)) >> sh, sh = min(k + pre_shift, 26)      (mant < 2^25, e < 2^24)
+struct ExpParams {
+  uint32_t u_cap;
+  uint32_t log2e;
+  int shift;
+  int scale;
+  int pre_shift;
+  const uint32_t* mant;
 };
 
 struct RowLoops {
   int32_t (*max_s8)(const int8_t* x, size_t n);
   int32_t (*max_s32)(const int32_t* x, size_t n);
-  void (*exp_codes_s8)(const int8_t* x, int32_t max, const ExpCodeParams& p, int8_t* codes, size_t n);
-  void (*exp_codes_s32)(const int32_t* x, int32_t max, const ExpCodeParams& p, int8_t* codes, size_t n);
-  // e_i = max(e_i, 0); returns sum e_i.
-  uint64_t (*clamp0_sum)(int32_t* e, size_t n);
-  // out_i = min(round(e_i * r * 2^-t), maxv) with 0 < t < 32, e_i * r < 2^31.
-  void (*normalize)(const int32_t* e, uint32_t r, int t, uint32_t maxv, uint8_t* out, size_t n);
+  // e_i = lut[max - x_i] (max >= x_i, so the index is in [0, 255]); returns sum e_i.
+  uint64_t (*exp_s8)(const int8_t* x, int32_t max, const uint32_t* lut, uint32_t* e, size_t n);
+  // e_i = the EXP stage of ExpParams at u = max - x_i; returns sum e_i.
+  uint64_t (*exp_s32)(const int32_t* x, int32_t max, const ExpParams& p, uint32_t* e, size_t n);
+  // out_i = min(round(((e_i + 2^7) >> 8) * r * 2^-t), maxv) with 0 < t < 32, e_i < 2^24, r <= 2^15.
+  void (*normalize)(const uint32_t* e, uint32_t r, int t, uint32_t maxv, uint8_t* out, size_t n);
   void (*ln_sums)(const int8_t* x, size_t n, int64_t* sx, int64_t* sxx);
   // out_i = sat8(round_half_away(d_i * gamma_i * r * 2^-t) + beta_i), d_i = nn*x_i - sx; t may be <= 0.
   void (*ln_out)(const int8_t* x, const int8_t* gamma, const int32_t* beta, int8_t* out, size_t n, int64_t nn,

@@ -1,0 +1,62 @@
+// gqalut: the error of the integer operations (intops.hpp) against double
+// precision, on the standard row sets of docs/intops.md or on a user's rows.
+// One implementation for the tests, the benchmarks and `gqalut ops`.
+// Errors are in output steps (LSB = 2^-out_frac) against the double-precision
+// operation on the same quantized inputs, the reference clamped to the
+// output code range (what the output format can hold).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "gqalut/function.hpp"
+#include "gqalut/intops.hpp"
+#include "gqalut/search.hpp"
+
+namespace gqalut {
+
+// The optimum `entries`-entry table of a registered function at the given
+// scales with automatic INT8 code formats: the tables the operations use when
+// none are given (softmax: fit_int8_optimum("exp2m1", K, {8}) and ("reci", K,
+// {5}); LayerNorm: ("rsqrt", K, {5})). Header-only: callers link gqalut::search.
+inline TableSet fit_int8_optimum(const std::string& function, int entries, std::vector<int> scales) {
+  Problem p = Problem::make(find_function(function), entries);
+  p.scales = std::move(scales);
+  p.slope_format = FormatChoice::parse("auto");
+  p.intercept_format = FormatChoice::parse("auto");
+  return Optimal().run(p).tables;
+}
+
+struct OpErrorStats {
+  size_t n = 0;          // row length (0: element-wise)
+  size_t rows = 0;       // rows measured
+  size_t points = 0;     // outputs compared
+  double max_err_lsb = 0, mean_err_lsb = 0;
+};
+
+// Rows of real values.
+using Rows = std::vector<std::vector<double>>;
+
+// Attention-like logits: N(0, sd) with sd = 0.5, 1, 1.5, 2 in turn, one row each.
+Rows normal_logit_rows(size_t n, size_t rows, uint64_t seed);
+// Peaked rows: N(0, sd) as above plus one logit 6..8 (uniform) above the rest's
+// maximum, the row shifted down so that it fits an int8 code at 2^-4.
+Rows peaked_logit_rows(size_t n, size_t rows, uint64_t seed);
+// LayerNorm inputs: N(0.3, sd), sd = 0.5..2 in turn, every 97th channel (from 5) an outlier at 6.0.
+Rows layernorm_rows(size_t n, size_t rows, uint64_t seed);
+
+// Quantizes each row at plan.in_frac (round half away from zero, saturate to
+// the code type), runs softmax_row, and compares the uint8 probabilities
+// (2^-out_frac) with the double softmax of the quantized logits.
+OpErrorStats measure_softmax(const SoftmaxPlan& plan, const Rows& rows, bool int32_logits, Isa isa = Isa::automatic);
+
+// gamma N(1, 0.2) at 2^-gamma_frac and beta N(0, 0.2) at 2^-out_frac, drawn
+// from `seed`, per row; int8 output at 2^-out_frac.
+OpErrorStats measure_layernorm(const LayerNormPlan& plan, const Rows& rows, uint64_t seed, Isa isa = Isa::automatic);
+
+// Every int8 code q with x = q 2^-in_frac in [fn.lo, fn.hi].
+OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, int in_frac,
+                                Isa isa = Isa::automatic);
+
+}  // namespace gqalut
