@@ -30,6 +30,7 @@
 #include <fmt/format.h>
 
 #include "ga_ops.hpp"
+#include "gqalut/methods.hpp"
 #include "gqalut/search.hpp"
 #include "quantize.hpp"
 #include "py_rng.hpp"
@@ -152,18 +153,13 @@ struct Resolved {
 Resolved resolve(const GaSettings& s, const Problem& p) {
   Resolved r;
   const Function& fn = p.function;
-  r.rm = s.rounding_mutation.value_or(fn.rounding_mutation);
-  // The official trainer's offsets (gqa_lut_trainer.py): 2 for gelu/8, hswish/16.
-  r.rm_offset = s.rm_offset.value_or(
-      (fn.name == "gelu" && p.entries == 8) || (fn.name == "hswish" && p.entries == 16) ? 2 : 0);
+  // The official trainer's recipe (offsets, breakpoint ranges): data in methods.cpp.
+  const OfficialRecipe recipe = official_recipe(fn, p.entries);
+  r.rm = s.rounding_mutation.value_or(recipe.rounding_mutation);
+  r.rm_offset = s.rm_offset.value_or(recipe.rm_offset);
   bool default_range = p.lo == fn.lo && p.hi == fn.hi;
   std::pair<double, double> bp{p.lo, p.hi};
-  if (default_range && fn.is_builtin() && !s.improved) {
-    // The official Makefile's breakpoint ranges where they differ from x_range.
-    if (fn.name == "reci") bp = {0.625, 3.875};
-    if (fn.name == "rsqrt") bp = {0.25, 3.875};
-    if (fn.name == "exp" && p.entries == 16) bp = {-6.5, 0.0};
-  }
+  if (default_range && fn.is_builtin() && !s.improved) bp = {recipe.bp_lo, recipe.bp_hi};
   bp = s.breakpoint_range.value_or(bp);
   r.bp_lo = bp.first;
   r.bp_hi = bp.second;

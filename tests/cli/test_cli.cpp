@@ -80,7 +80,7 @@ TEST(Cli, BadInputsGetOneLineAndExitTwo) {
   expect_error("fit --func gelu --scales 0:99", "scales must look like");
   expect_error("fit --expr 'x+' --range -1 1", "expression 'x+' is invalid");
   expect_error("fit --expr 'x'", "--expr needs --range LO HI");
-  expect_error("fit --func gelu --method magic", "method must be ga, optimal, uniform or nnlut, got 'magic'");
+  expect_error("fit --func gelu --method magic", "unknown method 'magic' (known: optimal");
   expect_error("fit --func gelu --faithful --improved", "give --faithful or --improved, not both");
   // Options the chosen method would ignore are refused, not silently dropped.
   expect_error("fit --func gelu --method optimal --generations 10",

@@ -16,6 +16,7 @@
 #include "cli.hpp"
 #include "gqalut/atomic_file.hpp"
 #include "gqalut/io.hpp"
+#include "gqalut/methods.hpp"
 #include "gqalut/metrics.hpp"
 
 #include "gqalut/text.hpp"
@@ -33,17 +34,23 @@ const std::map<std::string, PaperFigures> kPaper = {
     {"gelu", {9.4e-5, 1.3e-3}}, {"hswish", {2.9e-4, 1.2e-3}}, {"exp", {1.2e-4, 6.4e-4}},
     {"reci", {8.3e-4, 2.7e-3}}, {"rsqrt", {1.7e-3, 1.1e-2}}};
 
-// The official trainer's breakpoint ranges (its Makefile).
-std::pair<double, double> official_breakpoint_range(const Function& fn, int entries) {
-  if (fn.name == "exp") return {entries >= 16 ? -6.5 : -8.0, 0.0};
-  if (fn.name == "reci") return {0.625, 3.875};
-  if (fn.name == "rsqrt") return {0.25, 3.875};
-  return {fn.lo, fn.hi};
-}
-
 const char* kMethods[] = {"official", "nnlut", "uniform", "ga-faithful-norm", "ga-faithful-rm", "ga-improved",
                           "optimal"};
 const char* kHeaders[] = {"official", "NN-LUT", "uniform", "GA -RM", "GA +RM", "GA impr.", "optimum"};
+
+// The registry method behind each searched column; the faithful GA columns run the
+// official recipe (its breakpoint range) without (-RM) and with (+RM) the rounding mutation.
+struct ColumnMethod {
+  const char* column;
+  const char* method;
+  int rounding_mutation;  // -1: the method's default
+};
+const ColumnMethod kColumnMethods[] = {{"nnlut", "nnlut", -1},
+                                       {"uniform", "uniform", -1},
+                                       {"ga-faithful-norm", "ga-faithful", 0},
+                                       {"ga-faithful-rm", "ga-faithful", 1},
+                                       {"ga-improved", "ga-improved", -1},
+                                       {"optimal", "optimal", -1}};
 
 struct Cell {
   bool available = false;
@@ -111,27 +118,22 @@ Cell run_method(const std::string& m, const Problem& p, const CompareArgs& a, co
     c.available = true;
     return c;
   }
-  Result r;
-  if (m == "nnlut") {
-    NnLutSettings s;
-    s.seed = a.seed;
-    r = NnLut(s).run(p);
-  } else if (m == "uniform") {
-    r = Uniform().run(p);
-  } else if (m == "optimal") {
-    r = Optimal().run(p);
-  } else {
-    GaSettings s;
-    s.seed = a.seed;
-    s.generations = a.generations;
-    s.population = a.population;
-    s.improved = m == "ga-improved";
-    if (!s.improved) {
-      s.rounding_mutation = m == "ga-faithful-rm";
-      s.breakpoint_range = official_breakpoint_range(p.function, p.entries);
-    }
-    r = GeneticAlgorithm(s).run(p);
+  const ColumnMethod* col = nullptr;
+  for (const ColumnMethod& x : kColumnMethods)
+    if (m == x.column) col = &x;
+  if (!col) throw std::logic_error("compare: no method for column " + m);
+  const Method& method = find_method(col->method);
+  json settings = json::object();
+  if (method.has_setting("seed")) settings["seed"] = a.seed;
+  if (method.has_setting("generations")) settings["generations"] = a.generations;
+  if (method.has_setting("population")) settings["population"] = a.population;
+  if (col->rounding_mutation >= 0) {
+    const OfficialRecipe recipe = official_recipe(p.function, p.entries);
+    settings["rounding_mutation"] = col->rounding_mutation == 1;
+    settings["breakpoint_range"] = {recipe.bp_lo, recipe.bp_hi};
   }
+  check_settings(method, settings);
+  Result r = method.run(p, settings, {});
   c.set = std::move(r.tables);
   c.errors = r.errors;
   c.available = true;

@@ -7,6 +7,7 @@
 
 #include "cli.hpp"
 #include "gqalut/io.hpp"
+#include "gqalut/methods.hpp"
 
 namespace gqalut::cli {
 namespace {
@@ -35,57 +36,77 @@ struct FitArgs {
   bool has(const std::string& name) const { return std::find(given.begin(), given.end(), name) != given.end(); }
 };
 
-// An option the chosen method would silently ignore is an error, not a no-op.
-void check_applies(const FitArgs& a) {
-  auto refuse = [&](const char* option, const char* applies_to) {
-    if (a.has(option))
-      throw std::invalid_argument(fmt::format("{} applies to {}, not to --method {}{}", option, applies_to,
-                                              a.method, a.faithful ? " --faithful" : ""));
-  };
-  bool ga = a.method == "ga";
-  if (!ga) {
-    for (const char* o :
-         {"--faithful", "--improved", "--no-rm", "--engine", "--generations", "--population", "--breakpoint-range"})
-      refuse(o, "--method ga");
-  }
-  if (a.method == "optimal" || a.method == "uniform") refuse("--seed", "--method ga and nnlut");
-  if (a.method == "nnlut" || (ga && a.faithful)) {
-    refuse("--objective", "--method optimal, uniform and ga --improved");
-    refuse("--shared", "--method optimal, uniform and ga --improved (faithful GA and NN-LUT always share)");
-  }
+// The registry method the command line names: --method NAME, where ga means the
+// improved GA unless --faithful is given.
+const Method& chosen_method(const FitArgs& a) {
+  if (a.faithful && a.improved) throw std::invalid_argument("give --faithful or --improved, not both");
+  const Method& m = find_method(a.method);
+  bool ga = m.name == "ga-improved" || m.name == "ga-faithful";
+  if (!ga && (a.faithful || a.improved))
+    throw std::invalid_argument(fmt::format("{} applies to --method ga, not to --method {}",
+                                            a.faithful ? "--faithful" : "--improved", a.method));
+  if (m.name == "ga-faithful" && a.improved)
+    throw std::invalid_argument(fmt::format("--improved contradicts --method {}", a.method));
+  if (m.name == "ga-improved" && a.faithful) return find_method("ga-faithful");
+  return m;
 }
 
-Result search(const FitArgs& a, const Problem& p, Progress& progress) {
-  if (a.method == "ga") {
-    GaSettings s;
-    s.improved = !a.faithful;
-    if (a.no_rm) s.rounding_mutation = false;
-    s.seed = a.seed;
-    s.engine = a.engine;
-    s.generations = a.generations;
-    s.population = a.population;
-    if (!a.bp_range.empty()) s.breakpoint_range = std::make_pair(a.bp_range[0], a.bp_range[1]);
-    s.progress = progress.callback();
-    return GeneticAlgorithm(s).run(p);
+// How the command line names a registry method ("ga --improved" for ga-improved).
+std::string cli_name(const Method& m) {
+  if (m.name == "ga-improved") return "ga --improved";
+  if (m.name == "ga-faithful") return "ga --faithful";
+  return m.name;
+}
+
+// "--X applies to --method A, B and C": the methods that take `takes`, with both
+// GA modes written as plain "ga" when both take it.
+std::string applies_to(const std::function<bool(const Method&)>& takes) {
+  std::vector<std::string> names;
+  bool both_ga = takes(find_method("ga-improved")) && takes(find_method("ga-faithful"));
+  for (const Method& m : methods()) {
+    if (!takes(m)) continue;
+    bool ga = m.name == "ga-improved" || m.name == "ga-faithful";
+    if (ga && both_ga) {
+      if (m.name == "ga-improved") names.push_back("ga");
+    } else {
+      names.push_back(cli_name(m));
+    }
   }
-  if (a.method == "optimal") return Optimal(OptimalSettings{progress.callback()}).run(p);
-  if (a.method == "uniform") return Uniform().run(p);
-  if (a.method == "nnlut") {
-    NnLutSettings s;
-    s.seed = a.seed;
-    s.progress = progress.callback();
-    return NnLut(s).run(p);
-  }
-  throw std::invalid_argument(
-      fmt::format("method must be ga, optimal, uniform or nnlut, got '{}'", a.method));
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+  return out;
+}
+
+// The chosen method's settings from the options given; an option the method would
+// silently ignore is an error, not a no-op (the registry says which method takes what).
+nlohmann::json method_settings(const FitArgs& a, const Method& m) {
+  nlohmann::json s = nlohmann::json::object();
+  auto refuse = [&](const char* option, const std::function<bool(const Method&)>& takes) {
+    if (a.has(option) && !takes(m))
+      throw std::invalid_argument(fmt::format("{} applies to --method {}, not to --method {}", option,
+                                              applies_to(takes), m.name == "ga-faithful" ? "ga --faithful" : a.method));
+  };
+  auto setting = [&](const char* option, const char* key, const nlohmann::json& value) {
+    refuse(option, [key](const Method& x) { return x.has_setting(key); });
+    if (a.has(option)) s[key] = value;
+  };
+  setting("--seed", "seed", a.seed);
+  setting("--engine", "engine", a.engine);
+  setting("--generations", "generations", a.generations);
+  setting("--population", "population", a.population);
+  setting("--no-rm", "rounding_mutation", false);
+  if (!a.bp_range.empty()) setting("--breakpoint-range", "breakpoint_range", a.bp_range);
+  else refuse("--breakpoint-range", [](const Method& x) { return x.has_setting("breakpoint_range"); });
+  for (const char* o : {"--objective", "--shared"})
+    refuse(o, [](const Method& x) { return x.uses_objective; });
+  check_settings(m, s);
+  return s;
 }
 
 void run(const FitArgs& a) {
-  if (a.faithful && a.improved) throw std::invalid_argument("give --faithful or --improved, not both");
-  if (a.method != "ga" && a.method != "optimal" && a.method != "uniform" && a.method != "nnlut")
-    throw std::invalid_argument(
-        fmt::format("method must be ga, optimal, uniform or nnlut, got '{}'", a.method));
-  check_applies(a);
+  const Method& method = chosen_method(a);
+  const nlohmann::json settings = method_settings(a, method);
   Problem p;
   p.function = a.fn.resolve(&p.lo, &p.hi);
   p.entries = a.entries;
@@ -98,7 +119,7 @@ void run(const FitArgs& a) {
   p.validate();
 
   Progress progress(fmt::format("fit {} {}-entry {}", p.function.name, p.entries, a.method));
-  Result r = search(a, p, progress);
+  Result r = method.run(p, settings, progress.callback());
   progress.finish();
 
   std::ostream* out = &std::cout;
@@ -130,14 +151,11 @@ void add_fit_command(CLI::App& app) {
   auto a = std::make_shared<FitArgs>();
   auto* cmd = app.add_subcommand("fit", "Search a quantization-aware table (GA, exact optimum, baselines)");
   cmd->footer(
-      "Methods:\n"
-      "  ga       the paper's genetic algorithm; --improved (default): elitism, integer coefficients\n"
-      "           refitted to the rounded breakpoints, P-int fitness, one table per scale;\n"
-      "           --faithful: as the official trainer (P-grid fitness, rounded chords, one breakpoint set)\n"
-      "  optimal  the exact optimum of the quantized problem (per scale, or --shared)\n"
-      "  uniform  uniform breakpoints, best integer coefficients\n"
-      "  nnlut    NN-LUT baseline (one hidden ReLU layer converted to a table)\n\n"
-      "Examples:\n"
+      "Methods (--method NAME; ga is ga-improved, or ga-faithful with --faithful; the settings are\n"
+      "the registry's, the options --seed --engine --generations --population --no-rm --breakpoint-range\n"
+      "set them):\n" +
+      methods_help() +
+      "\nExamples:\n"
       "  gqalut fit --func gelu --entries 8 -o gelu8.json\n"
       "  gqalut fit --func exp --method optimal --entries 16 --scales 0:6 -o exp16.json\n"
       "  gqalut fit --func gelu --faithful --seed 3 -o gelu8_faithful.json\n"
@@ -148,7 +166,7 @@ void add_fit_command(CLI::App& app) {
       ->check(int_in(2, Table::kMaxEntries))
       ->capture_default_str();
   cmd->add_option("--scales", a->scales, "Input scales n (x = q*2^-n): 0:6, 5, 0,2,4")->capture_default_str();
-  cmd->add_option("--method,-m", a->method, "ga | optimal | uniform | nnlut")->capture_default_str();
+  cmd->add_option("--method,-m", a->method, "ga | ga-faithful | optimal | uniform | nnlut (see below)")->capture_default_str();
   cmd->add_flag("--faithful", a->faithful, "GA as the official trainer runs it");
   cmd->add_flag("--improved", a->improved, "GA with gqalut's fixes (the default)");
   cmd->add_flag("--no-rm", a->no_rm, "GA without the rounding mutation (default: the paper's choice per function)");
