@@ -71,6 +71,7 @@ TorchLut make_torch_lut(const Table& t) {
   TorchLut out;
   out.n = t.n;
   out.shift = t.shift();
+  out.right = t.tie == TieRule::right;
   const int ks = out.shift - t.n - t.slope_format.frac_bits;
   const int bs = out.shift - t.intercept_format.frac_bits;
   std::vector<int64_t> bp(t.breakpoints.begin(), t.breakpoints.end());
@@ -86,7 +87,7 @@ TorchLut make_torch_lut(const Table& t) {
 }
 
 Tensor lut_acc(const TorchLut& t, const Tensor& q) {
-  const Tensor seg = torch::bucketize(q, t.bp, /*out_int32=*/false, /*right=*/true);
+  const Tensor seg = torch::bucketize(q, t.bp, /*out_int32=*/false, /*right=*/t.right);
   return torch::take(t.k, seg) * q + torch::take(t.b, seg);
 }
 

@@ -33,11 +33,13 @@ inline constexpr int kProbBits = 7;
 // acc = k[seg] * q + b[seg] is exactly SPEC section 2's datapath.
 struct TorchLut {
   int n = 0, shift = 0;
+  bool right = true;  // the table's tie rule: a code equal to a breakpoint P_i is in segment i+1
   torch::Tensor bp, k, b;
 };
 TorchLut make_torch_lut(const Table& t);
-// acc for int64 codes q (any shape): bucketize with right=true counts the
-// breakpoints P_i <= q, SPEC section 1's segment rule (tie rule "right").
+// acc for int64 codes q (any shape): the segment is the number of breakpoints
+// P_i <= q (tie rule "right", bucketize right=true) or P_i < q ("left"), SPEC
+// section 1's segment rule.
 torch::Tensor lut_acc(const TorchLut& t, const torch::Tensor& q);
 
 // The integer operations of one LUT bank. Plans (gqalut's and the LibTorch
