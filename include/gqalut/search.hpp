@@ -47,6 +47,14 @@ struct Problem {
   Objective objective = Objective::mse;
   bool shared = false;             // one coefficient set for all scales (official semantics)
   int input_bits = 8;              // b_in: input codes in [-2^(b_in-1), 2^(b_in-1)-1]; 2..8 or 16
+  // The segment rule of the target datapath (SPEC section 1): every method
+  // returns tables of this rule. optimal, uniform and ga-improved search for
+  // it (their segments are sets of consecutive codes; the optimum under the
+  // left rule is the right-rule one with codes moved by one, up to the
+  // breakpoint grid of shared tables); ga-faithful and nnlut search as they
+  // always do (the faithful fitness has no ties in practice) and their codes
+  // are read with this rule, as the official op reads the official tables.
+  TieRule tie = TieRule::right;
 
   // A problem on `fn`'s default range.
   static Problem make(const Function& fn, int entries);

@@ -649,7 +649,9 @@ Result run_improved(const GaSettings& s, const Problem& p) {
         const LineFit& lf = costs.seg(prev, next);
         t.slopes.push_back(lf.k);
         t.intercepts.push_back(lf.b);
-        if (i < genes) t.breakpoints.push_back(next < npts ? sp.q[next] : sp.q[npts - 1] + 1);
+        // The first code right of the cut (right rule), or the last code left of it (left rule).
+        if (i < genes)
+          t.breakpoints.push_back((next < npts ? sp.q[next] : sp.q[npts - 1] + 1) - (p.tie == TieRule::left ? 1 : 0));
         prev = next;
       }
       t.validate();
@@ -673,9 +675,19 @@ Result run_improved(const GaSettings& s, const Problem& p) {
     // gene m (code pmax) to above the last, so the outer segments need no
     // special case and the exported codes mean what the costs assumed.
     int64_t pmax = int64_t(std::floor(std::ldexp(p.hi, nmax))) + 1;
+    // Under the left rule a code P leaves q <= P on its left: gene 0 must round
+    // below every first point, gene m to at least every last one.
+    const bool left_rule = p.tie == TieRule::left;
+    auto below_all = [&](int64_t code) {
+      for (const auto& sp : all_points)
+        if (!sp.q.empty() && round_to(code, sp.n) >= sp.q.front()) return false;
+      return true;
+    };
+    if (left_rule)
+      while (!below_all(pmin)) --pmin;
     auto beyond_all = [&](int64_t code) {
       for (const auto& sp : all_points)
-        if (!sp.q.empty() && round_to(code, sp.n) <= sp.q.back()) return false;
+        if (!sp.q.empty() && round_to(code, sp.n) < sp.q.back() + (left_rule ? 0 : 1)) return false;
       return true;
     };
     while (!beyond_all(pmax)) ++pmax;
@@ -690,8 +702,14 @@ Result run_improved(const GaSettings& s, const Problem& p) {
       bw.clear();
       for (const auto& sp : all_points) {
         if (sp.q.empty()) continue;
-        auto lo_it = std::lower_bound(sp.q.begin(), sp.q.end(), int32_t(code_at(a, sp.n)));
-        auto hi_it = std::lower_bound(sp.q.begin(), sp.q.end(), int32_t(code_at(b, sp.n)));
+        // Points left of a code: q < P (right rule) or q <= P (left rule).
+        auto cut = [&](int g) {
+          const int32_t c = int32_t(code_at(g, sp.n));
+          return left_rule ? std::upper_bound(sp.q.begin(), sp.q.end(), c)
+                           : std::lower_bound(sp.q.begin(), sp.q.end(), c);
+        };
+        auto lo_it = cut(a);
+        auto hi_it = cut(b);
         double wt = p.objective == Objective::mse ? 1.0 / double(sp.q.size()) : 1.0;
         for (auto it = lo_it; it < hi_it; ++it) {
           size_t i = size_t(it - sp.q.begin());

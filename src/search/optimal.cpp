@@ -32,7 +32,9 @@ namespace {
 using detail::shift_round_even;
 
 // Where breakpoints may go: P classes of codes on the grid 2^-m; left[a*S+s]
-// = number of points of scale s strictly left of a breakpoint of class a.
+// = number of points of scale s left of a breakpoint of class a (q < P under
+// the right rule, q <= P under the left one). Class 0 leaves every point on
+// its right, the last class every point on its left.
 struct Layout {
   int m = 0;
   std::vector<const ScalePoints*> scales;  // scales with points
@@ -44,7 +46,7 @@ struct Layout {
   int32_t at(int a, int s) const { return left[std::size_t(a) * scales.size() + s]; }
 };
 
-Layout make_layout(std::vector<const ScalePoints*> scales, std::vector<double> weight, int m) {
+Layout make_layout(std::vector<const ScalePoints*> scales, std::vector<double> weight, int m, TieRule tie) {
   Layout L;
   L.m = m;
   L.scales = std::move(scales);
@@ -53,8 +55,11 @@ Layout make_layout(std::vector<const ScalePoints*> scales, std::vector<double> w
   int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
   for (const ScalePoints* sp : L.scales) {
     int sh = m - sp->n;
-    lo = std::min(lo, int64_t{sp->q.front()} * (int64_t{1} << sh));
-    hi = std::max(hi, (int64_t{sp->q.back()} + 1) * (int64_t{1} << sh));
+    // The codes that put every point right (lo) and every point left (hi).
+    const int64_t first = tie == TieRule::right ? sp->q.front() : int64_t{sp->q.front()} - 1;
+    const int64_t last = tie == TieRule::right ? int64_t{sp->q.back()} + 1 : sp->q.back();
+    lo = std::min(lo, first * (int64_t{1} << sh));
+    hi = std::max(hi, last * (int64_t{1} << sh));
   }
   std::vector<int32_t> prev(S, -1), cur(S);
   int64_t class_start = lo;
@@ -72,7 +77,9 @@ Layout make_layout(std::vector<const ScalePoints*> scales, std::vector<double> w
     for (std::size_t s = 0; s < S; ++s) {
       const auto& q = L.scales[s]->q;
       int64_t p = shift_round_even(c, m - L.scales[s]->n);
-      cur[s] = int32_t(std::lower_bound(q.begin(), q.end(), p) - q.begin());
+      cur[s] = int32_t((tie == TieRule::right ? std::lower_bound(q.begin(), q.end(), p)
+                                              : std::upper_bound(q.begin(), q.end(), p)) -
+                       q.begin());
     }
     if (cur != prev) {
       if (L.classes > 0) close_class(c - 1);
@@ -200,7 +207,7 @@ Result Optimal::run(const Problem& p) const {
       Table t = blank(sp.n);
       if (!sp.q.empty()) {
         double f0 = double(si) / pts.size(), f1 = double(si + 1) / pts.size();
-        Layout L = make_layout({&sp}, {1.0}, sp.n);
+        Layout L = make_layout({&sp}, {1.0}, sp.n, p.tie);
         SegmentCosts sc = segment_costs(L, box, p.objective, s_.progress, f0, f1, evaluations);
         double total = 0;
         std::vector<int> cuts = best_cuts(sc, K, p.objective, total);
@@ -232,7 +239,7 @@ Result Optimal::run(const Problem& p) const {
         with.push_back(&sp);
         w.push_back(1.0 / double(sp.q.size()));
       }
-    Layout L = make_layout(with, w, m);
+    Layout L = make_layout(with, w, m, p.tie);
     SegmentCosts sc = segment_costs(L, box, p.objective, s_.progress, 0.0, 1.0, evaluations);
     double total = 0;
     std::vector<int> cuts = best_cuts(sc, K, p.objective, total);

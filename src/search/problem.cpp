@@ -99,10 +99,12 @@ Result finish_result(const Problem& p, TableSet set, nlohmann::json settings, do
   set.lo = p.lo;
   set.hi = p.hi;
   for (auto& kv : set.tables) kv.second.input_bits = p.input_bits;
+  for (auto& kv : set.tables) kv.second.tie = p.tie;  // the codes the method made are for this rule
   r.errors = evaluate(set, p.function.f, p.lo, p.hi, Protocol::p_int, p.scales);
   nlohmann::json errs = nlohmann::json::array();
   for (const auto& e : r.errors.scales)
     errs.push_back({{"n", e.n}, {"points", e.points}, {"mse", e.mse}, {"max_abs_error", e.max_abs_error}});
+  settings["tie"] = to_string(p.tie);
   set.meta["settings"] = settings;
   set.meta["method"] = settings.value("method", std::string("unknown"));
   if (settings.contains("seed")) set.meta["seed"] = settings["seed"];

@@ -55,11 +55,14 @@ Result Uniform::run(const Problem& p) const {
     }
     return c;
   };
-  // Segment t of a scale holds its points with t = #{P <= q}.
+  // Segment t of a scale holds its points with t = #{P <= q} (right rule) or
+  // #{P < q} (left rule): the rounded breakpoints are read with the target rule.
   auto segment_of_points = [&](const ScalePoints& sp, const std::vector<int32_t>& bp) {
     std::vector<int> seg(sp.q.size());
     for (std::size_t i = 0; i < sp.q.size(); ++i)
-      seg[i] = int(std::upper_bound(bp.begin(), bp.end(), sp.q[i]) - bp.begin());
+      seg[i] = int((p.tie == TieRule::right ? std::upper_bound(bp.begin(), bp.end(), sp.q[i])
+                                            : std::lower_bound(bp.begin(), bp.end(), sp.q[i])) -
+                   bp.begin());
     return seg;
   };
   std::size_t evals = 0;

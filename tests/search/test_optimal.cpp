@@ -49,10 +49,10 @@ double brute_segment(const std::vector<BruteScale>& sc, const std::vector<std::p
 
 // Exhaustive optimum: every non-decreasing tuple of K-1 breakpoint codes on
 // the grid 2^-m in [cmin, cmax], rounded half to even to each scale, the
-// segment rule seg(q) = #{P <= q}; returns the objective (weighted SSE sum or
-// max abs).
+// segment rule seg(q) = #{P <= q} (right) or #{P < q} (left); returns the
+// objective (weighted SSE sum or max abs).
 double brute_optimum(const std::vector<BruteScale>& sc, int m, int64_t cmin, int64_t cmax, int entries,
-                     Format fk, Format fb, Objective o) {
+                     Format fk, Format fb, Objective o, TieRule rule) {
   std::map<std::vector<std::pair<int, int>>, double> cache;
   std::vector<int64_t> bp(entries - 1, cmin);
   double best = std::numeric_limits<double>::infinity();
@@ -64,8 +64,10 @@ double brute_optimum(const std::vector<BruteScale>& sc, int m, int64_t cmin, int
       std::vector<int> seg(sc[s].q.size());
       for (std::size_t i = 0; i < sc[s].q.size(); ++i) {
         int count = 0;
-        for (int64_t c : bp)
-          if (std::nearbyint(std::ldexp(double(c), sc[s].n - m)) <= sc[s].q[i]) ++count;
+        for (int64_t c : bp) {
+          double code = std::nearbyint(std::ldexp(double(c), sc[s].n - m));
+          if (rule == TieRule::right ? code <= sc[s].q[i] : code < sc[s].q[i]) ++count;
+        }
         seg[i] = count;
       }
       for (int t = 0; t <= entries; ++t)
@@ -128,7 +130,7 @@ std::vector<Instance> instances(bool shared) {
           {"rsqrt", find_function("rsqrt"), 0.5, 2, {1, 2}}};   // 4 + 7 points
 }
 
-void check_against_brute(bool shared) {
+void check_against_brute(bool shared, TieRule rule = TieRule::right) {
   const std::pair<Format, Format> formats[] = {{Format{6, 8}, Format{6, 8}},
                                                {Format{5, 8}, Format{5, 8}},
                                                {Format{4, 8}, Format{4, 8}},
@@ -140,6 +142,8 @@ void check_against_brute(bool shared) {
       for (Objective o : {Objective::mse, Objective::max_abs}) {
         // The 8-bit brute force is slow: test mixed/3-bit-integer formats on fewer instances.
         if (fk != fb && std::string(in.name) != "gelu") continue;
+        // The left rule: the Q1.6 and 4-bit formats, MSE and max, every instance.
+        if (rule == TieRule::left && !(fk == Format{6, 8} && fb == fk) && fk.width != 4) continue;
         Problem p = Problem::make(in.fn, 2);
         p.lo = in.lo;
         p.hi = in.hi;
@@ -148,6 +152,7 @@ void check_against_brute(bool shared) {
         p.intercept_format.fixed = fb;
         p.objective = o;
         p.shared = shared;
+        p.tie = rule;
         std::vector<BruteScale> sc = brute_scales(p);
         int m = *std::max_element(p.scales.begin(), p.scales.end());
         int64_t cmin = std::numeric_limits<int64_t>::max(), cmax = std::numeric_limits<int64_t>::min();
@@ -159,7 +164,7 @@ void check_against_brute(bool shared) {
           if (shared && entries == 4 && fk.width == 8 && std::string(in.name) != "exp") continue;
           p.entries = entries;
           Result r = Optimal().run(p);
-          double brute = brute_optimum(sc, m, cmin, cmax, entries, fk, fb, o);
+          double brute = brute_optimum(sc, m, cmin, cmax, entries, fk, fb, o, rule);
           // The tables' own P-int errors (finish_result evaluates them with
           // gqalut::p_int_error) must equal the brute-force optimum.
           double got = 0;
@@ -183,6 +188,7 @@ void check_against_brute(bool shared) {
             EXPECT_TRUE(close(reported, got)) << reported << " vs " << got;
           }
           for (const auto& kv : r.tables.tables) {
+            EXPECT_EQ(kv.second.tie, rule);
             EXPECT_NO_THROW(kv.second.validate());
             EXPECT_EQ(kv.second.entries(), entries);
           }
@@ -197,6 +203,12 @@ void check_against_brute(bool shared) {
 TEST(Optimal, MatchesExhaustiveSearchPerScale) { check_against_brute(false); }
 
 TEST(Optimal, MatchesExhaustiveSearchShared) { check_against_brute(true); }
+
+// Under the left rule (q > P goes right) the DP's classes and its codes are
+// the left rule's: the same exhaustive optimum, with seg(q) = #{P < q}.
+TEST(Optimal, MatchesExhaustiveSearchPerScaleLeftRule) { check_against_brute(false, TieRule::left); }
+
+TEST(Optimal, MatchesExhaustiveSearchSharedLeftRule) { check_against_brute(true, TieRule::left); }
 
 // Shared tables: one breakpoint set on the finest grid, rounded half to even
 // to each scale, and one coefficient set.

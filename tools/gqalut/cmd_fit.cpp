@@ -28,6 +28,7 @@ struct FitArgs {
   std::string slope_format, intercept_format;
   std::string objective = "mse";
   bool shared = false;
+  std::string tie = "right";
   std::vector<double> bp_range;
   std::string output;
   bool quiet = false;
@@ -115,6 +116,7 @@ void run(const FitArgs& a) {
   p.intercept_format = FormatChoice::parse(a.intercept_format.empty() ? a.format : a.intercept_format);
   p.objective = parse_objective(a.objective);
   p.shared = a.shared;
+  p.tie = parse_tie_rule(a.tie);
   if (!a.bp_range.empty()) check_range(a.bp_range[0], a.bp_range[1]);
   p.validate();
 
@@ -132,11 +134,12 @@ void run(const FitArgs& a) {
   }
   if (a.quiet) return;
   const Table& t = r.tables.tables.begin()->second;
-  *out << fmt::format("{} {} entries on [{}, {}], method {}{}, slopes {} intercepts {}{}\n",
+  *out << fmt::format("{} {} entries on [{}, {}], method {}{}, slopes {} intercepts {}{}, tie rule {}\n",
                       p.function.expression.empty() ? p.function.name : p.function.expression, p.entries, p.lo,
                       p.hi, r.tables.meta.value("method", a.method),
                       r.settings.contains("seed") ? fmt::format(" (seed {})", r.settings["seed"].dump()) : "",
-                      t.slope_format.name(), t.intercept_format.name(), t.is_int8() ? "" : " (NOT INT8)");
+                      t.slope_format.name(), t.intercept_format.name(), t.is_int8() ? "" : " (NOT INT8)",
+                      to_string(p.tie));
   *out << fmt::format("{:>3} {:>7} {:>12} {:>12}\n", "n", "points", "P-int MSE", "max|err|");
   for (const auto& e : r.errors.scales)
     *out << fmt::format("{:>3} {:>7} {:>12} {:>12}\n", e.n, e.points, sci(e.mse), sci(e.max_abs_error));
@@ -188,6 +191,11 @@ void add_fit_command(CLI::App& app) {
   cmd->add_option("--objective", a->objective, "mse | max (max |error|; optimal, uniform and improved GA)")
       ->capture_default_str();
   cmd->add_flag("--shared", a->shared, "One coefficient set shared by all scales (official JSON semantics)");
+  cmd->add_option("--tie", a->tie,
+                  "Segment rule of the target datapath: right (q >= P goes right, SPEC) | left (q > P goes\n"
+                  "right: torch.bucketize(right=False), comparators with >). The file records it; either way\n"
+                  "the official PyTorch op computes exactly the fitted function from it")
+      ->capture_default_str();
   cmd->add_option("--breakpoint-range", a->bp_range, "GA breakpoint range LO HI (default: the range)")->expected(2);
   cmd->add_option("-o,--output", a->output, "Output JSON file (default: stdout, summary on stderr)");
   cmd->add_flag("-q,--quiet", a->quiet, "No summary");
