@@ -50,8 +50,18 @@ Function parse_expression(const std::string& expr, double lo, double hi);
 // Throws std::invalid_argument if [lo, hi] is empty/inverted/non-finite.
 void check_range(double lo, double hi);
 
-// Throws std::invalid_argument "NAME is not finite on [lo, hi] (at x = ...)"
-// after sampling f densely on the range (every 2^-10 and both ends).
+// Throws std::invalid_argument "NAME is not finite on [lo, hi] (f(x) = ...)"
+// unless f is finite at every point a protocol or search evaluates: both ends,
+// every input code of up to 16 bits at every scale n <= 12 (x = q * 2^-n),
+// every P-grid point (lo + 0.01 j), the chord points of automatic formats, and
+// the finest dyadic grid 2^-k (k <= 12) of the range with at most 2^22 points.
+inline constexpr int kMaxCheckedScale = 12;
 void check_finite_on(const Function& fn, double lo, double hi);
+
+// A search's range (and breakpoint range) must lie within +-kMaxSearchMagnitude:
+// no 16-bit input code lies beyond, and breakpoint codes x * 2^n (n <= 12)
+// must fit in 32 bits. Throws std::invalid_argument naming `what` and the range.
+inline constexpr double kMaxSearchMagnitude = 65536;
+void check_search_range(double lo, double hi, const char* what = "range");
 
 }  // namespace gqalut

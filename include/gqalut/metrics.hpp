@@ -46,6 +46,8 @@ ScaleError p_int_error(const Table& t, const RealFn& f, double lo, double hi,
 ScaleError p_grid_error(const Table& t, const RealFn& f, double lo, double hi,
                         std::optional<TieRule> rule = std::nullopt);
 // The official trainer's grid, reproducing numpy.arange(lo, hi, step) bit for bit.
+// Throws std::invalid_argument when it would hold more than kMaxGridPoints points.
+inline constexpr size_t kMaxGridPoints = 10'000'000;
 std::vector<double> arange(double lo, double hi, double step = 0.01);
 
 // Mean of the per-scale MSEs (scales with no points are skipped).

@@ -1,5 +1,6 @@
 #include "gqalut/function.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -98,6 +99,15 @@ void check_range(double lo, double hi) {
                     lo == hi ? "empty" : "inverted"));
 }
 
+void check_search_range(double lo, double hi, const char* what) {
+  check_range(lo, hi);
+  if (lo < -kMaxSearchMagnitude || hi > kMaxSearchMagnitude)
+    throw std::invalid_argument(fmt::format(
+        "{} must lie within [-{}, {}] for a search (no 16-bit input code lies beyond, and breakpoint codes "
+        "x*2^n, n <= 12, must fit in 32 bits), got [{}, {}]",
+        what, kMaxSearchMagnitude, kMaxSearchMagnitude, lo, hi));
+}
+
 void check_finite_on(const Function& fn, double lo, double hi) {
   check_range(lo, hi);
   auto bad = [&](double x) {
@@ -108,10 +118,30 @@ void check_finite_on(const Function& fn, double lo, double hi) {
   };
   bad(lo);
   bad(hi);
-  // Every point of the finest input grid used anywhere (2^-12), capped in count.
-  double step = std::ldexp(1.0, -12);
-  double span = hi - lo;
-  if (span / step > 1 << 20) step = span / (1 << 20);
+  // Every input code of up to 16 bits at every scale (x = q * 2^-n, n <= 12) in the range:
+  // the P-int protocol and every search's points.
+  for (int n = 0; n <= kMaxCheckedScale; ++n) {
+    double qlo = std::max(-32768.0, std::ceil(std::ldexp(lo, n)));
+    double qhi = std::min(32767.0, std::floor(std::ldexp(hi, n)));
+    for (double q = qlo; q <= qhi; ++q) bad(std::ldexp(q, -n));
+  }
+  // Every point of the P-grid protocol (x = lo + 0.01 j < hi), when that grid is not too
+  // large to be evaluated at all (arange refuses it then).
+  double grid = std::ceil((hi - lo) / 0.01);
+  if (grid <= 10'000'000.0) {
+    double x1 = lo + 0.01, delta = x1 - lo;  // numpy's arange fill, as metrics.cpp
+    for (double j = 1; j < grid; ++j) bad(j == 1 ? x1 : lo + j * delta);
+  }
+  // The chord points of automatic formats (Problem::resolve_formats).
+  double h = std::min(std::ldexp(1.0, -6), (hi - lo) / 64);
+  if ((hi - lo) / h <= 1 << 24)
+    for (double a = lo; a + h <= hi + 1e-12; a += h) bad(std::min(a + h, hi));
+  // Every multiple of 2^-k in the range for the finest k <= 12 with at most 2^22 points:
+  // breakpoints of every scale lie on these dyadic grids, and so do the poles people write.
+  double half_span = hi / 2 - lo / 2;  // hi - lo may overflow
+  int k = 12;
+  while (std::ldexp(half_span, k + 1) > double(1 << 22)) --k;
+  double step = std::ldexp(1.0, -k);
   for (double x = std::ceil(lo / step) * step; x <= hi; x += step) bad(x);
 }
 

@@ -30,6 +30,16 @@ std::vector<int32_t> codes_in_range(int n, double lo, double hi, int bits) {
 }
 
 namespace {
+// f at a point a protocol evaluates; never a non-finite error ("mse": null in a file).
+double finite_at(const RealFn& f, double x, const char* protocol, int n) {
+  double y = f(x);
+  if (!std::isfinite(y))
+    throw std::invalid_argument(
+        fmt::format("function is not finite at x = {} (f(x) = {}), a point of the {} protocol at scale {}", x, y,
+                    protocol, n));
+  return y;
+}
+
 struct Acc {
   double sse = 0, max_abs = 0;
   int count = 0;
@@ -48,7 +58,7 @@ ScaleError p_int_error(const Table& t, const RealFn& f, double lo, double hi,
   Acc a;
   for (int32_t q : codes_in_range(t.n, lo, hi, t.input_bits)) {
     double x = std::ldexp(double(q), -t.n);
-    a.add(eval_value(t, q, rule) - f(x));
+    a.add(eval_value(t, q, rule) - finite_at(f, x, "P-int", t.n));
   }
   return a.done(t.n);
 }
@@ -56,8 +66,16 @@ ScaleError p_int_error(const Table& t, const RealFn& f, double lo, double hi,
 std::vector<double> arange(double lo, double hi, double step) {
   // numpy: length = ceil((stop - start) / step); values start + i * delta with
   // delta = (start + step) - start (numpy's fill), first value exactly start.
+  if (!std::isfinite(lo) || !std::isfinite(hi) || !std::isfinite(step) || !(step > 0))
+    throw std::invalid_argument(
+        fmt::format("grid needs a finite range and a finite step > 0, got [{}, {}) step {}", lo, hi, step));
   double len_d = std::ceil((hi - lo) / step);
   if (!(len_d > 0)) return {};
+  // Bounded before the conversion (2e19 does not fit size_t) and the allocation.
+  if (len_d > double(kMaxGridPoints))
+    throw std::invalid_argument(fmt::format(
+        "grid on [{}, {}) at step {} has {:.3g} points; at most {} (a range at most {} wide)", lo, hi, step,
+        len_d, kMaxGridPoints, double(kMaxGridPoints) * step));
   auto len = static_cast<size_t>(len_d);
   std::vector<double> x(len);
   x[0] = lo;
@@ -77,7 +95,7 @@ ScaleError p_grid_error(const Table& t, const RealFn& f, double lo, double hi,
     auto it = rule == TieRule::right ? std::upper_bound(bp.begin(), bp.end(), x)
                                      : std::lower_bound(bp.begin(), bp.end(), x);
     int s = int(it - bp.begin());
-    a.add(t.slope_value(s) * x + t.intercept_value(s) - f(x));
+    a.add(t.slope_value(s) * x + t.intercept_value(s) - finite_at(f, x, "P-grid", t.n));
   }
   return a.done(t.n);
 }

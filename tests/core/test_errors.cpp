@@ -151,3 +151,117 @@ TEST(Errors, UserTextWithControlCharactersStaysOneLine) {
   EXPECT_EQ(escape_controls("a\tb\x7f"), "a\\tb\\x7f");
   EXPECT_EQ(escape_controls("gélu"), "gélu");  // UTF-8 is kept
 }
+
+// Issue 12: hostile inputs end with one clear line, never a crash, a hang or a wrong result.
+
+TEST(Errors, DeepNestingIsRefusedBeforeAnyRecursion) {
+  // 100k levels overflowed the stack in the parser, in e.dump() of the bad element and
+  // in the metadata copy; now the reader refuses any nesting deeper than kMaxJsonDepth.
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  std::string in_bp = R"({"gelu": {"6": {"breakpoints": )" + nested(100000) + R"(, "slopes": [0], "intercepts": [0]}}})";
+  std::string in_meta = std::string(R"({"gelu": {"6": {"breakpoints": [], "slopes": [0], "intercepts": [0]}},)") +
+                        R"( "gqalut": {"x": )" + nested(200000) + "}}";
+  for (const std::string& doc : {in_bp, in_meta})
+    EXPECT_EQ(read_error(doc).rfind("t.json: JSON must nest at most 64 levels deep, got more at byte ", 0), 0u)
+        << read_error(doc).substr(0, 200);
+  // Brackets inside strings do not count; 64 levels are still read.
+  std::string ok = std::string(R"({"gelu": {"6": {"breakpoints": [], "slopes": [0], "intercepts": [0]}},)") +
+                   R"( "gqalut": {"note": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"[", "x": )" +
+                   nested(62) + "}}";
+  EXPECT_EQ(read_error(ok), "<no error>");
+  std::istringstream in(ok);
+  EXPECT_EQ(read_json(in, "t.json").meta["x"].dump().size(), 124u);  // the metadata is kept as it was
+}
+
+TEST(Errors, MetadataOfTheWrongTypeNamesFileAndField) {
+  // Was "[json.exception.type_error.302] type must be string, but is number": no file, no field.
+  const std::string tables = R"({"gelu": {"6": {"breakpoints": [], "slopes": [0], "intercepts": [0]}}, "gqalut": )";
+  EXPECT_EQ(read_error(tables + R"({"slope_format": 3}})"), "t.json: gqalut.slope_format must be a string, got 3");
+  EXPECT_EQ(read_error(tables + R"({"slope_format": "q1.6", "intercept_format": [1]}})"),
+            "t.json: gqalut.intercept_format must be a string, got [1]");
+  EXPECT_EQ(read_error(tables + R"({"function": {"a": 1}}})"), "t.json: gqalut.function must be a string, got {\"a\":1}");
+  EXPECT_EQ(read_error(tables + R"({"expression": false}})"), "t.json: gqalut.expression must be a string, got false");
+  EXPECT_EQ(read_error(tables + R"({"slope_format": "q9.9"}})").rfind("t.json: gqalut.slope_format/intercept_format: ", 0),
+            0u);
+}
+
+TEST(Errors, ADirectoryIsNotATableFile) {
+  // Was "basic_filebuf::underflow error reading the file: Is a directory".
+  std::string dir = ::testing::TempDir();
+  EXPECT_EQ(error_of([&] { read_json_file(dir); }), "cannot open table file " + quote(dir, 200) + ": is a directory");
+}
+
+TEST(Errors, GridProtocolIsBounded) {
+  // 2e19 points were converted to size_t (UB) and 2e9 points grew to 15 GB.
+  EXPECT_EQ(error_of([] { arange(-1e17, 1e17); }),
+            "grid on [-1e+17, 1e+17) at step 0.01 has 2e+19 points; at most 10000000 (a range at most 100000 wide)");
+  EXPECT_EQ(error_of([] { arange(-1e7, 1e7); }).rfind("grid on [-10000000, 10000000) at step 0.01 has 2e+09 points", 0),
+            0u);
+  EXPECT_EQ(error_of([] { arange(0, 1, 0); }), "grid needs a finite range and a finite step > 0, got [0, 1) step 0");
+  EXPECT_EQ(arange(-50000, 50000).size(), 10'000'000u);  // the bound itself is allowed
+}
+
+TEST(Errors, SearchRangesAreBounded) {
+  // uniform on [-1e308, 1e308] wrote breakpoint -2147483648 (UB); the faithful GA crashed.
+  Problem p = Problem::make(find_function("gelu"), 8);
+  p.lo = -1e308;
+  p.hi = 1e308;
+  const std::string rule =
+      "range must lie within [-65536, 65536] for a search (no 16-bit input code lies beyond, and breakpoint "
+      "codes x*2^n, n <= 12, must fit in 32 bits), got [-1e+308, 1e+308]";
+  EXPECT_EQ(error_of([&] { Uniform().run(p); }), rule);
+  GaSettings faithful;
+  faithful.improved = false;
+  faithful.generations = 1;
+  EXPECT_EQ(error_of([&] { GeneticAlgorithm(faithful).run(p); }), rule);
+  EXPECT_EQ(error_of([&] { Optimal().run(p); }), rule);
+  faithful.breakpoint_range = std::make_pair(-1e300, 1.0);
+  EXPECT_EQ(error_of([&] { GeneticAlgorithm{faithful}; }).rfind("breakpoint range must lie within [-65536, 65536]", 0), 0u);
+  p.lo = -65536;
+  p.hi = 65536;
+  p.scales = {0};
+  EXPECT_NO_THROW(p.validate());
+}
+
+TEST(Errors, GaWorkIsBounded) {
+  GaSettings s;
+  s.generations = 2'000'000;
+  EXPECT_EQ(error_of([&] { GeneticAlgorithm{s}; }), "generations must be <= 1000000, got 2000000");
+  s.generations = 100'000;
+  s.population = 10'000;
+  EXPECT_EQ(error_of([&] { GeneticAlgorithm{s}; }),
+            "GA work population x generations must be <= 100000000, got 10000 x 100000");
+  s = {};
+  s.population = 2;  // the improved GA keeps min(elites, population - 1) elites: 2 is allowed, as --help says
+  s.generations = 2;
+  Problem p = Problem::make(find_function("gelu"), 4);
+  p.scales = {4};
+  EXPECT_NO_THROW(GeneticAlgorithm(s).run(p));
+}
+
+TEST(Errors, PoleOnAnEvaluatedPointIsFound) {
+  // 1/(x-1) on [-300, 300]: the old check sampled a 600/2^20 grid that missed x = 1, a P-int
+  // point (q = 1 at scale 0), and the file got "mse": null.
+  EXPECT_EQ(error_of([] { parse_expression("1/(x-1)", -300, 300); }), "expr is not finite on [-300, 300] (f(1) = inf)");
+  // A pole on the P-grid only (x = -1 + 0.01 * 37, not a dyadic point).
+  double pole = arange(-1, 1)[37];
+  EXPECT_EQ(error_of([&] { make_function("g", [pole](double x) { return x == pole ? NAN : x; }, -1, 1); })
+                .rfind("g is not finite on [-1, 1]", 0),
+            0u);
+  // A pole at a 16-bit input code at scale 12 beyond the 2^22-point grid of a wide range.
+  double code = std::ldexp(12345.0, -12);
+  EXPECT_EQ(error_of([&] { make_function("h", [code](double x) { return x == code ? INFINITY : x; }, -3000, 3000); })
+                .rfind("h is not finite on [-3000, 3000]", 0),
+            0u);
+  // The protocols refuse a non-finite value themselves, whoever skipped the check.
+  Table t;
+  t.n = 0;
+  t.slopes = {0};
+  t.intercepts = {0};
+  auto pole_at_1 = [](double x) { return 1 / (x - 1); };
+  EXPECT_EQ(error_of([&] { p_int_error(t, pole_at_1, -4, 4); }),
+            "function is not finite at x = 1 (f(x) = inf), a point of the P-int protocol at scale 0");
+  EXPECT_EQ(error_of([&] { p_grid_error(t, [](double x) { return x > 0.5 ? NAN : x; }, 0, 1); })
+                .rfind("function is not finite at x = 0.51 (f(x) = nan), a point of the P-grid protocol", 0),
+            0u);
+}

@@ -2,10 +2,15 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include <fmt/format.h>
+
+#include "gqalut/atomic_file.hpp"
+#include "gqalut/text.hpp"
 
 namespace gqalut::cli {
 
@@ -55,5 +60,45 @@ void Progress::finish() {
 }
 
 std::string sci(double v) { return fmt::format("{:.3e}", v); }
+
+namespace {
+// The message for a bad integer, or "" when TEXT is a plain decimal in [lo, hi].
+std::string int_error(const std::string& text, long long lo, long long hi) {
+  std::string bad = fmt::format("must be an integer in [{}, {}], got {}", lo, hi, quote(text));
+  size_t digits = text.size() - (!text.empty() && text[0] == '-' ? 1 : 0);
+  if (digits == 0 || digits > 18 || text.find_first_not_of("0123456789", text.size() - digits) != std::string::npos)
+    return bad;
+  long long v = std::stoll(text);
+  return v < lo || v > hi ? bad : "";
+}
+}  // namespace
+
+CLI::Validator int_in(long long lo, long long hi) {
+  return CLI::Validator([lo, hi](std::string& text) { return int_error(text, lo, hi); },
+                        fmt::format("INT in [{}, {}]", lo, hi));
+}
+
+CLI::Validator seed_value() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::string bad = fmt::format("must be an integer in [0, 2^64 - 1], got {}", quote(text));
+        if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) return bad;
+        errno = 0;
+        (void)std::strtoull(text.c_str(), nullptr, 10);
+        return errno == ERANGE ? bad : "";
+      },
+      "UINT64");
+}
+
+long long parse_int(const std::string& text, long long lo, long long hi, const std::string& what) {
+  std::string e = int_error(text, lo, hi);
+  if (!e.empty()) throw std::invalid_argument(what + " " + e);
+  return std::stoll(text);
+}
+
+void check_output(const std::string& path, const std::string& what) {
+  if (path.empty() || path == "-") return;
+  check_writable(path, what);
+}
 
 }  // namespace gqalut::cli

@@ -46,4 +46,16 @@ class Progress {
 // Formats a double for tables: 3 significant digits in scientific notation.
 std::string sci(double v);
 
+// Strict integer options: plain decimal digits (no "8x", " 8", "0x8", "1e3"), within [lo, hi];
+// the seed: an unsigned 64-bit decimal ("-1" is refused, not read as 2^64 - 1).
+CLI::Validator int_in(long long lo, long long hi);
+CLI::Validator seed_value();
+// Parses TEXT as such an integer; throws std::invalid_argument "WHAT must be an integer in [lo, hi], got 'TEXT'".
+long long parse_int(const std::string& text, long long lo, long long hi, const std::string& what);
+
+// Every output named on the command line is checked before the work starts
+// (gqalut/atomic_file.hpp: a folder that is missing or read-only, a directory, a read-only file);
+// "-" or "" (stdout) passes.
+void check_output(const std::string& path, const std::string& what);
+
 }  // namespace gqalut::cli

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "gqalut/atomic_file.hpp"
 #include "gqalut/export.hpp"
 #include "gqalut/io.hpp"
 
@@ -21,6 +22,7 @@ struct ExportArgs {
 
 void run(const ExportArgs& a) {
   const Exporter& ex = find_exporter(a.format);
+  check_output(a.output, "export");
   TableSet set = read_json_file(a.table);
   if (a.opt.scale >= 0) set.at(a.opt.scale);  // a clear error for a missing scale
   std::ostringstream s;  // nothing is written unless the export succeeds
@@ -29,8 +31,7 @@ void run(const ExportArgs& a) {
     std::cout << s.str();
     return;
   }
-  std::ofstream out(a.output);
-  if (!(out << s.str())) throw std::invalid_argument(fmt::format("cannot write '{}'", a.output));
+  write_file_atomic(a.output, s.str(), "export");  // a failed run leaves the old file as it was
 }
 
 }  // namespace
@@ -47,7 +48,7 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("table", a->table, "Table file")->required();
   cmd->add_option("--format,-f", a->format, "Output format (see below)")->required();
   cmd->add_option("-o,--output", a->output, "Output file (default: stdout)");
-  cmd->add_option("--scale", a->opt.scale, "Export only this scale n");
+  cmd->add_option("--scale", a->opt.scale, "Export only this scale n, in [0, 12]")->check(int_in(0, Table::kMaxScale));
   cmd->add_option("--name", a->opt.name, "Identifier prefix / module name (default: from the function)");
   cmd->add_flag("--programmable", a->opt.programmable, "Verilog: run-time loadable table registers");
   cmd->add_flag("--output-register", a->opt.output_register, "Verilog: register the output");

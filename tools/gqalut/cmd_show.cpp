@@ -1,9 +1,14 @@
 // gqalut show: a table file per scale, as integer codes and real values.
+#include <cstdio>
+#include <iterator>
+
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/metrics.hpp"
+#include "gqalut/text.hpp"
 
 namespace gqalut::cli {
 namespace {
@@ -11,24 +16,30 @@ namespace {
 void run(const std::string& path, const std::string& scales_text) {
   TableSet set = read_json_file(path);
   std::vector<int> scales = scales_text.empty() ? set.scales() : parse_scales(scales_text);
-  fmt::print("{}: function {}, {} entries", path, set.function, set.entries());
-  if (set.meta.contains("method")) fmt::print(", method {}", set.meta["method"].get<std::string>());
-  if (set.meta.contains("seed")) fmt::print(", seed {}", set.meta["seed"].dump());
-  fmt::print("\n");
+  for (int n : scales) set.at(n);  // a missing scale fails before anything is printed
+  std::string report;
+  auto out = std::back_inserter(report);
+  fmt::format_to(out, "{}: function {}, {} entries", path, set.function, set.entries());
+  // Metadata we do not interpret is shown as it is, whatever its type (never a type_error).
+  auto shown = [](const nlohmann::json& v) { return escape_controls(v.is_string() ? v.get<std::string>() : v.dump()); };
+  if (set.meta.contains("method")) fmt::format_to(out, ", method {}", shown(set.meta["method"]));
+  if (set.meta.contains("seed")) fmt::format_to(out, ", seed {}", shown(set.meta["seed"]));
+  fmt::format_to(out, "\n");
   for (int n : scales) {
     const Table& t = set.at(n);
-    fmt::print("\nscale n = {} (x = q * 2^-{}), slopes {} intercepts {}, output acc * 2^-{}, acc {} bits{}\n", n, n,
+    fmt::format_to(out, "\nscale n = {} (x = q * 2^-{}), slopes {} intercepts {}, output acc * 2^-{}, acc {} bits{}\n", n, n,
                t.slope_format.name(), t.intercept_format.name(), t.shift(), t.accumulator_bits(),
                t.is_int8() ? "" : ", NOT INT8");
-    fmt::print("{:>4}  {:>17}  {:>18}  {:>18}\n", "seg", "from q >= P (x)", "slope K (k)", "intercept B (b)");
+    fmt::format_to(out, "{:>4}  {:>17}  {:>18}  {:>18}\n", "seg", "from q >= P (x)", "slope K (k)", "intercept B (b)");
     for (int i = 0; i < t.entries(); ++i) {
       std::string from = i == 0 ? std::string("-inf")
                                 : fmt::format("{} ({})", t.breakpoints[i - 1], t.breakpoint_value(i - 1));
-      fmt::print("{:>4}  {:>17}  {:>18}  {:>18}\n", i, from,
+      fmt::format_to(out, "{:>4}  {:>17}  {:>18}  {:>18}\n", i, from,
                  fmt::format("{} ({})", t.slopes[i], t.slope_value(i)),
                  fmt::format("{} ({})", t.intercepts[i], t.intercept_value(i)));
     }
   }
+  std::fwrite(report.data(), 1, report.size(), stdout);
 }
 
 }  // namespace

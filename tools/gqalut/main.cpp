@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <new>
 
 #include "cli.hpp"
 #include "gqalut/kernels.hpp"
@@ -34,6 +35,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "gqalut: error: " << gqalut::escape_controls(e.what()) << " (see --help)\n";
+    return 2;
+  } catch (const std::bad_alloc&) {  // a bound we missed: still one clear line
+    std::cerr << "gqalut: error: out of memory: the request needs more memory than is available\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "gqalut: error: " << gqalut::escape_controls(e.what()) << '\n';
