@@ -141,6 +141,8 @@ TableSet read_json(std::istream& in, const std::string& source) {
     std::string what = e.what();
     auto pos = what.find("parse error");
     fail(source, "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  } catch (const std::bad_alloc&) {
+    fail(source, fmt::format("out of memory parsing a JSON file of at most {} bytes", kMaxTableFileBytes));
   }
   if (!doc.is_object()) fail(source, "top level must be a JSON object {function: {scale: table}}");
   json meta = doc.contains(kMetaKey) ? doc[kMetaKey] : json::object();
@@ -151,8 +153,6 @@ TableSet read_json(std::istream& in, const std::string& source) {
     if (!key.empty())
       fail(source, fmt::format("expected one function key at the top level, got '{}' and '{}'", key, it.key()));
     key = it.key();
-  } catch (const std::bad_alloc&) {
-    fail(source, fmt::format("out of memory parsing a JSON file of at most {} bytes", kMaxTableFileBytes));
   }
   if (key.empty()) fail(source, "no function key at the top level");
   const json& per_scale = doc[key];

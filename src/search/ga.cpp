@@ -30,7 +30,6 @@
 #include <fmt/format.h>
 
 #include "ga_ops.hpp"
-#include "gqalut/methods.hpp"
 #include "gqalut/search.hpp"
 #include "quantize.hpp"
 #include "py_rng.hpp"
@@ -153,13 +152,18 @@ struct Resolved {
 Resolved resolve(const GaSettings& s, const Problem& p) {
   Resolved r;
   const Function& fn = p.function;
-  // The official trainer's recipe (offsets, breakpoint ranges): data in methods.cpp.
-  const OfficialRecipe recipe = official_recipe(fn, p.entries);
-  r.rm = s.rounding_mutation.value_or(recipe.rounding_mutation);
-  r.rm_offset = s.rm_offset.value_or(recipe.rm_offset);
+  r.rm = s.rounding_mutation.value_or(fn.rounding_mutation);
+  // The official trainer's offsets (gqa_lut_trainer.py): 2 for gelu/8, hswish/16.
+  r.rm_offset = s.rm_offset.value_or(
+      (fn.name == "gelu" && p.entries == 8) || (fn.name == "hswish" && p.entries == 16) ? 2 : 0);
   bool default_range = p.lo == fn.lo && p.hi == fn.hi;
   std::pair<double, double> bp{p.lo, p.hi};
-  if (default_range && fn.is_builtin() && !s.improved) bp = {recipe.bp_lo, recipe.bp_hi};
+  if (default_range && fn.is_builtin() && !s.improved) {
+    // The official Makefile's breakpoint ranges where they differ from x_range.
+    if (fn.name == "reci") bp = {0.625, 3.875};
+    if (fn.name == "rsqrt") bp = {0.25, 3.875};
+    if (fn.name == "exp" && p.entries == 16) bp = {-6.5, 0.0};
+  }
   bp = s.breakpoint_range.value_or(bp);
   r.bp_lo = bp.first;
   r.bp_hi = bp.second;
@@ -649,9 +653,7 @@ Result run_improved(const GaSettings& s, const Problem& p) {
         const LineFit& lf = costs.seg(prev, next);
         t.slopes.push_back(lf.k);
         t.intercepts.push_back(lf.b);
-        // The first code right of the cut (right rule), or the last code left of it (left rule).
-        if (i < genes)
-          t.breakpoints.push_back((next < npts ? sp.q[next] : sp.q[npts - 1] + 1) - (p.tie == TieRule::left ? 1 : 0));
+        if (i < genes) t.breakpoints.push_back(next < npts ? sp.q[next] : sp.q[npts - 1] + 1);
         prev = next;
       }
       t.validate();
@@ -675,19 +677,9 @@ Result run_improved(const GaSettings& s, const Problem& p) {
     // gene m (code pmax) to above the last, so the outer segments need no
     // special case and the exported codes mean what the costs assumed.
     int64_t pmax = int64_t(std::floor(std::ldexp(p.hi, nmax))) + 1;
-    // Under the left rule a code P leaves q <= P on its left: gene 0 must round
-    // below every first point, gene m to at least every last one.
-    const bool left_rule = p.tie == TieRule::left;
-    auto below_all = [&](int64_t code) {
-      for (const auto& sp : all_points)
-        if (!sp.q.empty() && round_to(code, sp.n) >= sp.q.front()) return false;
-      return true;
-    };
-    if (left_rule)
-      while (!below_all(pmin)) --pmin;
     auto beyond_all = [&](int64_t code) {
       for (const auto& sp : all_points)
-        if (!sp.q.empty() && round_to(code, sp.n) < sp.q.back() + (left_rule ? 0 : 1)) return false;
+        if (!sp.q.empty() && round_to(code, sp.n) <= sp.q.back()) return false;
       return true;
     };
     while (!beyond_all(pmax)) ++pmax;
@@ -702,14 +694,8 @@ Result run_improved(const GaSettings& s, const Problem& p) {
       bw.clear();
       for (const auto& sp : all_points) {
         if (sp.q.empty()) continue;
-        // Points left of a code: q < P (right rule) or q <= P (left rule).
-        auto cut = [&](int g) {
-          const int32_t c = int32_t(code_at(g, sp.n));
-          return left_rule ? std::upper_bound(sp.q.begin(), sp.q.end(), c)
-                           : std::lower_bound(sp.q.begin(), sp.q.end(), c);
-        };
-        auto lo_it = cut(a);
-        auto hi_it = cut(b);
+        auto lo_it = std::lower_bound(sp.q.begin(), sp.q.end(), int32_t(code_at(a, sp.n)));
+        auto hi_it = std::lower_bound(sp.q.begin(), sp.q.end(), int32_t(code_at(b, sp.n)));
         double wt = p.objective == Objective::mse ? 1.0 / double(sp.q.size()) : 1.0;
         for (auto it = lo_it; it < hi_it; ++it) {
           size_t i = size_t(it - sp.q.begin());
@@ -770,10 +756,19 @@ Result run_improved(const GaSettings& s, const Problem& p) {
 
 }  // namespace
 
+// Bounds on the work a user can ask for (issue 12): the defaults are 50 x 500.
+constexpr int kMaxGaGenerations = 1'000'000;
+constexpr double kMaxGaWork = 1e8;
+
 GeneticAlgorithm::GeneticAlgorithm(GaSettings s) : s_(std::move(s)) {
   require(s_.population >= 2, fmt::format("population must be >= 2, got {}", s_.population));
   require(s_.population <= 100000, fmt::format("population must be <= 100000, got {}", s_.population));
   require(s_.generations >= 0, fmt::format("generations must be >= 0, got {}", s_.generations));
+  require(s_.generations <= kMaxGaGenerations,
+          fmt::format("generations must be <= {}, got {}", kMaxGaGenerations, s_.generations));
+  require(double(s_.population) * s_.generations <= kMaxGaWork,
+          fmt::format("GA work population x generations must be <= {:.0f}, got {} x {}", kMaxGaWork,
+                      s_.population, s_.generations));
   require(s_.crossover_prob >= 0 && s_.crossover_prob <= 1,
           fmt::format("crossover probability must be in [0, 1], got {}", s_.crossover_prob));
   require(s_.mutation_prob >= 0 && s_.mutation_prob <= 1,
@@ -784,27 +779,21 @@ GeneticAlgorithm::GeneticAlgorithm(GaSettings s) : s_(std::move(s)) {
           fmt::format("rounding-mutation rm_lo must be in [0, {}], got {}", Table::kMaxScale, s_.rm_lo));
   require(s_.rm_hi >= s_.rm_lo && s_.rm_hi <= Table::kMaxScale,
           fmt::format("rounding-mutation rm_hi must be in [rm_lo = {}, {}], got {}", s_.rm_lo,
-// Bounds on the work a user can ask for (issue 12): the defaults are 50 x 500.
-constexpr int kMaxGaGenerations = 1'000'000;
-constexpr double kMaxGaWork = 1e8;
-
                       Table::kMaxScale, s_.rm_hi));
   if (s_.rm_offset)
     require(*s_.rm_offset >= 0 && *s_.rm_offset <= Table::kMaxScale,
             fmt::format("rounding-mutation offset must be in [0, {}], got {}", Table::kMaxScale, *s_.rm_offset));
-  require(s_.generations <= kMaxGaGenerations,
-          fmt::format("generations must be <= {}, got {}", kMaxGaGenerations, s_.generations));
-  require(double(s_.population) * s_.generations <= kMaxGaWork,
-          fmt::format("GA work population x generations must be <= {:.0f}, got {} x {}", kMaxGaWork,
-                      s_.population, s_.generations));
   if (s_.breakpoint_range)
     require(finite_pair(*s_.breakpoint_range),
             fmt::format("breakpoint range must be finite with lo < hi, got [{}, {}]", s_.breakpoint_range->first,
                         s_.breakpoint_range->second));
+  if (s_.breakpoint_range)
+    check_search_range(s_.breakpoint_range->first, s_.breakpoint_range->second, "breakpoint range");
   if (s_.outer_points)
     require(finite_pair(*s_.outer_points),
             fmt::format("outer points must be finite with lo < hi, got [{}, {}]", s_.outer_points->first,
                         s_.outer_points->second));
+  if (s_.outer_points) check_search_range(s_.outer_points->first, s_.outer_points->second, "outer points");
   require(s_.engine == Rng::kEngineName || s_.engine == "numpy-deap",
           fmt::format("engine must be std::mt19937_64 or numpy-deap, got {}", s_.engine));
   require(s_.engine != "numpy-deap" || !s_.improved,
@@ -815,13 +804,10 @@ constexpr double kMaxGaWork = 1e8;
   require(s_.elites >= 0, fmt::format("elites must be >= 0, got {}", s_.elites));
 }
 
-  if (s_.breakpoint_range)
-    check_search_range(s_.breakpoint_range->first, s_.breakpoint_range->second, "breakpoint range");
 Result GeneticAlgorithm::run(const Problem& p) const {
   p.validate();
   if (s_.improved) return run_improved(s_, p);
   return s_.engine == "numpy-deap" ? run_faithful_replay(s_, p) : run_faithful(s_, p);
-  if (s_.outer_points) check_search_range(s_.outer_points->first, s_.outer_points->second, "outer points");
 }
 
 }  // namespace gqalut

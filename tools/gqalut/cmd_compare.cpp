@@ -18,8 +18,8 @@
 #include "gqalut/io.hpp"
 #include "gqalut/methods.hpp"
 #include "gqalut/metrics.hpp"
-
 #include "gqalut/text.hpp"
+
 namespace gqalut::cli {
 namespace {
 
@@ -151,8 +151,6 @@ std::string colour(const std::string& m) {
   return it == c.end() ? "#000000" : it->second;
 }
 
-// One PNG per function and entry count: the function and its approximations at a scale,
-// and their errors against x; one PNG per function: MSE against scale for every method.
 // Runs a gnuplot script that draws one PNG, atomically: gnuplot writes a temporary file
 // beside the target, renamed over it only when gnuplot succeeds.
 void render(const std::string& script, const std::string& png) {
@@ -168,6 +166,8 @@ void render(const std::string& script, const std::string& png) {
   f.commit();
 }
 
+// One PNG per function and entry count: the function and its approximations at a scale,
+// and their errors against x; one PNG per function: MSE against scale for every method.
 void write_plots(const std::string& dir, const Problem& p, const std::map<std::string, Cell>& cells,
                  const std::vector<int>& plot_scales) {
   std::string base = fmt::format("{}/{}_{}", dir, p.function.name, p.entries);
@@ -231,6 +231,7 @@ void run(const CompareArgs& a) {
   for (const auto& e : split(a.entries)) {
     entries.push_back(int(parse_int(e, 2, Table::kMaxEntries, "--entries: every entry count")));
   }
+  if (entries.empty()) throw std::invalid_argument(fmt::format("--entries must list entry counts, got {}", quote(a.entries)));
   std::vector<Function> funcs;
   for (const auto& f : split(a.funcs)) funcs.push_back(find_function(f));
   std::vector<int> plot_scales = a.plots.empty() ? std::vector<int>{} : parse_scales(a.plot_scales);
