@@ -30,6 +30,7 @@
 #include <fmt/format.h>
 
 #include "ga_ops.hpp"
+#include "gqalut/methods.hpp"
 #include "gqalut/search.hpp"
 #include "quantize.hpp"
 #include "py_rng.hpp"
@@ -152,18 +153,13 @@ struct Resolved {
 Resolved resolve(const GaSettings& s, const Problem& p) {
   Resolved r;
   const Function& fn = p.function;
-  r.rm = s.rounding_mutation.value_or(fn.rounding_mutation);
-  // The official trainer's offsets (gqa_lut_trainer.py): 2 for gelu/8, hswish/16.
-  r.rm_offset = s.rm_offset.value_or(
-      (fn.name == "gelu" && p.entries == 8) || (fn.name == "hswish" && p.entries == 16) ? 2 : 0);
+  // The official trainer's recipe (offsets, breakpoint ranges): data in methods.cpp.
+  const OfficialRecipe recipe = official_recipe(fn, p.entries);
+  r.rm = s.rounding_mutation.value_or(recipe.rounding_mutation);
+  r.rm_offset = s.rm_offset.value_or(recipe.rm_offset);
   bool default_range = p.lo == fn.lo && p.hi == fn.hi;
   std::pair<double, double> bp{p.lo, p.hi};
-  if (default_range && fn.is_builtin() && !s.improved) {
-    // The official Makefile's breakpoint ranges where they differ from x_range.
-    if (fn.name == "reci") bp = {0.625, 3.875};
-    if (fn.name == "rsqrt") bp = {0.25, 3.875};
-    if (fn.name == "exp" && p.entries == 16) bp = {-6.5, 0.0};
-  }
+  if (default_range && fn.is_builtin() && !s.improved) bp = {recipe.bp_lo, recipe.bp_hi};
   bp = s.breakpoint_range.value_or(bp);
   r.bp_lo = bp.first;
   r.bp_hi = bp.second;
@@ -653,7 +649,9 @@ Result run_improved(const GaSettings& s, const Problem& p) {
         const LineFit& lf = costs.seg(prev, next);
         t.slopes.push_back(lf.k);
         t.intercepts.push_back(lf.b);
-        if (i < genes) t.breakpoints.push_back(next < npts ? sp.q[next] : sp.q[npts - 1] + 1);
+        // The first code right of the cut (right rule), or the last code left of it (left rule).
+        if (i < genes)
+          t.breakpoints.push_back((next < npts ? sp.q[next] : sp.q[npts - 1] + 1) - (p.tie == TieRule::left ? 1 : 0));
         prev = next;
       }
       t.validate();
@@ -677,9 +675,19 @@ Result run_improved(const GaSettings& s, const Problem& p) {
     // gene m (code pmax) to above the last, so the outer segments need no
     // special case and the exported codes mean what the costs assumed.
     int64_t pmax = int64_t(std::floor(std::ldexp(p.hi, nmax))) + 1;
+    // Under the left rule a code P leaves q <= P on its left: gene 0 must round
+    // below every first point, gene m to at least every last one.
+    const bool left_rule = p.tie == TieRule::left;
+    auto below_all = [&](int64_t code) {
+      for (const auto& sp : all_points)
+        if (!sp.q.empty() && round_to(code, sp.n) >= sp.q.front()) return false;
+      return true;
+    };
+    if (left_rule)
+      while (!below_all(pmin)) --pmin;
     auto beyond_all = [&](int64_t code) {
       for (const auto& sp : all_points)
-        if (!sp.q.empty() && round_to(code, sp.n) <= sp.q.back()) return false;
+        if (!sp.q.empty() && round_to(code, sp.n) < sp.q.back() + (left_rule ? 0 : 1)) return false;
       return true;
     };
     while (!beyond_all(pmax)) ++pmax;
@@ -694,8 +702,14 @@ Result run_improved(const GaSettings& s, const Problem& p) {
       bw.clear();
       for (const auto& sp : all_points) {
         if (sp.q.empty()) continue;
-        auto lo_it = std::lower_bound(sp.q.begin(), sp.q.end(), int32_t(code_at(a, sp.n)));
-        auto hi_it = std::lower_bound(sp.q.begin(), sp.q.end(), int32_t(code_at(b, sp.n)));
+        // Points left of a code: q < P (right rule) or q <= P (left rule).
+        auto cut = [&](int g) {
+          const int32_t c = int32_t(code_at(g, sp.n));
+          return left_rule ? std::upper_bound(sp.q.begin(), sp.q.end(), c)
+                           : std::lower_bound(sp.q.begin(), sp.q.end(), c);
+        };
+        auto lo_it = cut(a);
+        auto hi_it = cut(b);
         double wt = p.objective == Objective::mse ? 1.0 / double(sp.q.size()) : 1.0;
         for (auto it = lo_it; it < hi_it; ++it) {
           size_t i = size_t(it - sp.q.begin());
