@@ -41,6 +41,7 @@
 #include "bench_util.hpp"
 #include "gqalut/intops.hpp"
 #include "gqalut/intops_measure.hpp"
+#include "gqalut/intops_measure.hpp"
 
 #ifdef GQALUT_HAVE_XNNPACK
 #include <xnnpack.h>
@@ -141,31 +142,24 @@ struct RowData {
   std::vector<float> logits_f, x_f, gamma_f, beta_f;
 };
 
+int8_t quantize8(double v, int frac) { return sat8(std::lround(std::ldexp(v, frac))); }  // half away from zero
+
+// The standard row sets of docs/intops.md (gqalut/intops_measure.hpp), quantized at 2^-4.
 RowData make_rows(size_t n) {
-  std::mt19937_64 rng(7 + n);
   RowData d;
   d.n = n;
+  std::mt19937_64 rng(7 + n);
   std::normal_distribution<double> g(1.0, 0.2), b(0.0, 0.2);
   for (size_t i = 0; i < n; ++i) {
-    d.gamma.push_back(sat8(std::lround(std::ldexp(g(rng), kGammaFrac))));
+    d.gamma.push_back(quantize8(g(rng), kGammaFrac));
     d.beta.push_back(static_cast<int32_t>(std::lround(std::ldexp(b(rng), kLnOut))));
   }
-  for (int r = 0; r < kRowsPerIter + kPeakRows; ++r) {
-    const bool peaked = r >= kRowsPerIter;
-    const double sd = peaked ? 1.0 : 0.5 + 0.5 * (r % 4);
-    std::normal_distribution<double> lg(0.0, sd), act(0.3, 0.5 + 0.5 * (r % 4));
-    const size_t hot = rng() % n;
-    const double lift = 6.0 + 2.0 * (r % 3) / 2.0;  // 6, 7, 8
-    for (size_t i = 0; i < n; ++i) {
-      double l = lg(rng);
-      if (peaked && i == hot) l = lift;
-      d.logits.push_back(sat8(std::lround(std::ldexp(l, kSmIn))));
-      if (!peaked) {
-        const double v = i % 97 == 5 ? 6.0 : act(rng);
-        d.x.push_back(sat8(std::lround(std::ldexp(v, kLnIn))));
-      }
-    }
-  }
+  for (const auto& row : normal_logit_rows(n, kRowsPerIter, 100 + n))
+    for (double v : row) d.logits.push_back(quantize8(v, kSmIn));
+  for (const auto& row : peaked_logit_rows(n, kPeakRows, 200 + n))
+    for (double v : row) d.logits.push_back(quantize8(v, kSmIn));
+  for (const auto& row : layernorm_rows(n, kRowsPerIter, 300 + n))
+    for (double v : row) d.x.push_back(quantize8(v, kLnIn));
   for (int8_t q : d.logits) d.logits_f.push_back(std::ldexp(float(q), -kSmIn));
   for (int8_t q : d.x) d.x_f.push_back(std::ldexp(float(q), -kLnIn));
   for (int8_t q : d.gamma) d.gamma_f.push_back(std::ldexp(float(q), -kGammaFrac));
@@ -302,23 +296,30 @@ int main(int argc, char** argv) {
         }
       });
     }
+    // activation(): the 256-entry lookup built from the table; activation_pwl():
+    // the table kernel itself (the hardware mirror). Same bits (tested by intops).
     for (size_t a = 0; a < act_plans.size(); ++a) {
-      Row r = base;
-      r.impl = fmt::format("gqalut {} (official 8)", acts[a].name);
-      r.bench = fmt::format("act/gqalut_{}/{}", acts[a].name, tag);
-      std::vector<int8_t> y(256);
-      activation(act_plans[a], codes.data(), y.data(), 256);
-      for (int i = 0; i < 256; ++i) {
-        const double ref = std::clamp(std::ldexp(acts[a].f(std::ldexp(codes[i], -kActIn)), kActOut), -128.0, 127.0);
-        r.err.add(y[i] - ref);
-      }
-      r.have_err = true;
-      add_row(r, [n, a](benchmark::State& st) {
-        for (auto _ : st) {
-          activation(act_plans[a], in8.data(), out8.data(), n);
-          benchmark::ClobberMemory();
+      for (int pwl = 0; pwl < 2; ++pwl) {
+        Row r = base;
+        r.impl = fmt::format("gqalut {} {}(official 8)", acts[a].name, pwl ? "table kernel " : "");
+        r.bench = fmt::format("act/gqalut_{}{}/{}", acts[a].name, pwl ? "_pwl" : "", tag);
+        std::vector<int8_t> y(256);
+        (pwl ? activation_pwl : activation)(act_plans[a], codes.data(), y.data(), 256, Isa::automatic);
+        for (int i = 0; i < 256; ++i) {
+          const double ref = std::clamp(std::ldexp(acts[a].f(std::ldexp(codes[i], -kActIn)), kActOut), -128.0, 127.0);
+          r.err.add(y[i] - ref);
         }
-      });
+        r.have_err = true;
+        // The kernel the operator layer runs for this plan (what activation / activation_pwl call).
+        r.note = pwl ? apply(act_plans[a].requant, codes.data(), y.data(), 256) : apply(act_plans[a].lut, codes.data(), y.data(), 256);
+        add_row(r, [n, a, pwl](benchmark::State& st) {
+          const auto op = pwl ? activation_pwl : activation;
+          for (auto _ : st) {
+            op(act_plans[a], in8.data(), out8.data(), n, Isa::automatic);
+            benchmark::ClobberMemory();
+          }
+        });
+      }
     }
 #ifdef GQALUT_HAVE_XNNPACK
     for (int which = 0; which < 2; ++which) {
@@ -374,8 +375,17 @@ int main(int argc, char** argv) {
   }
 
   // ---- softmax and LayerNorm rows ------------------------------------------------
-  // The softmax's EXP stage is a 2^x - 1 table on one octave (docs/intops.md): the optimum 8-entry one.
-  const SoftmaxPlan sm = prepare_softmax(fit_int8_optimum("exp2m1", 8, {8}), official("reci_pwl_7.json"), kSmIn, kSmOut);
+  // The softmax's EXP stage is a 2^x - 1 table on one octave, its DIV stage a
+  // reciprocal table (docs/intops.md): the optimum K-entry INT8 tables, as
+  // `gqalut ops softmax --entries K` uses them. LayerNorm: the official 8-entry RSQRT.
+  struct SoftmaxVariant {
+    int entries;
+    SoftmaxPlan plan;
+  };
+  static std::vector<SoftmaxVariant> sms;
+  for (int k : {8, 16})
+    sms.push_back({k, prepare_softmax(fit_int8_optimum("exp2m1", k, {8}), fit_int8_optimum("reci", k, {5}), kSmIn,
+                                      kSmOut)});
   const LayerNormPlan ln = prepare_layernorm(official("sqrt_reci_pwl_7.json"), kLnIn, kLnOut, kGammaFrac, kEps);
   static std::map<size_t, RowData> rows;
   for (size_t n : kRowLens) rows[n] = make_rows(n);
@@ -383,20 +393,21 @@ int main(int argc, char** argv) {
     const RowData* d = &rows[n];
     const std::string size = fmt::format("row {}", n);
     Row base = make_row("softmax", size, double(n) * kRowsPerIter, kRowsPerIter);
-    {
+    for (const SoftmaxVariant& v : sms) {
       Row r = base;
-      r.impl = "gqalut softmax_row (official 8)";
-      r.bench = fmt::format("softmax/gqalut/{}", n);
+      r.impl = fmt::format("gqalut softmax_row (optimum {})", v.entries);
+      r.bench = fmt::format("softmax/gqalut_{}/{}", v.entries, n);
       std::vector<uint8_t> p(n);
       softmax_errors(*d, r, [&](int row, double* out) {
-        softmax_row(sm, d->logits.data() + row * n, p.data(), n);
+        softmax_row(v.plan, d->logits.data() + row * n, p.data(), n);
         for (size_t i = 0; i < n; ++i) out[i] = p[i];
       });
-      add_row(r, [n, d, &sm](benchmark::State& st) {
+      const SoftmaxPlan* plan = &v.plan;
+      add_row(r, [n, d, plan](benchmark::State& st) {
         std::vector<uint8_t> out(n * kRowsPerIter);
         for (auto _ : st) {
           for (int row = 0; row < kRowsPerIter; ++row)
-            softmax_row(sm, d->logits.data() + row * n, out.data() + row * n, n);
+            softmax_row(*plan, d->logits.data() + row * n, out.data() + row * n, n);
           benchmark::ClobberMemory();
         }
       });
@@ -549,9 +560,10 @@ int main(int argc, char** argv) {
                "act/torch_gelu_fp32/L2", 0);
   }
   for (size_t n : kRowLens) {
-    ratio_line(fmt::format("softmax row {} vs XNNPACK softmax_nc_qu8", n), fmt::format("softmax/gqalut/{}", n),
-               fmt::format("softmax/xnnpack_qu8/{}", n), 3.0);
-    ratio_line(fmt::format("softmax row {} vs LibTorch FP32", n), fmt::format("softmax/gqalut/{}", n),
+    for (int k : {8, 16})
+      ratio_line(fmt::format("softmax row {} (optimum {}) vs XNNPACK softmax_nc_qu8", n, k),
+                 fmt::format("softmax/gqalut_{}/{}", k, n), fmt::format("softmax/xnnpack_qu8/{}", n), 3.0);
+    ratio_line(fmt::format("softmax row {} (optimum 8) vs LibTorch FP32", n), fmt::format("softmax/gqalut_8/{}", n),
                fmt::format("softmax/torch_fp32/{}", n), 0);
     ratio_line(fmt::format("layernorm row {} vs LibTorch FP32", n), fmt::format("layernorm/gqalut/{}", n),
                fmt::format("layernorm/torch_fp32/{}", n), 0);
