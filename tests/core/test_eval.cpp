@@ -69,7 +69,7 @@ TEST(Evaluator, Q16DatapathIsKqPlusBShiftedByN) {
   EXPECT_EQ(t.shift(), 9);
   for (int q = -128; q <= 127; ++q) {
     int s = segment_of(t, q);
-    EXPECT_EQ(eval_acc(t, q), int64_t(t.slopes[s]) * q + (int64_t(t.intercepts[s]) << 3));
+    EXPECT_EQ(eval_acc(t, q), int64_t(t.slopes[s]) * q + int64_t(t.intercepts[s]) * 8);
   }
 }
 

@@ -157,8 +157,8 @@ void check_against_brute(bool shared, TieRule rule = TieRule::right) {
         int m = *std::max_element(p.scales.begin(), p.scales.end());
         int64_t cmin = std::numeric_limits<int64_t>::max(), cmax = std::numeric_limits<int64_t>::min();
         for (const auto& s : sc) {  // one code beyond every scale's points on both sides
-          cmin = std::min<int64_t>(cmin, (int64_t{s.q.front()} - 1) << (m - s.n));
-          cmax = std::max<int64_t>(cmax, (int64_t{s.q.back()} + 2) << (m - s.n));
+          cmin = std::min<int64_t>(cmin, (int64_t{s.q.front()} - 1) * (int64_t{1} << (m - s.n)));
+          cmax = std::max<int64_t>(cmax, (int64_t{s.q.back()} + 2) * (int64_t{1} << (m - s.n)));
         }
         for (int entries = 2; entries <= 4; ++entries) {
           if (shared && entries == 4 && fk.width == 8 && std::string(in.name) != "exp") continue;
