@@ -41,6 +41,8 @@ struct SoftmaxPlan {
   uint32_t u_cap = 0;     // u = max - q is clamped here; e(u) = 0 for every u >= u_cap
   uint32_t mant[256] = {};  // 2^L_e + EXP2M1_acc(c), index c + 2^(s_e-1)
   uint32_t e_s8[256] = {};  // e(u) for u in [0, 255]: the int8-logit lookup
+  uint32_t e16_s8[256] = {};  // (e(u) + 2^7) >> 8 (< 2^16): what the outputs multiply
+  uint8_t e_bytes[5][256] = {};  // byte planes of e_s8 (0..2) and e16_s8 (3..4), for byte permutes
   // DIV stage
   int div_scale = 0;      // s_d
   int div_a = 0;          // mantissa codes d in [2^a, 2^(a+1))

@@ -194,7 +194,12 @@ SoftmaxPlan prepare_softmax(const TableSet& exp2m1_set, const TableSet& div_set,
     if (exp_k_of_u(p, uint32_t(mid)) + r0 >= kExpZeroShift) hi = mid; else lo = mid + 1;
   }
   p.u_cap = static_cast<uint32_t>(lo);
-  for (uint32_t u = 0; u < 256; ++u) p.e_s8[u] = softmax_exp(p, u);
+  for (uint32_t u = 0; u < 256; ++u) {
+    p.e_s8[u] = softmax_exp(p, u);
+    p.e16_s8[u] = (p.e_s8[u] + 128) >> 8;
+    for (int b = 0; b < 3; ++b) p.e_bytes[b][u] = static_cast<uint8_t>(p.e_s8[u] >> (8 * b));
+    for (int b = 0; b < 2; ++b) p.e_bytes[3 + b][u] = static_cast<uint8_t>(p.e16_s8[u] >> (8 * b));
+  }
   const uint32_t e0 = p.e_s8[0];
   uint32_t e_max = 0;
   for (uint32_t k = 0; k <= 1; ++k)
@@ -203,7 +208,7 @@ SoftmaxPlan prepare_softmax(const TableSet& exp2m1_set, const TableSet& div_set,
       const uint32_t sh = k + uint32_t(r0);
       e_max = std::max(e_max, (p.mant[size_t(c + (1 << (s - 1)))] + ((uint32_t{1} << sh) >> 1)) >> sh);
     }
-  if (e0 < (1u << (kEBits - 2)) || e_max >= (1u << kEBits))
+  if (e0 < (1u << (kEBits - 2)) || e_max >= (1u << kEBits) - 128)  // (e + 2^7) >> 8 < 2^16
     throw std::invalid_argument(fmt::format("softmax EXP stage out of range: e(0) = {}, max e = {}", e0, e_max));
 
   Octave o = pick_octave(div_set, 1, "DIV", [](double x, double y) { return x * y - 1.0; });
@@ -261,12 +266,19 @@ template <typename In>
 void softmax_impl(const SoftmaxPlan& p, const In* x, uint8_t* out, size_t n, uint32_t maxv, Isa isa) {
   if (n == 0) return;
   const RowLoops& loops = loops_for(isa);
-  uint32_t* e = scratch<uint32_t>(n);
-  uint64_t sum;
   if constexpr (sizeof(In) == 1) {
+    // int8 logits: the EXP stage is a lookup on u = max - q; no per-element store.
+    const intops_detail::S8Luts l{p.e_s8, p.e16_s8, p.e_bytes};
     const int32_t m = loops.max_s8(x, n);
-    sum = loops.exp_s8(x, m, p.e_s8, e, n);
+    const uint64_t sum = loops.exp_sum_s8(x, m, l, n);  // >= e(0) >= 2^22: the max element
+    const auto [r, t] = reciprocal(p, sum);
+    if (t >= 32) {  // every e16 * r < 2^31 rounds to 0
+      for (size_t i = 0; i < n; ++i) out[i] = 0;
+      return;
+    }
+    loops.normalize_s8(x, m, l, r, t, maxv, out, n);
   } else {
+    uint32_t* e = scratch<uint32_t>(n);
     const int32_t m = loops.max_s32(x, n);
     intops_detail::ExpParams ep;
     ep.u_cap = p.u_cap;
@@ -275,15 +287,14 @@ void softmax_impl(const SoftmaxPlan& p, const In* x, uint8_t* out, size_t n, uin
     ep.scale = p.exp_scale;
     ep.pre_shift = exp_pre_shift(p);
     ep.mant = p.mant;
-    sum = loops.exp_s32(x, m, ep, e, n);
+    const uint64_t sum = loops.exp_s32(x, m, ep, e, n);  // >= e(0) >= 2^22
+    const auto [r, t] = reciprocal(p, sum);
+    if (t >= 32) {  // every ((e_i + 2^7) >> 8) * r < 2^31 rounds to 0
+      for (size_t i = 0; i < n; ++i) out[i] = 0;
+      return;
+    }
+    loops.normalize(e, r, t, maxv, out, n);
   }
-  // sum >= e(0) >= 2^22: the max element contributes it.
-  const auto [r, t] = reciprocal(p, sum);
-  if (t >= 32) {  // every ((e_i + 2^7) >> 8) * r < 2^31 rounds to 0
-    for (size_t i = 0; i < n; ++i) out[i] = 0;
-    return;
-  }
-  loops.normalize(e, r, t, maxv, out, n);
 }
 
 }  // namespace

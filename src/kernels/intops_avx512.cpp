@@ -1,4 +1,6 @@
 // Row loops of the integer operators, compiled for avx512 (see CMakeLists.txt flags).
+#include <immintrin.h>
+
 #include <cstdint>
 
 #include "intops_loops.h"

@@ -21,11 +21,22 @@ struct ExpParams {
   const uint32_t* mant;
 };
 
+// The int8-logit lookups of a SoftmaxPlan: e (< 2^24), e16 = (e + 2^7) >> 8,
+// and their byte planes (bytes[0..2]: e, bytes[3..4]: e16), 256 entries each.
+struct S8Luts {
+  const uint32_t* e;
+  const uint32_t* e16;
+  const uint8_t (*bytes)[256];
+};
+
 struct RowLoops {
   int32_t (*max_s8)(const int8_t* x, size_t n);
   int32_t (*max_s32)(const int32_t* x, size_t n);
-  // e_i = lut[max - x_i] (max >= x_i, so the index is in [0, 255]); returns sum e_i.
-  uint64_t (*exp_s8)(const int8_t* x, int32_t max, const uint32_t* lut, uint32_t* e, size_t n);
+  // int8 logits: returns sum_i e_s8[max - x_i] (max >= x_i: the index is in [0, 255]).
+  uint64_t (*exp_sum_s8)(const int8_t* x, int32_t max, const S8Luts& l, size_t n);
+  // int8 logits: out_i = min((e16_s8[max - x_i] * r + 2^(t-1)) >> t, maxv), 0 < t < 32.
+  void (*normalize_s8)(const int8_t* x, int32_t max, const S8Luts& l, uint32_t r, int t, uint32_t maxv,
+                       uint8_t* out, size_t n);
   // e_i = the EXP stage of ExpParams at u = max - x_i; returns sum e_i.
   uint64_t (*exp_s32)(const int32_t* x, int32_t max, const ExpParams& p, uint32_t* e, size_t n);
   // out_i = min(round(((e_i + 2^7) >> 8) * r * 2^-t), maxv) with 0 < t < 32, e_i < 2^24, r <= 2^15.
