@@ -26,6 +26,9 @@ struct ProgrammableGeometry {
   int input_bits = 8;            // q and breakpoint registers (b_in)
   int slope_bits = 8;            // slope code registers
   int intercept_bits = 8;        // intercept code registers
+  // Comparators c_i = (q >= P_i) (right) or (q > P_i) (left); program_image
+  // converts a table of the other rule (codes moved by one, same function).
+  TieRule tie = TieRule::right;
 
   int slope_shift_bits() const;      // register width of sk (>= 1)
   int intercept_shift_bits() const;  // register width of sb (>= 1)

@@ -1,7 +1,8 @@
 // Verilog-2005 exporter: the INT8 LUT unit of SPEC section 2, baked for one
 // scale or programmable through a register write port, plus its
 // self-checking testbench. Datapath (both flavours):
-//   c_i   = (q >= P_i)                      K-1 comparators (thermometer code)
+//   c_i   = (q >= P_i), or (q > P_i) for a left-rule table (Table::tie)
+//                                           K-1 comparators (thermometer code)
 //   seg   = highest i with c_i, plus one    priority chain of 2:1 muxes
 //   acc   = ((K_seg * q) << sk) + (B_seg << sb)   one 8x8 signed multiplier, one adder
 // with sk = L-n-Fk and sb = L-Fb (constants when baked, registers when
@@ -154,15 +155,22 @@ void write_baked(std::ostream& out, const TableSet& set, const ExportOptions& op
 
   // Comparators; codes outside the input span fold to constants.
   if (K > 1) {
-    out << fmt::format("  wire [{}:0] c;  // c[i] = (q >= P_i)\n", K - 2);
+    // The table's tie rule is the comparator: q >= P (right) or q > P (left).
+    const bool left = t.tie == TieRule::left;
+    const char* cmp = left ? ">" : ">=";
+    out << fmt::format("  wire [{}:0] c;  // c[i] = (q {} P_i), tie rule {}\n", K - 2, cmp, to_string(t.tie));
     for (int i = 0; i + 1 < K; ++i) {
       int32_t p = t.breakpoints[i];
-      if (p <= t.input_min())
-        out << fmt::format("  assign c[{}] = 1'b1;  // P_{} = {} <= {}: always true\n", i, i, p, t.input_min());
-      else if (p > t.input_max())
-        out << fmt::format("  assign c[{}] = 1'b0;  // P_{} = {} > {}: never true\n", i, i, p, t.input_max());
+      if (left ? p < t.input_min() : p <= t.input_min())
+        out << fmt::format("  assign c[{}] = 1'b1;  // P_{} = {} {} {}: always true\n", i, i, p, left ? "<" : "<=",
+                           t.input_min());
+      else if (left ? p >= t.input_max() : p > t.input_max())
+        out << fmt::format("  assign c[{}] = 1'b0;  // P_{} = {} {} {}: never true\n", i, i, p, left ? ">=" : ">",
+                           t.input_max());
+      else if (p == t.input_min())  // only the left rule gets here: a signed literal without overflow
+        out << fmt::format("  assign c[{}] = (q {} {}'s{});\n", i, cmp, wd.q, hex_literal(p, wd.q).substr(std::to_string(wd.q).size() + 1));
       else
-        out << fmt::format("  assign c[{}] = (q >= {}{}'sd{});\n", i, p < 0 ? "-" : "", wd.q, std::abs(p));
+        out << fmt::format("  assign c[{}] = (q {} {}{}'sd{});\n", i, cmp, p < 0 ? "-" : "", wd.q, std::abs(p));
     }
   }
   // Segment select: the highest true comparator wins (breakpoints are sorted).
@@ -232,10 +240,11 @@ void write_programmable(std::ostream& out, const TableSet& set, const ExportOpti
       << fmt::format("        {}: sb <= wdata[{}:0];\n", addr(3, 1), SBB - 1)
       << "        default: ;\n      endcase\n    end\n  end\n";
   if (K > 1) {
-    out << fmt::format("  wire [{}:0] c;  // c[i] = (q >= P_i)\n", K - 2);
+    out << fmt::format("  wire [{}:0] c;  // c[i] = (q {} P_i), tie rule {}\n", K - 2,
+                       g.tie == TieRule::left ? ">" : ">=", to_string(g.tie));
     out << "  genvar gi;\n"
         << fmt::format("  generate for (gi = 0; gi < {}; gi = gi + 1) begin : cmp\n", K - 1)
-        << "    assign c[gi] = (q >= bp[gi]);\n  end endgenerate\n";
+        << fmt::format("    assign c[gi] = (q {} bp[gi]);\n  end endgenerate\n", g.tie == TieRule::left ? ">" : ">=");
   }
   if (wd.wk == wd.wb)
     out << fmt::format("  reg signed {} k_sel, b_sel;\n  always @* begin\n", range_of(wd.wk));
@@ -337,6 +346,7 @@ ProgrammableGeometry programmable_geometry(const TableSet& set) {
     throw std::invalid_argument(fmt::format("programmable unit needs at least 2 entries, got {}", g.entries));
   const Table& first = set.tables.begin()->second;
   g.input_bits = first.input_bits;
+  g.tie = set.tie();  // one rule per set (throws otherwise)
   g.slope_bits = first.slope_format.width;
   g.intercept_bits = first.intercept_format.width;
   for (const auto& kv : set.tables) {
@@ -349,7 +359,8 @@ ProgrammableGeometry programmable_geometry(const TableSet& set) {
   return g;
 }
 
-std::vector<RegisterWrite> program_image(const Table& t, const ProgrammableGeometry& g) {
+std::vector<RegisterWrite> program_image(const Table& table, const ProgrammableGeometry& g) {
+  const Table t = with_tie(table, g.tie);  // the unit's comparators; the same function
   t.validate();
   require_int8(t);
   const int K = g.entries, e = t.entries();
@@ -378,6 +389,19 @@ std::vector<RegisterWrite> program_image(const Table& t, const ProgrammableGeome
     bs.push_back(bs.back());
   }
   const int64_t qmin = -(int64_t{1} << (g.input_bits - 1)), qmax = -qmin - 1;
+  if (g.tie == TieRule::left) {
+    // q > P: a code below qmin is always exceeded, but qmin itself is not
+    // above the clamped register qmin: qmin would stay in segment 0. Give
+    // every segment left of the last such breakpoint that segment's line.
+    int last_below = -1;
+    for (int i = 0; i + 1 < K; ++i)
+      if (p[i] < qmin) last_below = i;
+    for (int j = 0; j <= last_below; ++j) {
+      p[j] = qmin;
+      ks[j] = ks[last_below + 1];
+      bs[j] = bs[last_below + 1];
+    }
+  }
   for (int i = 0; i + 1 < K; ++i) {
     if (p[i] < qmin) p[i] = qmin;
     if (p[i] > qmax) {  // first unreachable breakpoint: merge every segment to its right

@@ -24,8 +24,10 @@ PwlPlan prepare_pwl(const Table& t, int input_bits) {
   // breakpoint code inside (qmin, qmax]. Codes outside the span drop out.
   std::vector<int64_t> starts{qmin};
   std::vector<int> segs{segment_of(t, static_cast<int32_t>(qmin))};
+  // A segment starts at the first code right of its breakpoint: P under the
+  // right rule, P + 1 under the left one (kernels compare q >= start).
   for (size_t i = 0; i < t.breakpoints.size(); ++i) {
-    int64_t v = t.breakpoints[i];
+    int64_t v = t.first_code_right_of(int(i));
     if (v <= qmin || v > qmax || v == starts.back()) continue;
     starts.push_back(v);
     segs.push_back(segment_of(t, static_cast<int32_t>(v)));

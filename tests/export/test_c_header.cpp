@@ -50,6 +50,7 @@ std::vector<Named> header_sets() {
           } while (!gqalut_test::acc_fits_int32(t, 8));
         }
       }
+      t.tie = r % 2 ? TieRule::left : TieRule::right;  // every other set: comparators q > P
       set.tables[n] = t;
     }
     if (set.tables.empty()) continue;

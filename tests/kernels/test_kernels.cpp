@@ -27,11 +27,18 @@ struct Case {
   Table table;
 };
 
-// Official tables (every scale) plus random ones at scales 0..7.
+// Official tables (every scale, read with both tie rules: as trained and as
+// the official op deploys them) plus random ones at scales 0..7, every other
+// one a left-rule table (q > P goes right: thresholds P + 1 in the plans).
 std::vector<Case> all_cases(int input_bits, int random_count) {
   std::vector<Case> cases;
   for (auto& [file, set] : gqalut_test::official_sets())
-    for (auto& [n, t] : set.tables) cases.push_back({fmt::format("{} n={}", file, n), t});
+    for (auto& [n, t] : set.tables) {
+      cases.push_back({fmt::format("{} n={}", file, n), t});
+      Table left = t;
+      left.tie = TieRule::left;
+      cases.push_back({fmt::format("{} n={} tie left", file, n), left});
+    }
   const uint64_t seed = gqalut_test::test_seed();
   std::printf("random tables: seed %llu (replay with GQALUT_TEST_SEED)\n", static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed + input_bits);
@@ -39,12 +46,13 @@ std::vector<Case> all_cases(int input_bits, int random_count) {
   while (made < random_count) {
     int n = made % 8;
     Table t = random_table(rng, n, input_bits);
+    if (made % 2) t.tie = TieRule::left;
     if (!gqalut_test::acc_fits_int32(t, input_bits)) {
       EXPECT_THROW(prepare_pwl(t, input_bits), std::invalid_argument);
       continue;
     }
-    cases.push_back({fmt::format("random #{} n={} K={} {}/{}", made, n, t.entries(), t.slope_format.name(),
-                                 t.intercept_format.name()),
+    cases.push_back({fmt::format("random #{} n={} K={} {}/{} tie {}", made, n, t.entries(), t.slope_format.name(),
+                                 t.intercept_format.name(), to_string(t.tie)),
                      t});
     ++made;
   }

@@ -259,5 +259,97 @@ TEST(Exporter, DefaultsAndRegistry) {
   EXPECT_NE(a.str().find("$finish"), std::string::npos);
 }
 
+
+// ---- the tie rule: left-rule tables get comparators q > P -------------------
+TableSet synthetic_left() {
+  TableSet s = synthetic();
+  s.set_tie(TieRule::left);  // the same codes read with q > P: another function
+  return s;
+}
+
+TEST(TieRule, BakedLeftRuleUnitsMatchTheEvaluator) {
+  TableSet s = synthetic_left();
+  TableSet deployed = official("gelu_pwl_7.json");  // as the official op deploys it
+  deployed.set_tie(TieRule::left);
+  for (const TableSet* set : {&s, &deployed}) {
+    for (int n : {set->scales().front(), set->scales().back()}) {
+      ExportOptions o;
+      o.scale = n;
+      o.name = "left_unit";
+      std::string v = to_text(write_verilog, *set, o);
+      EXPECT_NE(v.find("tie rule left"), std::string::npos);
+      EXPECT_EQ(v.find("(q >= "), std::string::npos) << "a >= comparator in a left-rule unit";
+      if (set == &s) {
+        EXPECT_NE(v.find("1'b1;  // P_0 = -300 < -128"), std::string::npos) << v;
+        EXPECT_NE(v.find("1'b0;  // P_5 = 127 >= 127"), std::string::npos) << v;
+      }
+      auto r = build_and_run(fmt::format("baked_left_{}_n{}", set->function, n), v,
+                             to_text(write_verilog_testbench, *set, o), "left_unit");
+      EXPECT_TRUE(rtl_test::passed(r)) << r.log;
+      EXPECT_NE(r.log.find("PASS: 256 checks"), std::string::npos) << r.log;
+    }
+  }
+}
+
+// A left-rule programmable unit loads left-rule tables as they are and
+// right-rule tables converted (codes moved by one, same function); the -128
+// edge needs the segment merge of program_image.
+TEST(TieRule, ProgrammableLeftRuleUnitLoadsTablesOfBothRules) {
+  TableSet gelu_left = official("gelu_pwl_7.json");
+  gelu_left.set_tie(TieRule::left);
+  TableSet edge;  // left rule, codes below -128 (q = -128 must reach segment 3)
+  edge.function = "edge";
+  edge.lo = -1;
+  edge.hi = 1;
+  Table t;
+  t.n = 3;
+  t.tie = TieRule::left;
+  t.breakpoints = {-300, -200, -129, -5, 0, 127, 128};
+  t.slopes = {1, 2, 3, 4, 5, 6, 7, 8};
+  t.intercepts = {-1, -2, -3, -4, 5, 6, 7, 8};
+  edge.tables[3] = t;
+  std::vector<TableSet> sets = {gelu_left, official("hswish_pwl_7.json"), edge};
+  ExportOptions o;
+  o.programmable = true;
+  o.name = "left_prog";
+  std::ostringstream tb;
+  write_verilog_testbench(tb, sets, o);
+  std::string v = to_text(write_verilog, sets[0], o);
+  EXPECT_NE(v.find("assign c[gi] = (q > bp[gi]);"), std::string::npos);
+  auto r = build_and_run("prog_left", v, tb.str(), "left_prog");
+  EXPECT_TRUE(rtl_test::passed(r)) << r.log;
+  EXPECT_NE(r.log.find(fmt::format("PASS: {} checks", 15 * 256)), std::string::npos) << r.log;
+}
+
+TEST(TieRule, ProgramImageOfEitherRuleOnEitherUnit) {
+  TableSet right = synthetic(), left = synthetic_left();
+  for (TieRule unit : {TieRule::right, TieRule::left})
+    for (const TableSet* s : {&right, &left}) {
+      ProgrammableGeometry g = programmable_geometry(*s);
+      g.tie = unit;
+      for (const auto& kv : s->tables) {
+        const Table& t = kv.second;
+        std::vector<int> p(g.entries - 1), k(g.entries), b(g.entries);
+        int sk = -1, sb = -1;
+        for (const auto& x : program_image(t, g)) {
+          int bank = x.addr >> g.index_bits(), idx = x.addr & ((1u << g.index_bits()) - 1);
+          int val = static_cast<int8_t>(x.data);
+          if (bank == 0) p[idx] = val;
+          if (bank == 1) k[idx] = val;
+          if (bank == 2) b[idx] = val;
+          if (bank == 3) (idx == 0 ? sk : sb) = static_cast<int>(x.data);
+        }
+        for (int q = -128; q <= 127; ++q) {
+          int seg = 0;
+          for (int i = 0; i + 1 < g.entries; ++i)
+            if (unit == TieRule::right ? q >= p[i] : q > p[i]) seg = i + 1;
+          int64_t acc = (int64_t{k[seg]} * q) * (int64_t{1} << sk) + int64_t{b[seg]} * (int64_t{1} << sb);
+          ASSERT_EQ(acc, eval_acc(t, q)) << to_string(unit) << " unit, " << to_string(t.tie) << " table n=" << t.n
+                                         << " q=" << q;
+        }
+      }
+    }
+}
+
 }  // namespace
 }  // namespace gqalut
