@@ -28,7 +28,19 @@ inline constexpr int kMaxJsonDepth = 64;
 TableSet read_json(std::istream& in, const std::string& source = "<input>");
 TableSet read_json_file(const std::string& path);
 
-// Writes the official layout plus the "gqalut" metadata key.
+// Writes the official layout plus the "gqalut" metadata key, with
+// "tie": "right" | "left" (the tables' rule) and "breakpoint_encoding":
+// "half-code": every stored breakpoint is (F - 1/2) * 2^-n, F the first input
+// code of the segment on its right (F = P under the right rule, P + 1 under
+// the left). No input code lies on a stored breakpoint, so any reader that
+// selects segments by comparing q with breakpoint * 2^n (q >= p or q > p,
+// torch.bucketize with right=False or True) computes exactly the table's
+// function: the official GQA-LUT PyTorch op loads these files unmodified.
+// The reader turns half codes back into the codes of the recorded rule, so
+// gqalut's reading of its own files is exact. Files without these keys
+// (official files, older gqalut files) hold codes P * 2^-n; an official file
+// without any "gqalut" key is read with the right rule (the official
+// trainer's) and TableSet::tie_recorded false.
 void write_json(std::ostream& out, const TableSet& set);
 void write_json_file(const std::string& path, const TableSet& set);
 

@@ -125,6 +125,16 @@ Format infer_format(const std::vector<double>& v, int frac, const std::string& w
   return fm;
 }
 
+// How a file stores breakpoints (gqalut.breakpoint_encoding; io.hpp).
+enum class BreakpointEncoding { code, half_code };
+constexpr const char* kHalfCode = "half-code";
+
+// The stored value of breakpoint i: the half code between the last input of
+// the segment on its left and the first input of the segment on its right.
+double encode_breakpoint(const Table& t, int i) {
+  return std::ldexp(double(t.first_code_right_of(i)) - 0.5, -t.n);
+}
+
 }  // namespace
 
 std::string official_key(const std::string& function) {
@@ -145,8 +155,29 @@ TableSet read_json(std::istream& in, const std::string& source) {
     fail(source, fmt::format("out of memory parsing a JSON file of at most {} bytes", kMaxTableFileBytes));
   }
   if (!doc.is_object()) fail(source, "top level must be a JSON object {function: {scale: table}}");
-  json meta = doc.contains(kMetaKey) ? doc[kMetaKey] : json::object();
+  const bool has_meta = doc.contains(kMetaKey);
+  json meta = has_meta ? doc[kMetaKey] : json::object();
   if (!meta.is_object()) fail(source, fmt::format("\"{}\" metadata must be an object", kMetaKey));
+  // The tie rule and the breakpoint encoding: recorded by gqalut; files
+  // without them (official files; gqalut files older than the record) hold
+  // codes on the grid, read with the right rule (the official trainer's).
+  TieRule tie = TieRule::right;
+  BreakpointEncoding encoding = BreakpointEncoding::code;
+  if (meta.contains("tie")) {
+    std::string text = meta_string(meta, "tie", "right", source);
+    try {
+      tie = parse_tie_rule(text);
+    } catch (const std::invalid_argument& e) {
+      fail(source, fmt::format("{}.tie: {}", kMetaKey, e.what()));
+    }
+  }
+  if (meta.contains("breakpoint_encoding")) {
+    std::string text = meta_string(meta, "breakpoint_encoding", "code", source);
+    if (text == kHalfCode) encoding = BreakpointEncoding::half_code;
+    else if (text != "code")
+      fail(source, fmt::format("{}.breakpoint_encoding must be {} or code, got {}", kMetaKey, kHalfCode,
+                               quote(text)));
+  }
   std::string key;
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     if (it.key() == kMetaKey) continue;
@@ -239,8 +270,18 @@ TableSet read_json(std::istream& in, const std::string& source) {
     try {
       for (double d : r.k) t.slopes.push_back(fk.encode(d, "slope"));
       for (double d : r.b) t.intercepts.push_back(fb.encode(d, "intercept"));
+      t.tie = tie;
       for (double d : r.bp) {
         double s = std::ldexp(d, r.n);
+        if (encoding == BreakpointEncoding::half_code) {
+          // (first code right of the breakpoint - 1/2) * 2^-n; back to the code.
+          double first = s + 0.5;
+          if (first != std::floor(first))
+            throw std::invalid_argument(fmt::format(
+                "breakpoint {} is not a half code (P - 1/2) * 2^-{} of its scale ({}.breakpoint_encoding {})", d,
+                r.n, kMetaKey, kHalfCode));
+          s = tie == TieRule::right ? first : first - 1;
+        }
         if (s != std::floor(s))
           throw std::invalid_argument(
               fmt::format("breakpoint {} is not on the input grid 2^-{} of its scale", d, r.n));
@@ -264,12 +305,18 @@ TableSet read_json(std::istream& in, const std::string& source) {
   meta.erase("intercept_format");
   meta.erase("entries");
   meta.erase("int8");
+  meta.erase("tie");
+  meta.erase("breakpoint_encoding");
+  set.tie_recorded = has_meta;
   meta.erase("input_bits");
   set.meta = meta;
   return set;
 }
 
 TableSet read_json_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw std::invalid_argument(fmt::format("cannot open table file {}: is a directory", quote(path, 200)));
   std::ifstream in(path);
   if (!in) throw std::invalid_argument(fmt::format("cannot open table file {}", quote(path, 200)));
   return read_json(in, path);
@@ -285,7 +332,7 @@ void write_json(std::ostream& out, const TableSet& set) {
     t.validate();
     json e;
     json bp = json::array(), k = json::array(), b = json::array();
-    for (int i = 0; i + 1 < t.entries(); ++i) bp.push_back(t.breakpoint_value(i));
+    for (int i = 0; i + 1 < t.entries(); ++i) bp.push_back(encode_breakpoint(t, i));
     for (int i = 0; i < t.entries(); ++i) {
       k.push_back(t.slope_value(i));
       b.push_back(t.intercept_value(i));
@@ -294,9 +341,6 @@ void write_json(std::ostream& out, const TableSet& set) {
     e["slopes"] = k;
     e["intercepts"] = b;
     fn[std::to_string(n)] = e;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw std::invalid_argument(fmt::format("cannot open table file {}: is a directory", quote(path, 200)));
     if (t.slope_format != first.slope_format || t.intercept_format != first.intercept_format)
       throw std::invalid_argument("every scale of a table file must use the same code formats");
     if (t.input_bits != first.input_bits)
@@ -317,6 +361,8 @@ void write_json(std::ostream& out, const TableSet& set) {
   meta["intercept_format"] = first.intercept_format.name();
   meta["entries"] = first.entries();
   meta["int8"] = first.is_int8();
+  meta["tie"] = to_string(set.tie());  // throws if the scales differ: one rule per file
+  meta["breakpoint_encoding"] = kHalfCode;
   // Written only for non-int8 inputs, so int8 files stay as they were.
   if (first.input_bits != 8) meta["input_bits"] = first.input_bits;
   else meta.erase("input_bits");
