@@ -97,7 +97,7 @@ class TableActivation(nn.Module):
 
     table: a :class:`gqalut.TableSet`, or a built-in function name (fitted with
     :func:`default_table`: ``method`` and ``entries`` apply). n: the initial input scale
-    (x = q * 2^-n); default: the finest scale whose int8 codes still cover the table's
+    (x = q * 2^-n); default: the finest scale whose int8 codes [-128, 127] * 2^-n span the table's
     range. learn_scale: make the log2 scale a parameter (trained LSQ-style).
 
     forward(x): y = T_n(clamp(round(x * 2^n), -128, 127)) with T_n the table at scale n
@@ -129,7 +129,7 @@ class TableActivation(nn.Module):
         if n is None:
             lo, hi = table.range if table.range[0] < table.range[1] else (-4.0, 4.0)
             reach = max(abs(lo), abs(hi))
-            fitting = [s for s in self.scales if 127 * 2.0 ** -s >= reach * (1 - 1e-9) or s == self.scales[0]]
+            fitting = [s for s in self.scales if 128 * 2.0 ** -s >= reach or s == self.scales[0]]
             n = max(fitting)
         if int(n) not in self.scales:
             raise ValueError(f"table has no scale n = {n} (has {self.scales})")
@@ -196,7 +196,7 @@ def _default_softmax_tables() -> Tuple[gqalut.TableSet, gqalut.TableSet]:
         exp_t = default_table("exp2m1", entries=8, method="optimal", format="auto", scales=[8])
     else:
         exp_t = default_table("exp", entries=8, method="optimal")
-    div_t = default_table("reci", entries=8, method="optimal", scales="0:6")
+    div_t = default_table("reci", entries=8, method="optimal", format="auto", scales=[5])
     return exp_t, div_t
 
 

@@ -140,16 +140,16 @@ TableSet fit(const std::string& func, const std::string& expr, const std::vector
   return std::move(r.tables);
 }
 
-// The kernel plan of one table, with its tie rule honoured by the library.
-struct Plan {
-  PwlPlan pwl;
-  int input_bits;
-};
+// The kernel plan of a table under its own tie rule: a left-rule table is planned as the
+// right-rule table that computes the same on every integer code (with_tie).
+PwlPlan plan_of(const Table& t, int input_bits) {
+  return prepare_pwl(t.tie == TieRule::right ? t : with_tie(t, TieRule::right), input_bits);
+}
 
 // acc for every code of an int8 (or int16) array, through the SIMD kernels.
 template <class In>
 py::array_t<int32_t> apply_acc(const Table& t, py::array_t<In, py::array::c_style> q, py::object out_obj) {
-  PwlPlan plan = prepare_pwl(t, sizeof(In) * 8);
+  PwlPlan plan = plan_of(t, sizeof(In) * 8);
   py::array_t<int32_t> out;
   if (out_obj.is_none()) {
     std::vector<py::ssize_t> shape(q.shape(), q.shape() + q.ndim());
@@ -174,7 +174,7 @@ py::array_t<int32_t> apply_acc(const Table& t, py::array_t<In, py::array::c_styl
 
 // Values acc * 2^-L (exact in float64 for every INT8 table).
 py::array_t<double> apply_value(const Table& t, py::array_t<int8_t, py::array::c_style> q) {
-  PwlPlan plan = prepare_pwl(t, 8);
+  PwlPlan plan = plan_of(t, 8);
   std::vector<py::ssize_t> shape(q.shape(), q.shape() + q.ndim());
   py::array_t<double> out(shape);
   size_t n = size_t(q.size());
@@ -200,7 +200,7 @@ py::array_t<double> apply_value(const Table& t, py::array_t<int8_t, py::array::c
 double time_kernel(const Table& t, py::array_t<int8_t, py::array::c_style> q, py::array_t<int32_t, py::array::c_style> out,
                    int repeats) {
   if (out.size() != q.size()) throw std::invalid_argument("out and q differ in size");
-  PwlPlan plan = prepare_pwl(t, 8);
+  PwlPlan plan = plan_of(t, 8);
   std::vector<double> times;
   const int8_t* in = q.data();
   int32_t* o = out.mutable_data();
