@@ -7,6 +7,7 @@
 //      --benchmark_enable_random_interleaving=true]  (medians of the repetitions)
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <random>
 
@@ -156,6 +157,42 @@ int main(int argc, char** argv) {
     })->UseRealTime();
   }
 
+  // Activations (int8 -> int8, GELU gelu_pwl_7 at 2^-4 -> 2^-5): the 256-entry lookup that
+  // activation() runs vs the table kernel (activation_pwl) vs memcpy, at L2 and DRAM sizes.
+  const ActivationPlan act = prepare_activation(official("gelu_pwl_7.json"), 4, 5);
+  static std::vector<int8_t> act_in[2], act_out[2];
+  const size_t act_sizes[2] = {size_t{128} << 10, size_t{64} << 20};
+  for (int k = 0; k < 2; ++k) {
+    std::mt19937_64 rng(11 + k);
+    act_in[k].resize(act_sizes[k]);
+    act_out[k].resize(act_sizes[k]);
+    for (auto& v : act_in[k]) v = static_cast<int8_t>(rng());
+  }
+  for (int k = 0; k < 2; ++k) {
+    const size_t n = act_sizes[k];
+    for (Isa isa : isas)
+      for (int lut = 0; lut < 2; ++lut)
+        benchmark::RegisterBenchmark(fmt::format("act_{}_{}/{}", lut ? "lut" : "pwl", to_string(isa), n).c_str(),
+                                     [=, &act](benchmark::State& st) {
+                                       for (auto _ : st) {
+                                         if (lut)
+                                           activation(act, act_in[k].data(), act_out[k].data(), n, isa);
+                                         else
+                                           activation_pwl(act, act_in[k].data(), act_out[k].data(), n, isa);
+                                         benchmark::DoNotOptimize(act_out[k].data());
+                                       }
+                                       st.SetItemsProcessed(int64_t(st.iterations()) * int64_t(n));
+                                     })
+            ->UseRealTime();
+    benchmark::RegisterBenchmark(fmt::format("act_memcpy/{}", n).c_str(), [=](benchmark::State& st) {
+      for (auto _ : st) {
+        std::memcpy(act_out[k].data(), act_in[k].data(), n);
+        benchmark::DoNotOptimize(act_out[k].data());
+      }
+      st.SetItemsProcessed(int64_t(st.iterations()) * int64_t(n));
+    })->UseRealTime();
+  }
+
   Capture rep;
   benchmark::RunSpecifiedBenchmarks(&rep);
   rep.Finish();
@@ -211,6 +248,18 @@ int main(int argc, char** argv) {
                     to_string(isa), ti * 1e9, tf * 1e9, ti > 0 ? tf / ti : 0.0, ei.max_abs, ei.mean(), ef.max_abs,
                     ef.mean());
       }
+    }
+  }
+  std::printf("\nActivations int8 -> int8 (gelu_pwl_7, 2^-4 -> 2^-5), ns per element:\n");
+  std::printf("%-10s %-8s %10s %10s %10s %12s\n", "size", "isa", "lut", "pwl", "memcpy", "pwl / lut");
+  for (int k = 0; k < 2; ++k) {
+    const size_t n = act_sizes[k];
+    const double mc = rep.seconds[fmt::format("act_memcpy/{}", n)] / double(n) * 1e9;
+    for (Isa isa : isas) {
+      const double tl = rep.seconds[fmt::format("act_lut_{}/{}", to_string(isa), n)] / double(n) * 1e9;
+      const double tp = rep.seconds[fmt::format("act_pwl_{}/{}", to_string(isa), n)] / double(n) * 1e9;
+      std::printf("%-10s %-8s %10.4f %10.4f %10.4f %11.2fx\n", k == 0 ? "128 Ki" : "64 Mi", to_string(isa), tl, tp, mc,
+                  tl > 0 ? tp / tl : 0.0);
     }
   }
   benchmark::Shutdown();

@@ -107,9 +107,11 @@ void layernorm_row(const LayerNormPlan& plan, const int8_t* x, const int8_t* gam
 // int8 in (2^-in_frac) -> table at scale in_frac -> int8 out (2^-out_frac),
 // rounded half away from zero and saturated; in place allowed. The int8 input
 // has 256 codes, so the plan evaluates the table's integer datapath once per
-// code (the requantized s8_pwl_s8 result) into a 256-entry lookup, and
-// activation() runs the lookup kernel s8_lut256_s8: the same bits as the
-// table kernel by construction (tested exhaustively), at the lookup limit.
+// code (the requantized s8_pwl_s8 result) into a 256-entry lookup: the same
+// bits as the table kernel by construction (tested exhaustively). activation()
+// runs the fastest of the two for the ISA: the lookup s8_lut256_s8 on AVX-512
+// (vpermi2b) and scalar, the table kernel s8_pwl_s8 on AVX2 (which has no
+// 256-entry byte permute; docs/intops.md has the timings).
 struct ActivationPlan {
   RequantPlan requant;  // the table kernel's plan (hardware mirror; int16 input keeps s8_pwl_*)
   Lut256Plan lut;       // lut.s8[q + 128] = requant of the table at q
