@@ -528,6 +528,7 @@ int main(int argc, char** argv) {
   std::string last;
   for (const auto& r : g_rows) {
     const double t = secs(r.bench);
+    if (t <= 0) continue;  // filtered out
     if (r.group + r.size != last) std::printf("\n");
     last = r.group + r.size;
     const std::string time = t <= 0 ? "-" : r.rows > 0 ? fmt::format("{:.0f} ns/row", t * 1e9 / r.rows)
