@@ -44,7 +44,7 @@ echo "build: $(( $(date +%s) - start )) s" >&2
 
 # Tables from gqalut's own searches (seed 1), cached in the build folder.
 tables=$build/vit_tables
-"$build/experiments/vit/gqalut_vit_tables" --out "$tables" --methods nnlut,ga,optimal --entries 8,16 --seed 1 --model "$model"
+"$build/experiments/vit/gqalut_vit_tables" --out "$tables" --methods nnlut,ga-faithful,optimal --entries 8,16 --seed 1 --model "$model"
 
 # One thread: on a shared or busy machine OpenMP's spinning makes 2 threads slower.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -59,7 +59,7 @@ else
 fi
 mkdir -p "$(dirname "$out")"
 "$build/experiments/vit/gqalut_vit_run" --data "$data" --tables "$tables" \
-  --model "$model" --methods nnlut,ga,optimal --entries 8,16 --threads 1 --batch 128 --out "$out" "${args[@]}" |
+  --model "$model" --methods nnlut,ga-faithful,optimal --entries 8,16 --threads 1 --batch 128 --out "$out" "${args[@]}" |
   tee "${out}_check.txt"
 
 gnuplot <<GP

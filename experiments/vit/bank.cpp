@@ -4,12 +4,13 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "gqalut/intops_measure.hpp"
 #include "gqalut/io.hpp"
 
 namespace gqalut::vit {
 
 std::vector<std::string> model_functions(const std::string& model) {
-  if (model == "vit") return {"gelu", "exp", "reci", "rsqrt"};
+  if (model == "vit") return {"gelu", "exp2m1", "reci", "rsqrt"};
   if (model == "effvit") return {"hswish", "reci", "rsqrt"};
   throw std::invalid_argument("model must be vit or effvit, got '" + model + "'");
 }
@@ -25,11 +26,11 @@ void choose_reduction_scales(LutBank& bank) {
 
 TableSet& bank_set(LutBank& bank, const std::string& fn) {
   if (fn == "gelu") return bank.gelu;
-  if (fn == "exp") return bank.exp;
+  if (fn == "exp2m1") return bank.exp;
   if (fn == "hswish") return bank.hswish;
   if (fn == "reci") return bank.reci;
   if (fn == "rsqrt") return bank.rsqrt;
-  throw std::invalid_argument("table function must be gelu, exp, hswish, reci or rsqrt, got '" + fn + "'");
+  throw std::invalid_argument("table function must be gelu, exp2m1, hswish, reci or rsqrt, got '" + fn + "'");
 }
 
 LutBank load_bank(const std::string& dir, const std::string& method, int entries,
@@ -48,7 +49,7 @@ LutBank load_official_bank(const std::string& dir, int entries) {
   bank.name = "official-" + std::to_string(entries);
   auto path = [&](const char* fn) { return dir + "/" + fn + "_pwl_" + std::to_string(entries - 1) + ".json"; };
   bank.gelu = read_json_file(path("gelu"));
-  bank.exp = read_json_file(path("exp"));
+  bank.exp = fit_int8_optimum("exp2m1", entries, {8});
   bank.reci = read_json_file(path("reci"));
   bank.rsqrt = read_json_file(path("sqrt_reci"));
   if (std::filesystem::exists(path("hswish"))) bank.hswish = read_json_file(path("hswish"));

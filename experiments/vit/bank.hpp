@@ -9,20 +9,20 @@
 
 namespace gqalut::vit {
 
-// One TableSet per function. The ViT uses gelu, exp, reci, rsqrt; the
+// One TableSet per function. The ViT uses gelu, exp2m1, reci, rsqrt; the
 // EfficientViT-style model hswish, reci, rsqrt. A function a model does not
 // use stays an empty TableSet.
 struct LutBank {
   std::string name;     // e.g. "optimal-8"
   TableSet gelu;        // GELU per input scale (gqalut::activation)
-  TableSet exp;         // the softmax's exponential table (gqalut::prepare_softmax)
+  TableSet exp;         // 2^x - 1 on [-1/2, 1/2) at scale 8: the softmax's EXP stage (prepare_softmax)
   TableSet hswish;      // HSWISH per input scale (gqalut::activation)
   TableSet reci;        // 1/x: the softmax's DIV stage and the linear attention's division
   TableSet rsqrt;       // 1/sqrt(x): LayerNorm's stage (gqalut::prepare_layernorm)
   int reci_n = 6;       // input scale of the linear attention's reciprocal lookup
 };
 
-// The functions each model's tables cover: "vit" -> gelu, exp, reci, rsqrt;
+// The functions each model's tables cover: "vit" -> gelu, exp2m1, reci, rsqrt;
 // "effvit" -> hswish, reci, rsqrt. Throws std::invalid_argument otherwise.
 std::vector<std::string> model_functions(const std::string& model);
 
@@ -34,10 +34,13 @@ void choose_reduction_scales(LutBank& bank);
 LutBank load_bank(const std::string& dir, const std::string& method, int entries,
                   const std::vector<std::string>& functions);
 // The official GQA-LUT tables (<dir>/<fn>_pwl_<entries-1>.json); hswish too
-// when its file exists.
+// when its file exists. The official release has no 2^x - 1 table for the
+// range-reduced softmax (its EXP table is e^x on [-8, 0], which the library's
+// softmax no longer takes), so the bank's exp2m1 table is gqalut's optimum with
+// the same entry count (gqalut::fit_int8_optimum("exp2m1", entries, {8})).
 LutBank load_official_bank(const std::string& dir, int entries);
 
-// The table set of a function name in the bank ("gelu", "exp", "hswish",
+// The table set of a function name in the bank ("gelu", "exp2m1", "hswish",
 // "reci", "rsqrt"); throws std::invalid_argument for another name.
 TableSet& bank_set(LutBank& bank, const std::string& function);
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "gqalut/methods.hpp"
 #include "gqalut/text.hpp"
 #include "study.hpp"
 
@@ -16,11 +17,24 @@
 #define GQALUT_VIT_OFFICIAL_DIR "shared/reference/official"
 #endif
 
+namespace {
+// A method of gqalut's search registry, by name or alias (gqalut::find_method).
+std::string known_method(const std::string& name) {
+  try {
+    (void)gqalut::find_method(name);
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+std::string canonical_method(std::string name) { return gqalut::find_method(name).name; }
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace gqalut::vit;
   ExperimentConfig cfg;
   std::string tables, out, official_dir = GQALUT_VIT_OFFICIAL_DIR;
-  std::vector<std::string> methods{"nnlut", "ga", "optimal"};
+  std::vector<std::string> methods{"nnlut", "ga-faithful", "optimal"};
   std::vector<int> entries{8, 16};
   bool official = false, no_check = false;
 
@@ -37,9 +51,10 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   app.add_option("--model", cfg.model, "vit (softmax attention, GELU) or effvit (ReLU linear attention, HSWISH)")
       ->check(CLI::IsMember({"vit", "effvit"}));
-  app.add_option("--methods", methods, "Table methods, comma separated: optimal, ga, nnlut")
+  app.add_option("--methods", methods, "Table methods of gqalut's search registry, comma separated (optimal, ga-faithful, nnlut, ...); the files <method>_<entries>_<fn>.json")
       ->delimiter(',')
-      ->check(CLI::IsMember({"optimal", "ga", "nnlut"}));
+      ->check(known_method)
+      ->transform(canonical_method);
   app.add_option("--entries", entries, "Table sizes, comma separated (8, 16)")->delimiter(',')->check(CLI::Range(2, 64));
   app.add_flag("--official", official, "Also run the official GQA-LUT tables (official-<entries>)");
   app.add_option("--official-dir", official_dir, "Folder of the official tables")->check(CLI::ExistingDirectory);

@@ -12,29 +12,44 @@
 
 #include "bank.hpp"
 #include "gqalut/io.hpp"
+#include "gqalut/methods.hpp"
 #include "gqalut/text.hpp"
 #include "tables.hpp"
+
+namespace {
+// A method of gqalut's search registry, by name or alias (gqalut::find_method).
+std::string known_method(const std::string& name) {
+  try {
+    (void)gqalut::find_method(name);
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+std::string canonical_method(std::string name) { return gqalut::find_method(name).name; }
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace gqalut::vit;
   std::string out, model = "vit";
-  std::vector<std::string> methods{"nnlut", "ga", "optimal"};
+  std::vector<std::string> methods{"nnlut", "ga-faithful", "optimal"};
   std::vector<int> entries{8, 16};
   uint64_t seed = 1;
   CLI::App app{
       "gqalut_vit_tables: the tables of the end-to-end study, one file per method, size and function:\n"
-      "<out>/<method>_<entries>_<fn>.json (vit: gelu, exp, reci, rsqrt; effvit: hswish, reci, rsqrt).\n"
+      "<out>/<method>_<entries>_<fn>.json (vit: gelu, exp2m1, reci, rsqrt; effvit: hswish, reci, rsqrt).\n"
       "Existing files are kept.\n\n"
       "Example:\n"
       "  gqalut_vit_tables --out build-vit/vit_tables --methods optimal --entries 8\n",
       "gqalut_vit_tables"};
   app.option_defaults()->always_capture_default();
   app.add_option("--out", out, "Output folder (created)")->required();
-  app.add_option("--methods", methods, "Search methods, comma separated: optimal, ga, nnlut")
+  app.add_option("--methods", methods, "Methods of gqalut's search registry, comma separated (optimal, ga-faithful, nnlut, uniform, ga-improved)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"optimal", "ga", "nnlut"}));
+      ->check(known_method)
+      ->transform(canonical_method);
   app.add_option("--entries", entries, "Table sizes, comma separated")->delimiter(',')->check(CLI::Range(2, 64));
-  app.add_option("--seed", seed, "Seed of the stochastic searches (ga, nnlut)");
+  app.add_option("--seed", seed, "Seed of the stochastic searches (GA, NN-LUT)");
   app.add_option("--model", model, "vit or effvit: which functions")->check(CLI::IsMember({"vit", "effvit"}));
   try {
     app.parse(argc, argv);

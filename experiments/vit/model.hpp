@@ -36,8 +36,8 @@ inline constexpr int kDim = 64, kHeads = 4, kHeadDim = kDim / kHeads, kMlp = 128
 inline constexpr int kPatch = 7, kTokens = (28 / kPatch) * (28 / kPatch) + 1;
 inline constexpr double kLnEps = 1e-5;
 // Input scales 2^-n of the operations: GELU/HSWISH n in [0, 6] (the tables'
-// scales); the softmax input n in [4, 6] (every int8 code of x - max inside
-// EXP's [-8, 0]); LayerNorm input, gamma and output scales in [0, 12].
+// scales); the softmax input x - max in [4, 6] (int8 codes reach -8 at n = 4:
+// e^-8 is 0.04 of an output step); LayerNorm input, gamma and output in [0, 12].
 inline constexpr int kActNLo = 0, kActNHi = 6, kSoftmaxNLo = 4, kSoftmaxNHi = 6, kLnNLo = 0, kLnNHi = 12;
 
 // Fake quantizer with a power-of-two scale 2^-n, n = -round(t), t = log2(s)

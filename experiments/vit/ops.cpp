@@ -48,6 +48,11 @@ Tensor round_half_away(const Tensor& v, const Tensor& s) {
   return torch::where(s > 0, r, shl(v, (-s).clamp_min(0)));
 }
 
+// v 2^sh for sh >= 0, v >> -sh (truncating) for sh < 0; v >= 0.
+Tensor shift_trunc(const Tensor& v, const Tensor& sh) {
+  return torch::where(sh >= 0, shl(v, sh.clamp_min(0)), shr(v, (-sh).clamp_min(0)));
+}
+
 Tensor full_like_long(const Tensor& like, int64_t v) { return torch::full_like(like, v, torch::kLong); }
 
 // ---- codes <-> buffers ------------------------------------------------------------
@@ -153,6 +158,10 @@ Tensor IntOps::activation(Activation fn, int in_frac, int out_frac, const Tensor
 }
 
 // ---- softmax ------------------------------------------------------------------------
+// gqalut::softmax_row (int8 logits, int8 out): u = max - q; the EXP stage
+// 2^(-u log2 e) = 2^-k 2^(c 2^-s) with the 2^x - 1 table on c; S = sum e; the
+// reciprocal of S from the DIV table and integer Newton steps (Q28); out =
+// round(((e + 2^7) >> 8) R 2^-T), saturated.
 
 Tensor IntOps::softmax(int in_frac, const Tensor& q, Backend b) const {
   const SoftmaxPlan& p = softmax_plan(in_frac);
@@ -165,36 +174,50 @@ Tensor IntOps::softmax(int in_frac, const Tensor& q, Backend b) const {
     }
     return from_buffer(out, q);
   }
+  // EXP: t = round(u C 2^-(in_frac + 30 - s)) (u log2 e at 2^-s), k = ceil-ish split,
+  // c = k 2^s - t in [-2^(s-1), 2^(s-1)); mantissa (2^L + EXP2M1_acc(c)) 2^g, e = round(m 2^-(k + pre)).
   const TorchLut& et = torch_lut(bank_->exp, p.exp_scale);
+  const int s = p.exp_scale;
+  const Tensor u = (std::get<0>(q.max(-1, true)) - q).clamp_max(int64_t{p.u_cap});
+  const Tensor t = shr(u * int64_t{p.log2e} + (int64_t{1} << (p.exp_shift - 1)), full_like_long(u, p.exp_shift));
+  const Tensor k = shr(t + ((int64_t{1} << (s - 1)) - 1), full_like_long(t, s));
+  const Tensor c = k * (int64_t{1} << s) - t;
+  const int gl = std::max(p.exp_gain, 0), pre = p.exp_gain < 0 ? -p.exp_gain : 0;
+  const Tensor mant = ((int64_t{1} << et.shift) + lut_acc(et, c)) * (int64_t{1} << gl);
+  const Tensor sh = (k + pre).clamp_max(26);
+  const Tensor e = shr(mant + shr(shl(torch::ones_like(sh), sh), torch::ones_like(sh)), sh);
+  // Reciprocal of the row sum S: d = round(S 2^(a - x)) in [2^a, 2^(a+1)) (a carry to
+  // 2^(a+1) renormalises), X = S 2^(a - x - s_d) in Q28, Y = DIV(d) in Q28, Newton steps.
   const TorchLut& dt = torch_lut(bank_->reci, p.div_scale);
-  // EXP code: u = max - q, clamped, moved to the EXP scale, clamped to the table's range.
-  Tensor u = std::get<0>(q.max(-1, true)) - q;
-  const int64_t clamp_u = p.exp_rshift > 0 ? int64_t{p.exp_limit} << p.exp_rshift : p.exp_limit;
-  u = u.clamp_max(clamp_u);
-  Tensor c = p.exp_rshift > 0 ? shr(u + (int64_t{1} << (p.exp_rshift - 1)), full_like_long(u, p.exp_rshift))
-                              : (u * (int64_t{1} << -p.exp_rshift)).clamp_max(p.exp_limit);
-  const Tensor e = lut_acc(et, -c).clamp_min(0);
-  // Sum, power-of-two reduction to a DIV code d in [2^a, 2^(a+1)), reciprocal.
   const Tensor sum = e.sum(-1, true);
   Tensor ex = floor_log2(sum);
   const int a = p.div_a;
-  Tensor d = torch::where(ex > a, round_half_up(sum, ex - a), shl(sum, (a - ex).clamp_min(0)));
+  Tensor d = round_half_up(sum, ex - a);
   const Tensor over = d == (int64_t{2} << a);
   d = torch::where(over, shr(d, torch::ones_like(d)), d);
   ex = torch::where(over, ex + 1, ex);
-  const Tensor r = lut_acc(dt, d);
-  const Tensor t = (ex + (p.div_scale + p.div.shift - a - kProbBits)).clamp(1, 62);
-  return round_half_up(e * r, t).clamp_max(127);  // t >= 32 gives 0, as the library's early exit
+  const Tensor x = shift_trunc(sum, (a - p.div_scale + 28) - ex);
+  Tensor y = round_half_up(lut_acc(dt, d), full_like_long(d, p.div.shift - 28));
+  for (int i = 0; i < p.newton_steps; ++i) {
+    const Tensor xy = shr(x * y, full_like_long(y, 28));
+    y = shr(y * ((int64_t{2} << 28) - xy), full_like_long(y, 28));
+  }
+  const Tensor r = round_half_up(y, full_like_long(y, 13 + a - p.div_scale)).clamp(1, int64_t{p.r_max});
+  const Tensor tt = (ex + (7 - p.out_frac)).clamp(1, 62);  // t >= 32 gives 0, as the library's early exit
+  return round_half_up(shr(e + 128, full_like_long(e, 8)) * r, tt).clamp_max(127);
 }
 
 // ---- LayerNorm ------------------------------------------------------------------------
+// gqalut::layernorm_row: V = n Sxx - Sx^2 + eps_v = r 2^E (r in [2^a, 2^(a+2)), E + s_r
+// even); the RSQRT table on r seeds Newton steps in Q28, R at Q20; then the 32-bit
+// output datapath (or, for shifts outside [1, 29], the exact int64 one).
 
-Tensor IntOps::layernorm(int in_frac, const Tensor& x, int gamma_frac, const Tensor& gamma, int out_frac,
+Tensor IntOps::layernorm(int in_frac, const Tensor& xq, int gamma_frac, const Tensor& gamma, int out_frac,
                          const Tensor& beta, double eps, Backend b) const {
   const LayerNormPlan& p = layernorm_plan(in_frac, gamma_frac, out_frac, eps);
-  const int64_t width = x.size(-1);
+  const int64_t width = xq.size(-1);
   if (b == Backend::library) {
-    auto in = to_buffer<int8_t>(x);
+    auto in = to_buffer<int8_t>(xq);
     const auto g = to_buffer<int8_t>(gamma);
     const auto be = to_buffer<int32_t>(beta);
     if (static_cast<int64_t>(g.size()) != width || static_cast<int64_t>(be.size()) != width) {
@@ -204,25 +227,33 @@ Tensor IntOps::layernorm(int in_frac, const Tensor& x, int gamma_frac, const Ten
     for (std::size_t row = 0; row < in.size(); row += width) {
       layernorm_row(p, in.data() + row, g.data(), be.data(), out.data() + row, width);
     }
-    return from_buffer(out, x);
+    return from_buffer(out, xq);
   }
+  constexpr int kRsqrtBits = 20;
   const TorchLut& rt = torch_lut(bank_->rsqrt, p.rsqrt_scale);
   const int64_t nn = width;
-  const Tensor sx = x.sum(-1, true), sxx = (x * x).sum(-1, true);
+  const Tensor sx = xq.sum(-1, true), sxx = (xq * xq).sum(-1, true);
   const int64_t eps_v = std::llround(p.eps * (double(nn) * double(nn) * double(int64_t{1} << (2 * p.in_frac))));
   const Tensor v = nn * sxx - sx * sx + eps_v;  // n^2 (var + eps) in codes^2
   const int a = p.rsqrt_a, s = p.rsqrt_scale;
-  // v ~= r 2^e, r in [2^a, 2^(a+2)), e + s even.
   Tensor e = floor_log2(v) - a;
   e = torch::where(torch::bitwise_and(e + s, 1) != 0, e - 1, e);
-  Tensor r = torch::where(e > 0, round_half_up(v, e), shl(v, (-e).clamp_min(0)));
+  Tensor r = round_half_up(v, e);
   const Tensor over = r >= (int64_t{4} << a);
   r = torch::where(over, shr(r, full_like_long(r, 2)), r);
   e = torch::where(over, e + 2, e);
-  const Tensor rs = lut_acc(rt, r);
+  // Newton: y <- y (3 - X y^2) / 2 in Q28, X = v 2^-(e + s) exactly.
+  const Tensor xx = shift_trunc(v, (28 - s) - e);
+  Tensor y = round_half_up(lut_acc(rt, r), full_like_long(r, p.rsqrt.shift - 28));
+  for (int i = 0; i < p.newton_steps; ++i) {
+    const Tensor y2 = shr(y * y, full_like_long(y, 28));
+    const Tensor xy2 = shr(xx * y2, full_like_long(y, 28));
+    y = shr(y * ((int64_t{3} << 28) - xy2), full_like_long(y, 29));
+  }
+  const Tensor rs = round_half_up(y, full_like_long(y, 28 - kRsqrtBits));
   const Tensor half_es = shr(e + s, torch::ones_like(e));  // (e + s) / 2, exact: e + s is even
   // 32-bit datapath: a32 = round(n R 2^-P), b32 = round(Sx R 2^-P), z = round((x a32 - b32) 2^-sh).
-  const Tensor k = half_es + p.rsqrt.shift;
+  const Tensor k = half_es + kRsqrtBits;
   const Tensor a64 = nn * rs, b64 = sx * rs;
   const Tensor mag = a64.abs();
   Tensor pp = torch::where(mag == 0, torch::zeros_like(mag), (floor_log2(mag) + 1 - 22).clamp_min(0));
@@ -234,20 +265,21 @@ Tensor IntOps::layernorm(int in_frac, const Tensor& x, int gamma_frac, const Ten
   sh = sh.clamp_max(30);
   const Tensor t = f + (p.gamma_frac - p.out_frac);
   const Tensor a32 = round_half_up(a64, pp), b32 = round_half_up(b64, pp);
-  const Tensor z = round_half_up(x * a32 - b32, sh).clamp(-(int64_t{1} << 23), int64_t{1} << 23);
-  const Tensor w = shr(z * gamma + shl(torch::ones_like(t), (t - 1).clamp(0, 62)) - (z * gamma < 0).to(torch::kLong),
-                       t.clamp(0, 62));
+  const Tensor z = round_half_up(xq * a32 - b32, sh).clamp(-(int64_t{1} << 23), int64_t{1} << 23);
+  const Tensor zg = z * gamma;
+  const Tensor tc = t.clamp(1, 62);
+  const Tensor w = shr(zg + shl(torch::ones_like(tc), tc - 1) - (zg < 0).to(torch::kLong), tc);
   const int64_t bmax = (int64_t{3} << 29) - 1;
   const Tensor y32 = (w + beta.clamp(-bmax, bmax)).clamp(-128, 127);
   // Shifts outside [1, 29] (extreme fracs on near-constant rows): the exact int64 datapath.
-  const Tensor t64 = (half_es + (p.gamma_frac + p.rsqrt.shift - p.out_frac)).clamp_max(62);
-  const Tensor prod = (nn * x - sx) * gamma * rs;
+  const Tensor t64 = (half_es + (p.gamma_frac + kRsqrtBits - p.out_frac)).clamp_max(62);
+  const Tensor prod = (nn * xq - sx) * gamma * rs;
   const Tensor tpos = t64.clamp_min(1);
   const Tensor y_pos = shr(prod + shl(torch::ones_like(tpos), tpos - 1) - (prod < 0).to(torch::kLong), tpos);
   const Tensor y64 = (torch::where(t64 > 0, y_pos, shl(prod, (-t64).clamp_min(0))) + beta).clamp(-128, 127);
-  Tensor y = torch::where((t >= 1) & (t <= 29), y32, y64);
+  const Tensor out = torch::where((t >= 1) & (t <= 29), y32, y64);
   // v <= 0 (a constant row with eps = 0): the normalised value is 0.
-  return torch::where(v <= 0, beta.clamp(-bmax, bmax).clamp(-128, 127).expand_as(y), y);
+  return torch::where(v <= 0, beta.clamp(-bmax, bmax).clamp(-128, 127).expand_as(out), out);
 }
 
 // ---- ReLU linear attention --------------------------------------------------------------

@@ -10,16 +10,20 @@
 
 namespace gqalut::vit {
 
-// What the models need of each function: its range and the scales to provide.
-// gelu [-4, 4] and exp [-8, 0] at scales 0..6 (the paper's); reci on [1, 2] at
-// scale 6 and rsqrt on [1, 4] at scale 5, the ranges their power-of-two range
-// reduction maps into (int8 codes 64..127 and 32..127), slopes q0.7 there;
-// hswish [-4, 4] at scales 0..6 (the EfficientViT-style model).
+// What the models need of each function: its range, the scales to provide and
+// the code formats. gelu [-4, 4] at scales 0..6 (the paper's, the function's
+// formats); exp2m1 (2^x - 1) on [-1/2, 1/2) at scale 8, the softmax's EXP stage
+// after range reduction (int8 codes -128..127; automatic INT8 formats, as
+// gqalut::fit_int8_optimum makes them); reci on [1, 2] at scale 6 and rsqrt on
+// [1, 4] at scale 5, the ranges the power-of-two reductions map into (int8
+// codes 64..127 and 32..127; slopes q0.7, intercepts q1.6); hswish [-4, 4] at
+// scales 0..6 (the EfficientViT-style model).
 struct TableSpec {
+  enum class Formats { function, automatic, reduction };
   std::string function;
   double lo = 0, hi = 0;
   std::vector<int> scales;
-  bool reduced = false;  // a range-reduction table: fixed formats, GA chords on the range ends
+  Formats formats = Formats::function;  // reduction: also the faithful GA's chords on the range ends
 };
 const std::vector<TableSpec>& table_specs();
 // The spec of one function; throws std::invalid_argument for an unknown one.
@@ -28,8 +32,9 @@ const TableSpec& table_spec(const std::string& function);
 // The search problem of one spec.
 Problem make_problem(const TableSpec& spec, int entries);
 
-// Runs `method` ("optimal", "ga" = the faithful GA, "nnlut") on the spec.
-// Throws std::invalid_argument for another method.
+// Runs a method of gqalut's registry (gqalut::find_method: "optimal",
+// "ga-faithful", "nnlut", ...) on the spec with `seed` where the method takes one.
+// Throws std::invalid_argument for an unknown method.
 Result search_table(const std::string& method, const TableSpec& spec, int entries, uint64_t seed);
 
 // The file load_bank reads: <dir>/<method>_<entries>_<function>.json.
