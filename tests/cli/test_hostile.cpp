@@ -1,0 +1,269 @@
+// Hostile input, as a new user or a script would give it (issue 12): every case ends with
+// exit 2 and one line naming the rule and the value (and the file and field), nothing on
+// stdout; never a signal, a hang, unbounded memory, or exit 0 with a wrong or absent result.
+// Outputs are replaced atomically: a failed run leaves the old file as it was.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Outcome {
+  int code;  // -1: killed by a signal
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+fs::path tmpdir() {
+  static fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("gqalut_hostile_" + std::to_string(::getpid()));
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+// Runs the tool under `timeout` (a hang is a failure too); `env` prefixes the command.
+Outcome run(const std::string& args, const std::string& env = "") {
+  fs::path out = tmpdir() / "stdout", err = tmpdir() / "stderr";
+  // GQALUT_TEST_TOOL runs the suite against another build (e.g. an old one, to see these tests fail).
+  const char* other = std::getenv("GQALUT_TEST_TOOL");
+  std::string tool = other ? other : GQALUT_TOOL;
+  std::string cmd = env + " timeout -s KILL 120 " + tool + " " + args + " >" + out.string() +
+                    " 2>" + err.string() + " </dev/null";
+  int status = std::system(cmd.c_str());
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code == 128 + 9 || code == 124) code = -1;  // killed by timeout
+  return Outcome{code, slurp(out), slurp(err)};
+}
+
+std::string official(const std::string& file) { return std::string(GQALUT_SHARED_DIR) + "/reference/official/" + file; }
+
+// Exit 2, nothing on stdout, exactly one line on stderr starting with the message.
+void expect_error(const std::string& args, const std::string& message_start, const std::string& env = "") {
+  Outcome r = run(args, env);
+  SCOPED_TRACE(args);
+  EXPECT_EQ(r.code, 2) << r.err.substr(0, 300);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err.substr(0, 300);
+  EXPECT_EQ(r.err.rfind("gqalut: error: " + message_start, 0), 0u) << r.err.substr(0, 300);
+}
+
+fs::path write(const std::string& name, const std::string& text) {
+  fs::path p = tmpdir() / name;
+  std::ofstream(p) << text;
+  return p;
+}
+
+std::string nested(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+// Files in `dir` whose name marks them as a temporary of an atomic write.
+int temporaries(const fs::path& dir) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().find(".tmp-") != std::string::npos) ++n;
+  return n;
+}
+
+const char* kTable = R"({"gelu": {"6": {"breakpoints": [], "slopes": [0], "intercepts": [0]}}, "gqalut": )";
+
+}  // namespace
+
+TEST(Hostile, DeepNestingEndsWithOneLine) {
+  // Were SIGSEGV: the reader, the error formatter (e.dump()) and the metadata copy recursed.
+  fs::path bp = write("deep_bp.json", R"({"gelu": {"6": {"breakpoints": )" + nested(100000) +
+                                          R"(, "slopes": [0], "intercepts": [0]}}})");
+  fs::path meta = write("deep_meta.json", kTable + std::string(R"({"x": )") + nested(200000) + "}}");
+  for (const fs::path& f : {bp, meta}) {
+    const std::string rule = f.string() + ": JSON must nest at most 64 levels deep, got more at byte ";
+    expect_error("eval --table " + f.string(), rule);
+    expect_error("show " + f.string(), rule);
+    expect_error("export --format json " + f.string(), rule);
+  }
+}
+
+TEST(Hostile, HugeGridRangesAreRefusedWithTheBound) {
+  // -1e17..1e17: 2e19 converted to size_t (UB), then an empty vector indexed; -1e7..1e7: 15 GB.
+  const std::string t = official("gelu_pwl_7.json");
+  expect_error("eval --table " + t + " --protocol grid --range -1e17 1e17",
+               "grid on [-1e+17, 1e+17) at step 0.01 has 2e+19 points; at most 10000000 (a range at most 100000 wide)");
+  expect_error("eval --table " + t + " --protocol grid --range -1e7 1e7",
+               "grid on [-10000000, 10000000) at step 0.01 has 2e+09 points; at most 10000000");
+}
+
+TEST(Hostile, HugeSearchRangesAreRefused) {
+  // uniform wrote breakpoint -2147483648 (UB in uniform.cpp) that gqalut refused to read back;
+  // the faithful GA crashed.
+  const std::string rule = "range must lie within [-65536, 65536] for a search";
+  for (const char* m : {"uniform", "ga --faithful", "ga", "optimal", "nnlut"})
+    expect_error(std::string("fit --func gelu --range -1e308 1e308 -q -o ") + (tmpdir() / "wide.json").string() +
+                     " -m " + m,
+                 rule);
+  expect_error("fit --func gelu --faithful --breakpoint-range -1e308 1e308 -q", "breakpoint range must lie within");
+  EXPECT_FALSE(fs::exists(tmpdir() / "wide.json"));
+}
+
+TEST(Hostile, PoleInsideTheRangeIsFound) {
+  // The check sampled a grid without x = 1; the fit exited 0 and wrote "mse": null.
+  fs::path out = tmpdir() / "pole.json";
+  expect_error("fit --expr '1/(x-1)' --range -300 300 -m uniform -q -o " + out.string(),
+               "expr is not finite on [-300, 300] (f(1) = inf)");
+  EXPECT_FALSE(fs::exists(out));
+  // eval against such a function, and a pole between the 2^-k grid points (a 16-bit code at scale 12).
+  expect_error("eval --table " + official("gelu_pwl_7.json") + " --expr '1/(x-1)' --range -300 300",
+               "expr is not finite on [-300, 300] (f(1) = inf)");
+  expect_error("fit --expr '1/(x-3.013916015625)' --range -3000 3000 -m uniform -q",
+               "expr is not finite on [-3000, 3000] (f(3.013916015625) = inf)");
+  // A finite function on a wide range still works, and its file has no null.
+  Outcome ok = run("fit --expr 'x/(1+x*x)' --range -300 300 -m uniform --entries 4 -q -o " + out.string());
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(slurp(out).find("null"), std::string::npos);
+}
+
+TEST(Hostile, UnwritableOutputsFailWithExitTwo) {
+  // compare --csv into a directory or a read-only path exited 0 and wrote nothing.
+  const std::string quick = "compare --funcs gelu --entries 4 --generations 2 ";
+  fs::path dir = tmpdir() / "a_dir";
+  fs::create_directories(dir);
+  expect_error(quick + "--csv " + dir.string(), "cannot write CSV file '" + dir.string() + "': is a directory");
+  expect_error(quick + "--json " + dir.string(), "cannot write JSON file '" + dir.string() + "': is a directory");
+  expect_error(quick + "--csv /proc/gqalut.csv", "cannot write CSV file '/proc/gqalut.csv': cannot create a file in '/proc'");
+  expect_error(quick + "--csv " + (tmpdir() / "no/such/x.csv").string(), "cannot write CSV file");
+  fs::path file = write("plain_file", "x");
+  expect_error(quick + "--plots " + file.string(), "cannot create the plot folder '" + file.string() + "'");
+  expect_error(quick + "--tables " + file.string(), "cannot create the table folder '" + file.string() + "'");
+  expect_error("fit --func gelu --generations 2 -q -o " + dir.string(),
+               "cannot write table file '" + dir.string() + "': is a directory");
+  expect_error("fit --func gelu --generations 2 -q -o /proc/t.json", "cannot write table file '/proc/t.json'");
+  expect_error("export --format c " + official("gelu_pwl_7.json") + " -o " + dir.string(),
+               "cannot write export file '" + dir.string() + "': is a directory");
+  expect_error("export --format verilog --scale 6 " + official("gelu_pwl_7.json") + " -o /proc/u.v",
+               "cannot write export file '/proc/u.v'");
+  if (::geteuid() != 0) {  // root writes through permissions
+    fs::path ro = write("ro.csv", "keep");
+    fs::permissions(ro, fs::perms::owner_read);
+    expect_error(quick + "--csv " + ro.string(), "cannot write CSV file '" + ro.string() + "': is read-only");
+  }
+}
+
+TEST(Hostile, IntegerOptionsAreStrict) {
+  // --entries 8x was read as 8; --seed -1 became 2^64 - 1.
+  expect_error("compare --funcs gelu --entries 8x", "--entries: every entry count must be an integer in [2, 64], got '8x'");
+  expect_error("compare --funcs gelu --entries ,", "--entries must list entry counts, got ','");
+  expect_error("compare --funcs gelu --entries 99", "--entries: every entry count must be an integer in [2, 64], got '99'");
+  expect_error("fit --func gelu --entries 8x", "--entries: must be an integer in [2, 64], got '8x'");
+  expect_error("fit --func gelu --entries 0x8", "--entries: must be an integer in [2, 64], got '0x8'");
+  expect_error("fit --func gelu --entries ' 8'", "--entries: must be an integer in [2, 64], got ' 8'");
+  expect_error("fit --func gelu --seed -1", "--seed: must be an integer in [0, 2^64 - 1], got '-1'");
+  expect_error("fit --func gelu --seed 18446744073709551616", "--seed: must be an integer in [0, 2^64 - 1]");
+  expect_error("compare --funcs gelu --seed -1", "--seed: must be an integer in [0, 2^64 - 1], got '-1'");
+  expect_error("fit --func gelu --generations 1e3", "--generations: must be an integer in [0, 1000000], got '1e3'");
+  expect_error("export --format c --scale 6x " + official("gelu_pwl_7.json"), "--scale: must be an integer in [0, 12]");
+  // The largest seed is a seed.
+  Outcome r = run("fit --func gelu --seed 18446744073709551615 --generations 1 --scales 4 -q");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("18446744073709551615"), std::string::npos);
+}
+
+TEST(Hostile, WorkIsBounded) {
+  expect_error("fit --func gelu --generations 10000000", "--generations: must be an integer in [0, 1000000]");
+  expect_error("compare --funcs gelu --generations 10000000", "--generations: must be an integer in [0, 1000000]");
+  expect_error("fit --func gelu --population 1000000", "--population: must be an integer in [2, 100000]");
+  expect_error("fit --func gelu --generations 100000 --population 10000 -q",
+               "GA work population x generations must be <= 100000000, got 10000 x 100000");
+  expect_error("compare --funcs gelu --generations 100000 --population 10000",
+               "GA work population x generations must be <= 100000000, got 10000 x 100000");
+  // --population 2 was refused with an elite-count message although --help allowed it.
+  Outcome help = run("fit --help");
+  EXPECT_NE(help.out.find("GA population, in [2, 100000]"), std::string::npos);
+  for (const char* mode : {"", " --faithful"}) {
+    Outcome r = run(std::string("fit --func gelu --population 2 --generations 2 --scales 4 -q") + mode);
+    EXPECT_EQ(r.code, 0) << mode << r.err;
+  }
+}
+
+TEST(Hostile, MessagesNameFileAndField) {
+  // Was "[json.exception.type_error.302] type must be string, but is number".
+  fs::path f = write("typed.json", kTable + std::string(R"({"slope_format": 3}})"));
+  expect_error("eval --table " + f.string(), f.string() + ": gqalut.slope_format must be a string, got 3");
+  fs::path g = write("typed2.json", kTable + std::string(R"({"function": ["gelu"]}})"));
+  expect_error("show " + g.string(), g.string() + ": gqalut.function must be a string, got [\"gelu\"]");
+  // Was "basic_filebuf::underflow error reading the file: Is a directory".
+  expect_error("eval --table " + tmpdir().string(), "cannot open table file '" + tmpdir().string() + "': is a directory");
+  expect_error("export --format json " + tmpdir().string(), "cannot open table file");
+  // Metadata we only display may have any type: show prints it (was a type_error).
+  fs::path h = write("method_number.json", kTable + std::string(R"({"method": 7, "seed": "s"}})"));
+  Outcome r = run("show " + h.string());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(", method 7, seed s"), std::string::npos) << r.out;
+}
+
+TEST(Hostile, NoPartialStdoutBeforeAnError) {
+  // show printed its header, compare its table head, before the error line.
+  expect_error("show " + official("gelu_pwl_7.json") + " --scales 9", "table has no scale n = 9");
+  fs::path off = tmpdir() / "official_bad";
+  fs::create_directories(off);
+  write("official_bad/gelu_pwl_7.json", "{\"gelu\": {\"0\": ");
+  expect_error("compare --funcs gelu --entries 8 --generations 2 --official-dir " + off.string(),
+               (off / "gelu_pwl_7.json").string() + ": malformed JSON");
+  expect_error("compare --funcs gelu --entries 4 --generations 2 --scales 0:99", "scales must look like");
+}
+
+TEST(Hostile, FailedPlotsLeaveTheOldPngs) {
+  // Killing compare --plots left 0-byte PNGs: gnuplot wrote straight into the target. A
+  // gnuplot that writes half a file and fails stands in for the kill, deterministically.
+  fs::path bin = tmpdir() / "fakebin";
+  fs::create_directories(bin);
+  write("fakebin/gnuplot",
+        "#!/bin/sh\nout=$(sed -n \"s/^set output '\\(.*\\)'$/\\1/p\" | head -1)\nprintf half > \"$out\"\nexit 1\n");
+  fs::permissions(bin / "gnuplot", fs::perms::owner_all);
+  fs::path plots = tmpdir() / "plots";
+  fs::create_directories(plots);
+  write("plots/gelu_4_n3.png", "old png");
+  expect_error("compare --funcs gelu --entries 4 --generations 2 --plots " + plots.string(),
+               "gnuplot failed drawing '" + (plots / "gelu_4_n3.png").string() + "'",
+               "PATH=" + bin.string() + ":$PATH");
+  EXPECT_EQ(slurp(plots / "gelu_4_n3.png"), "old png");
+  EXPECT_EQ(temporaries(plots), 0);
+}
+
+TEST(Hostile, SuccessfulWritesReplaceWholeFilesAndLeaveNoTemporaries) {
+  fs::path d = tmpdir() / "outs";
+  fs::create_directories(d);
+  fs::path t = d / "t.json", h = d / "t.h", csv = d / "c.csv", js = d / "c.json";
+  for (const fs::path& p : {t, h, csv, js}) std::ofstream(p) << std::string(100000, 'o');  // longer than the new
+  ASSERT_EQ(run("fit --func gelu --entries 4 --scales 4 --method optimal -q -o " + t.string()).code, 0);
+  ASSERT_EQ(run("export --format c " + t.string() + " -o " + h.string()).code, 0);
+  ASSERT_EQ(run("compare --funcs gelu --entries 4 --generations 2 --csv " + csv.string() + " --json " + js.string() +
+                " --tables " + d.string())
+                .code,
+            0);
+  EXPECT_EQ(nlohmann::json::parse(slurp(t))["gqalut"]["entries"], 4);
+  EXPECT_EQ(slurp(h).find('o' + std::string(50, 'o')), std::string::npos);  // no tail of the old content
+  EXPECT_EQ(slurp(csv).rfind("function,entries,method", 0), 0u);
+  EXPECT_NO_THROW((void)nlohmann::json::parse(slurp(js)));
+  EXPECT_EQ(temporaries(d), 0);
+  // A failed run leaves the previous file as it was.
+  std::string before = slurp(t);
+  expect_error("fit --func gelu --range -1e308 1e308 -q -o " + t.string(), "range must lie within");
+  EXPECT_EQ(slurp(t), before);
+  EXPECT_EQ(temporaries(d), 0);
+}
