@@ -13,6 +13,7 @@
 #   scripts/vit_experiment.sh            # the full study
 #   VIT_QUICK=1 scripts/vit_experiment.sh   # a 2-minute dry run (not written to docs/)
 #   VIT_MODEL=effvit scripts/vit_experiment.sh   # the EfficientViT-style study
+#   BUILD_DIR=DIR VIT_SKIP_BUILD=1 scripts/vit_experiment.sh   # programs already built in DIR
 set -euo pipefail
 
 model=${VIT_MODEL:-vit}
@@ -38,9 +39,13 @@ for f in train-images-idx3 train-labels-idx1 t10k-images-idx3 t10k-labels-idx1; 
 done
 
 start=$(date +%s)
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGQALUT_WITH_TORCH=ON >/dev/null
-ninja -C "$build" -j2 gqalut_vit_run gqalut_vit_tables
-echo "build: $(( $(date +%s) - start )) s" >&2
+if [ "${VIT_SKIP_BUILD:-0}" = 1 ]; then  # reuse the programs already built in $build
+  [ -x "$build/experiments/vit/gqalut_vit_run" ] || fail "VIT_SKIP_BUILD=1 but $build has no gqalut_vit_run"
+else
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGQALUT_WITH_TORCH=ON >/dev/null
+  ninja -C "$build" -j2 gqalut_vit_run gqalut_vit_tables
+  echo "build: $(( $(date +%s) - start )) s" >&2
+fi
 
 # Tables from gqalut's own searches (seed 1), cached in the build folder.
 tables=$build/vit_tables
