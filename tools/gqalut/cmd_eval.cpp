@@ -1,4 +1,5 @@
 // gqalut eval: the exact error of a table file under a protocol of SPEC section 3.
+#include <cmath>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 #include "cli.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/metrics.hpp"
+#include "gqalut/text.hpp"
 
 namespace gqalut::cli {
 namespace {
@@ -16,8 +18,9 @@ struct EvalArgs {
   FunctionArgs fn;
   std::string protocol = "int";
   std::string scales;
-  std::string tie = "right";
+  std::string tie;  // empty: the file's rule (right for files that record none)
   bool json = false;
+  bool dump_codes = false;
 };
 
 // The function a table is measured against: the one given, else the one the file records.
@@ -41,31 +44,92 @@ Function function_for(const TableSet& set, const FunctionArgs& fa, double* lo, d
   return fn;
 }
 
+nlohmann::ordered_json scales_json(const ErrorReport& r) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& e : r.scales) {
+    nlohmann::ordered_json s;
+    s["n"] = e.n;
+    s["points"] = e.points;
+    s["mse"] = e.mse;
+    s["max_abs_error"] = e.max_abs_error;
+    out.push_back(s);
+  }
+  return out;
+}
+
+// Every input code of table t with its accumulator and value, and the
+// in-range codes with f(x): what the P-int figures are computed from.
+nlohmann::ordered_json dump_codes(const Table& t, TieRule rule, const Function& fn, double lo, double hi) {
+  nlohmann::ordered_json d;
+  d["shift"] = t.shift();
+  nlohmann::ordered_json codes = nlohmann::ordered_json::array(), acc = codes, value = codes, in = codes, f = codes;
+  for (int32_t q = t.input_min(); q <= t.input_max(); ++q) {
+    codes.push_back(q);
+    acc.push_back(eval_acc(t, q, rule));
+    value.push_back(eval_value(t, q, rule));
+  }
+  for (int32_t q : codes_in_range(t.n, lo, hi, t.input_bits)) {
+    in.push_back(q);
+    f.push_back(fn(std::ldexp(double(q), -t.n)));
+  }
+  d["codes"] = codes;
+  d["acc"] = acc;
+  d["value"] = value;
+  d["range_codes"] = in;
+  d["f"] = f;
+  return d;
+}
+
 void run(const EvalArgs& a) {
   TableSet set = read_json_file(a.table);
   double lo = 0, hi = 0;
   Function fn = function_for(set, a.fn, &lo, &hi);
   Protocol protocol = parse_protocol(a.protocol);
-  TieRule tie = parse_tie_rule(a.tie);
+  // One meaning per file: a file that records its rule is evaluated with it;
+  // --tie chooses the rule only for files that do not (official files).
+  TieRule tie = set.tie();
+  if (!a.tie.empty()) {
+    TieRule asked = parse_tie_rule(a.tie);
+    if (set.tie_recorded && asked != tie)
+      throw std::invalid_argument(fmt::format(
+          "--tie applies to files that do not record a tie rule (official files); {} records tie rule {}",
+          quote(a.table, 200), to_string(tie)));
+    tie = asked;
+  }
+  if (a.dump_codes && protocol != Protocol::p_int)
+    throw std::invalid_argument("--dump-codes lists the P-int points: use it with --protocol int");
+  const TieRule other = tie == TieRule::right ? TieRule::left : TieRule::right;
   std::vector<int> scales = a.scales.empty() ? set.scales() : parse_scales(a.scales);
   ErrorReport r = evaluate(set, fn.f, lo, hi, protocol, scales, tie);
+  // An official file: the trainer fits with the right rule, the official op
+  // deploys with the left one; both figures, where they differ.
+  ErrorReport r_other;
+  if (!set.tie_recorded) r_other = evaluate(set, fn.f, lo, hi, protocol, scales, other);
+  auto how = [](TieRule t) {
+    return t == TieRule::right ? "as trained (the official trainer's rule, x on a breakpoint goes right)"
+                               : "as deployed in the official PyTorch op (bucketize, x on a breakpoint goes left)";
+  };
   const Table& first = set.tables.begin()->second;
-  if (a.json) {
+  if (a.json || a.dump_codes) {
     nlohmann::ordered_json j;  // keys in the documented order
     j["function"] = fn.expression.empty() ? fn.name : fn.expression;
     j["entries"] = set.entries();
     j["protocol"] = to_string(protocol);
-    j["scales"] = nlohmann::ordered_json::array();
-    for (const auto& e : r.scales) {
-      nlohmann::ordered_json s;
-      s["n"] = e.n;
-      s["points"] = e.points;
-      s["mse"] = e.mse;
-      s["max_abs_error"] = e.max_abs_error;
-      j["scales"].push_back(s);
-    }
+    j["scales"] = scales_json(r);
+    if (a.dump_codes)
+      for (size_t i = 0; i < r.scales.size(); ++i)
+        j["scales"][i]["dump"] = dump_codes(set.at(r.scales[i].n), tie, fn, lo, hi);
     j["paper_score"] = r.paper_score;
     j["tie_rule"] = to_string(tie);
+    j["tie_recorded"] = set.tie_recorded;
+    if (!set.tie_recorded) {
+      nlohmann::ordered_json o;
+      o["tie_rule"] = to_string(other);
+      o["meaning"] = how(other);
+      o["scales"] = scales_json(r_other);
+      o["paper_score"] = r_other.paper_score;
+      j["other_tie_rule"] = o;
+    }
     j["range"] = {lo, hi};
     j["int8"] = first.is_int8();
     j["slope_format"] = first.slope_format.name();
@@ -77,12 +141,32 @@ void run(const EvalArgs& a) {
              fn.expression.empty() ? fn.name : fn.expression, lo, hi, set.entries(),
              first.slope_format.name(), first.intercept_format.name(),
              first.is_int8() ? "" : "  (NOT INT8: codes wider than 8 bits)");
-  fmt::print("protocol P-{} (tie rule: x on a breakpoint goes {})\n", to_string(protocol), to_string(tie));
-  fmt::print("{:>3} {:>7} {:>12} {:>12} {:>9}\n", "n", "points", "MSE", "max|err|", "acc bits");
-  for (const auto& e : r.scales)
-    fmt::print("{:>3} {:>7} {:>12} {:>12} {:>9}\n", e.n, e.points, sci(e.mse), sci(e.max_abs_error),
-               set.at(e.n).accumulator_bits());
-  fmt::print("paper score (mean MSE over {} scales): {}\n", r.scales.size(), sci(r.paper_score));
+  if (set.tie_recorded)
+    fmt::print("protocol P-{}, tie rule {} (recorded in the file: x on a breakpoint goes {})\n", to_string(protocol),
+               to_string(tie), to_string(tie));
+  else
+    fmt::print("protocol P-{}, tie rule {}: {}\n(the file records no rule; --tie {} for the other reading)\n",
+               to_string(protocol), to_string(tie), how(tie), to_string(other));
+  if (set.tie_recorded) {
+    fmt::print("{:>3} {:>7} {:>12} {:>12} {:>9}\n", "n", "points", "MSE", "max|err|", "acc bits");
+    for (const auto& e : r.scales)
+      fmt::print("{:>3} {:>7} {:>12} {:>12} {:>9}\n", e.n, e.points, sci(e.mse), sci(e.max_abs_error),
+                 set.at(e.n).accumulator_bits());
+    fmt::print("paper score (mean MSE over {} scales): {}\n", r.scales.size(), sci(r.paper_score));
+    return;
+  }
+  const char* t1 = tie == TieRule::right ? "trained" : "op";
+  const char* t2 = tie == TieRule::right ? "op" : "trained";
+  fmt::print("{:>3} {:>7} {:>12} {:>12} {:>9}   {:>12} {:>12}\n", "n", "points", fmt::format("MSE {}", t1),
+             fmt::format("max {}", t1), "acc bits", fmt::format("MSE {}", t2), fmt::format("max {}", t2));
+  for (size_t i = 0; i < r.scales.size(); ++i) {
+    const auto &e = r.scales[i], &o = r_other.scales[i];
+    fmt::print("{:>3} {:>7} {:>12} {:>12} {:>9}   {:>12} {:>12}\n", e.n, e.points, sci(e.mse), sci(e.max_abs_error),
+               set.at(e.n).accumulator_bits(), sci(o.mse), sci(o.max_abs_error));
+  }
+  fmt::print("paper score (mean MSE over {} scales): {} {}, {} {}\n", r.scales.size(), sci(r.paper_score),
+             tie == TieRule::right ? "as trained" : "in the official op", sci(r_other.paper_score),
+             tie == TieRule::right ? "in the official op" : "as trained");
 }
 
 }  // namespace
@@ -94,7 +178,10 @@ void add_eval_command(CLI::App& app) {
       "Protocols (SPEC section 3):\n"
       "  int   every int8 code q with x = q*2^-n in the range, output from the integer datapath (default)\n"
       "  grid  x = lo + 0.01 j < hi, the official trainer's fitness grid\n"
-      "The paper score is the mean of the per-scale MSEs.\n\n"
+      "The paper score is the mean of the per-scale MSEs.\n"
+      "Tie rule: a file gqalut writes records the rule its codes are for and is evaluated with it. An\n"
+      "official file records none: it is evaluated as trained (right rule) and, beside it, as the\n"
+      "official PyTorch op deploys it (left rule: torch.bucketize sends x on a breakpoint left).\n\n"
       "Example:\n"
       "  gqalut eval --table ../shared/reference/official/gelu_pwl_7.json\n"
       "  gqalut eval --table t.json --protocol grid --scales 4:6 --json");
@@ -102,8 +189,12 @@ void add_eval_command(CLI::App& app) {
   args->fn.add(*cmd);
   cmd->add_option("--protocol", args->protocol, "int | grid")->capture_default_str();
   cmd->add_option("--scales", args->scales, "Scales to measure, e.g. 0:6 or 5 (default: all in the file)");
-  cmd->add_option("--tie", args->tie, "right (gqalut) | left (official PyTorch op)")->capture_default_str();
+  cmd->add_option("--tie", args->tie,
+                  "For files that record no tie rule (official files): right (as the official trainer fits,\n"
+                  "the default) | left (as the official PyTorch op deploys). Files gqalut writes record theirs");
   cmd->add_flag("--json", args->json, "Print one JSON object instead of a table");
+  cmd->add_flag("--dump-codes", args->dump_codes,
+                "JSON with, per scale, every input code's acc and value and the in-range codes' f(x)");
   cmd->callback([args] { run(*args); });
 }
 

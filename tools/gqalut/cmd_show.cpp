@@ -25,12 +25,23 @@ void run(const std::string& path, const std::string& scales_text) {
   if (set.meta.contains("method")) fmt::format_to(out, ", method {}", shown(set.meta["method"]));
   if (set.meta.contains("seed")) fmt::format_to(out, ", seed {}", shown(set.meta["seed"]));
   fmt::format_to(out, "\n");
+  // The rule the codes are read with (one per file): recorded by gqalut; an
+  // official file records none and is shown as trained (right rule).
+  const TieRule tie = set.tie();
+  if (set.tie_recorded)
+    fmt::format_to(out, "tie rule {} (recorded): x on a breakpoint goes {}\n", to_string(tie), to_string(tie));
+  else
+    fmt::format_to(out,
+                   "tie rule right (the file records none; shown as the official trainer fits it): x on a breakpoint\n"
+                   "goes right. The official PyTorch op (torch.bucketize) sends it left: there segment i starts\n"
+                   "one code later, at P + 1 (gqalut eval shows both errors)\n");
+  const char* from_head = tie == TieRule::right ? "from q >= P (x)" : "after q > P (x)";
   for (int n : scales) {
     const Table& t = set.at(n);
     fmt::format_to(out, "\nscale n = {} (x = q * 2^-{}), slopes {} intercepts {}, output acc * 2^-{}, acc {} bits{}\n", n, n,
                t.slope_format.name(), t.intercept_format.name(), t.shift(), t.accumulator_bits(),
                t.is_int8() ? "" : ", NOT INT8");
-    fmt::format_to(out, "{:>4}  {:>17}  {:>18}  {:>18}\n", "seg", "from q >= P (x)", "slope K (k)", "intercept B (b)");
+    fmt::format_to(out, "{:>4}  {:>17}  {:>18}  {:>18}\n", "seg", from_head, "slope K (k)", "intercept B (b)");
     for (int i = 0; i < t.entries(); ++i) {
       std::string from = i == 0 ? std::string("-inf")
                                 : fmt::format("{} ({})", t.breakpoints[i - 1], t.breakpoint_value(i - 1));
