@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 
@@ -204,10 +205,11 @@ double time_kernel(const Table& t, py::array_t<int8_t, py::array::c_style> q, py
   std::vector<double> times;
   const int8_t* in = q.data();
   int32_t* o = out.mutable_data();
+  const size_t n = size_t(q.size());
   py::gil_scoped_release release;
   for (int r = 0; r < repeats; ++r) {
     auto t0 = std::chrono::steady_clock::now();
-    apply(plan, in, o, size_t(q.size()));
+    apply(plan, in, o, n);
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(times.begin(), times.end());
@@ -326,7 +328,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("apply_acc8", &apply_acc<int8_t>, py::arg("table"), py::arg("q").noconvert(), py::arg("out") = py::none());
   m.def("apply_acc16", &apply_acc<int16_t>, py::arg("table"), py::arg("q").noconvert(), py::arg("out") = py::none());
   m.def("apply_value8", &apply_value, py::arg("table"), py::arg("q").noconvert());
-  m.def("time_kernel", &time_kernel);
+  m.def("time_kernel", &time_kernel, py::arg("table"), py::arg("q"), py::arg("out"), py::arg("repeats"));
   m.def("isa", [] { return std::string(to_string(default_isa())); });
   m.def("quantize_lookup_f32", &quantize_lookup<float>);
   m.def("quantize_lookup_f64", &quantize_lookup<double>);
