@@ -34,9 +34,12 @@ const std::map<std::string, PaperFigures> kPaper = {
     {"gelu", {9.4e-5, 1.3e-3}}, {"hswish", {2.9e-4, 1.2e-3}}, {"exp", {1.2e-4, 6.4e-4}},
     {"reci", {8.3e-4, 2.7e-3}}, {"rsqrt", {1.7e-3, 1.1e-2}}};
 
-const char* kMethods[] = {"official", "nnlut", "uniform", "ga-faithful-norm", "ga-faithful-rm", "ga-improved",
+// "official": the official tables as trained (right rule, the trainer's);
+// "official-op": the same files as deployed in the official PyTorch op (its
+// torch.bucketize sends a code on a breakpoint left).
+const char* kMethods[] = {"official", "official-op", "nnlut", "uniform", "ga-faithful-norm", "ga-faithful-rm", "ga-improved",
                           "optimal"};
-const char* kHeaders[] = {"official", "NN-LUT", "uniform", "GA -RM", "GA +RM", "GA impr.", "optimum"};
+const char* kHeaders[] = {"official", "off. op", "NN-LUT", "uniform", "GA -RM", "GA +RM", "GA impr.", "optimum"};
 
 // The registry method behind each searched column; the faithful GA columns run the
 // official recipe (its breakpoint range) without (-RM) and with (+RM) the rounding mutation.
@@ -102,7 +105,7 @@ std::string find_official_dir(const std::string& given) {
 Cell run_method(const std::string& m, const Problem& p, const CompareArgs& a, const std::string& official_dir) {
   Cell c;
   auto t0 = std::chrono::steady_clock::now();
-  if (m == "official") {
+  if (m == "official" || m == "official-op") {
     std::string path =
         fmt::format("{}/{}_pwl_{}.json", official_dir, p.function.official_name, p.entries - 1);
     if (official_dir.empty() || !fs::exists(path)) {
@@ -110,6 +113,7 @@ Cell run_method(const std::string& m, const Problem& p, const CompareArgs& a, co
       return c;
     }
     c.set = read_json_file(path);
+    if (m == "official-op") c.set.set_tie(TieRule::left);  // the file records no rule: the op's reading
     std::vector<int> scales;
     for (int n : p.scales)
       if (c.set.tables.count(n)) scales.push_back(n);
@@ -145,7 +149,7 @@ Cell run_method(const std::string& m, const Problem& p, const CompareArgs& a, co
 // A fixed colour per method, the same in every plot.
 std::string colour(const std::string& m) {
   static const std::map<std::string, std::string> c = {
-      {"official", "#e69f00"}, {"nnlut", "#56b4e9"}, {"uniform", "#999999"}, {"ga-faithful-norm", "#cc79a7"},
+      {"official", "#e69f00"}, {"official-op", "#f0e442"}, {"nnlut", "#56b4e9"}, {"uniform", "#999999"}, {"ga-faithful-norm", "#cc79a7"},
       {"ga-faithful-rm", "#009e73"}, {"ga-improved", "#d55e00"}, {"optimal", "#0072b2"}};
   auto it = c.find(m);
   return it == c.end() ? "#000000" : it->second;
@@ -294,7 +298,7 @@ void run(const CompareArgs& a) {
           sc.push_back({{"n", e.n}, {"points", e.points}, {"mse", e.mse}, {"max_abs_error", e.max_abs_error}});
         rows.push_back({{"function", fn.name}, {"entries", k}, {"method", m}, {"paper_score", c.errors.paper_score},
                        {"int8", c.set.tables.begin()->second.is_int8()}, {"scales", sc}, {"seconds", c.seconds}});
-        if (!a.tables_dir.empty() && m != std::string("official"))
+        if (!a.tables_dir.empty() && m != std::string("official") && m != std::string("official-op"))
           write_json_file(fmt::format("{}/{}_{}_{}.json", a.tables_dir, fn.name, k, m), c.set);
       }
       ++done;
@@ -319,6 +323,9 @@ void run(const CompareArgs& a) {
   fmt::format_to(out, "GA columns: seed {}, population {}, {} generations. -RM/+RM: faithful GA without/with the\n"
              "rounding mutation; impr.: gqalut's improved GA (per-scale tables); optimum: exact per-scale optimum.\n",
              a.seed, a.population, a.generations);
+  fmt::format_to(out, "official: the official tables as trained (the trainer's tie rule: x on a breakpoint goes right);\n"
+                      "off. op: the same files as deployed in the official PyTorch op (torch.bucketize: it goes left).\n"
+                      "Every other column is a gqalut table, which computes the same function in the op.\n");
   if (!official_dir.empty()) fmt::format_to(out, "official tables from {}\n", official_dir);
   if (!a.csv.empty()) {
     write_file_atomic(a.csv, csv, "CSV");
