@@ -1,8 +1,9 @@
 // libFuzzer target: gqalut's small text parsers on arbitrary bytes.
 //
 // The first byte picks the parser, the rest is its text: Format::parse,
-// FormatChoice::parse, parse_scales, parse_protocol, find_function, and
-// parse_expression (muparser) on a range taken from two more bytes. Each must
+// FormatChoice::parse, parse_scales, parse_protocol, find_function,
+// parse_expression (muparser) on a range taken from two more bytes, the P-grid
+// (arange) and the search range rule + finiteness check on "lo hi" text. Each must
 // either throw std::invalid_argument with a one-line message or return a value
 // that satisfies its own documented invariants (checked below). Anything else
 // is a finding (docs/fuzzing.md).
@@ -31,8 +32,20 @@ void check_format(const gqalut::Format& f, const std::string& text) {
   if (!(gqalut::Format::parse(f.name()) == f)) finding("format name does not round trip", text);
 }
 
+// Two doubles from the text ("lo hi", strtod: any spelling, inf, nan, 1e308).
+bool two_doubles(const std::string& text, double* lo, double* hi) {
+  const char* p = text.c_str();
+  char* end = nullptr;
+  *lo = std::strtod(p, &end);
+  if (end == p) return false;
+  p = end;
+  *hi = std::strtod(p, &end);
+  return end != p;
+}
+
 void run(uint8_t selector, const std::string& text, const uint8_t* extra, size_t extra_size) {
-  switch (selector % 6) {
+  double lo = 0, hi = 0;
+  switch (selector % 8) {
     case 0: check_format(gqalut::Format::parse(text), text); break;
     case 1: {
       const gqalut::FormatChoice c = gqalut::FormatChoice::parse(text);
@@ -51,6 +64,24 @@ void run(uint8_t selector, const std::string& text, const uint8_t* extra, size_t
     case 4: {
       const gqalut::Function& f = gqalut::find_function(text);
       if (!(f.lo < f.hi)) finding("registry function with an empty range", text);
+      break;
+    }
+    case 6: {
+      // The P-grid on any range: bounded (kMaxGridPoints) or refused, never UB or a huge allocation.
+      if (!two_doubles(text, &lo, &hi)) return;
+      const std::vector<double> x = gqalut::arange(lo, hi);
+      if (x.size() > gqalut::kMaxGridPoints) finding("arange returned more than kMaxGridPoints points", text);
+      if (!x.empty() && x[0] != lo) finding("arange does not start at lo", text);
+      break;
+    }
+    case 7: {
+      // The search range rule, then the finiteness check of a built-in function on that range
+      // (gelu is finite everywhere: a refusal other than the range rule is a finding).
+      if (!two_doubles(text, &lo, &hi)) return;
+      gqalut::check_search_range(lo, hi);
+      if (!(lo >= -gqalut::kMaxSearchMagnitude && hi <= gqalut::kMaxSearchMagnitude && lo < hi))
+        finding("check_search_range accepted a range outside its bound", text);
+      gqalut::check_finite_on(gqalut::find_function("gelu"), lo, hi);
       break;
     }
     default: {

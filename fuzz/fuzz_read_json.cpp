@@ -3,8 +3,12 @@
 // Contract checked (docs/fuzzing.md): read_json either throws
 // std::invalid_argument (a one-line message naming the rule) or returns tables
 // that validate, evaluate on all 256 int8 codes without overflow or UB (the
-// sanitizers watch), and survive a write/read round trip unchanged. Any other
-// exception, a sanitizer report or a changed round trip is a finding.
+// sanitizers watch), measure under both protocols against their function with
+// finite errors (or a one-line std::invalid_argument), and survive a write/read
+// round trip unchanged. Any other exception (std::bad_alloc, nlohmann's
+// type_error, ...), a sanitizer report, a stack overflow (deep nesting), a
+// timeout or a changed round trip is a finding.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,7 +17,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "gqalut/function.hpp"
 #include "gqalut/io.hpp"
+#include "gqalut/metrics.hpp"
 #include "gqalut/table.hpp"
 
 namespace {
@@ -53,6 +59,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int64_t sink = 0;
     for (int q = -128; q < 128; ++q) sink ^= gqalut::eval_acc(t, q);
     (void)sink;
+  }
+  // What eval does with an accepted file: its function on its range, both protocols. The
+  // only allowed failure is std::invalid_argument with one line (a range the function is not
+  // finite on, a grid too large); a foreign exception or a non-finite error is a finding.
+  try {
+    const gqalut::Function& fn = gqalut::find_function(set.function);
+    const double lo = set.lo < set.hi ? set.lo : fn.lo, hi = set.lo < set.hi ? set.hi : fn.hi;
+    if (hi - lo <= 64) {  // bounded work per input (the grid's own bound is tested in test_errors)
+      gqalut::check_finite_on(fn, lo, hi);
+      for (auto protocol : {gqalut::Protocol::p_int, gqalut::Protocol::p_grid}) {
+        const gqalut::ErrorReport r = gqalut::evaluate(set, fn.f, lo, hi, protocol);
+        for (const auto& e : r.scales)
+          if (!std::isfinite(e.mse) || !std::isfinite(e.max_abs_error))
+            finding("evaluate returned a non-finite error on a checked range", text);
+      }
+    }
+  } catch (const std::invalid_argument& e) {
+    const std::string msg = e.what();
+    if (msg.empty() || msg.find('\n') != std::string::npos) finding("error is not one line", msg);
+  } catch (const std::exception& e) {
+    finding("evaluate: exception other than std::invalid_argument", e.what());
   }
   std::ostringstream out;
   try {

@@ -18,7 +18,7 @@ fi
 if [[ "${GQALUT_WITH_XNNPACK:-ON}" == "ON" ]]; then  # bench/bench_peers.cpp's peer
   pkgs+=(libxnnpack-dev libpthreadpool-dev libcpuinfo-dev)
 fi
-if [[ "${GQALUT_WITH_FUZZ:-OFF}" == "ON" ]]; then  # scripts/fuzz.sh: clang's libFuzzer
+if [[ "${GQALUT_WITH_FUZZ:-ON}" == "ON" ]]; then  # the test command fuzzes (scripts/fuzz.sh): clang, libFuzzer
   pkgs+=(clang libclang-rt-14-dev)
 fi
 missing=()

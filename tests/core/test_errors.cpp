@@ -265,3 +265,13 @@ TEST(Errors, PoleOnAnEvaluatedPointIsFound) {
                 .rfind("function is not finite at x = 0.51 (f(x) = nan), a point of the P-grid protocol", 0),
             0u);
 }
+
+TEST(Errors, NnLutWorkIsBounded) {
+  NnLutSettings s;
+  s.epochs = 2'000'000;
+  EXPECT_EQ(error_of([&] { NnLut{s}; }), "epochs must be in [0, 1000000], got 2000000");
+  s.epochs = 100'000;
+  s.samples = 100'000;
+  EXPECT_EQ(error_of([&] { NnLut{s}; }), "NN-LUT work samples x epochs must be <= 2000000000, got 100000 x 100000");
+  EXPECT_NO_THROW(NnLut{NnLutSettings{}});
+}
