@@ -54,7 +54,9 @@ inline constexpr Format kQ2_5{5, 8};
 struct FormatChoice {
   std::optional<Format> fixed;  // empty = auto
   int auto_width = 8;
-  static FormatChoice parse(std::string_view text);  // "auto" or a Format name
+  static constexpr int kMaxWidthChoice = 16;
+  // "auto" (8 bits), "auto:W" (W bits, e.g. auto:5) or a Format name.
+  static FormatChoice parse(std::string_view text);
   std::string name() const;
   bool is_auto() const { return !fixed.has_value(); }
 };

@@ -80,10 +80,24 @@ Format Format::parse(std::string_view text) {
 
 FormatChoice FormatChoice::parse(std::string_view text) {
   if (text == "auto") return FormatChoice{};
+  if (text.substr(0, 5) == "auto:") {  // auto at another code width, e.g. auto:5
+    std::string_view w = text.substr(5);
+    if (w.empty() || w.size() > 2 || w.find_first_not_of("0123456789") != std::string_view::npos)
+      throw std::invalid_argument(
+          fmt::format("format auto:W needs a code width W in [2, {}], got {}", kMaxWidthChoice, quote(text)));
+    int width = std::stoi(std::string(w));
+    if (width < 2 || width > Format::kMaxWidth)
+      throw std::invalid_argument(
+          fmt::format("format auto:W needs a code width W in [2, {}], got {}", kMaxWidthChoice, quote(text)));
+    return FormatChoice{std::nullopt, width};
+  }
   return FormatChoice{Format::parse(text)};
 }
 
-std::string FormatChoice::name() const { return fixed ? fixed->name() : std::string("auto"); }
+std::string FormatChoice::name() const {
+  if (fixed) return fixed->name();
+  return auto_width == 8 ? std::string("auto") : fmt::format("auto:{}", auto_width);
+}
 
 int auto_frac_bits(double min_v, double max_v, int width) {
   if (!std::isfinite(min_v) || !std::isfinite(max_v))

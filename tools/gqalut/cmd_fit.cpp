@@ -15,6 +15,7 @@ namespace {
 struct FitArgs {
   FunctionArgs fn;
   int entries = 8;
+  int input_bits = 8;
   std::string scales = "0:6";
   std::string method = "ga";
   bool faithful = false;
@@ -111,6 +112,7 @@ void run(const FitArgs& a) {
   Problem p;
   p.function = a.fn.resolve(&p.lo, &p.hi);
   p.entries = a.entries;
+  p.input_bits = a.input_bits;
   p.scales = parse_scales(a.scales);
   p.slope_format = FormatChoice::parse(a.slope_format.empty() ? a.format : a.slope_format);
   p.intercept_format = FormatChoice::parse(a.intercept_format.empty() ? a.format : a.intercept_format);
@@ -169,6 +171,8 @@ void add_fit_command(CLI::App& app) {
       ->check(int_in(2, Table::kMaxEntries))
       ->capture_default_str();
   cmd->add_option("--scales", a->scales, "Input scales n (x = q*2^-n): 0:6, 5, 0,2,4")->capture_default_str();
+  cmd->add_option("--input-bits", a->input_bits, "Input code width b_in: 2..8 or 16 (codes -2^(b_in-1)..2^(b_in-1)-1)")
+      ->capture_default_str();
   cmd->add_option("--method,-m", a->method, "ga | ga-faithful | optimal | uniform | nnlut (see below)")->capture_default_str();
   cmd->add_flag("--faithful", a->faithful, "GA as the official trainer runs it");
   cmd->add_flag("--improved", a->improved, "GA with gqalut's fixes (the default)");
@@ -184,7 +188,7 @@ void add_fit_command(CLI::App& app) {
   cmd->add_option("--population", a->population, "GA population, in [2, 100000]")
       ->check(int_in(2, 100'000))
       ->capture_default_str();
-  cmd->add_option("--format", a->format, "Slope and intercept code format: q1.6 | q2.5 | qI.F | auto")
+  cmd->add_option("--format", a->format, "Slope and intercept code format: q1.6 | q2.5 | qI.F | auto | auto:W (W-bit codes)")
       ->capture_default_str();
   cmd->add_option("--slope-format", a->slope_format, "Slope format (overrides --format)");
   cmd->add_option("--intercept-format", a->intercept_format, "Intercept format (overrides --format)");

@@ -50,6 +50,7 @@ struct SweepArgs {
   std::string metric = "mse";
   std::string split = "best";
   std::string scale_mode = "span";
+  std::vector<int> int8_scales;  // the parsed --scales
   int split_window = 2;
   std::optional<double> budget;
   std::string csv, json_out, plot;
@@ -97,6 +98,10 @@ struct Point {
   Format fk, fb;
   ErrorReport errors;
   double paper_score = 0, max_abs = 0;
+  // --scale-mode span: the unit fed int8 data (each int8 code at int8 scale n
+  // requantized to b_in bits, round half away from zero, saturated) against
+  // f of the int8 input: the same points for every input width.
+  std::optional<double> int8_score, int8_max_abs;
   int splits_tried = 0;
   std::string baked_key, prog_key;
   std::optional<SynthResult> baked, prog;
@@ -195,6 +200,34 @@ void solve(Point& pt, const Function& fn, double lo, double hi, Objective obj, c
   pt.errors = evaluate(pt.set, fn.f, lo, hi, Protocol::p_int, scales);
   pt.paper_score = pt.errors.paper_score;
   pt.max_abs = max_abs_of(pt.errors);
+  if (a.scale_mode == "span") {
+    const int shift = 8 - pt.input_bits;  // b_in-bit scale = int8 scale - shift
+    double sum = 0, worst = 0;
+    int used = 0;
+    for (int n : a.int8_scales) {
+      auto it = pt.set.tables.find(n - shift);
+      if (n - shift < 0 || it == pt.set.tables.end()) continue;
+      const Table& t = it->second;
+      double sse = 0;
+      int count = 0;
+      for (int32_t q8 : codes_in_range(n, lo, hi, 8)) {
+        int64_t qb = 0;
+        if (shift >= 0) {
+          int64_t mag = (std::llabs(q8) + ((int64_t{1} << shift) >> 1)) >> shift;  // half away from zero
+          qb = q8 < 0 ? -mag : mag;
+          qb = std::clamp<int64_t>(qb, t.input_min(), t.input_max());
+        } else {
+          qb = int64_t{q8} * (int64_t{1} << -shift);
+        }
+        double e = eval_value(t, int32_t(qb)) - fn(std::ldexp(double(q8), -n));
+        sse += e * e;
+        worst = std::max(worst, std::fabs(e));
+        ++count;
+      }
+      if (count) sum += sse / count, ++used;
+    }
+    if (used) pt.int8_score = sum / used, pt.int8_max_abs = worst;
+  }
 }
 
 std::string verilog_text(const TableSet& set, const ExportOptions& o) {
@@ -336,7 +369,8 @@ void write_plot(const std::string& file, const std::vector<Point>& pts, Objectiv
   if (pclose(g) != 0) throw std::invalid_argument("gnuplot failed: is gnuplot-nox installed?");
 }
 
-void run(const SweepArgs& a) {
+void run(const SweepArgs& args) {
+  SweepArgs a = args;
   // ---- arguments
   double lo = 0, hi = 0;
   Function fn = a.fn.resolve(&lo, &hi);
@@ -360,6 +394,7 @@ void run(const SweepArgs& a) {
                                    fmt::format("--ref-entries: entries must be in [2, 64], got {}", v));
                            });
   std::vector<int> scales = parse_scales(a.scales);
+  a.int8_scales = scales;
   Objective obj = parse_objective(a.metric);
   if (a.split != "best" && a.split != "fit")
     throw std::invalid_argument(fmt::format("--split must be best or fit, got '{}'", a.split));
@@ -515,18 +550,21 @@ void run(const SweepArgs& a) {
                "* = Pareto front of the baked units, P = of the programmable units.\n",
                flow.liberty(), a.baked_scale >= 0 ? a.baked_scale : scales.back());
   if (a.scale_mode == "span")
-    fmt::print("Scales: a b_in-bit input at scale n covers the int8 input's span at n (its own scale n - (8 - b_in)).\n");
-  fmt::print("\n{:>3} {:>4} {:>4} {:>8} {:>8} {:>10} {:>10} | {:>9} {:>5} {:>3} {:>5} | {:>9} {:>5} {:>4} {:>5}\n", "K",
-             "b_in", "coef", "slope", "interc.", "paper", "max|err|", "baked um2", "cells", "ff", "ns", "prog um2",
-             "cells", "ff", "ns");
+    fmt::print("Scales: a b_in-bit input at scale n covers the int8 input's span at n (its own scale n - (8 - b_in)).\n"
+               "int8-in: the paper score of the unit fed int8 data requantized to b_in bits (round half away, saturate),\n"
+               "against f of the int8 input, over the scales both have: the same points for every b_in.\n");
+  fmt::print("\n{:>3} {:>4} {:>4} {:>8} {:>8} {:>10} {:>10} {:>10} | {:>9} {:>5} {:>3} {:>5} | {:>9} {:>5} {:>4} {:>5}\n",
+             "K", "b_in", "coef", "slope", "interc.", "paper", "max|err|", "int8-in", "baked um2", "cells", "ff", "ns",
+             "prog um2", "cells", "ff", "ns");
   for (const auto& p : pts) {
     std::string hw = "|";
     if (p.baked)
       hw = fmt::format("| {:>9.0f} {:>5} {:>3} {:>5.2f} | {:>9.0f} {:>5} {:>4} {:>5.2f}", p.baked->area_um2,
                        p.baked->cells, p.baked->flip_flops, p.baked->critical_path_ns, p.prog->area_um2,
                        p.prog->cells, p.prog->flip_flops, p.prog->critical_path_ns);
-    fmt::print("{:>3} {:>4} {:>4} {:>8} {:>8} {:>10} {:>10} {}{}{}\n", p.entries, p.input_bits, p.coef_bits,
-               p.fk.name(), p.fb.name(), sci(p.paper_score), sci(p.max_abs), hw, p.pareto ? " *" : "",
+    fmt::print("{:>3} {:>4} {:>4} {:>8} {:>8} {:>10} {:>10} {:>10} {}{}{}\n", p.entries, p.input_bits, p.coef_bits,
+               p.fk.name(), p.fb.name(), sci(p.paper_score), sci(p.max_abs), p.int8_score ? sci(*p.int8_score) : "-",
+               hw, p.pareto ? " *" : "",
                p.pareto_prog ? " P" : "");
   }
   if (!refs.empty()) {
@@ -554,21 +592,22 @@ void run(const SweepArgs& a) {
     std::string csv =
         "func,entries,input_bits,coef_bits,slope_format,intercept_format,paper_score,max_abs_error,area_um2,cells,"
         "flip_flops,critical_path_ns,prog_area_um2,prog_cells,prog_flip_flops,prog_critical_path_ns,prog_ratio_int32,"
-        "prog_ratio_fp32,pareto,pareto_prog,scales\n";
+        "prog_ratio_fp32,pareto,pareto_prog,scales,int8_input_score,int8_input_max_abs_error\n";
     for (const auto& p : pts) {
       auto cnt = [](const std::optional<SynthResult>& r, int SynthResult::*f) {
         return r ? std::to_string((*r).*f) : std::string();
       };
       std::string sc;
       for (int n : p.scales) sc += (sc.empty() ? "" : ";") + std::to_string(n);
-      csv += fmt::format("{},{},{},{},{},{},{:.17g},{:.17g},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", fn.name, p.entries,
+      auto num = [](const std::optional<double>& v) { return v ? fmt::format("{:.17g}", *v) : std::string(); };
+      csv += fmt::format("{},{},{},{},{},{},{:.17g},{:.17g},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", fn.name, p.entries,
                          p.input_bits, p.coef_bits, p.fk.name(), p.fb.name(), p.paper_score, p.max_abs,
                          opt_num(p.baked, &SynthResult::area_um2), cnt(p.baked, &SynthResult::cells),
                          cnt(p.baked, &SynthResult::flip_flops), opt_num(p.baked, &SynthResult::critical_path_ns),
                          opt_num(p.prog, &SynthResult::area_um2), cnt(p.prog, &SynthResult::cells),
                          cnt(p.prog, &SynthResult::flip_flops), opt_num(p.prog, &SynthResult::critical_path_ns),
                          ratio(p, false), ratio(p, true), with_area ? (p.pareto ? "1" : "0") : "",
-                         with_area ? (p.pareto_prog ? "1" : "0") : "", sc);
+                         with_area ? (p.pareto_prog ? "1" : "0") : "", sc, num(p.int8_score), num(p.int8_max_abs));
     }
     write_file_atomic(a.csv, csv);
     fmt::print("csv: {}\n", a.csv);
@@ -590,6 +629,7 @@ void run(const SweepArgs& a) {
       json e = {{"func", fn.name}, {"entries", p.entries}, {"input_bits", p.input_bits}, {"coef_bits", p.coef_bits},
                 {"slope_format", p.fk.name()}, {"intercept_format", p.fb.name()}, {"paper_score", p.paper_score},
                 {"max_abs_error", p.max_abs}, {"splits_tried", p.splits_tried}, {"scales", p.scales}};
+      if (p.int8_score) e["int8_input_score"] = *p.int8_score, e["int8_input_max_abs_error"] = *p.int8_max_abs;
       json sc = json::array();
       for (const auto& s : p.errors.scales)
         sc.push_back({{"n", s.n}, {"points", s.points}, {"mse", s.mse}, {"max_abs_error", s.max_abs_error}});
