@@ -16,6 +16,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "gqalut/atomic_file.hpp"
+
 extern char** environ;
 
 namespace gqalut::cli {
@@ -119,21 +121,9 @@ std::string default_cache_dir() {
 }
 
 void write_file_atomic(const std::string& path, const std::string& text) {
-  static std::atomic<unsigned> counter{0};
-  std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter++);
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f << text;
-    f.flush();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error(fmt::format("cannot write {}", tmp));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(fmt::format("cannot rename {} to {}", tmp, path));
-  }
+  // The one atomic writer of every gqalut output (gqalut/atomic_file.hpp: temporary beside the
+  // target, fsync, rename; unique temporaries, so concurrent --jobs writers are safe).
+  gqalut::write_file_atomic(path, text, "output");
 }
 
 AreaFlow AreaFlow::find(const std::string& cache_dir, const std::string& liberty, bool fetch) {

@@ -25,6 +25,7 @@
 
 #include "area.hpp"
 #include "cli.hpp"
+#include "gqalut/atomic_file.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/metrics.hpp"
 #include "gqalut/verilog.hpp"
@@ -312,11 +313,11 @@ void write_plot(const std::string& file, const std::vector<Point>& pts, Objectiv
                 const std::map<int, std::pair<SynthResult, SynthResult>>& refs) {
   std::string ylabel = obj == Objective::mse ? "paper score (mean P-int MSE over the scales)" : "max |error|";
   std::string gp = fmt::format(
-      "set terminal pngcairo size 1000,650 font ',10'\nset output '{}'\nset grid\nset logscale xy\n"
+      "set terminal pngcairo size 1000,650 font ',10'\nset grid\nset logscale xy\n"
       "set format y '%.0e'\nset xlabel 'area (um^2, yosys + OSU 0.18 um, output register included)'\n"
       "set ylabel '{}'\nset key outside right top\n"
       "set title '{}: exact optimum against synthesised area (labels: entries/input bits/coefficient bits)'\n",
-      file, ylabel, fname);
+      ylabel, fname);
   double xmax = 0;
   for (const auto& p : pts) {
     if (p.prog) xmax = std::max(xmax, p.prog->area_um2);
@@ -363,10 +364,18 @@ void write_plot(const std::string& file, const std::vector<Point>& pts, Objectiv
         "'-' with steps lw 2 lc rgb '#d94801' title 'Pareto front, programmable', "
         "'-' with labels offset 0.5,0.6 left font ',8' notitle\n";
   gp += all_b + "e\n" + all_p + "e\n" + front_b + "e\n" + front_p + "e\n" + labels + "e\n";
+  // Atomic like every output (gqalut/atomic_file.hpp): gqalut draws into a temporary file beside
+  // the target, renamed over it only when gnuplot succeeds.
+  AtomicFile png(file, "plot");
+  png.close();
+  std::string quoted;  // a gnuplot single-quoted string doubles its quotes
+  for (char ch : png.temp_path()) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+  gp = "set output '" + quoted + "'\n" + gp;
   FILE* g = popen("gnuplot", "w");
   if (!g) throw std::invalid_argument("--plot needs gnuplot (apt-get install gnuplot-nox)");
   std::fwrite(gp.data(), 1, gp.size(), g);
   if (pclose(g) != 0) throw std::invalid_argument("gnuplot failed: is gnuplot-nox installed?");
+  png.commit();
 }
 
 void run(const SweepArgs& args) {
