@@ -127,9 +127,13 @@ TableSet fit(const std::string& func, const std::string& expr, const std::vector
   p.shared = shared;
   if (!tie.empty()) p.tie = parse_tie_rule(tie);
   const Method& m = find_method(method);
-  if ((objective != "mse" || shared) && !m.uses_objective)
-    throw std::invalid_argument(fmt::format("objective and shared apply to methods {}, not to '{}'",
-                                            "optimal, uniform and ga-improved", m.name));
+  if ((objective != "mse" || shared) && !m.uses_objective) {
+    std::string takers;
+    for (const Method& x : methods())
+      if (x.uses_objective) takers += (takers.empty() ? "" : ", ") + x.name;
+    throw std::invalid_argument(
+        fmt::format("objective and shared apply to methods {}, not to '{}'", takers, m.name));
+  }
   p.validate();
   json settings = json::parse(settings_json);
   check_settings(m, settings);

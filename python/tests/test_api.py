@@ -180,6 +180,9 @@ def test_errors_carry_the_library_message(sets, tmp_path):
         gqalut.fit("gelu", format="q9.9")
     with pytest.raises(ValueError, match="protocol must be int or grid"):
         t.eval(protocol="exact")
+    with pytest.raises(ValueError, match="objective and shared apply to methods optimal, uniform, ga-improved, "
+                                          "not to 'nnlut'"):
+        gqalut.fit("gelu", method="nnlut", shared=True)
     with pytest.raises(ValueError, match="tie"):
         gqalut.fit("gelu", method="optimal", tie="middle")
     with pytest.raises(TypeError, match="func must be a function name"):

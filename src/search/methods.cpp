@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -277,18 +278,34 @@ Result run_method(std::string_view name, const Problem& p, const json& settings,
 }
 
 std::string methods_help() {
+  // Words of `text` in lines of at most 96 characters: the first starts with `first`,
+  // the others with `indent`.
+  auto wrap = [](const std::string& text, const std::string& first, const std::string& indent) {
+    std::string out, line = first;
+    size_t start = first.size();
+    std::istringstream words(text);
+    for (std::string w; words >> w;) {
+      if (line.size() > start && line.size() + 1 + w.size() > 96) {
+        out += line + "\n";
+        line = indent;
+        start = indent.size();
+      }
+      line += (line.size() > start ? " " : "") + w;
+    }
+    return out + line + "\n";
+  };
   std::string out;
   for (const Method& m : methods()) {
-    out += m.name;
+    out += "  " + m.name;
     if (!m.aliases.empty()) {
       out += " (also";
       for (const auto& a : m.aliases) out += " " + a;
       out += ")";
     }
-    out += ": " + m.help + "\n";
+    out += "\n" + wrap(m.help, "      ", "      ");
     for (const MethodSetting& s : m.settings)
-      out += fmt::format("    {:<18} {}{}\n", s.name, s.help,
-                         s.default_value.is_null() ? "" : fmt::format(" [{}]", s.default_value.dump()));
+      out += wrap(s.help + (s.default_value.is_null() ? "" : fmt::format(" [{}]", s.default_value.dump())),
+                  fmt::format("        {:<18} ", s.name), std::string(27, ' '));
   }
   return out;
 }
