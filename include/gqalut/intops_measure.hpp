@@ -33,6 +33,9 @@ struct OpErrorStats {
   size_t rows = 0;       // rows measured
   size_t points = 0;     // outputs compared
   double max_err_lsb = 0, mean_err_lsb = 0;
+  // The floor: the same statistics for the exact result rounded to the output
+  // grid (what a perfect operation with this output format gives).
+  double floor_max_err_lsb = 0, floor_mean_err_lsb = 0;
 };
 
 // Rows of real values.
@@ -57,6 +60,9 @@ OpErrorStats measure_layernorm(const LayerNormPlan& plan, const Rows& rows, uint
 
 // Every int8 code q with x = q 2^-in_frac in [fn.lo, fn.hi].
 OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, int in_frac,
+                                Isa isa = Isa::automatic);
+// A user's values, quantized to int8 at 2^-in_frac (reference: fn at the quantized x).
+OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, int in_frac, const Rows& rows,
                                 Isa isa = Isa::automatic);
 
 }  // namespace gqalut

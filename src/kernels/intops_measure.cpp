@@ -18,16 +18,21 @@ T quantize(double v, int frac) {
   return static_cast<T>(std::clamp(q, lo, hi));
 }
 
+// out: the operation's output code; ref: the exact result in output steps, clamped to the code range.
 struct Accum {
   OpErrorStats s;
-  double sum = 0;
-  void add(double err) {
+  double sum = 0, floor_sum = 0;
+  void add(double out, double ref) {
+    const double err = std::abs(out - ref), floor_err = std::abs(std::round(ref) - ref);
     s.max_err_lsb = std::max(s.max_err_lsb, err);
+    s.floor_max_err_lsb = std::max(s.floor_max_err_lsb, floor_err);
     sum += err;
+    floor_sum += floor_err;
     ++s.points;
   }
   OpErrorStats done() {
     s.mean_err_lsb = s.points ? sum / double(s.points) : 0.0;
+    s.floor_mean_err_lsb = s.points ? floor_sum / double(s.points) : 0.0;
     return s;
   }
 };
@@ -93,7 +98,7 @@ OpErrorStats measure_softmax(const SoftmaxPlan& plan, const Rows& rows, bool int
     for (double& v : x) s += v = std::exp(v - m);
     for (size_t i = 0; i < n; ++i) {
       const double ref = std::min(std::ldexp(x[i] / s, plan.out_frac), hi);
-      acc.add(std::abs(double(out[i]) - ref));
+      acc.add(double(out[i]), ref);
     }
   }
   return acc.done();
@@ -129,7 +134,7 @@ OpErrorStats measure_layernorm(const LayerNormPlan& plan, const Rows& rows, uint
     const double inv = 1.0 / std::sqrt(var + plan.eps);
     for (size_t i = 0; i < n; ++i) {
       const double y = std::ldexp(gd[i] * (x[i] - mean) * inv + bd[i], plan.out_frac);
-      acc.add(std::abs(double(out[i]) - std::clamp(y, lo, hi)));
+      acc.add(double(out[i]), std::clamp(y, lo, hi));
     }
   }
   return acc.done();
@@ -147,9 +152,29 @@ OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, 
   const int of = plan.requant.out_frac;
   for (size_t i = 0; i < in.size(); ++i) {
     const double y = std::clamp(std::ldexp(fn(std::ldexp(in[i], -in_frac)), of), -128.0, 127.0);
-    acc.add(std::abs(double(out[i]) - y));
+    acc.add(double(out[i]), y);
   }
   acc.s.rows = 1;
+  acc.s.n = in.size();
+  return acc.done();
+}
+
+OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, int in_frac, const Rows& rows,
+                                Isa isa) {
+  Accum acc;
+  const int of = plan.requant.out_frac;
+  for (const auto& row : rows) {
+    if (row.empty()) continue;
+    acc.s.n = row.size();
+    ++acc.s.rows;
+    std::vector<int8_t> q(row.size()), out(row.size());
+    for (size_t i = 0; i < row.size(); ++i) q[i] = quantize<int8_t>(row[i], in_frac);
+    activation(plan, q.data(), out.data(), q.size(), isa);
+    for (size_t i = 0; i < row.size(); ++i) {
+      const double y = std::clamp(std::ldexp(fn(std::ldexp(q[i], -in_frac)), of), -128.0, 127.0);
+      acc.add(double(out[i]), y);
+    }
+  }
   return acc.done();
 }
 

@@ -1,0 +1,453 @@
+// gqalut ops: the error of an integer operation (include/gqalut/intops.hpp)
+// built from given table files, or from tables it fits itself, against double
+// precision, on the standard row sets of docs/intops.md or on a user's rows.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "gqalut/intops.hpp"
+#include "gqalut/intops_measure.hpp"
+#include "gqalut/io.hpp"
+#include "gqalut/methods.hpp"
+#include "gqalut/text.hpp"
+
+namespace gqalut::cli {
+namespace {
+
+struct OpsArgs {
+  std::string op;
+  std::vector<std::string> tables;
+  int entries = 8;
+  std::string method = "optimal";
+  int in_frac = -1;   // default per op / set
+  int out_frac = -1;  // default per op
+  std::string set = "normal";
+  std::string rows_file;
+  int rows_per_length = 40;
+  uint64_t seed = 1;
+  bool json = false;
+};
+
+const char* const kActivations[] = {"gelu", "hswish", "silu", "sigmoid", "tanh"};
+
+bool is_activation(const std::string& op) {
+  return std::find(std::begin(kActivations), std::end(kActivations), op) != std::end(kActivations);
+}
+
+// ---- a user's rows: .npy (float32/64, int8/16/32, 1-D or 2-D, C order) or CSV --------------
+
+struct UserRows {
+  Rows rows;
+  bool codes = false;       // integer file: the values are codes at 2^-in_frac
+  bool int32_codes = false;  // integer codes wider than int8
+};
+
+std::string npy_field(const std::string& header, const std::string& key, const std::string& path) {
+  const size_t k = header.find("'" + key + "'");
+  if (k == std::string::npos)
+    throw std::invalid_argument(fmt::format("{}: .npy header has no '{}'", quote(path, 200), key));
+  size_t v = header.find(':', k);
+  if (v == std::string::npos) throw std::invalid_argument(fmt::format("{}: malformed .npy header", quote(path, 200)));
+  ++v;
+  while (v < header.size() && header[v] == ' ') ++v;
+  size_t end = v;
+  if (v < header.size() && (header[v] == '\'' || header[v] == '(')) {
+    const char close = header[v] == '\'' ? '\'' : ')';
+    end = header.find(close, v + 1);
+    if (end == std::string::npos)
+      throw std::invalid_argument(fmt::format("{}: malformed .npy header", quote(path, 200)));
+    return header.substr(v + 1, end - v - 1);
+  }
+  while (end < header.size() && header[end] != ',' && header[end] != '}') ++end;
+  return header.substr(v, end - v);
+}
+
+UserRows read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument(fmt::format("cannot open rows file {}", quote(path, 200)));
+  char magic[8];
+  in.read(magic, 8);
+  if (!in || std::memcmp(magic, "\x93NUMPY", 6) != 0)
+    throw std::invalid_argument(fmt::format("{} is not a .npy file (no \\x93NUMPY magic)", quote(path, 200)));
+  const int major = static_cast<unsigned char>(magic[6]);
+  uint32_t hlen = 0;
+  unsigned char b[4] = {0, 0, 0, 0};
+  in.read(reinterpret_cast<char*>(b), major == 1 ? 2 : 4);
+  hlen = b[0] | (b[1] << 8) | (uint32_t(b[2]) << 16) | (uint32_t(b[3]) << 24);
+  if (!in || hlen > (1u << 20)) throw std::invalid_argument(fmt::format("{}: bad .npy header length", quote(path, 200)));
+  std::string header(hlen, '\0');
+  in.read(header.data(), hlen);
+  if (!in) throw std::invalid_argument(fmt::format("{}: truncated .npy header", quote(path, 200)));
+  const std::string descr = npy_field(header, "descr", path);
+  const std::string fortran = npy_field(header, "fortran_order", path);
+  const std::string shape_text = npy_field(header, "shape", path);
+  if (fortran.find("False") == std::string::npos)
+    throw std::invalid_argument(fmt::format("{}: Fortran-order .npy arrays are not supported (save with C order)",
+                                            quote(path, 200)));
+  std::vector<uint64_t> shape;
+  std::stringstream ss(shape_text);
+  std::string tok;
+  while (std::getline(ss, tok, ',')) {
+    tok.erase(std::remove(tok.begin(), tok.end(), ' '), tok.end());
+    if (tok.empty()) continue;
+    shape.push_back(static_cast<uint64_t>(parse_int(tok, 0, int64_t{1} << 40, "a .npy dimension")));
+  }
+  if (shape.empty() || shape.size() > 2)
+    throw std::invalid_argument(fmt::format("{}: rows must be a 1-D or 2-D array, got shape ({})", quote(path, 200),
+                                            shape_text));
+  const uint64_t nrows = shape.size() == 2 ? shape[0] : 1, ncols = shape.back();
+  if (nrows == 0 || ncols == 0) throw std::invalid_argument(fmt::format("{}: the array is empty", quote(path, 200)));
+  if (nrows * ncols > (uint64_t{1} << 28))
+    throw std::invalid_argument(fmt::format("{}: more than 2^28 values", quote(path, 200)));
+  UserRows u;
+  size_t width = 0;
+  if (descr == "<f4" || descr == "<f8") {
+    width = descr == "<f4" ? 4 : 8;
+  } else if (descr == "|i1" || descr == "<i2" || descr == "<i4") {
+    width = descr == "|i1" ? 1 : (descr == "<i2" ? 2 : 4);
+    u.codes = true;
+    u.int32_codes = width > 1;
+  } else {
+    throw std::invalid_argument(fmt::format(
+        "{}: dtype '{}' is not supported (float32, float64: real values; int8, int16, int32: codes)", quote(path, 200),
+        descr));
+  }
+  std::vector<char> data(nrows * ncols * width);
+  in.read(data.data(), std::streamsize(data.size()));
+  if (!in)
+    throw std::invalid_argument(fmt::format("{}: truncated data ({} x {} values of {} bytes expected)",
+                                            quote(path, 200), nrows, ncols, width));
+  u.rows.assign(nrows, std::vector<double>(ncols));
+  for (uint64_t r = 0; r < nrows; ++r)
+    for (uint64_t c = 0; c < ncols; ++c) {
+      const char* p = data.data() + (r * ncols + c) * width;
+      double v = 0;
+      if (descr == "<f4") {
+        float f;
+        std::memcpy(&f, p, 4);
+        v = f;
+      } else if (descr == "<f8") {
+        std::memcpy(&v, p, 8);
+      } else if (width == 1) {
+        v = static_cast<int8_t>(*p);
+      } else if (width == 2) {
+        int16_t i;
+        std::memcpy(&i, p, 2);
+        v = i;
+      } else {
+        int32_t i;
+        std::memcpy(&i, p, 4);
+        v = i;
+      }
+      if (!std::isfinite(v))
+        throw std::invalid_argument(fmt::format("{}: value [{}][{}] is not finite", quote(path, 200), r, c));
+      u.rows[r][c] = v;
+    }
+  return u;
+}
+
+// CSV: one row per line, numbers separated by commas (spaces allowed); blank lines and lines
+// starting with '#' are skipped. Real values.
+UserRows read_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument(fmt::format("cannot open rows file {}", quote(path, 200)));
+  UserRows u;
+  std::string line;
+  for (int lineno = 1; std::getline(in, line); ++lineno) {
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    std::vector<double> row;
+    std::stringstream ss(line);
+    std::string tok;
+    while (std::getline(ss, tok, ',')) {
+      const size_t a = tok.find_first_not_of(" \t\r"), b = tok.find_last_not_of(" \t\r");
+      const std::string t = a == std::string::npos ? std::string() : tok.substr(a, b - a + 1);
+      char* end = nullptr;
+      const double v = t.empty() ? 0.0 : std::strtod(t.c_str(), &end);
+      if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v))
+        throw std::invalid_argument(
+            fmt::format("{} line {}: {} is not a finite number", quote(path, 200), lineno, quote(t, 40)));
+      row.push_back(v);
+    }
+    u.rows.push_back(std::move(row));
+  }
+  if (u.rows.empty()) throw std::invalid_argument(fmt::format("{} holds no rows", quote(path, 200)));
+  return u;
+}
+
+UserRows read_rows(const std::string& path) {
+  const bool npy = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
+  return npy ? read_npy(path) : read_csv(path);
+}
+
+// ---- tables ------------------------------------------------------------------------------
+
+struct TableUse {
+  std::string role;    // "exp2m1", "reci", "rsqrt", or the activation
+  std::string source;  // file path, or "fit <method>"
+  TableSet set;
+};
+
+TableUse get_table(const OpsArgs& a, size_t index, const std::string& fn, std::vector<int> scales) {
+  TableUse t;
+  t.role = fn;
+  if (!a.tables.empty()) {
+    t.source = a.tables[index];
+    t.set = read_json_file(t.source);
+    return t;
+  }
+  Problem p = Problem::make(find_function(fn), a.entries);
+  p.scales = std::move(scales);
+  p.slope_format = FormatChoice::parse("auto");
+  p.intercept_format = FormatChoice::parse("auto");
+  t.set = run_method(a.method, p).tables;
+  t.source = fmt::format("fit {} {}-entry, automatic INT8 formats", a.method, a.entries);
+  return t;
+}
+
+nlohmann::ordered_json table_json(const TableUse& t, int scale) {
+  nlohmann::ordered_json j;
+  j["role"] = t.role;
+  j["source"] = t.source;
+  j["function"] = t.set.function;
+  j["entries"] = t.set.entries();
+  j["scale"] = scale;
+  const Table& tb = t.set.at(scale);
+  j["slope_format"] = tb.slope_format.name();
+  j["intercept_format"] = tb.intercept_format.name();
+  j["int8"] = tb.is_int8();
+  return j;
+}
+
+// Rows of the standard sets, one group per length, or the user's rows grouped by length.
+std::vector<Rows> row_groups(const OpsArgs& a, const UserRows* user) {
+  std::vector<Rows> groups;
+  if (user) {
+    std::map<size_t, Rows> by_len;
+    for (const auto& r : user->rows) by_len[r.size()].push_back(r);
+    for (auto& [n, rows] : by_len) groups.push_back(std::move(rows));
+    return groups;
+  }
+  for (size_t n : {size_t{197}, size_t{768}, size_t{3072}}) {
+    const uint64_t seed = a.seed * 1000003 + n;
+    if (a.op == "layernorm")
+      groups.push_back(layernorm_rows(n, size_t(a.rows_per_length), seed));
+    else if (a.set == "peaked")
+      groups.push_back(peaked_logit_rows(n, size_t(a.rows_per_length), seed));
+    else
+      groups.push_back(normal_logit_rows(n, size_t(a.rows_per_length), seed));
+  }
+  return groups;
+}
+
+void run(const OpsArgs& a) {
+  const bool act = is_activation(a.op);
+  if (!act && a.op != "softmax" && a.op != "layernorm")
+    throw std::invalid_argument(fmt::format("unknown op {} (known: softmax, layernorm, gelu, hswish, silu, sigmoid, tanh)",
+                                            quote(a.op, 40)));
+  const size_t want = a.op == "softmax" ? 2 : 1;
+  if (!a.tables.empty() && a.tables.size() != want)
+    throw std::invalid_argument(fmt::format("{} takes {} table file{} (--tables {}), got {}", a.op, want,
+                                            want == 1 ? "" : "s", a.op == "softmax" ? "EXP2M1 DIV" : "FILE",
+                                            a.tables.size()));
+  if (!a.tables.empty() && (a.entries != 8 || a.method != "optimal"))
+    throw std::invalid_argument("--entries and --method choose the tables ops fits itself: not with --tables");
+  const bool peaked = a.set == "peaked", int32 = a.set == "int32";
+  if (a.set != "normal" && a.set != "peaked" && a.set != "int32")
+    throw std::invalid_argument(fmt::format("--set must be normal, peaked or int32, got {}", quote(a.set, 40)));
+  if (a.op != "softmax" && a.set != "normal")
+    throw std::invalid_argument(fmt::format("--set {} applies to softmax (its logit rows)", a.set));
+  if (!a.rows_file.empty() && a.set != "normal")
+    throw std::invalid_argument("--set chooses a standard row set: not with --rows");
+  find_method(a.method);  // an unknown method is refused before any work
+
+  std::unique_ptr<UserRows> user;
+  if (!a.rows_file.empty()) user = std::make_unique<UserRows>(read_rows(a.rows_file));
+  const bool user_int32 = user && user->int32_codes;
+  const int in_frac = a.in_frac >= 0 ? a.in_frac : (int32 ? 10 : 4);
+  nlohmann::ordered_json j;
+  j["op"] = a.op;
+  j["set"] = user ? "file" : (a.op == "softmax" ? a.set : (act ? "codes" : "normal"));
+  if (user) j["rows_file"] = a.rows_file;
+  j["in_frac"] = in_frac;
+  nlohmann::ordered_json tables = nlohmann::ordered_json::array(), plan_j, rows = nlohmann::ordered_json::array();
+  int max_entries = 0;
+  auto add_rows = [&](const OpErrorStats& st) {
+    nlohmann::ordered_json r;
+    r["n"] = st.n;
+    r["rows"] = st.rows;
+    r["max_err_lsb"] = st.max_err_lsb;
+    r["mean_err_lsb"] = st.mean_err_lsb;
+    r["floor_max_err_lsb"] = st.floor_max_err_lsb;
+    r["floor_mean_err_lsb"] = st.floor_mean_err_lsb;
+    rows.push_back(r);
+  };
+  int out_frac = 0;
+  if (a.op == "softmax") {
+    out_frac = a.out_frac >= 0 ? a.out_frac : 8;
+    TableUse e = get_table(a, 0, "exp2m1", {8}), d = get_table(a, 1, "reci", {5});
+    const SoftmaxPlan p = prepare_softmax(e.set, d.set, in_frac, out_frac);
+    tables.push_back(table_json(e, p.exp_scale));
+    tables.push_back(table_json(d, p.div_scale));
+    max_entries = std::max(e.set.entries(), d.set.entries());
+    plan_j["exp_scale"] = p.exp_scale;
+    plan_j["exp_max_rel_error"] = p.exp_max_rel_error;
+    plan_j["div_scale"] = p.div_scale;
+    plan_j["div_codes"] = {1 << p.div_a, 2 << p.div_a};
+    plan_j["div_max_rel_error"] = p.div_max_rel_error;
+    plan_j["newton_steps"] = p.newton_steps;
+    plan_j["recip_max_rel_error"] = p.recip_max_rel_error;
+    if (user) {
+      Rows real = user->rows;
+      if (user->codes)
+        for (auto& r : real)
+          for (double& v : r) v = std::ldexp(v, -in_frac);
+      std::map<size_t, Rows> by_len;
+      for (auto& r : real) by_len[r.size()].push_back(r);
+      for (auto& [n, g] : by_len) add_rows(measure_softmax(p, g, user_int32));
+    } else {
+      for (const Rows& g : row_groups(a, nullptr)) add_rows(measure_softmax(p, g, int32));
+    }
+  } else if (a.op == "layernorm") {
+    out_frac = a.out_frac >= 0 ? a.out_frac : 4;
+    TableUse r = get_table(a, 0, "rsqrt", {5});
+    const LayerNormPlan p = prepare_layernorm(r.set, in_frac, out_frac, 6, 1e-5);
+    tables.push_back(table_json(r, p.rsqrt_scale));
+    max_entries = r.set.entries();
+    plan_j["rsqrt_scale"] = p.rsqrt_scale;
+    plan_j["rsqrt_codes"] = {1 << p.rsqrt_a, 4 << p.rsqrt_a};
+    plan_j["rsqrt_max_rel_error"] = p.rsqrt_max_rel_error;
+    plan_j["newton_steps"] = p.newton_steps;
+    plan_j["gamma_frac"] = p.gamma_frac;
+    plan_j["eps"] = p.eps;
+    Rows real;
+    if (user) {
+      real = user->rows;
+      if (user->codes)
+        for (auto& row : real)
+          for (double& v : row) v = std::ldexp(v, -in_frac);
+      std::map<size_t, Rows> by_len;
+      for (auto& row : real) by_len[row.size()].push_back(row);
+      for (auto& [n, g] : by_len) add_rows(measure_layernorm(p, g, a.seed));
+    } else {
+      for (const Rows& g : row_groups(a, nullptr)) add_rows(measure_layernorm(p, g, a.seed));
+    }
+  } else {
+    out_frac = a.out_frac >= 0 ? a.out_frac : 5;
+    TableUse t = get_table(a, 0, a.op, {in_frac});
+    const Function& fn = find_function(a.op);
+    const ActivationPlan p = prepare_activation(t.set, in_frac, out_frac);
+    tables.push_back(table_json(t, in_frac));
+    max_entries = t.set.entries();
+    if (user) {
+      Rows real = user->rows;
+      if (user->codes)
+        for (auto& row : real)
+          for (double& v : row) v = std::ldexp(v, -in_frac);
+      add_rows(measure_activation(p, fn, in_frac, real));
+    } else {
+      add_rows(measure_activation(p, fn, in_frac));
+    }
+  }
+  j["out_frac"] = out_frac;
+  j["tables"] = tables;
+  if (!plan_j.is_null()) j["plan"] = plan_j;
+  j["rows"] = rows;
+  // Issue 10's targets, for the standard row sets.
+  double tmax = -1, tmean = -1;
+  if (!user && a.op == "softmax" && out_frac == 8 && max_entries <= 16) {
+    tmax = max_entries <= 8 ? 1.5 : 1.0;
+    tmean = 0.25;
+  }
+  if (!user && a.op == "layernorm" && max_entries <= 8) tmax = 1.0;
+  if (tmax > 0) {
+    bool ok = true;
+    for (const auto& r : rows)
+      ok = ok && r["max_err_lsb"].get<double>() <= tmax &&
+           (tmean < 0 || r["mean_err_lsb"].get<double>() <= tmean);
+    nlohmann::ordered_json t;
+    t["max_err_lsb"] = tmax;
+    if (tmean > 0) t["mean_err_lsb"] = tmean;
+    j["target"] = t;
+    j["meets_target"] = ok;
+  }
+  if (a.json) {
+    std::cout << j.dump(2) << '\n';
+    return;
+  }
+  fmt::print("gqalut ops {}: inputs at 2^-{}, outputs at 2^-{}, error in output steps (LSB) vs double\n", a.op,
+             in_frac, out_frac);
+  for (const auto& t : tables)
+    fmt::print("  {:<7} {} ({} entries, scale {}, slopes {} intercepts {}{})\n", t["role"].get<std::string>(),
+               t["source"].get<std::string>(), t["entries"].get<int>(), t["scale"].get<int>(),
+               t["slope_format"].get<std::string>(), t["intercept_format"].get<std::string>(),
+               t["int8"].get<bool>() ? "" : ", NOT INT8");
+  if (!plan_j.is_null()) fmt::print("  plan: {}\n", plan_j.dump());
+  fmt::print("rows: {}{}\n", j["set"].get<std::string>(),
+             user ? "" : act ? " (every int8 code in the function's range; n = their count)"
+                             : fmt::format(" ({} rows per length, seed {})", a.rows_per_length, a.seed));
+  fmt::print("{:>7} {:>6} {:>10} {:>10}   {:>10} {:>10}  (floor: the exact result rounded to the output grid)\n",
+             "n", "rows", "max LSB", "mean LSB", "floor max", "floor mean");
+  for (const auto& r : rows)
+    fmt::print("{:>7} {:>6} {:>10.4f} {:>10.4f}   {:>10.4f} {:>10.4f}\n", r["n"].get<size_t>(),
+               r["rows"].get<size_t>(), r["max_err_lsb"].get<double>(), r["mean_err_lsb"].get<double>(),
+               r["floor_max_err_lsb"].get<double>(), r["floor_mean_err_lsb"].get<double>());
+  if (tmax > 0)
+    fmt::print("target (issue 10): max <= {}{} LSB: {}\n", tmax, tmean > 0 ? fmt::format(", mean <= {}", tmean) : "",
+               j["meets_target"].get<bool>() ? "met" : "NOT met");
+}
+
+}  // namespace
+
+void add_ops_command(CLI::App& app) {
+  auto a = std::make_shared<OpsArgs>();
+  auto* cmd = app.add_subcommand("ops", "Measure an integer operation (softmax, LayerNorm, activations) vs double");
+  cmd->footer(
+      "Builds the integer operation of include/gqalut/intops.hpp (docs/intops.md) from --tables, or\n"
+      "from tables it fits itself (--entries, --method; automatic INT8 code formats):\n"
+      "  softmax    EXP2M1 (2^x - 1 on [-1/2, 1/2), scale 8) + DIV (reci, scale 5); uint8 out at 2^-8\n"
+      "  layernorm  RSQRT (rsqrt, scale 5); int8 out at 2^-4; gamma at 2^-6, eps 1e-5\n"
+      "  gelu, hswish, silu, sigmoid, tanh   the table at scale --in-frac; int8 out at 2^-5\n"
+      "and measures max and mean |error| in output steps (LSB) against double precision on the same\n"
+      "quantized inputs, per row length. Standard rows (40 per length): softmax logits N(0, sd 0.5..2)\n"
+      "at 2^-4 (--set normal), with one logit 6..8 above the rest (--set peaked), or int32 logits at\n"
+      "2^-10 (--set int32); LayerNorm N(0.3, sd 0.5..2) with an outlier channel every 97; activations:\n"
+      "every int8 code in the function's range. --rows FILE: your rows instead (.npy float32/64 real\n"
+      "values or int8/16/32 codes at 2^-in_frac, 1-D or 2-D; or CSV, one row per line).\n\n"
+      "Examples:\n"
+      "  gqalut ops softmax --entries 8 --json\n"
+      "  gqalut ops softmax --entries 16 --set peaked\n"
+      "  gqalut ops softmax --tables exp2m1_8.json ../shared/reference/official/reci_pwl_7.json\n"
+      "  gqalut ops layernorm --tables ../shared/reference/official/sqrt_reci_pwl_7.json\n"
+      "  gqalut ops gelu --in-frac 5 --rows activations.npy");
+  cmd->add_option("op", a->op, "softmax | layernorm | gelu | hswish | silu | sigmoid | tanh")->required();
+  cmd->add_option("--tables", a->tables, "Table files: softmax EXP2M1 DIV; layernorm RSQRT; activations one")
+      ->expected(1, 2);
+  cmd->add_option("--entries", a->entries, "Entries of the tables ops fits (without --tables)")
+      ->check(int_in(2, Table::kMaxEntries))
+      ->capture_default_str();
+  cmd->add_option("--method", a->method, "Search method of the tables ops fits (gqalut fit --help lists them)")
+      ->capture_default_str();
+  cmd->add_option("--in-frac", a->in_frac, "Input scale 2^-N (default 4; softmax --set int32: 10)")
+      ->check(int_in(0, 20));
+  cmd->add_option("--out-frac", a->out_frac, "Output scale 2^-N (default: softmax 8, layernorm 4, activations 5)")
+      ->check(int_in(0, 15));
+  cmd->add_option("--set", a->set, "softmax row set: normal | peaked | int32")->capture_default_str();
+  cmd->add_option("--rows", a->rows_file, "Your rows: .npy or CSV (instead of the standard set)");
+  cmd->add_option("--rows-per-length", a->rows_per_length, "Standard rows per row length")
+      ->check(int_in(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the standard rows")->check(seed_value())->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print one JSON object: {\"op\", ..., \"rows\": [{\"n\", \"max_err_lsb\", ...}]}");
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace gqalut::cli
