@@ -195,3 +195,74 @@ def test_errors_carry_the_library_message(sets, tmp_path):
     bad.write_text(t.dumps()[:40])
     with pytest.raises(ValueError, match="malformed JSON"):
         gqalut.load(bad)
+
+
+# ---------------------------------------------------------------- integer operations
+
+def _requant(acc, L, out_frac):
+    """SPEC's requantization: round half away from zero of acc * 2^(out_frac - L), saturated to int8."""
+    v = acc * 2.0 ** (out_frac - L)
+    r = np.sign(v) * np.floor(np.abs(v) + 0.5)
+    return np.clip(r, -128, 127).astype(np.int8)
+
+
+def test_activation_equals_requantized_evaluator():
+    for func in ("gelu", "hswish", "silu"):
+        t = gqalut.fit(func, method="optimal", scales="2:6")
+        for n in t.scales:
+            acc = np.array([t[n].eval_acc(int(q)) for q in CODES8], dtype=np.float64)
+            for out_frac in (3, 5, 7):
+                want = _requant(acc, t[n].shift, out_frac)
+                got = gqalut.activation(CODES8.reshape(16, 16), t, n, out_frac)
+                assert got.dtype == np.int8 and got.shape == (16, 16)
+                assert np.array_equal(got.reshape(-1), want), (func, n, out_frac)
+
+
+@pytest.fixture(scope="module")
+def op_tables():
+    exp_t = gqalut.fit("exp2m1", method="optimal", format="auto", scales=[8])
+    div_t = gqalut.fit("reci", method="optimal", format="auto", scales=[5])
+    rsqrt_t = gqalut.fit("rsqrt", method="optimal", scales="0:5")
+    return exp_t, div_t, rsqrt_t
+
+
+def test_softmax_and_layernorm_rows(op_tables):
+    exp_t, div_t, rsqrt_t = op_tables
+    rng = np.random.default_rng(4)
+    x = rng.integers(-128, 128, size=(2, 3, 40), dtype=np.int8)
+    p = gqalut.softmax(x, exp_t, div_t, 4)
+    assert p.dtype == np.uint8 and p.shape == x.shape
+    for idx in np.ndindex(2, 3):  # every row is one softmax_row call
+        assert np.array_equal(p[idx], gqalut.softmax(x[idx][None, :], exp_t, div_t, 4)[0])
+    assert np.array_equal(gqalut.softmax(x.astype(np.int32), exp_t, div_t, 4), p)  # int32 logits agree
+    ref = np.exp(x / 16.0 - (x / 16.0).max(-1, keepdims=True))
+    ref /= ref.sum(-1, keepdims=True)
+    assert np.abs(p / 256.0 - ref).max() < 0.01
+    assert np.array_equal(gqalut.softmax(x[:, :, ::2], exp_t, div_t, 4),
+                          gqalut.softmax(np.ascontiguousarray(x[:, :, ::2]), exp_t, div_t, 4))
+    gamma = rng.integers(32, 96, size=40, dtype=np.int8)
+    beta = rng.integers(-8, 8, size=40).astype(np.int32)
+    y = gqalut.layernorm(x, gamma, beta, rsqrt_t, in_frac=4)
+    assert y.dtype == np.int8 and y.shape == x.shape
+    xf = x / 16.0
+    ref = (xf - xf.mean(-1, keepdims=True)) / np.sqrt(xf.var(-1, keepdims=True) + 1e-5) * (gamma / 64.0) + beta / 16.0
+    assert np.abs(y / 16.0 - np.clip(ref, -8, 127 / 16)).max() < 0.2
+
+
+def test_intops_errors(op_tables):
+    exp_t, div_t, rsqrt_t = op_tables
+    x = np.zeros((2, 8), np.int8)
+    with pytest.raises(TypeError, match="logits must have dtype int8 or int32, got float64"):
+        gqalut.softmax(x.astype(np.float64), exp_t, div_t, 4)
+    with pytest.raises(TypeError, match="exp_table must be a gqalut.TableSet"):
+        gqalut.softmax(x, "exp.json", div_t, 4)
+    with pytest.raises(ValueError):
+        gqalut.softmax(x, exp_t, div_t, 40)
+    with pytest.raises(ValueError, match="gamma and beta must have 8 elements"):
+        gqalut.layernorm(x, np.zeros(4, np.int8), np.zeros(8, np.int32), rsqrt_t, 4)
+    with pytest.raises(TypeError, match="beta must have dtype int32"):
+        gqalut.layernorm(x, np.zeros(8, np.int8), np.zeros(8, np.int64), rsqrt_t, 4)
+    with pytest.raises(ValueError, match="last axis"):
+        gqalut.softmax(np.zeros((2, 0), np.int8), exp_t, div_t, 4)
+    with pytest.raises(ValueError, match="table has no scale n = 9"):
+        gqalut.activation(x, exp_t, 9, 4)
