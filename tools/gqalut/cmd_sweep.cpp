@@ -51,6 +51,7 @@ struct SweepArgs {
   std::string metric = "mse";
   std::string split = "best";
   std::string scale_mode = "span";
+  std::string judge = "own";
   std::vector<int> int8_scales;  // the parsed --scales
   int split_window = 2;
   std::optional<double> budget;
@@ -107,7 +108,11 @@ struct Point {
   std::string baked_key, prog_key;
   std::optional<SynthResult> baked, prog;
   bool pareto = false, pareto_prog = false;
-  double error(Objective o) const { return o == Objective::mse ? paper_score : max_abs; }
+  bool judge_int8 = false;  // --judge int8: the front, plot and budget use the int8-referred columns
+  double error(Objective o) const {
+    if (judge_int8) return o == Objective::mse ? *int8_score : *int8_max_abs;
+    return o == Objective::mse ? paper_score : max_abs;
+  }
   double table_bits() const {  // storage of the table: breakpoints + coefficients
     return double(entries - 1) * input_bits + double(entries) * (fk.width + fb.width);
   }
@@ -310,8 +315,14 @@ std::string opt_num(const std::optional<SynthResult>& r, double SynthResult::*fi
 }
 
 void write_plot(const std::string& file, const std::vector<Point>& pts, Objective obj, const std::string& fname,
-                const std::map<int, std::pair<SynthResult, SynthResult>>& refs) {
+                const std::map<int, std::pair<SynthResult, SynthResult>>& all_refs, bool int8) {
   std::string ylabel = obj == Objective::mse ? "paper score (mean P-int MSE over the scales)" : "max |error|";
+  if (int8)
+    ylabel = obj == Objective::mse ? "mean MSE over the scales, int8 data requantized to b_in bits"
+                                   : "max |error|, int8 data requantized to b_in bits";
+  // One pair of reference lines: the paper's 8 entries if swept, else the first.
+  std::map<int, std::pair<SynthResult, SynthResult>> refs;
+  if (!all_refs.empty()) refs.insert(all_refs.count(8) ? *all_refs.find(8) : *all_refs.begin());
   std::string gp = fmt::format(
       "set terminal pngcairo size 1000,650 font ',10'\nset grid\nset logscale xy\n"
       "set format y '%.0e'\nset xlabel 'area (um^2, yosys + OSU 0.18 um, output register included)'\n"
@@ -329,8 +340,8 @@ void write_plot(const std::string& file, const std::vector<Point>& pts, Objectiv
                                     std::pair<const char*, const SynthResult*>{"FP32", &r.second}}) {
       gp += fmt::format(
           "set arrow {} from {},graph 0 to {},graph 1 nohead dt 2 lc rgb '#888888'\n"
-          "set label {} '{} prog. K={}' at {},graph 0.97 right rotate by 90 tc rgb '#666666'\n",
-          arrow, res->area_um2, res->area_um2, arrow, name, k, res->area_um2);
+          "set label {} '{} prog. K={}' at {},graph {} right rotate by 90 tc rgb '#666666'\n",
+          arrow, res->area_um2, res->area_um2, arrow, name, k, res->area_um2, arrow == 1 ? 0.97 : 0.6);
       ++arrow;
       xmax = std::max(xmax, res->area_um2);
     }
@@ -421,6 +432,10 @@ void run(const SweepArgs& args) {
 
   if (a.scale_mode != "span" && a.scale_mode != "code")
     throw std::invalid_argument(fmt::format("--scale-mode must be span or code, got '{}'", a.scale_mode));
+  if (a.judge != "own" && a.judge != "int8")
+    throw std::invalid_argument(fmt::format("--judge must be own or int8, got '{}'", a.judge));
+  if (a.judge == "int8" && a.scale_mode != "span")
+    throw std::invalid_argument("--judge int8 needs --scale-mode span (int8 data requantized to each input width)");
   // span: a b_in-bit input at int8 scale n covers the int8 input's real span
   // [-2^(7-n), 2^(7-n)) with 2^b_in codes, i.e. its own scale is n - (8 - b_in).
   auto point_scales = [&](int b) {
@@ -478,6 +493,13 @@ void run(const SweepArgs& args) {
         step(fmt::format("optimum K={} b_in={} c={}", pp->entries, pp->input_bits, pp->coef_bits));
       });
     run_parallel(tasks, a.jobs);
+  }
+  for (auto& p : pts) {
+    if (a.judge == "int8" && !p.int8_score)
+      throw std::invalid_argument(fmt::format(
+          "--judge int8: K={} input_bits={} has no int8-referred error (no scale of {} maps to its codes)", p.entries,
+          p.input_bits, a.scales));
+    p.judge_int8 = a.judge == "int8";
   }
   const auto t1 = std::chrono::steady_clock::now();
 
@@ -549,7 +571,8 @@ void run(const SweepArgs& args) {
   const auto t2 = std::chrono::steady_clock::now();
 
   // ---- report
-  const char* err_name = obj == Objective::mse ? "paper_score" : "max_abs_error";
+  const char* err_name = a.judge == "int8" ? (obj == Objective::mse ? "int8_input_score" : "int8_input_max_abs_error")
+                                            : (obj == Objective::mse ? "paper_score" : "max_abs_error");
   fmt::print("Sweep of {} on [{}, {}], scales {} ({}): exact optimum per point (objective {}, coefficient split {}),\n"
              "errors in the P-int protocol (paper score = mean over the scales of the MSE; max |error| over all).\n",
              fn.name, lo, hi, a.scales, a.scale_mode, to_string(obj), a.split);
@@ -659,7 +682,7 @@ void run(const SweepArgs& args) {
     if (!with_area) {
       fmt::print("plot: not written (it plots error against area, and there are no area columns)\n");
     } else {
-      write_plot(a.plot, pts, obj, fn.name, refs);
+      write_plot(a.plot, pts, obj, fn.name, refs, a.judge == "int8");
       fmt::print("plot: {}\n", a.plot);
     }
   }
@@ -715,6 +738,10 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_option("--scale-mode", a->scale_mode,
                   "span: a b_in-bit input at scale n covers the int8 input's span at n (scale n-(8-b_in));\n"
                   "code: --scales are the b_in-bit codes' own scales")
+      ->capture_default_str();
+  cmd->add_option("--judge", a->judge,
+                  "Error of the Pareto front, plot and --budget: own (the unit's own input codes: paper score /\n"
+                  "max |error|) | int8 (int8 data requantized to b_in bits; --scale-mode span)")
       ->capture_default_str();
   cmd->add_option("--split-window", a->split_window, "Fraction bits around the fitting split tried by --split best")
       ->capture_default_str();
