@@ -251,14 +251,16 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("\nActivations int8 -> int8 (gelu_pwl_7, 2^-4 -> 2^-5), ns per element:\n");
-  std::printf("%-10s %-8s %10s %10s %10s %12s\n", "size", "isa", "lut", "pwl", "memcpy", "pwl / lut");
+  std::printf("activation(): the 256-entry lookup (s8_lut256_s8) on scalar/avx512, the table kernel on avx2;\n"
+              "pwl: activation_pwl(), the table kernel s8_pwl_s8, on every ISA.\n");
+  std::printf("%-10s %-8s %13s %10s %10s %18s\n", "size", "isa", "activation()", "pwl", "memcpy", "pwl/activation()");
   for (int k = 0; k < 2; ++k) {
     const size_t n = act_sizes[k];
     const double mc = rep.seconds[fmt::format("act_memcpy/{}", n)] / double(n) * 1e9;
     for (Isa isa : isas) {
       const double tl = rep.seconds[fmt::format("act_lut_{}/{}", to_string(isa), n)] / double(n) * 1e9;
       const double tp = rep.seconds[fmt::format("act_pwl_{}/{}", to_string(isa), n)] / double(n) * 1e9;
-      std::printf("%-10s %-8s %10.4f %10.4f %10.4f %11.2fx\n", k == 0 ? "128 Ki" : "64 Mi", to_string(isa), tl, tp, mc,
+      std::printf("%-10s %-8s %13.4f %10.4f %10.4f %17.2fx\n", k == 0 ? "128 Ki" : "64 Mi", to_string(isa), tl, tp, mc,
                   tl > 0 ? tp / tl : 0.0);
     }
   }
