@@ -207,10 +207,12 @@ class TableSet:
         protocol: ``"int"`` (P-int, every int8 code in the range, integer datapath) or
         ``"grid"`` (the official trainer's 0.01 grid). scales: default all the set holds.
         func/expr/range: measure against another function or range (default: the set's).
-        tie: what-if segment rule ("right"/"left"); default the tables' own.
+        tie: the segment rule for a set that records none (an official file; default
+        "right", the official trainer's); a set that records its rule is measured with it.
         Returns a dict with keys function, entries, protocol, scales (list of
-        {n, points, mse, max_abs_error}), paper_score, tie_rule, range, int8,
-        slope_format, intercept_format.
+        {n, points, mse, max_abs_error}), paper_score, tie_rule, tie_recorded,
+        other_tie_rule (official files only: the other rule's scales and paper_score),
+        range, int8, slope_format, intercept_format.
         """
         return _json.loads(_core.evaluate_json(self._s, func or "", expr or "", _range(range),
                                                _text(protocol, "protocol"), _scales(scales),

@@ -67,14 +67,38 @@ std::vector<double> check_range_arg(const std::vector<double>& range) {
   return range;
 }
 
-// The same object `gqalut eval --json` prints (same keys, same order), as JSON text.
+nlohmann::ordered_json scales_json(const ErrorReport& r) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& e : r.scales) {
+    nlohmann::ordered_json s;
+    s["n"] = e.n;
+    s["points"] = e.points;
+    s["mse"] = e.mse;
+    s["max_abs_error"] = e.max_abs_error;
+    out.push_back(s);
+  }
+  return out;
+}
+
+// The same object `gqalut eval --json` prints (same keys, same rules), as JSON text: a set
+// that records its tie rule is measured with it; `tie_text` chooses the rule only for a set
+// that does not (an official file), which also gets the other rule's figures.
 std::string evaluate_json(const TableSet& set, const std::string& func, const std::string& expr,
                           const std::vector<double>& range, const std::string& protocol_text,
                           const std::vector<int>& scales_in, const std::string& tie_text) {
   double lo = 0, hi = 0;
   Function fn = function_for(set, func, expr, check_range_arg(range), &lo, &hi);
   Protocol protocol = parse_protocol(protocol_text);
-  TieRule tie = tie_text.empty() ? set.tie() : parse_tie_rule(tie_text);
+  TieRule tie = set.tie();
+  if (!tie_text.empty()) {
+    TieRule asked = parse_tie_rule(tie_text);
+    if (set.tie_recorded && asked != tie)
+      throw std::invalid_argument(fmt::format(
+          "tie applies to table sets that do not record a tie rule (official files); this one records tie rule {}",
+          to_string(tie)));
+    tie = asked;
+  }
+  const TieRule other = tie == TieRule::right ? TieRule::left : TieRule::right;
   std::vector<int> scales = scales_in.empty() ? set.scales() : scales_in;
   for (int n : scales) set.at(n);  // "table has no scale n = 9 (has 0..6)"
   ErrorReport r = evaluate(set, fn.f, lo, hi, protocol, scales, tie);
@@ -83,17 +107,21 @@ std::string evaluate_json(const TableSet& set, const std::string& func, const st
   j["function"] = fn.expression.empty() ? fn.name : fn.expression;
   j["entries"] = set.entries();
   j["protocol"] = to_string(protocol);
-  j["scales"] = nlohmann::ordered_json::array();
-  for (const auto& e : r.scales) {
-    nlohmann::ordered_json s;
-    s["n"] = e.n;
-    s["points"] = e.points;
-    s["mse"] = e.mse;
-    s["max_abs_error"] = e.max_abs_error;
-    j["scales"].push_back(s);
-  }
+  j["scales"] = scales_json(r);
   j["paper_score"] = r.paper_score;
   j["tie_rule"] = to_string(tie);
+  j["tie_recorded"] = set.tie_recorded;
+  if (!set.tie_recorded) {
+    ErrorReport r_other = evaluate(set, fn.f, lo, hi, protocol, scales, other);
+    nlohmann::ordered_json o;
+    o["tie_rule"] = to_string(other);
+    o["meaning"] = other == TieRule::right
+                       ? "as trained (the official trainer's rule, x on a breakpoint goes right)"
+                       : "as deployed in the official PyTorch op (bucketize, x on a breakpoint goes left)";
+    o["scales"] = scales_json(r_other);
+    o["paper_score"] = r_other.paper_score;
+    j["other_tie_rule"] = o;
+  }
   j["range"] = {lo, hi};
   j["int8"] = first.is_int8();
   j["slope_format"] = first.slope_format.name();

@@ -35,10 +35,7 @@ def test_eval_equals_cli(sets, cli, tmp_path, method):
         assert rc == 0, err
         want = json.loads(out)
         got = t.eval(protocol=protocol)
-        assert got["scales"] == want["scales"]          # n, points, mse, max_abs_error: exactly
-        assert got["paper_score"] == want["paper_score"]
-        for key in ("function", "entries", "protocol", "range", "int8", "slope_format", "intercept_format"):
-            assert got[key] == want[key], key
+        assert got == want  # every key; n, points, mse, max_abs_error exactly
     assert t.paper_score == t.eval()["paper_score"]
     # The loaded file is the same table set.
     back = gqalut.load(path)
@@ -132,12 +129,25 @@ def test_fit_settings_and_expr():
     assert s.scales == [3, 4, 5]
 
 
-def test_official_file(official_dir):
-    t = gqalut.load(official_dir / "gelu_pwl_7.json")
+def test_official_file(official_dir, cli):
+    path = official_dir / "gelu_pwl_7.json"
+    t = gqalut.load(path)
     assert t.function == "gelu" and t.entries == 8
     e = t.eval(scales="4:6")
     assert [s["n"] for s in e["scales"]] == [4, 5, 6]
     assert e["paper_score"] == pytest.approx(8.550e-05, rel=1e-3)  # README's measured figure
+    # No recorded rule: the trainer's (right) with the op's (left) beside it, as the CLI says.
+    for args, kw in (([], {}), (["--tie", "left"], {"tie": "left"}), (["--protocol", "grid"], {"protocol": "grid"})):
+        rc, out, err = run_cli(cli, "eval", "--table", str(path), "--json", *args)
+        assert rc == 0, err
+        assert t.eval(**kw) == json.loads(out)
+    assert e["tie_recorded"] is False and e["other_tie_rule"]["tie_rule"] == "left"
+
+
+def test_eval_tie_only_for_sets_without_a_rule(sets):
+    with pytest.raises(ValueError, match="tie applies to table sets that do not record a tie rule"):
+        sets["optimal"].eval(tie="left")
+    assert sets["optimal"].eval(tie="right") == sets["optimal"].eval()
 
 
 # ---------------------------------------------------------------- errors
