@@ -270,6 +270,17 @@ void softmax_impl(const SoftmaxPlan& p, const In* x, uint8_t* out, size_t n, uin
     // int8 logits: the EXP stage is a lookup on u = max - q; no per-element store.
     const intops_detail::S8Luts l{p.e_s8, p.e16_s8, p.e_bytes};
     const int32_t m = loops.max_s8(x, n);
+    if (resolve_isa(isa) == Isa::avx2) {  // gathers are slow: scalar lookups + a stored e16 + a vector pass
+      uint16_t* e16 = scratch<uint16_t>(n);
+      const uint64_t sum = loops.exp_sum_store_s8(x, m, l, e16, n);
+      const auto [r, t] = reciprocal(p, sum);
+      if (t >= 32) {
+        for (size_t i = 0; i < n; ++i) out[i] = 0;
+        return;
+      }
+      loops.normalize_e16(e16, r, t, maxv, out, n);
+      return;
+    }
     const uint64_t sum = loops.exp_sum_s8(x, m, l, n);  // >= e(0) >= 2^22: the max element
     const auto [r, t] = reciprocal(p, sum);
     if (t >= 32) {  // every e16 * r < 2^31 rounds to 0

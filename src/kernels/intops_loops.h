@@ -37,6 +37,10 @@ struct RowLoops {
   // int8 logits: out_i = min((e16_s8[max - x_i] * r + 2^(t-1)) >> t, maxv), 0 < t < 32.
   void (*normalize_s8)(const int8_t* x, int32_t max, const S8Luts& l, uint32_t r, int t, uint32_t maxv,
                        uint8_t* out, size_t n);
+  // int8 logits, the variant for ISAs without a fast 256-entry lookup (AVX2): pass 1 also
+  // stores e16_i = e16_s8[max - x_i], pass 2 multiplies the stored values (a vector loop).
+  uint64_t (*exp_sum_store_s8)(const int8_t* x, int32_t max, const S8Luts& l, uint16_t* e16, size_t n);
+  void (*normalize_e16)(const uint16_t* e16, uint32_t r, int t, uint32_t maxv, uint8_t* out, size_t n);
   // e_i = the EXP stage of ExpParams at u = max - x_i; returns sum e_i.
   uint64_t (*exp_s32)(const int32_t* x, int32_t max, const ExpParams& p, uint32_t* e, size_t n);
   // out_i = min(round(((e_i + 2^7) >> 8) * r * 2^-t), maxv) with 0 < t < 32, e_i < 2^24, r <= 2^15.
