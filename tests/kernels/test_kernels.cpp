@@ -185,6 +185,13 @@ void check_listed(const std::string& name) {
                         << "' held on none of the test plans";
 }
 
+}  // namespace
+namespace gqalut {
+// gtest prints a failing case's parameter: the kernel's name, not its bytes.
+void PrintTo(const KernelInfo& k, std::ostream* os) { *os << k.name << " (" << k.requirement << ")"; }
+}  // namespace gqalut
+namespace {
+
 class ListedKernel : public ::testing::TestWithParam<KernelInfo> {
  protected:
   void SetUp() override {
