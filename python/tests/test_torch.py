@@ -24,6 +24,8 @@ def tables():
             out[func, m] = gqalut.fit(func, entries=8, method=m, **FAST.get(m, {}))
     for func in ("silu", "sigmoid", "tanh", "exp"):
         out[func, "optimal"] = gqalut.fit(func, entries=8, method="optimal")
+    for m in ("optimal", "ga-improved", "uniform"):  # tables made for the left segment rule
+        out["gelu", m + " tie=left"] = gqalut.fit("gelu", entries=8, method=m, tie="left", **FAST.get(m, {}))
     return out
 
 
