@@ -480,6 +480,21 @@ TEST_F(IntopsTest, PlansRejectBadArguments) {
     EXPECT_NE(std::string(e.what()).find("2^x - 1"), std::string::npos) << e.what();
   }
   EXPECT_THROW(prepare_softmax(*exp2_8, exp7, 4, 8), std::invalid_argument);  // DIV set without a positive octave
+  // Seeds too far off for the Newton steps to converge are refused, naming the stage.
+  auto message = [](auto f) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  const TableSet gelu = official("gelu_pwl_7.json");
+  EXPECT_NE(message([&] { prepare_softmax(*exp2_8, gelu, 4, 8); }).find("softmax DIV table is too far off"),
+            std::string::npos);
+  EXPECT_NE(message([&] { prepare_layernorm(reci7, 4, 4, 6, 1e-5); }).find("layernorm RSQRT table is too far off"),
+            std::string::npos)
+      << message([&] { prepare_layernorm(reci7, 4, 4, 6, 1e-5); });
   EXPECT_THROW(prepare_layernorm(rsqrt7, 4, 4, 6, -1.0), std::invalid_argument);
   EXPECT_THROW(prepare_layernorm(rsqrt7, 16, 4, 6, 1e-5), std::invalid_argument);
   TableSet g = official("gelu_pwl_7.json");
