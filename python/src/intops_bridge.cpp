@@ -71,12 +71,21 @@ py::array_t<int8_t> activation_array(const ActivationPlan& plan, py::array_t<int
 void bind_intops(py::module_& m) {
   py::class_<SoftmaxPlan>(m, "SoftmaxPlan")
       .def_readonly("in_frac", &SoftmaxPlan::in_frac)
-      .def_readonly("out_frac", &SoftmaxPlan::out_frac);
+      .def_readonly("out_frac", &SoftmaxPlan::out_frac)
+      .def_readonly("exp_scale", &SoftmaxPlan::exp_scale)
+      .def_readonly("div_scale", &SoftmaxPlan::div_scale)
+      .def_readonly("div_a", &SoftmaxPlan::div_a)
+      .def_readonly("div_max_rel_error", &SoftmaxPlan::div_max_rel_error)
+      .def_readonly("newton_steps", &SoftmaxPlan::newton_steps);
   py::class_<LayerNormPlan>(m, "LayerNormPlan")
       .def_readonly("in_frac", &LayerNormPlan::in_frac)
       .def_readonly("out_frac", &LayerNormPlan::out_frac)
       .def_readonly("gamma_frac", &LayerNormPlan::gamma_frac)
-      .def_readonly("eps", &LayerNormPlan::eps);
+      .def_readonly("eps", &LayerNormPlan::eps)
+      .def_readonly("rsqrt_scale", &LayerNormPlan::rsqrt_scale)
+      .def_readonly("rsqrt_a", &LayerNormPlan::rsqrt_a)
+      .def_readonly("rsqrt_max_rel_error", &LayerNormPlan::rsqrt_max_rel_error)
+      .def_readonly("newton_steps", &LayerNormPlan::newton_steps);
   py::class_<ActivationPlan>(m, "ActivationPlan");
 
   m.def("prepare_softmax", &prepare_softmax, py::arg("exp_set"), py::arg("div_set"), py::arg("in_frac"),
