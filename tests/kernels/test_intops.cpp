@@ -167,7 +167,7 @@ TEST_F(IntopsTest, SoftmaxIsTheDocumentedDatapath) {
         for (uint32_t u = 0; u < 256; ++u) ASSERT_EQ(p.e_s8[u], ref.e(u)) << u;
         for (uint64_t u : {uint64_t{p.u_cap}, uint64_t{p.u_cap} + 1, uint64_t{0xffffffffu}}) ASSERT_EQ(ref.e(u), 0u);
         for (uint32_t u = 0; u < 4096; u += 7) ASSERT_EQ(softmax_exp(p, u), ref.e(u));
-        for (size_t n : {size_t{1}, size_t{5}, size_t{197}, size_t{3072}}) {
+        for (size_t n : {size_t{1}, size_t{5}, size_t{197}, size_t{3072}, size_t{9000}}) {
           auto x = logits_s8(rng, n, std::min(in_frac, 4), 2.0);
           std::vector<int32_t> x32(n), xw(n);
           for (size_t i = 0; i < n; ++i) {
