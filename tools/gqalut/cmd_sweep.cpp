@@ -326,7 +326,7 @@ void write_plot(const std::string& file, const std::vector<Point>& pts, Objectiv
   std::string gp = fmt::format(
       "set terminal pngcairo size 1000,650 font ',10'\nset grid\nset logscale xy\n"
       "set format y '%.0e'\nset xlabel 'area (um^2, yosys + OSU 0.18 um, output register included)'\n"
-      "set ylabel '{}'\nset key outside right top\n"
+      "set ylabel '{}' noenhanced\nset key outside right top\n"
       "set title '{}: exact optimum against synthesised area (labels: entries/input bits/coefficient bits)'\n",
       ylabel, fname);
   double xmax = 0;
