@@ -239,7 +239,8 @@ uint32_t softmax_exp(const SoftmaxPlan& p, uint32_t u) {
 
 namespace {
 
-// R = round(2^(15 + s_d - a) / X) for the sum S of a row, X = S * 2^(a - x - s_d): the
+// R = round(2^(15 - s_d + a) / X) for the sum S of a row, X = S * 2^(a - x - s_d) (so
+// R = 2^15 / (S 2^-x), in (2^14, 2^15] for every octave a and DIV scale s_d): the
 // DIV table on the rounded code, then Newton steps in Q28; T = x + 7 - out_frac
 // (the outputs use e rounded to 16 bits: (e + 2^7) >> 8).
 std::pair<uint32_t, int> reciprocal(const SoftmaxPlan& p, uint64_t sum) {
@@ -257,7 +258,7 @@ std::pair<uint32_t, int> reciprocal(const SoftmaxPlan& p, uint64_t sum) {
     const uint64_t xy = (x * y) >> 28;              // ~2^28 (1 - delta), < 2^29
     y = (y * ((uint64_t{2} << 28) - xy)) >> 28;     // Y (2 - X Y): < 2^62
   }
-  uint64_t r = round_shift_u64(y, 13 + a - p.div_scale);  // R = 2^(15 + s_d - a) / X
+  uint64_t r = round_shift_u64(y, 13 - a + p.div_scale);  // R = 2^(15 - s_d + a) / X
   r = r > p.r_max ? p.r_max : (r < 1 ? 1 : r);  // never active (the proof's bound)
   return {static_cast<uint32_t>(r), ex + 7 - p.out_frac};
 }
