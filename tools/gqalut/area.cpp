@@ -1,11 +1,13 @@
 #include "area.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -126,9 +128,26 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   gqalut::write_file_atomic(path, text, "output");
 }
 
+// Removes the scratch folders (work/<key>.<pid>.<n>) of runs that were
+// interrupted: their process no longer exists. Cache entries are never partial.
+static void remove_stale_work(const fs::path& work) {
+  std::error_code ec;
+  if (!fs::is_directory(work, ec)) return;
+  std::vector<fs::path> stale;
+  for (const auto& e : fs::directory_iterator(work, ec)) {
+    std::string name = e.path().filename().string();
+    size_t a = name.find('.'), b = name.rfind('.');
+    if (a == std::string::npos || b == a) continue;
+    long pid = std::strtol(name.c_str() + a + 1, nullptr, 10);
+    if (pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) stale.push_back(e.path());
+  }
+  for (const auto& d : stale) fs::remove_all(d, ec);
+}
+
 AreaFlow AreaFlow::find(const std::string& cache_dir, const std::string& liberty, bool fetch) {
   AreaFlow f;
   f.cache_ = cache_dir;
+  remove_stale_work(fs::path(cache_dir) / "work");
   f.yosys_ = find_in_path("yosys");
   if (f.yosys_.empty()) {
     f.why_ = "yosys not found (Debian: apt-get install yosys)";
