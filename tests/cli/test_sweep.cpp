@@ -209,6 +209,16 @@ TEST(Sweep, BadInputGetsOneLineAndExitTwo) {
 
 TEST(Sweep, WithoutYosysItStillPrintsTheErrorColumns) {
   fs::path csv = tmpdir() / "noyosys.csv";
+  // The scratch folder of an interrupted run (its process is gone) is removed;
+  // one of a live process (this test) is kept.
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  waitpid(child, nullptr, 0);
+  fs::path dead = tmpdir() / "cache" / "work" / ("0123456789abcdef." + std::to_string(child) + ".0");
+  fs::path live = tmpdir() / "cache" / "work" / ("0123456789abcdef." + std::to_string(::getpid()) + ".0");
+  fs::create_directories(dead);
+  fs::create_directories(live);
   // An empty PATH: no yosys (and no apt-get).
   Outcome r = sweep("--func exp --entries 4 --input-bits 4 --coef-bits 4 --cache-dir " + (tmpdir() / "cache").string() +
                         " --csv " + csv.string(),
@@ -219,6 +229,9 @@ TEST(Sweep, WithoutYosysItStillPrintsTheErrorColumns) {
   auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_GT(rows[0].d("paper_score"), 0);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(live));
+  fs::remove_all(live);
 }
 
 // The area flow, when yosys and an OSU 0.18 um Liberty file are on this
