@@ -23,7 +23,7 @@ namespace gqalut {
 //   e_i = round((2^L_e + EXP2M1_acc(c_i)) * 2^(g - k_i))   (~ 2^23 * 2^(-u log2 e) = 2^23 e^-u, < 2^24)
 //   S = sum e_i;  S = X * 2^(x + s_d - a), X in [2^(a - s_d), 2^(a + 1 - s_d))  (clz range reduction)
 //   Y = 1/X: DIV table on the code d = round(X * 2^s_d), then integer Newton steps Y <- Y (2 - X Y)
-//   R = round(Y * 2^(15 + s_d - a)) ~ 2^15 (within 2^-(a+1))   (2^15 / S with the exponent split off)
+//   R = round(Y * 2^(15 + a - s_d)) ~ 2^15 (within 2^-(a+1))   (= 2^15 / (S 2^-x): 2^15 / S with the exponent split off)
 //   out_i = min(round(((e_i + 2^7) >> 8) * R * 2^-T), max_code),  T = x + 7 - out_frac   (product < 2^31)
 // For int8 logits u_i is in [0, 255] and the whole EXP stage is one 256-entry
 // lookup (e_s8, built from the same integer steps); int32 logits look up the

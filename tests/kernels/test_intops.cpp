@@ -56,12 +56,17 @@ class IntopsTest : public ::testing::Test {
     exp2_16 = new TableSet(fit("exp2m1", 16, {8}));
     reci_8 = new TableSet(fit("reci", 8, {5}));
     reci_16 = new TableSet(fit("reci", 16, {5}));
+    // Q1.6 codes make the plan pick a DIV octave a != s_d (codes [64, 128) at scale 5: x in [2, 4)).
+    Problem q16 = Problem::make(find_function("reci"), 8);
+    q16.scales = {5};
+    reci_q16 = new TableSet(Optimal().run(q16).tables);
   }
-  static TableSet *exp2_8, *exp2_16, *reci_8, *reci_16;
+  static TableSet *exp2_8, *exp2_16, *reci_8, *reci_16, *reci_q16;
   TableSet exp7 = official("exp_pwl_7.json"), reci7 = official("reci_pwl_7.json");
   TableSet rsqrt7 = official("sqrt_reci_pwl_7.json");
 };
-TableSet *IntopsTest::exp2_8, *IntopsTest::exp2_16, *IntopsTest::reci_8, *IntopsTest::reci_16;
+TableSet *IntopsTest::exp2_8, *IntopsTest::exp2_16, *IntopsTest::reci_8, *IntopsTest::reci_16,
+    *IntopsTest::reci_q16;
 
 TEST_F(IntopsTest, SoftmaxAllIsasAgreeWithScalar) {
   std::mt19937_64 rng(gqalut_test::test_seed());
@@ -135,11 +140,11 @@ struct SoftmaxRef {
     const int ys = p.div.shift - 28;
     uint64_t y = ys > 0 ? (uint64_t(acc) + (uint64_t{1} << (ys - 1))) >> ys : uint64_t(acc) << -ys;
     for (int i = 0; i < p.newton_steps; ++i) y = (y * ((uint64_t{2} << 28) - ((X * y) >> 28))) >> 28;
-    const int rs = 13 + a - sd;
+    const int rs = 13 - a + sd;
     uint64_t r = (y + (uint64_t{1} << (rs - 1))) >> rs;
     r = std::clamp<uint64_t>(r, 1, p.r_max);
-    // R approximates 2^(15 + s_d - a) / X to the proved bound.
-    const double r_exact = std::ldexp(1.0, 15 + sd - a) / std::ldexp(double(sum), a - ex - sd);
+    // R approximates 2^(15 + a - s_d) / X = 2^15 / (S 2^-x) to the proved bound.
+    const double r_exact = std::ldexp(1.0, 15 + a - sd) / std::ldexp(double(sum), a - ex - sd);
     EXPECT_LE(std::abs(double(r) / r_exact - 1), p.recip_max_rel_error + std::ldexp(1.0, -14))
         << "sum " << sum << " d " << d << " r " << r << " steps " << p.newton_steps << " div_a " << a << " s_d " << sd << " ex " << ex;
     const int t = ex + 7 - p.out_frac;
@@ -158,11 +163,12 @@ struct SoftmaxRef {
 TEST_F(IntopsTest, SoftmaxIsTheDocumentedDatapath) {
   std::mt19937_64 rng(gqalut_test::test_seed() + 5);
   for (const TableSet* ex : {exp2_8, exp2_16})
-    for (const TableSet* dv : {&reci7, reci_8, reci_16})
+    for (const TableSet* dv : {&reci7, reci_8, reci_16, reci_q16})
       for (int in_frac : {0, 3, 4, 6, 10, 20}) {
         SCOPED_TRACE(fmt::format("in_frac {} exp {} div {}", in_frac, ex->at(8).entries(), dv->tables.begin()->second.entries()));
         const SoftmaxPlan p = prepare_softmax(*ex, *dv, in_frac, 8);
         const SoftmaxRef ref{p, ex->at(p.exp_scale), dv->at(p.div_scale)};
+        if (dv == reci_q16) EXPECT_NE(p.div_a, p.div_scale);  // the case the test exists for
         // The lookups are the datapath: every int8 difference, and u_cap is where e vanishes for good.
         for (uint32_t u = 0; u < 256; ++u) ASSERT_EQ(p.e_s8[u], ref.e(u)) << u;
         for (uint64_t u : {uint64_t{p.u_cap}, uint64_t{p.u_cap} + 1, uint64_t{0xffffffffu}}) ASSERT_EQ(ref.e(u), 0u);
