@@ -41,6 +41,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 constexpr const char* kOptimumVersion = "gqalut-sweep-optimum-1";
+constexpr size_t kMaxCodesPerScale = 4096;
 
 struct SweepArgs {
   FunctionArgs fn;
@@ -459,6 +460,16 @@ void run(const SweepArgs& args) {
         p.input_bits = b;
         p.coef_bits = c;
         p.scales = point_scales(b);
+        // The exact optimum is quadratic in the codes per scale: 16-bit inputs
+        // at fine scales would run for hours.
+        for (int n : p.scales) {
+          size_t codes = codes_in_range(n, lo, hi, b).size();
+          if (codes > kMaxCodesPerScale)
+            throw std::invalid_argument(fmt::format(
+                "--input-bits {}: {} input codes at scale {} are more than the exact optimum handles ({}); use "
+                "coarser --scales or --scale-mode code",
+                b, codes, n, kMaxCodesPerScale));
+        }
         pts.push_back(std::move(p));
       }
 
