@@ -49,8 +49,8 @@ struct Adam {
 NnLut::NnLut(NnLutSettings s) : s_(std::move(s)) {
   if (s_.samples < 1 || s_.samples > 100000000)
     throw std::invalid_argument(fmt::format("samples must be in [1, 100000000], got {}", s_.samples));
-  if (s_.epochs < 0 || s_.epochs > 1000000)
-    throw std::invalid_argument(fmt::format("epochs must be in [0, 1000000], got {}", s_.epochs));
+  if (s_.epochs < 0) throw std::invalid_argument(fmt::format("epochs must be >= 0, got {}", s_.epochs));
+  if (s_.epochs > 1000000) throw std::invalid_argument(fmt::format("epochs must be <= 1000000, got {}", s_.epochs));
   // Bounded work (issue 12): the defaults are 100000 samples x 200 epochs = 2e7.
   if (double(s_.samples) * s_.epochs > 2e9)
     throw std::invalid_argument(fmt::format("NN-LUT work samples x epochs must be <= 2000000000, got {} x {}",
