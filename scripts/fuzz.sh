@@ -53,7 +53,7 @@ echo "fuzz.sh: $(ls "$j" | wc -l) JSON seeds" >&2
 # 5 expression, 6 P-grid range "lo hi", 7 search range "lo hi"), two range bytes, then the text.
 i=0
 seed() { printf "\\x$(printf %02x "$1")\\x80\\x40%s" "$2" >"$corpus/parsers/seed$i"; i=$((i + 1)); }
-for t in q1.6 q-1.8 auto 0:6 0,2,5 int grid gelu div sqrt_reci 'exp(x)/(1+x*x)' 'x*erf(x/sqrt(2))' 1/x 1/(x-1); do
+for t in q1.6 q-1.8 auto 0:6 0,2,5 int grid gelu div sqrt_reci 'exp(x)/(1+x*x)' 'x*erf(x/sqrt(2))' 1/x '1/(x-1)'; do
   for sel in 0 1 2 3 4 5; do seed $sel "$t"; done
 done
 for t in "-4 4" "0 1" "-1e7 1e7" "-1e17 1e17" "-1e308 1e308" "-65536 65536" "1 1" "nan 1" "-inf 0"; do

@@ -118,13 +118,21 @@ void check_finite_on(const Function& fn, double lo, double hi) {
   };
   bad(lo);
   bad(hi);
+  // Every multiple of 2^-k in the range for the finest k <= 12 with at most 2^22 points:
+  // breakpoints of every scale lie on these dyadic grids, and so do the poles people write.
+  double half_span = hi / 2 - lo / 2;  // hi - lo may overflow
+  int k = 12;
+  while (std::ldexp(half_span, k + 1) > double(1 << 22)) --k;
+  double step = std::ldexp(1.0, -k);
+  for (double x = std::ceil(lo / step) * step; x <= hi; x += step) bad(x);
   // Every input code of up to 16 bits at every scale (x = q * 2^-n, n <= 12) in the range:
-  // the P-int protocol and every search's points.
-  for (int n = 0; n <= kMaxCheckedScale; ++n) {
-    double qlo = std::max(-32768.0, std::ceil(std::ldexp(lo, n)));
-    double qhi = std::min(32767.0, std::floor(std::ldexp(hi, n)));
-    for (double q = qlo; q <= qhi; ++q) bad(std::ldexp(q, -n));
-  }
+  // the P-int protocol and every search's points (all on the grid above when k = 12).
+  if (k < kMaxCheckedScale)
+    for (int n = 0; n <= kMaxCheckedScale; ++n) {
+      double qlo = std::max(-32768.0, std::ceil(std::ldexp(lo, n)));
+      double qhi = std::min(32767.0, std::floor(std::ldexp(hi, n)));
+      for (double q = qlo; q <= qhi; ++q) bad(std::ldexp(q, -n));
+    }
   // Every point of the P-grid protocol (x = lo + 0.01 j < hi), when that grid is not too
   // large to be evaluated at all (arange refuses it then).
   double grid = std::ceil((hi - lo) / 0.01);
@@ -136,13 +144,6 @@ void check_finite_on(const Function& fn, double lo, double hi) {
   double h = std::min(std::ldexp(1.0, -6), (hi - lo) / 64);
   if ((hi - lo) / h <= 1 << 24)
     for (double a = lo; a + h <= hi + 1e-12; a += h) bad(std::min(a + h, hi));
-  // Every multiple of 2^-k in the range for the finest k <= 12 with at most 2^22 points:
-  // breakpoints of every scale lie on these dyadic grids, and so do the poles people write.
-  double half_span = hi / 2 - lo / 2;  // hi - lo may overflow
-  int k = 12;
-  while (std::ldexp(half_span, k + 1) > double(1 << 22)) --k;
-  double step = std::ldexp(1.0, -k);
-  for (double x = std::ceil(lo / step) * step; x <= hi; x += step) bad(x);
 }
 
 Function make_function(std::string name, std::function<double(double)> f, double lo, double hi) {
