@@ -121,6 +121,7 @@ void run(const FitArgs& a) {
   p.tie = parse_tie_rule(a.tie);
   if (!a.bp_range.empty()) check_range(a.bp_range[0], a.bp_range[1]);
   p.validate();
+  check_output(a.output, "table");  // before the search, not after it
 
   Progress progress(fmt::format("fit {} {}-entry {}", p.function.name, p.entries, a.method));
   Result r = method.run(p, settings, progress.callback());
@@ -145,7 +146,6 @@ void run(const FitArgs& a) {
   *out << fmt::format("{:>3} {:>7} {:>12} {:>12}\n", "n", "points", "P-int MSE", "max|err|");
   for (const auto& e : r.errors.scales)
     *out << fmt::format("{:>3} {:>7} {:>12} {:>12}\n", e.n, e.points, sci(e.mse), sci(e.max_abs_error));
-  check_output(a.output, "table");  // before the search, not after it
   *out << fmt::format("paper score {}  ({:.3f} s, {} evaluations){}\n", sci(r.errors.paper_score), r.seconds,
                       r.evaluations, a.output.empty() || a.output == "-" ? "" : ", wrote " + a.output);
 }
