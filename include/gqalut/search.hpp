@@ -37,6 +37,11 @@ struct ScalePoints {
   std::vector<double> y;
 };
 
+// The concrete code formats of a problem (Problem::resolve_formats).
+struct CodeFormats {
+  Format slope, intercept;
+};
+
 struct Problem {
   Function function;
   double lo = 0, hi = 0;           // range; defaults to the function's
@@ -64,7 +69,7 @@ struct Problem {
   // Concrete formats: fixed ones as given; auto picks the largest frac_bits at
   // which the function's slopes (max |f'| on the range, plus its chords) and
   // intercepts fit.
-  std::pair<Format, Format> resolve_formats() const;
+  CodeFormats resolve_formats() const;
   std::vector<ScalePoints> points() const;
 };
 
@@ -91,8 +96,10 @@ struct LineFit {
   int32_t k = 0, b = 0;
   double cost = 0;  // weighted SSE or max abs error; 0 for no points
 };
+// `evaluations` (optional) counts the direct cost evaluations.
 LineFit fit_line_int(const double* x, const double* y, const double* w, std::size_t count,
-                     Format fk, Format fb, Objective objective = Objective::mse);
+                     Format fk, Format fb, Objective objective = Objective::mse,
+                     std::size_t* evaluations = nullptr);
 
 // ---- Algorithms ----------------------------------------------------------
 

@@ -44,21 +44,7 @@ double round_to_bits(double v, int j) {
 }
 
 void FaithfulMutation::operator()(std::vector<double>& genes, Rng& rng) const {
-  for (double& g : genes) {
-    if (rounding) {
-      for (int j = rm_lo + offset; j <= rm_hi; ++j) {
-        double u = rng.uniform();
-        if (u >= 0.05 * j && u < 0.05 * (j + 1)) {
-          g = std::clamp(round_to_bits(g, j), lo, hi);
-        } else if (u >= 0.9) {
-          g += rng.normal(0.0, sigma);
-        }
-      }
-      g = std::clamp(g, lo, hi);
-    } else if (rng.uniform() >= 0.9) {
-      g = std::clamp(g + rng.normal(0.0, sigma), lo, hi);
-    }
-  }
+  faithful_mutate(genes, *this, [&] { return rng.uniform(); }, [&](double mu, double sd) { return rng.normal(mu, sd); });
 }
 
 FaithfulFitness::FaithfulFitness(std::function<double(double)> f, double lo, double hi,
@@ -331,23 +317,12 @@ Result run_faithful_replay(const GaSettings& s, const Problem& p) {
   detail::PyRandom py(static_cast<uint32_t>(s.seed));
   detail::NumpyLegacy npr(static_cast<uint32_t>(s.seed));
 
-  // The trainer's mutation: numpy draws; its rounding grid is 2^-(rm_lo + j).
+  // The trainer's mutation (detail::faithful_mutate) with numpy's draws.
+  const detail::FaithfulMutation trainer_op{r.rm, s.rm_lo, s.rm_hi, r.rm_offset, s.sigma, r.bp_lo, r.bp_hi};
   auto trainer_mutation = [&](std::vector<double>& ind) {
-    for (double& g : ind) {
-      if (r.rm) {
-        for (int j = s.rm_lo + r.rm_offset; j <= s.rm_hi; ++j) {
-          double u = npr.random_sample();
-          if (u >= 0.05 * j && u < 0.05 * (j + 1)) {
-            g = std::clamp(detail::round_to_bits(g, s.rm_lo + j), r.bp_lo, r.bp_hi);
-          } else if (u >= 0.9) {
-            g += npr.normal(0.0, s.sigma);
-          }
-        }
-        g = std::clamp(g, r.bp_lo, r.bp_hi);
-      } else if (npr.random_sample() >= 0.9) {
-        g = std::clamp(g + npr.normal(0.0, s.sigma), r.bp_lo, r.bp_hi);
-      }
-    }
+    detail::faithful_mutate(
+        ind, trainer_op, [&] { return npr.random_sample(); },
+        [&](double mu, double sd) { return npr.normal(mu, sd); });
   };
   // Python's `random` draws what DEAP draws; numpy draws the genes.
   struct Draws {
@@ -590,9 +565,8 @@ std::vector<double> ones_like(std::size_t n) { return std::vector<double>(n, 1.0
 Result run_improved(const GaSettings& s, const Problem& p) {
   auto t0 = std::chrono::steady_clock::now();
   Resolved r = resolve(s, p);
-  // Plain variables, not a structured binding: lambdas below capture them (C++17).
-  const std::pair<Format, Format> formats = p.resolve_formats();
-  const Format fk = formats.first, fb = formats.second;
+  const CodeFormats formats = p.resolve_formats();
+  const Format fk = formats.slope, fb = formats.intercept;
   const int genes = p.entries - 1;
   const auto all_points = p.points();
   nlohmann::json st = common_settings(s, r);

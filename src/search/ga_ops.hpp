@@ -2,6 +2,7 @@
 // not installed). SPEC section 5 describes what the faithful ones reproduce.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <utility>
@@ -33,7 +34,8 @@ double round_to_bits(double v, int j);
 
 // The faithful mutation of one individual (the official trainer's operator).
 // With RM, per gene, for j = rm_lo + offset .. rm_hi a fresh uniform u:
-// 0.05 j <= u < 0.05 (j + 1) rounds the gene to the grid 2^-j (then clips);
+// 0.05 j <= u < 0.05 (j + 1) rounds the gene to the grid 2^-(rm_lo + j), as
+// the trainer does (2^-j with the default rm_lo = 0), then clips;
 // otherwise u >= 0.9 adds N(0, sigma); the gene is clipped to [lo, hi] at the
 // end. Without RM: per gene, u >= 0.9 adds N(0, sigma), then clips.
 struct FaithfulMutation {
@@ -43,6 +45,28 @@ struct FaithfulMutation {
   double lo = -4, hi = 4;
   void operator()(std::vector<double>& genes, Rng& rng) const;
 };
+
+// The one implementation of the faithful mutation, for any random source:
+// uniform() in [0, 1) and normal(mean, sd), drawn in the trainer's order.
+// FaithfulMutation (std::mt19937_64) and the numpy-deap replay both use it.
+template <class Uniform, class Normal>
+void faithful_mutate(std::vector<double>& genes, const FaithfulMutation& m, Uniform&& uniform, Normal&& normal) {
+  for (double& g : genes) {
+    if (m.rounding) {
+      for (int j = m.rm_lo + m.offset; j <= m.rm_hi; ++j) {
+        double u = uniform();
+        if (u >= 0.05 * j && u < 0.05 * (j + 1)) {
+          g = std::clamp(round_to_bits(g, m.rm_lo + j), m.lo, m.hi);
+        } else if (u >= 0.9) {
+          g += normal(0.0, m.sigma);
+        }
+      }
+      g = std::clamp(g, m.lo, m.hi);
+    } else if (uniform() >= 0.9) {
+      g = std::clamp(g + normal(0.0, m.sigma), m.lo, m.hi);
+    }
+  }
+}
 
 // The official trainer's fitness: chords through [outer_lo, p..., outer_hi]
 // with slopes/intercepts rounded half to even to 2^-frac_bits, the P-grid MSE

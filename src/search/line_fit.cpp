@@ -11,7 +11,7 @@
 namespace gqalut {
 
 LineFit fit_line_int(const double* x, const double* y, const double* w, std::size_t count,
-                     Format fk, Format fb, Objective objective) {
+                     Format fk, Format fb, Objective objective, std::size_t* evaluations) {
   fk.validate();
   fb.validate();
   if (count == 0) return LineFit{};
@@ -40,8 +40,8 @@ LineFit fit_line_int(const double* x, const double* y, const double* w, std::siz
   else
     return LineFit{};
   each([&](double xi, double yi, double wi) { m.add(xi, yi, wi); });
-  if (objective == Objective::mse) return detail::fit_mse(m, each, box);
-  return detail::fit_max(each, detail::ls_slope_code(m, box), box);
+  if (objective == Objective::mse) return detail::fit_mse(m, each, box, evaluations);
+  return detail::fit_max(each, detail::ls_slope_code(m, box), box, evaluations);
 }
 
 }  // namespace gqalut

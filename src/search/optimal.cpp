@@ -180,9 +180,8 @@ std::vector<int> best_cuts(const SegmentCosts& sc, int entries, Objective obj, d
 Result Optimal::run(const Problem& p) const {
   auto t0 = std::chrono::steady_clock::now();
   p.validate();
-  // Plain variables, not a structured binding: lambdas below capture them (C++17).
-  const std::pair<Format, Format> formats = p.resolve_formats();
-  const Format fk = formats.first, fb = formats.second;
+  const CodeFormats formats = p.resolve_formats();
+  const Format fk = formats.slope, fb = formats.intercept;
   detail::CodeBox box(fk, fb);
   const int K = p.entries;
   std::vector<ScalePoints> pts = p.points();

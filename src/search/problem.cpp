@@ -51,7 +51,7 @@ void Problem::validate() const {
         "no int{} input code lies in [{}, {}] at any requested scale", input_bits, lo, hi));
 }
 
-std::pair<Format, Format> Problem::resolve_formats() const {
+CodeFormats Problem::resolve_formats() const {
   Format fk = slope_format.fixed.value_or(kQ1_6), fb = intercept_format.fixed.value_or(kQ1_6);
   if (slope_format.is_auto() || intercept_format.is_auto()) {
     // Slopes of short chords and intercepts of the matching lines on a fine

@@ -1,6 +1,6 @@
 // Uniform: K-1 breakpoints evenly spaced over [lo, hi], rounded half to even
 // to each scale's grid (shared: to the finest grid, then to each scale), with
-// the exactly best integer coefficients per segment (fit_line_int's method).
+// the exactly best integer coefficients per segment (fit_line_int).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,22 +11,19 @@
 namespace gqalut {
 namespace {
 
-struct Pt {
-  double x, y, w;
+// The points of one segment, as fit_line_int takes them.
+struct Group {
+  std::vector<double> x, y, w;
+  void push_back(double xi, double yi, double wi) {
+    x.push_back(xi);
+    y.push_back(yi);
+    w.push_back(wi);
+  }
+  bool empty() const { return x.empty(); }
+  LineFit fit(Format fk, Format fb, Objective obj, std::size_t& evals) const {
+    return fit_line_int(x.data(), y.data(), w.data(), x.size(), fk, fb, obj, &evals);
+  }
 };
-
-LineFit fit_points(const std::vector<Pt>& pts, const detail::CodeBox& box, Objective obj,
-                   std::size_t& evals) {
-  if (pts.empty()) return LineFit{};
-  auto each = [&](auto&& f) {
-    for (const Pt& p : pts) f(p.x, p.y, p.w);
-  };
-  detail::Moments m;
-  m.reset(pts.front().x, pts.front().y);
-  for (const Pt& p : pts) m.add(p.x, p.y, p.w);
-  return obj == Objective::mse ? detail::fit_mse(m, each, box, &evals)
-                               : detail::fit_max(each, detail::ls_slope_code(m, box), box, &evals);
-}
 
 
 }  // namespace
@@ -34,10 +31,8 @@ LineFit fit_points(const std::vector<Pt>& pts, const detail::CodeBox& box, Objec
 Result Uniform::run(const Problem& p) const {
   auto t0 = std::chrono::steady_clock::now();
   p.validate();
-  // Plain variables, not a structured binding: a lambda below captures them (C++17).
-  const std::pair<Format, Format> formats = p.resolve_formats();
-  const Format fk = formats.first, fb = formats.second;
-  detail::CodeBox box(fk, fb);
+  const CodeFormats formats = p.resolve_formats();
+  const Format fk = formats.slope, fb = formats.intercept;
   const int K = p.entries;
   std::vector<ScalePoints> pts = p.points();
   std::vector<double> real_bp(K - 1);
@@ -82,28 +77,28 @@ Result Uniform::run(const Problem& p) const {
     for (const ScalePoints& sp : pts) {
       std::vector<int32_t> bp = codes_at(sp.n);
       std::vector<int> seg = segment_of_points(sp, bp);
-      std::vector<std::vector<Pt>> groups(K);
-      for (std::size_t i = 0; i < sp.q.size(); ++i) groups[seg[i]].push_back({sp.x[i], sp.y[i], 1.0});
+      std::vector<Group> groups(K);
+      for (std::size_t i = 0; i < sp.q.size(); ++i) groups[seg[i]].push_back(sp.x[i], sp.y[i], 1.0);
       std::vector<int32_t> ks(K), bs(K);
       std::vector<char> empty(K);
       for (int t = 0; t < K; ++t) {
-        LineFit f = fit_points(groups[t], box, p.objective, evals);
+        LineFit f = groups[t].fit(fk, fb, p.objective, evals);
         ks[t] = f.k, bs[t] = f.b, empty[t] = groups[t].empty();
       }
       detail::fill_empty_segments(ks, bs, empty);
       make_table(sp.n, std::move(bp), std::move(ks), std::move(bs));
     }
   } else {
-    std::vector<std::vector<Pt>> groups(K);
+    std::vector<Group> groups(K);
     for (const ScalePoints& sp : pts) {
       std::vector<int> seg = segment_of_points(sp, codes_at(sp.n));
       double w = sp.q.empty() ? 0.0 : 1.0 / double(sp.q.size());
-      for (std::size_t i = 0; i < sp.q.size(); ++i) groups[seg[i]].push_back({sp.x[i], sp.y[i], w});
+      for (std::size_t i = 0; i < sp.q.size(); ++i) groups[seg[i]].push_back(sp.x[i], sp.y[i], w);
     }
     std::vector<int32_t> ks(K), bs(K);
     std::vector<char> empty(K);
     for (int t = 0; t < K; ++t) {
-      LineFit f = fit_points(groups[t], box, p.objective, evals);
+      LineFit f = groups[t].fit(fk, fb, p.objective, evals);
       ks[t] = f.k, bs[t] = f.b, empty[t] = groups[t].empty();
     }
     detail::fill_empty_segments(ks, bs, empty);

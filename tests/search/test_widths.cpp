@@ -124,7 +124,7 @@ TEST_P(BruteForce, OptimumEqualsEveryBreakpointSetAndCodePair) {
     // The fitting split and one more fraction bit on either (which clips).
     for (auto [dk, db] : {std::pair<int, int>{0, 0}, {1, 0}, {0, 1}}) {
       Problem q = p;
-      Format fk{fit.first.frac_bits + dk, c.coef_bits}, fb{fit.second.frac_bits + db, c.coef_bits};
+      Format fk{fit.slope.frac_bits + dk, c.coef_bits}, fb{fit.intercept.frac_bits + db, c.coef_bits};
       q.slope_format = FormatChoice{fk};
       q.intercept_format = FormatChoice{fb};
       Result r = Optimal().run(q);

@@ -163,8 +163,8 @@ void solve(Point& pt, const Function& fn, double lo, double hi, Objective obj, c
     int fk0 = 0, fb0 = 0;
     try {
       auto f = p.resolve_formats();
-      fk0 = f.first.frac_bits;
-      fb0 = f.second.frac_bits;
+      fk0 = f.slope.frac_bits;
+      fb0 = f.intercept.frac_bits;
     } catch (const std::invalid_argument&) {
       // no split holds every value: start from 0 fraction bits (codes clip)
     }
