@@ -141,9 +141,12 @@ void check_finite_on(const Function& fn, double lo, double hi) {
     for (double j = 1; j < grid; ++j) bad(j == 1 ? x1 : lo + j * delta);
   }
   // The chord points of automatic formats (Problem::resolve_formats).
+  // Counted, not stepped until a + h passes hi: on a range much narrower than an absolute
+  // tolerance, or narrower than the spacing of doubles at lo, stepping never ends.
   double h = std::min(std::ldexp(1.0, -6), (hi - lo) / 64);
-  if ((hi - lo) / h <= 1 << 24)
-    for (double a = lo; a + h <= hi + 1e-12; a += h) bad(std::min(a + h, hi));
+  double chords = std::floor((hi - lo) / h + 1e-9);
+  if (chords <= 1 << 24)
+    for (double i = 1; i <= chords; ++i) bad(std::min(lo + i * h, hi));
 }
 
 Function make_function(std::string name, std::function<double(double)> f, double lo, double hi) {

@@ -58,8 +58,12 @@ CodeFormats Problem::resolve_formats() const {
     // grid bound what a good table needs.
     double h = std::min(std::ldexp(1.0, -6), (hi - lo) / 64);
     double kmin = 0, kmax = 0, bmin = 0, bmax = 0;
-    for (double a = lo; a + h <= hi + 1e-12; a += h) {
-      double c = std::min(a + h, hi);
+    // Counted chords (stepping a += h until it passes hi never ends on a range narrower than
+    // the spacing of doubles at lo; check_finite_on visits the same end points).
+    const double chords = std::floor((hi - lo) / h + 1e-9);
+    for (double i = 0; i < chords; ++i) {
+      double a = lo + i * h, c = std::min(lo + (i + 1) * h, hi);
+      if (!(c > a)) continue;
       double k = (function(c) - function(a)) / (c - a);
       double b = function(a) - k * a;
       kmin = std::min(kmin, k);

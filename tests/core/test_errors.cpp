@@ -275,3 +275,20 @@ TEST(Errors, NnLutWorkIsBounded) {
   EXPECT_EQ(error_of([&] { NnLut{s}; }), "NN-LUT work samples x epochs must be <= 2000000000, got 100000 x 100000");
   EXPECT_NO_THROW(NnLut{NnLutSettings{}});
 }
+
+// A range far narrower than 1e-12 (found by fuzz_parsers as a timeout): the finiteness check
+// and the automatic formats count their chords instead of stepping until they pass hi + 1e-12,
+// which took ~1e12 steps on [-1e-23, 0]. Both must end at once and cover the range ends.
+TEST(Errors, TinyRangesEndPromptly) {
+  const Function& gelu = find_function("gelu");
+  EXPECT_NO_THROW(check_finite_on(gelu, -1e-23, 0));
+  EXPECT_NO_THROW(check_finite_on(gelu, 1000, std::nextafter(1000.0, 2000.0)));
+  Problem p = Problem::make(gelu, 4);
+  p.lo = -1e-23;
+  p.hi = 0;
+  p.slope_format = FormatChoice::parse("auto");
+  p.intercept_format = FormatChoice::parse("auto");
+  EXPECT_NO_THROW(p.resolve_formats());
+  // The pole at 0 inside such a range is still found.
+  EXPECT_THROW(make_function("inv", [](double x) { return 1 / x; }, -1e-23, 2e-23), std::invalid_argument);
+}
