@@ -1,6 +1,8 @@
 // The gqalut tool as a user runs it: real outputs, and one clear line + exit 2 for bad input.
 #include <gtest/gtest.h>
 
+#include "run_tool.hpp"
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -18,33 +20,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Outcome {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-fs::path tmpdir() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("gqalut_cli_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-Outcome run(const std::string& args) {
-  fs::path out = tmpdir() / "stdout", err = tmpdir() / "stderr";
-  std::string cmd = std::string(GQALUT_TOOL) + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
-  int status = std::system(cmd.c_str());
-  return Outcome{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+using cli_test::Outcome;
+using cli_test::run;
+using cli_test::slurp;
+using cli_test::tmpdir;
 
 std::string official(const std::string& file) { return std::string(GQALUT_SHARED_DIR) + "/reference/official/" + file; }
 

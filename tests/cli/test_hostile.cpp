@@ -4,6 +4,8 @@
 // Outputs are replaced atomically: a failed run leaves the old file as it was.
 #include <gtest/gtest.h>
 
+#include "run_tool.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,41 +21,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Outcome {
-  int code;  // -1: killed by a signal
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-fs::path tmpdir() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("gqalut_hostile_" + std::to_string(::getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-// Runs the tool under `timeout` (a hang is a failure too); `env` prefixes the command.
-Outcome run(const std::string& args, const std::string& env = "") {
-  fs::path out = tmpdir() / "stdout", err = tmpdir() / "stderr";
-  // GQALUT_TEST_TOOL runs the suite against another build (e.g. an old one, to see these tests fail).
-  const char* other = std::getenv("GQALUT_TEST_TOOL");
-  std::string tool = other ? other : GQALUT_TOOL;
-  std::string cmd = env + " timeout -s KILL 120 " + tool + " " + args + " >" + out.string() +
-                    " 2>" + err.string() + " </dev/null";
-  int status = std::system(cmd.c_str());
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (code == 128 + 9 || code == 124) code = -1;  // killed by timeout
-  return Outcome{code, slurp(out), slurp(err)};
-}
+using cli_test::Outcome;
+using cli_test::run;
+using cli_test::slurp;
+using cli_test::tmpdir;
 
 std::string official(const std::string& file) { return std::string(GQALUT_SHARED_DIR) + "/reference/official/" + file; }
 

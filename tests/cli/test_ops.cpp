@@ -3,6 +3,8 @@
 // for bad input.
 #include <gtest/gtest.h>
 
+#include "run_tool.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,33 +21,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Outcome {
-  int code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-fs::path tmpdir() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("gqalut_ops_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-Outcome run(const std::string& args) {
-  fs::path out = tmpdir() / "stdout", err = tmpdir() / "stderr";
-  std::string cmd = std::string(GQALUT_TOOL) + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
-  int status = std::system(cmd.c_str());
-  return Outcome{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+using cli_test::Outcome;
+using cli_test::run;
+using cli_test::slurp;
+using cli_test::tmpdir;
 
 nlohmann::json run_json(const std::string& args) {
   Outcome r = run(args + " --json");

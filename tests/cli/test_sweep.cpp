@@ -5,6 +5,8 @@
 // bad input.
 #include <gtest/gtest.h>
 
+#include "run_tool.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,37 +25,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Outcome {
-  int code;
-  std::string out, err;
-};
+using cli_test::Outcome;
+using cli_test::slurp;
+using cli_test::tmpdir;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-fs::path tmpdir() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("gqalut_sweep_" + std::to_string(::getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-Outcome run_cmd(const std::string& cmd_prefix, const std::string& args) {
-  fs::path out = tmpdir() / "stdout", err = tmpdir() / "stderr";
-  std::string cmd = cmd_prefix + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
-  int status = std::system(cmd.c_str());
-  return Outcome{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+Outcome run_cmd(const std::string& command, const std::string& args) { return cli_test::run_command(command, args); }
 
 Outcome sweep(const std::string& args, const std::string& env = "") {
-  return run_cmd(env + " " + std::string(GQALUT_TOOL) + " sweep", args);
+  return cli_test::run_command(cli_test::tool() + " sweep", args, env);
 }
 
 struct Row {
