@@ -218,7 +218,7 @@ py::array_t<double> apply_value(const Table& t, py::array_t<int8_t, py::array::c
     // Through the kernel in blocks, then scaled: no full-size int32 temporary.
     constexpr size_t kBlock = 4096;
     int32_t acc[kBlock];
-    double scale = std::ldexp(1.0, -plan.shift);
+    double scale = std::ldexp(1.0, -t.shift());  // the plan keeps the table's L
     for (size_t i = 0; i < n; i += kBlock) {
       size_t m = std::min(kBlock, n - i);
       apply(plan, in + i, acc, m);
