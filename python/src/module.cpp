@@ -22,6 +22,7 @@
 #include "gqalut/kernels.hpp"
 #include "gqalut/methods.hpp"
 #include "gqalut/metrics.hpp"
+#include "gqalut/report.hpp"
 #include "gqalut/search.hpp"
 #include "gqalut/table.hpp"
 #include "intops_bridge.hpp"
@@ -32,101 +33,43 @@ using json = nlohmann::json;
 namespace gqalut::python {
 namespace {
 
-// The function a set is measured against: the one given (name or expression),
-// else the one the set records; the range: given, else the set's, else the function's.
-Function function_for(const TableSet& set, const std::string& func, const std::string& expr,
-                      const std::vector<double>& range, double* lo, double* hi) {
-  if (!func.empty() && !expr.empty()) throw std::invalid_argument("give func or expr, not both");
-  Function fn;
-  bool has_range = set.lo < set.hi;
-  if (!expr.empty()) {
-    if (range.empty() && !has_range) throw std::invalid_argument("expr needs range=(lo, hi)");
-    double a = range.empty() ? set.lo : range[0], b = range.empty() ? set.hi : range[1];
-    fn = parse_expression(expr, a, b);
-  } else if (!func.empty()) {
-    fn = find_function(func);
-  } else if (!set.expression.empty()) {
-    fn = parse_expression(set.expression, set.lo, set.hi);
-  } else {
-    try {
-      fn = find_function(set.function);
-    } catch (const std::invalid_argument&) {
-      throw std::invalid_argument(fmt::format(
-          "table function '{}' is not built in; give func=NAME or expr=\"...\" with range=(lo, hi)", set.function));
-    }
-  }
-  *lo = !range.empty() ? range[0] : has_range ? set.lo : fn.lo;
-  *hi = !range.empty() ? range[1] : has_range ? set.hi : fn.hi;
-  check_finite_on(fn, *lo, *hi);
-  return fn;
-}
-
 std::vector<double> check_range_arg(const std::vector<double>& range) {
   if (!range.empty() && range.size() != 2)
     throw std::invalid_argument(fmt::format("range must be (lo, hi), got {} numbers", range.size()));
   return range;
 }
 
-nlohmann::ordered_json scales_json(const ErrorReport& r) {
-  nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (const auto& e : r.scales) {
-    nlohmann::ordered_json s;
-    s["n"] = e.n;
-    s["points"] = e.points;
-    s["mse"] = e.mse;
-    s["max_abs_error"] = e.max_abs_error;
-    out.push_back(s);
+// The function a set is measured against: the one given (name or expression),
+// else the one the set records; the range: given, else the set's, else the function's.
+Function function_for(const TableSet& set, const std::string& func, const std::string& expr,
+                      const std::vector<double>& range, double* lo, double* hi) {
+  if (!func.empty() && !expr.empty()) throw std::invalid_argument("give func or expr, not both");
+  check_range_arg(range);
+  Function fn;
+  if (!expr.empty()) {
+    if (range.empty() && !(set.lo < set.hi)) throw std::invalid_argument("expr needs range=(lo, hi)");
+    fn = parse_expression(expr, range.empty() ? set.lo : range[0], range.empty() ? set.hi : range[1]);
+  } else if (!func.empty()) {
+    fn = find_function(func);
+  } else {
+    fn = recorded_function(set, "give func=NAME or expr=\"...\" with range=(lo, hi)");
   }
-  return out;
+  measured_range(set, fn, range, lo, hi);
+  return fn;
 }
 
-// The same object `gqalut eval --json` prints (same keys, same rules), as JSON text: a set
-// that records its tie rule is measured with it; `tie_text` chooses the rule only for a set
-// that does not (an official file), which also gets the other rule's figures.
+// The object `gqalut eval --json` prints (error_report_json, gqalut/report.hpp), as JSON text:
+// a set that records its tie rule is measured with it; `tie_text` chooses the rule only for a
+// set that does not (an official file), which also gets the other rule's figures.
 std::string evaluate_json(const TableSet& set, const std::string& func, const std::string& expr,
                           const std::vector<double>& range, const std::string& protocol_text,
-                          const std::vector<int>& scales_in, const std::string& tie_text) {
+                          const std::vector<int>& scales, const std::string& tie_text) {
   double lo = 0, hi = 0;
-  Function fn = function_for(set, func, expr, check_range_arg(range), &lo, &hi);
+  Function fn = function_for(set, func, expr, range, &lo, &hi);
   Protocol protocol = parse_protocol(protocol_text);
-  TieRule tie = set.tie();
-  if (!tie_text.empty()) {
-    TieRule asked = parse_tie_rule(tie_text);
-    if (set.tie_recorded && asked != tie)
-      throw std::invalid_argument(fmt::format(
-          "tie applies to table sets that do not record a tie rule (official files); this one records tie rule {}",
-          to_string(tie)));
-    tie = asked;
-  }
-  const TieRule other = tie == TieRule::right ? TieRule::left : TieRule::right;
-  std::vector<int> scales = scales_in.empty() ? set.scales() : scales_in;
-  for (int n : scales) set.at(n);  // "table has no scale n = 9 (has 0..6)"
-  ErrorReport r = evaluate(set, fn.f, lo, hi, protocol, scales, tie);
-  const Table& first = set.tables.begin()->second;
-  nlohmann::ordered_json j;
-  j["function"] = fn.expression.empty() ? fn.name : fn.expression;
-  j["entries"] = set.entries();
-  j["protocol"] = to_string(protocol);
-  j["scales"] = scales_json(r);
-  j["paper_score"] = r.paper_score;
-  j["tie_rule"] = to_string(tie);
-  j["tie_recorded"] = set.tie_recorded;
-  if (!set.tie_recorded) {
-    ErrorReport r_other = evaluate(set, fn.f, lo, hi, protocol, scales, other);
-    nlohmann::ordered_json o;
-    o["tie_rule"] = to_string(other);
-    o["meaning"] = other == TieRule::right
-                       ? "as trained (the official trainer's rule, x on a breakpoint goes right)"
-                       : "as deployed in the official PyTorch op (bucketize, x on a breakpoint goes left)";
-    o["scales"] = scales_json(r_other);
-    o["paper_score"] = r_other.paper_score;
-    j["other_tie_rule"] = o;
-  }
-  j["range"] = {lo, hi};
-  j["int8"] = first.is_int8();
-  j["slope_format"] = first.slope_format.name();
-  j["intercept_format"] = first.intercept_format.name();
-  return j.dump();
+  TieRule tie = measured_tie(set, tie_text.empty() ? std::nullopt : std::optional(parse_tie_rule(tie_text)), "tie",
+                             "this table set");
+  return error_report_json(set, fn, lo, hi, protocol, scales, tie).dump();
 }
 
 TableSet fit(const std::string& func, const std::string& expr, const std::vector<double>& range_in, int entries,

@@ -8,6 +8,7 @@
 #include "cli.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/metrics.hpp"
+#include "gqalut/report.hpp"
 #include "gqalut/text.hpp"
 
 namespace gqalut::cli {
@@ -25,36 +26,10 @@ struct EvalArgs {
 
 // The function a table is measured against: the one given, else the one the file records.
 Function function_for(const TableSet& set, const FunctionArgs& fa, double* lo, double* hi) {
-  if (fa.given()) return fa.resolve(lo, hi);
-  Function fn;
-  if (!set.expression.empty()) {
-    fn = parse_expression(set.expression, set.lo, set.hi);
-  } else {
-    try {
-      fn = find_function(set.function);
-    } catch (const std::invalid_argument&) {
-      throw std::invalid_argument(fmt::format(
-          "table function '{}' is not built in; give --func NAME or --expr \"...\" --range LO HI", set.function));
-    }
-  }
-  bool has_range = set.lo < set.hi;
-  *lo = !fa.range.empty() ? fa.range[0] : has_range ? set.lo : fn.lo;
-  *hi = !fa.range.empty() ? fa.range[1] : has_range ? set.hi : fn.hi;
-  check_finite_on(fn, *lo, *hi);
+  Function fn = fa.given() ? fa.resolve(lo, hi)
+                           : recorded_function(set, "give --func NAME or --expr \"...\" --range LO HI");
+  if (!fa.given()) measured_range(set, fn, fa.range, lo, hi);
   return fn;
-}
-
-nlohmann::ordered_json scales_json(const ErrorReport& r) {
-  nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (const auto& e : r.scales) {
-    nlohmann::ordered_json s;
-    s["n"] = e.n;
-    s["points"] = e.points;
-    s["mse"] = e.mse;
-    s["max_abs_error"] = e.max_abs_error;
-    out.push_back(s);
-  }
-  return out;
 }
 
 // Every input code of table t with its accumulator and value, and the
@@ -87,56 +62,25 @@ void run(const EvalArgs& a) {
   Protocol protocol = parse_protocol(a.protocol);
   // One meaning per file: a file that records its rule is evaluated with it;
   // --tie chooses the rule only for files that do not (official files).
-  TieRule tie = set.tie();
-  if (!a.tie.empty()) {
-    TieRule asked = parse_tie_rule(a.tie);
-    if (set.tie_recorded && asked != tie)
-      throw std::invalid_argument(fmt::format(
-          "--tie applies to files that do not record a tie rule (official files); {} records tie rule {}",
-          quote(a.table, 200), to_string(tie)));
-    tie = asked;
-  }
+  const TieRule tie = measured_tie(set, a.tie.empty() ? std::nullopt : std::optional(parse_tie_rule(a.tie)), "--tie",
+                                   quote(a.table, 200));
   if (a.dump_codes && protocol != Protocol::p_int)
     throw std::invalid_argument("--dump-codes lists the P-int points: use it with --protocol int");
   const TieRule other = tie == TieRule::right ? TieRule::left : TieRule::right;
   std::vector<int> scales = a.scales.empty() ? set.scales() : parse_scales(a.scales);
+  if (a.json || a.dump_codes) {
+    nlohmann::ordered_json j = error_report_json(set, fn, lo, hi, protocol, scales, tie);
+    if (a.dump_codes)
+      for (auto& s : j["scales"]) s["dump"] = dump_codes(set.at(s["n"].get<int>()), tie, fn, lo, hi);
+    std::cout << j.dump(2) << '\n';
+    return;
+  }
   ErrorReport r = evaluate(set, fn.f, lo, hi, protocol, scales, tie);
   // An official file: the trainer fits with the right rule, the official op
   // deploys with the left one; both figures, where they differ.
   ErrorReport r_other;
   if (!set.tie_recorded) r_other = evaluate(set, fn.f, lo, hi, protocol, scales, other);
-  auto how = [](TieRule t) {
-    return t == TieRule::right ? "as trained (the official trainer's rule, x on a breakpoint goes right)"
-                               : "as deployed in the official PyTorch op (bucketize, x on a breakpoint goes left)";
-  };
   const Table& first = set.tables.begin()->second;
-  if (a.json || a.dump_codes) {
-    nlohmann::ordered_json j;  // keys in the documented order
-    j["function"] = fn.expression.empty() ? fn.name : fn.expression;
-    j["entries"] = set.entries();
-    j["protocol"] = to_string(protocol);
-    j["scales"] = scales_json(r);
-    if (a.dump_codes)
-      for (size_t i = 0; i < r.scales.size(); ++i)
-        j["scales"][i]["dump"] = dump_codes(set.at(r.scales[i].n), tie, fn, lo, hi);
-    j["paper_score"] = r.paper_score;
-    j["tie_rule"] = to_string(tie);
-    j["tie_recorded"] = set.tie_recorded;
-    if (!set.tie_recorded) {
-      nlohmann::ordered_json o;
-      o["tie_rule"] = to_string(other);
-      o["meaning"] = how(other);
-      o["scales"] = scales_json(r_other);
-      o["paper_score"] = r_other.paper_score;
-      j["other_tie_rule"] = o;
-    }
-    j["range"] = {lo, hi};
-    j["int8"] = first.is_int8();
-    j["slope_format"] = first.slope_format.name();
-    j["intercept_format"] = first.intercept_format.name();
-    std::cout << j.dump(2) << '\n';
-    return;
-  }
   fmt::print("{}: {} on [{}, {}], {} entries, slopes {} intercepts {}{}\n", a.table,
              fn.expression.empty() ? fn.name : fn.expression, lo, hi, set.entries(),
              first.slope_format.name(), first.intercept_format.name(),
@@ -146,7 +90,7 @@ void run(const EvalArgs& a) {
                to_string(tie), to_string(tie));
   else
     fmt::print("protocol P-{}, tie rule {}: {}\n(the file records no rule; --tie {} for the other reading)\n",
-               to_string(protocol), to_string(tie), how(tie), to_string(other));
+               to_string(protocol), to_string(tie), tie_meaning(tie), to_string(other));
   if (set.tie_recorded) {
     fmt::print("{:>3} {:>7} {:>12} {:>12} {:>9}\n", "n", "points", "MSE", "max|err|", "acc bits");
     for (const auto& e : r.scales)
