@@ -1,34 +1,18 @@
 // gqalut_vit_run: the end-to-end study (docs/vit.md). Progress goes to stderr;
 // PREFIX.md, PREFIX.csv and PREFIX_raw.csv are written. Exit code 1 if the
 // integer-only check finds a differing prediction, 2 for bad input.
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "gqalut/methods.hpp"
-#include "gqalut/text.hpp"
+#include "cli.hpp"
 #include "study.hpp"
 
 #ifndef GQALUT_VIT_OFFICIAL_DIR
 #define GQALUT_VIT_OFFICIAL_DIR "shared/reference/official"
 #endif
-
-namespace {
-// A method of gqalut's search registry, by name or alias (gqalut::find_method).
-std::string known_method(const std::string& name) {
-  try {
-    (void)gqalut::find_method(name);
-    return {};
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-}
-std::string canonical_method(std::string name) { return gqalut::find_method(name).name; }
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace gqalut::vit;
@@ -49,13 +33,11 @@ int main(int argc, char** argv) {
   app.option_defaults()->always_capture_default();
   app.add_option("--tables", tables, "Folder of <method>_<entries>_<fn>.json tables (gqalut_vit_tables --out)")
       ->check(CLI::ExistingDirectory);
-  app.add_option("--model", cfg.model, "vit (softmax attention, GELU) or effvit (ReLU linear attention, HSWISH)")
-      ->check(CLI::IsMember({"vit", "effvit"}));
-  app.add_option("--methods", methods, "Table methods of gqalut's search registry, comma separated (optimal, ga-faithful, nnlut, ...); the files <method>_<entries>_<fn>.json")
-      ->delimiter(',')
-      ->check(known_method)
-      ->transform(canonical_method);
-  app.add_option("--entries", entries, "Table sizes, comma separated (8, 16)")->delimiter(',')->check(CLI::Range(2, 64));
+  cli::add_model_option(app, cfg.model, "vit (softmax attention, GELU) or effvit (ReLU linear attention, HSWISH)");
+  cli::add_methods_option(app, methods,
+                          "Table methods of gqalut's search registry, comma separated (optimal, ga-faithful, nnlut, "
+                          "...); the files <method>_<entries>_<fn>.json");
+  cli::add_entries_option(app, entries, "Table sizes, comma separated (8, 16)");
   app.add_flag("--official", official, "Also run the official GQA-LUT tables (official-<entries>)");
   app.add_option("--official-dir", official_dir, "Folder of the official tables")->check(CLI::ExistingDirectory);
   app.add_option("--data", cfg.data_dir, "Folder of the Fashion-MNIST IDX .gz files")->check(CLI::ExistingDirectory);
@@ -73,8 +55,7 @@ int main(int argc, char** argv) {
   app.add_flag("--integer-check-all-seeds", cfg.integer_check_all_seeds, "Run the integer-only check on every seed");
   app.add_flag("--quiet", cfg.quiet, "No progress line");
 
-  try {
-    app.parse(argc, argv);
+  return cli::run(app, argc, argv, [&] {
     if (cfg.seeds.empty()) throw std::invalid_argument("--seeds needs at least one seed");
     if (tables.empty() && !official) throw std::invalid_argument("give --tables DIR and/or --official");
     cfg.integer_check = !no_check;
@@ -98,13 +79,5 @@ int main(int argc, char** argv) {
       if (r.identical != r.total) rc = 1;
     }
     return rc;
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "gqalut_vit_run: error: " << gqalut::escape_controls(e.what()) << " (see --help)\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "gqalut_vit_run: error: " << gqalut::escape_controls(e.what()) << '\n';
-    return 2;
-  }
+  });
 }

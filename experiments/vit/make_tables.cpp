@@ -1,8 +1,6 @@
 // gqalut_vit_tables: writes the study's tables with gqalut's searches (docs/vit.md).
 // Files that already exist are kept (a cache); each file records its method,
 // seed and settings in its "gqalut" metadata.
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -11,23 +9,9 @@
 #include <vector>
 
 #include "bank.hpp"
+#include "cli.hpp"
 #include "gqalut/io.hpp"
-#include "gqalut/methods.hpp"
-#include "gqalut/text.hpp"
 #include "tables.hpp"
-
-namespace {
-// A method of gqalut's search registry, by name or alias (gqalut::find_method).
-std::string known_method(const std::string& name) {
-  try {
-    (void)gqalut::find_method(name);
-    return {};
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-}
-std::string canonical_method(std::string name) { return gqalut::find_method(name).name; }
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace gqalut::vit;
@@ -44,15 +28,13 @@ int main(int argc, char** argv) {
       "gqalut_vit_tables"};
   app.option_defaults()->always_capture_default();
   app.add_option("--out", out, "Output folder (created)")->required();
-  app.add_option("--methods", methods, "Methods of gqalut's search registry, comma separated (optimal, ga-faithful, nnlut, uniform, ga-improved)")
-      ->delimiter(',')
-      ->check(known_method)
-      ->transform(canonical_method);
-  app.add_option("--entries", entries, "Table sizes, comma separated")->delimiter(',')->check(CLI::Range(2, 64));
+  cli::add_methods_option(app, methods,
+                          "Methods of gqalut's search registry, comma separated (optimal, ga-faithful, nnlut, "
+                          "uniform, ga-improved)");
+  cli::add_entries_option(app, entries, "Table sizes, comma separated");
   app.add_option("--seed", seed, "Seed of the stochastic searches (GA, NN-LUT)");
-  app.add_option("--model", model, "vit or effvit: which functions")->check(CLI::IsMember({"vit", "effvit"}));
-  try {
-    app.parse(argc, argv);
+  cli::add_model_option(app, model, "vit or effvit: which functions");
+  return cli::run(app, argc, argv, [&] {
     std::filesystem::create_directories(out);
     for (const auto& m : methods) {
       for (int k : entries) {
@@ -61,21 +43,12 @@ int main(int argc, char** argv) {
           const std::string path = table_path(out, m, k, spec.function);
           if (std::filesystem::exists(path)) continue;
           const gqalut::Result r = search_table(m, spec, k, seed);
-          gqalut::write_json_file(path + ".tmp", r.tables);
-          std::filesystem::rename(path + ".tmp", path);
+          gqalut::write_json_file(path, r.tables);  // atomic: a killed run leaves no partial file
           std::fprintf(stderr, "%-8s %2d entries %-6s paper score (P-int) %.3g  %.1f s\n", m.c_str(), k,
                        spec.function.c_str(), r.errors.paper_score, r.seconds);
         }
       }
     }
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "gqalut_vit_tables: error: " << gqalut::escape_controls(e.what()) << " (see --help)\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "gqalut_vit_tables: error: " << gqalut::escape_controls(e.what()) << '\n';
-    return 2;
-  }
-  return 0;
+    return 0;
+  });
 }
