@@ -260,7 +260,7 @@ void run(const OpsArgs& a) {
                                             a.tables.size()));
   if (!a.tables.empty() && (a.entries != 8 || a.method != "optimal"))
     throw std::invalid_argument("--entries and --method choose the tables ops fits itself: not with --tables");
-  const bool peaked = a.set == "peaked", int32 = a.set == "int32";
+  const bool int32 = a.set == "int32";
   if (a.set != "normal" && a.set != "peaked" && a.set != "int32")
     throw std::invalid_argument(fmt::format("--set must be normal, peaked or int32, got {}", quote(a.set, 40)));
   if (a.op != "softmax" && a.set != "normal")
