@@ -24,40 +24,35 @@
 #include <fmt/format.h>
 
 #include "gqalut/search.hpp"
+#include "scale_driver.hpp"
 #include "segment_fit.hpp"
 
 namespace gqalut {
 namespace {
 
-using detail::shift_round_even;
-
-// Where breakpoints may go: P classes of codes on the grid 2^-m; left[a*S+s]
-// = number of points of scale s left of a breakpoint of class a (q < P under
-// the right rule, q <= P under the left one). Class 0 leaves every point on
-// its right, the last class every point on its left.
+// Where breakpoints may go: P classes of codes on the view's grid 2^-m;
+// left[a*S+s] = number of points of scored scale s left of a breakpoint of
+// class a (ScaleView::left_of). Class 0 leaves every point on its right, the
+// last class every point on its left.
 struct Layout {
-  int m = 0;
-  std::vector<const ScalePoints*> scales;  // scales with points
-  std::vector<double> weight;              // per scale
+  explicit Layout(const detail::ScaleView& v) : view(v) {}
+  const detail::ScaleView& view;
   int classes = 0;
   std::vector<int32_t> left;
   std::vector<int64_t> rep;  // a representative code per class
 
-  int32_t at(int a, int s) const { return left[std::size_t(a) * scales.size() + s]; }
+  int32_t at(int a, int s) const { return left[std::size_t(a) * view.scales.size() + s]; }
 };
 
-Layout make_layout(std::vector<const ScalePoints*> scales, std::vector<double> weight, int m, TieRule tie) {
-  Layout L;
-  L.m = m;
-  L.scales = std::move(scales);
-  L.weight = std::move(weight);
-  const std::size_t S = L.scales.size();
+Layout make_layout(const detail::ScaleView& v) {
+  Layout L(v);
+  const std::size_t S = v.scales.size();
   int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
-  for (const ScalePoints* sp : L.scales) {
-    int sh = m - sp->n;
+  for (const ScalePoints* sp : v.scales) {
+    int sh = v.m - sp->n;
     // The codes that put every point right (lo) and every point left (hi).
-    const int64_t first = tie == TieRule::right ? sp->q.front() : int64_t{sp->q.front()} - 1;
-    const int64_t last = tie == TieRule::right ? int64_t{sp->q.back()} + 1 : sp->q.back();
+    const int64_t first = v.tie == TieRule::right ? sp->q.front() : int64_t{sp->q.front()} - 1;
+    const int64_t last = v.tie == TieRule::right ? int64_t{sp->q.back()} + 1 : sp->q.back();
     lo = std::min(lo, first * (int64_t{1} << sh));
     hi = std::max(hi, last * (int64_t{1} << sh));
   }
@@ -74,13 +69,7 @@ Layout make_layout(std::vector<const ScalePoints*> scales, std::vector<double> w
     L.rep.push_back(best);
   };
   for (int64_t c = lo; c <= hi; ++c) {
-    for (std::size_t s = 0; s < S; ++s) {
-      const auto& q = L.scales[s]->q;
-      int64_t p = shift_round_even(c, m - L.scales[s]->n);
-      cur[s] = int32_t((tie == TieRule::right ? std::lower_bound(q.begin(), q.end(), p)
-                                              : std::upper_bound(q.begin(), q.end(), p)) -
-                       q.begin());
-    }
+    for (std::size_t s = 0; s < S; ++s) cur[s] = v.left_of(c, s);
     if (cur != prev) {
       if (L.classes > 0) close_class(c - 1);
       class_start = c;
@@ -101,10 +90,9 @@ struct SegmentCosts {
 };
 
 SegmentCosts segment_costs(const Layout& L, const detail::CodeBox& box, Objective obj,
-                           const ProgressFn& progress, double frac0, double frac1,
-                           std::size_t& evaluations) {
+                           const ProgressFn& progress, std::size_t& evaluations) {
   const int P = L.classes;
-  const std::size_t S = L.scales.size();
+  const std::size_t S = L.view.scales.size();
   SegmentCosts sc;
   sc.classes = P;
   sc.cost.assign(std::size_t(P) * P, 0.0);
@@ -116,16 +104,16 @@ SegmentCosts segment_costs(const Layout& L, const detail::CodeBox& box, Objectiv
     int64_t guess = 0;
     for (int c = a + 1; c < P; ++c) {
       for (std::size_t s = 0; s < S; ++s) {
-        const ScalePoints& sp = *L.scales[s];
+        const ScalePoints& sp = *L.view.scales[s];
         for (int32_t i = L.at(c - 1, s); i < L.at(c, s); ++i) {
           if (!started) m.reset(sp.x[i], sp.y[i]), started = true;
-          m.add(sp.x[i], sp.y[i], L.weight[s]);
+          m.add(sp.x[i], sp.y[i], L.view.weight[s]);
         }
       }
       auto each = [&](auto&& f) {
         for (std::size_t s = 0; s < S; ++s) {
-          const ScalePoints& sp = *L.scales[s];
-          const double w = L.weight[s];
+          const ScalePoints& sp = *L.view.scales[s];
+          const double w = L.view.weight[s];
           for (int32_t i = L.at(a, s), e = L.at(c, s); i < e; ++i) f(sp.x[i], sp.y[i], w);
         }
       };
@@ -140,7 +128,7 @@ SegmentCosts segment_costs(const Layout& L, const detail::CodeBox& box, Objectiv
       sc.b[idx] = f.b;
     }
     if (progress && (a % 16 == 0))
-      progress(frac0 + (frac1 - frac0) * double(a) / P, "segment costs");
+      progress(L.view.progress(double(a) / P), "segment costs");
   }
   return sc;
 }
@@ -174,103 +162,49 @@ std::vector<int> best_cuts(const SegmentCosts& sc, int entries, Objective obj, d
   return cuts;
 }
 
-
 }  // namespace
 
 Result Optimal::run(const Problem& p) const {
   auto t0 = std::chrono::steady_clock::now();
   p.validate();
   const CodeFormats formats = p.resolve_formats();
-  const Format fk = formats.slope, fb = formats.intercept;
-  detail::CodeBox box(fk, fb);
+  detail::CodeBox box(formats.slope, formats.intercept);
   const int K = p.entries;
-  std::vector<ScalePoints> pts = p.points();
   std::size_t evaluations = 0;
-  TableSet set;
   nlohmann::json costs = nlohmann::json::array();
-
-  auto blank = [&](int n) {
-    Table t;
-    t.n = n;
-    t.slope_format = fk;
-    t.intercept_format = fb;
-    t.breakpoints.assign(K - 1, 0);
-    t.slopes.assign(K, 0);
-    t.intercepts.assign(K, 0);
-    return t;
-  };
-
-  if (!p.shared) {
-    for (std::size_t si = 0; si < pts.size(); ++si) {
-      const ScalePoints& sp = pts[si];
-      Table t = blank(sp.n);
-      if (!sp.q.empty()) {
-        double f0 = double(si) / pts.size(), f1 = double(si + 1) / pts.size();
-        Layout L = make_layout({&sp}, {1.0}, sp.n, p.tie);
-        SegmentCosts sc = segment_costs(L, box, p.objective, s_.progress, f0, f1, evaluations);
-        double total = 0;
-        std::vector<int> cuts = best_cuts(sc, K, p.objective, total);
-        std::vector<char> empty(K);
-        for (int s = 0; s < K; ++s) {
-          empty[s] = cuts[s] == cuts[s + 1];
-          std::size_t idx = std::size_t(cuts[s]) * L.classes + cuts[s + 1];
-          t.slopes[s] = empty[s] ? 0 : sc.k[idx];
-          t.intercepts[s] = empty[s] ? 0 : sc.b[idx];
-          if (s > 0) t.breakpoints[s - 1] = int32_t(L.rep[cuts[s]]);
-        }
-        detail::fill_empty_segments(t.slopes, t.intercepts, empty);
-        // Trailing empty segments copy the last line, so their breakpoints
-        // may sit anywhere after it: keep them inside the input span.
-        const int32_t qmax = (int32_t{1} << (p.input_bits - 1)) - 1;
-        for (auto& bp : t.breakpoints) bp = std::min<int32_t>(bp, qmax);
-        double cost = p.objective == Objective::mse ? total / double(sp.q.size()) : total;
-        costs.push_back({{"n", sp.n}, {"cost", cost}});
-      }
-      t.validate();
-      set.tables[sp.n] = std::move(t);
-    }
-  } else {
-    int m = *std::max_element(p.scales.begin(), p.scales.end());
-    std::vector<const ScalePoints*> with;
-    std::vector<double> w;
-    for (const auto& sp : pts)
-      if (!sp.q.empty()) {
-        with.push_back(&sp);
-        w.push_back(1.0 / double(sp.q.size()));
-      }
-    Layout L = make_layout(with, w, m, p.tie);
-    SegmentCosts sc = segment_costs(L, box, p.objective, s_.progress, 0.0, 1.0, evaluations);
+  TableSet set = detail::search_scales(p, formats, [&](const detail::ScaleView& v) {
+    detail::ViewTable out{std::vector<int64_t>(K - 1, 0), std::vector<int32_t>(K, 0), std::vector<int32_t>(K, 0)};
+    if (v.empty()) return out;  // nothing scored: a blank table
+    Layout L = make_layout(v);
+    SegmentCosts sc = segment_costs(L, box, p.objective, s_.progress, evaluations);
     double total = 0;
     std::vector<int> cuts = best_cuts(sc, K, p.objective, total);
-    std::vector<int32_t> ks(K), bs(K);
     std::vector<char> empty(K);
-    std::vector<int64_t> fine(K - 1);
     for (int s = 0; s < K; ++s) {
       empty[s] = cuts[s] == cuts[s + 1];
       std::size_t idx = std::size_t(cuts[s]) * L.classes + cuts[s + 1];
-      ks[s] = empty[s] ? 0 : sc.k[idx];
-      bs[s] = empty[s] ? 0 : sc.b[idx];
-      if (s > 0) fine[s - 1] = L.rep[cuts[s]];
+      out.slopes[s] = empty[s] ? 0 : sc.k[idx];
+      out.intercepts[s] = empty[s] ? 0 : sc.b[idx];
+      if (s > 0) out.breakpoints[s - 1] = L.rep[cuts[s]];
     }
-    detail::fill_empty_segments(ks, bs, empty);
-    for (const auto& sp : pts) {
-      Table t = blank(sp.n);
-      t.slopes = ks;
-      t.intercepts = bs;
-      for (int i = 0; i + 1 < K; ++i) t.breakpoints[i] = int32_t(shift_round_even(fine[i], m - sp.n));
-      t.validate();
-      set.tables[sp.n] = std::move(t);
+    detail::fill_empty_segments(out.slopes, out.intercepts, empty);
+    if (!v.shared) {
+      // Trailing empty segments copy the last line, so their breakpoints
+      // may sit anywhere after it: keep them inside the input span.
+      const int64_t qmax = (int64_t{1} << (p.input_bits - 1)) - 1;
+      for (auto& bp : out.breakpoints) bp = std::min(bp, qmax);
     }
-    double cost = p.objective == Objective::mse ? total / double(with.size()) : total;
-    costs.push_back({{"n", "shared"}, {"cost", cost}});
-  }
+    double cost = p.objective == Objective::mse ? total / v.norm : total;
+    costs.push_back({{"n", v.shared ? nlohmann::json("shared") : nlohmann::json(v.n())}, {"cost", cost}});
+    return out;
+  });
   if (s_.progress) s_.progress(1.0, "done");
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json settings = {{"method", "optimal"},
                              {"objective", to_string(p.objective)},
                              {"shared", p.shared},
-                             {"slope_format", fk.name()},
-                             {"intercept_format", fb.name()},
+                             {"slope_format", formats.slope.name()},
+                             {"intercept_format", formats.intercept.name()},
                              {"optimum", costs}};
   return finish_result(p, std::move(set), std::move(settings), seconds, evaluations);
 }
