@@ -32,9 +32,10 @@
 #include "ga_ops.hpp"
 #include "gqalut/methods.hpp"
 #include "gqalut/search.hpp"
-#include "quantize.hpp"
 #include "py_rng.hpp"
+#include "quantize.hpp"
 #include "rng.hpp"
+#include "scale_driver.hpp"
 
 namespace gqalut {
 namespace detail {
@@ -560,185 +561,127 @@ IntGaOut run_int_ga(const GaSettings& s, SegmentCosts& costs, int genes, Rng& rn
   return out;
 }
 
-std::vector<double> ones_like(std::size_t n) { return std::vector<double>(n, 1.0); }
-
+// The improved GA on each view of the problem (scale_driver.hpp). Genes are
+// the codes base + g, g in [0, M], of the view's grid: per scale, gene g cuts
+// before point g (M = the scale's points); shared, the codes of the finest
+// grid from below the range to beyond it.
 Result run_improved(const GaSettings& s, const Problem& p) {
   auto t0 = std::chrono::steady_clock::now();
   Resolved r = resolve(s, p);
   const CodeFormats formats = p.resolve_formats();
   const Format fk = formats.slope, fb = formats.intercept;
   const int genes = p.entries - 1;
-  const auto all_points = p.points();
   nlohmann::json st = common_settings(s, r);
   st["slope_format"] = fk.name();
   st["intercept_format"] = fb.name();
   st["objective"] = to_string(p.objective);
   st["elites"] = s.elites;
   st["fitness"] = "p-int objective with the exact best integer coefficients per segment";
-  nlohmann::json log_json;
+  st["per_scale"] = !p.shared;
+  nlohmann::json logs = nlohmann::json::object(), seeds = nlohmann::json::object(), log;
   std::size_t evaluations = 0;
-  TableSet set;
-  const int scales = int(all_points.size());
+  const bool left_rule = p.tie == TieRule::left;
 
-  if (!p.shared) {
-    nlohmann::json logs = nlohmann::json::object();
-    nlohmann::json seeds = nlohmann::json::object();
-    for (int si = 0; si < scales; ++si) {
-      const ScalePoints& sp = all_points[si];
-      const int n = sp.n;
-      const int npts = int(sp.q.size());
-      Table t;
-      t.n = n;
-      t.slope_format = fk;
-      t.intercept_format = fb;
-      if (npts == 0) {  // nothing to fit at this scale: a flat zero table
-        int32_t code = int32_t(std::nearbyint(std::ldexp(p.lo, n)));
-        t.breakpoints.assign(size_t(genes), code);
-        t.slopes.assign(size_t(p.entries), 0);
-        t.intercepts.assign(size_t(p.entries), 0);
-        set.tables[n] = std::move(t);
-        continue;
-      }
-      const auto w = ones_like(sp.x.size());
-      SegmentCosts costs(npts, double(npts), p.objective, [&](int a, int b) {
-        if (a >= b) return LineFit{};
-        return fit_line_int(sp.x.data() + a, sp.y.data() + a, w.data() + a, size_t(b - a), fk, fb,
-                            p.objective);
-      });
-      // A real breakpoint v cuts before the first point >= v.
-      auto init = [&](double v) { return int(std::lower_bound(sp.x.begin(), sp.x.end(), v) - sp.x.begin()); };
-      uint64_t seed_n = detail::mix_seed(s.seed, uint64_t(n));
-      Rng rng(seed_n);
-      auto progress = [&](int gen) {
-        if (s.progress && (gen % 10 == 0 || gen == s.generations))
-          s.progress((si + double(gen) / std::max(1, s.generations)) / scales,
-                     fmt::format("scale {} generation {}", n, gen));
-      };
-      IntGaOut o = run_int_ga(s, costs, genes, rng, init, r.bp_lo, r.bp_hi, s.sigma * std::ldexp(1.0, n), {},
-                              progress);
-      evaluations += o.evaluations;
-      int prev = 0;
-      for (int i = 0; i <= genes; ++i) {
-        int next = i < genes ? o.best[i] : npts;
-        const LineFit& lf = costs.seg(prev, next);
-        t.slopes.push_back(lf.k);
-        t.intercepts.push_back(lf.b);
-        // The first code right of the cut (right rule), or the last code left of it (left rule).
-        if (i < genes)
-          t.breakpoints.push_back((next < npts ? sp.q[next] : sp.q[npts - 1] + 1) - (p.tie == TieRule::left ? 1 : 0));
-        prev = next;
-      }
-      t.validate();
-      set.tables[n] = std::move(t);
-      logs[std::to_string(n)] = o.log;
-      seeds[std::to_string(n)] = seed_n;
+  TableSet set = detail::search_scales(p, formats, [&](const detail::ScaleView& v) {
+    if (v.empty()) {  // nothing to fit at this scale: a flat zero table
+      const auto code = static_cast<int64_t>(std::nearbyint(std::ldexp(p.lo, v.m)));
+      return detail::ViewTable{std::vector<int64_t>(size_t(genes), code), std::vector<int32_t>(size_t(p.entries), 0),
+                               std::vector<int32_t>(size_t(p.entries), 0)};
     }
-    st["per_scale"] = true;
-    st["scale_seeds"] = seeds;  // splitmix64 of (seed, n)
-    log_json = logs;
-  } else {
-    // One breakpoint set on the finest grid, rounded half to even to each
-    // scale; one coefficient set fitted to all scales' points at once, each
-    // point weighted 1/N_n so the total is the mean of per-scale MSEs.
-    int nmax = *std::max_element(p.scales.begin(), p.scales.end());
-    int64_t pmin = int64_t(std::ceil(std::ldexp(p.lo, nmax)));
-    auto round_to = [nmax](int64_t code, int n) {
-      return int64_t(std::nearbyint(std::ldexp(double(code), n - nmax)));
-    };
-    // Gene 0 (code pmin) rounds to at most the first point of every scale and
-    // gene m (code pmax) to above the last, so the outer segments need no
-    // special case and the exported codes mean what the costs assumed.
-    int64_t pmax = int64_t(std::floor(std::ldexp(p.hi, nmax))) + 1;
-    // Under the left rule a code P leaves q <= P on its left: gene 0 must round
-    // below every first point, gene m to at least every last one.
-    const bool left_rule = p.tie == TieRule::left;
-    auto below_all = [&](int64_t code) {
-      for (const auto& sp : all_points)
-        if (!sp.q.empty() && round_to(code, sp.n) >= sp.q.front()) return false;
-      return true;
-    };
-    if (left_rule)
-      while (!below_all(pmin)) --pmin;
-    auto beyond_all = [&](int64_t code) {
-      for (const auto& sp : all_points)
-        if (!sp.q.empty() && round_to(code, sp.n) < sp.q.back() + (left_rule ? 0 : 1)) return false;
-      return true;
-    };
-    while (!beyond_all(pmax)) ++pmax;
-    const int m = int(pmax - pmin);  // genes 0..m are codes pmin..pmax at scale nmax
-    auto code_at = [&](int g, int n) { return round_to(pmin + g, n); };
-    int with_points = 0;
-    for (const auto& sp : all_points) with_points += !sp.q.empty();
+    int64_t base = 0;
+    int m = 0;
+    std::function<int(double)> init;
+    std::function<int(int, Rng&)> coarsen;
+    if (!v.shared) {
+      const ScalePoints& sp = *v.scales[0];
+      base = int64_t{sp.q.front()} - (left_rule ? 1 : 0);
+      m = int(sp.q.size());
+      // A real breakpoint x cuts before the first point >= x.
+      init = [&sp](double x) { return int(std::lower_bound(sp.x.begin(), sp.x.end(), x) - sp.x.begin()); };
+    } else {
+      // Gene 0 puts every point of every scale on its right and gene m every
+      // point on its left, so the outer segments need no special case and the
+      // exported codes mean what the costs assumed.
+      auto all_right = [&](int64_t code) {
+        for (std::size_t i = 0; i < v.scales.size(); ++i)
+          if (v.left_of(code, i) != 0) return false;
+        return true;
+      };
+      auto all_left = [&](int64_t code) {
+        for (std::size_t i = 0; i < v.scales.size(); ++i)
+          if (v.left_of(code, i) != int32_t(v.scales[i]->q.size())) return false;
+        return true;
+      };
+      base = int64_t(std::ceil(std::ldexp(p.lo, v.m)));  // all right under the right rule
+      if (left_rule)
+        while (!all_right(base)) --base;
+      int64_t top = int64_t(std::floor(std::ldexp(p.hi, v.m))) + 1;
+      while (!all_left(top)) ++top;
+      m = int(top - base);
+      init = [&v, base](double x) { return int(std::nearbyint(std::ldexp(x, v.m)) - double(base)); };
+      if (r.rm) {
+        coarsen = [&, base](int g, Rng& rng) {
+          const int nmax = v.m;
+          int j = int(rng.randint(std::max(0, s.rm_lo + r.rm_offset), std::max(0, std::min(s.rm_hi, nmax))));
+          double c = double(base + g);
+          return int(std::ldexp(std::nearbyint(std::ldexp(c, j - nmax)), nmax - j) - double(base));
+        };
+      }
+    }
+    // The points of segment (a, b) at every scored scale, weighted per scale
+    // (max |error|: unweighted).
     std::vector<double> bx, by, bw;
-    auto fitter = [&](int a, int b) {
+    SegmentCosts costs(m, v.norm, p.objective, [&](int a, int b) {
       bx.clear();
       by.clear();
       bw.clear();
-      for (const auto& sp : all_points) {
-        if (sp.q.empty()) continue;
-        // Points left of a code: q < P (right rule) or q <= P (left rule).
-        auto cut = [&](int g) {
-          const int32_t c = int32_t(code_at(g, sp.n));
-          return left_rule ? std::upper_bound(sp.q.begin(), sp.q.end(), c)
-                           : std::lower_bound(sp.q.begin(), sp.q.end(), c);
-        };
-        auto lo_it = cut(a);
-        auto hi_it = cut(b);
-        double wt = p.objective == Objective::mse ? 1.0 / double(sp.q.size()) : 1.0;
-        for (auto it = lo_it; it < hi_it; ++it) {
-          size_t i = size_t(it - sp.q.begin());
-          bx.push_back(sp.x[i]);
-          by.push_back(sp.y[i]);
+      for (std::size_t i = 0; i < v.scales.size(); ++i) {
+        const ScalePoints& sp = *v.scales[i];
+        const double wt = p.objective == Objective::mse ? v.weight[i] : 1.0;
+        for (int32_t j = v.left_of(base + a, i), e = v.left_of(base + b, i); j < e; ++j) {
+          bx.push_back(sp.x[j]);
+          by.push_back(sp.y[j]);
           bw.push_back(wt);
         }
       }
       if (bx.empty()) return LineFit{};
       return fit_line_int(bx.data(), by.data(), bw.data(), bx.size(), fk, fb, p.objective);
-    };
-    SegmentCosts costs(m, double(with_points), p.objective, fitter);
-    auto init = [&](double v) { return int(std::nearbyint(std::ldexp(v, nmax)) - double(pmin)); };
-    std::function<int(int, Rng&)> coarsen;
-    if (r.rm) {
-      coarsen = [&, nmax](int g, Rng& rng) {
-        int j = int(rng.randint(std::max(0, s.rm_lo + r.rm_offset), std::max(0, std::min(s.rm_hi, nmax))));
-        double c = double(pmin + g);
-        return int(std::ldexp(std::nearbyint(std::ldexp(c, j - nmax)), nmax - j) - double(pmin));
-      };
-    }
-    Rng rng(s.seed);
+    });
+    const uint64_t seed = v.shared ? s.seed : detail::mix_seed(s.seed, uint64_t(v.n()));
+    Rng rng(seed);
     auto progress = [&](int gen) {
       if (s.progress && (gen % 10 == 0 || gen == s.generations))
-        s.progress(double(gen) / std::max(1, s.generations), fmt::format("generation {}", gen));
+        s.progress(v.progress(double(gen) / std::max(1, s.generations)),
+                   v.shared ? fmt::format("generation {}", gen) : fmt::format("scale {} generation {}", v.n(), gen));
     };
-    IntGaOut o = run_int_ga(s, costs, genes, rng, init, r.bp_lo, r.bp_hi, s.sigma * std::ldexp(1.0, nmax),
-                            coarsen, progress);
+    IntGaOut o = run_int_ga(s, costs, genes, rng, init, r.bp_lo, r.bp_hi, s.sigma * std::ldexp(1.0, v.m), coarsen,
+                            progress);
     evaluations += o.evaluations;
-    std::vector<int32_t> kc, bc;
+    detail::ViewTable out;
     int prev = 0;
     for (int i = 0; i <= genes; ++i) {
       int next = i < genes ? o.best[i] : m;
       const LineFit& lf = costs.seg(prev, next);
-      kc.push_back(lf.k);
-      bc.push_back(lf.b);
+      out.slopes.push_back(lf.k);
+      out.intercepts.push_back(lf.b);
+      if (i < genes) out.breakpoints.push_back(base + next);
       prev = next;
     }
-    for (int n : p.scales) {
-      Table t;
-      t.n = n;
-      t.slope_format = fk;
-      t.intercept_format = fb;
-      for (int g : o.best) t.breakpoints.push_back(int32_t(code_at(g, n)));
-      t.slopes = kc;
-      t.intercepts = bc;
-      t.validate();
-      set.tables[n] = std::move(t);
+    if (v.shared) {
+      log = o.log;
+    } else {
+      logs[std::to_string(v.n())] = o.log;
+      seeds[std::to_string(v.n())] = seed;
     }
-    st["per_scale"] = false;
-    log_json = o.log;
+    return out;
+  });
+  if (!p.shared) {
+    st["scale_seeds"] = seeds;  // splitmix64 of (seed, n)
+    log = logs;
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   Result res = finish_result(p, std::move(set), std::move(st), seconds, evaluations);
-  res.log = std::move(log_json);
+  res.log = std::move(log);
   return res;
 }
 
