@@ -7,6 +7,7 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libmuparser-dev
   gnuplot-nox iverilog verilator yosys
+  opensta  # timing (critical paths, power) of scripts/hw_report.sh and gqalut sweep
 )
 if [[ "${GQALUT_WITH_TORCH:-ON}" == "ON" ]]; then
   pkgs+=(libtorch-dev libopenblas0-openmp dataset-fashion-mnist zlib1g-dev)

@@ -57,7 +57,8 @@ synth() {
   mkdir -p "$d"
   yosys -q -l "$d/yosys.log" -p "read_verilog $src; ${chparam:+chparam $chparam $top;} \
     synth -top $top -flatten; dfflibmap -liberty $LIB; abc -liberty $LIB; opt_clean; \
-    tee -q -o $d/stat.txt stat -liberty $LIB; write_verilog -noattr -noexpr -nohex $d/netlist.v" \
+    tee -q -o $d/stat.txt stat -liberty $LIB; opt_clean -purge; \
+    write_verilog -noattr -noexpr -nohex -nodec -simple-lhs $d/netlist.v" \
     >/dev/null 2>"$d/yosys.err" || { cat "$d/yosys.err" >&2; exit 2; }
   cat >"$d/power.tcl" <<TCL
 read_liberty $LIB
@@ -71,7 +72,14 @@ set_power_activity -input_ports [get_ports {we waddr* wdata*}] -activity 0
 report_power
 report_checks -path_delay max -digits 3
 TCL
-  sta -no_init -exit "$d/power.tcl" >"$d/sta.log" 2>&1 || true
+  # OpenSTA 2.0 rejects assignments to concatenations (hence -purge and -simple-lhs above); a
+  # netlist it cannot read must stop the report, not leave a wrong path or an empty column.
+  sta -no_init -exit "$d/power.tcl" >"$d/sta.log" 2>&1 || { cat "$d/sta.log" >&2; exit 2; }
+  if grep -q "Error" "$d/sta.log" || ! grep -q "data arrival time" "$d/sta.log"; then
+    echo "hw_report: OpenSTA failed on $name (see $d/sta.log):" >&2
+    grep "Error" "$d/sta.log" | head -3 >&2
+    exit 2
+  fi
 }
 
 declare -a ROWS=()

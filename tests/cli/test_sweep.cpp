@@ -216,7 +216,9 @@ TEST(Sweep, WithoutYosysItStillPrintsTheErrorColumns) {
 // The area flow, when yosys and an OSU 0.18 um Liberty file are on this
 // machine (GQALUT_LIBERTY, or the default cache's copy): area columns filled,
 // and a rerun reads every design from the cache and writes the same CSV.
-TEST(Sweep, AreaFlowIsCachedByDesignHash) {
+// The OSU 0.18 um Liberty file (GQALUT_LIBERTY, or the default cache's copy) when yosys is
+// installed too; empty otherwise.
+std::string area_flow_liberty() {
   std::string lib;
   if (const char* e = std::getenv("GQALUT_LIBERTY")) lib = e;
   const char* home = std::getenv("HOME");
@@ -224,8 +226,15 @@ TEST(Sweep, AreaFlowIsCachedByDesignHash) {
     fs::path p = fs::path(home) / ".cache/gqalut/osu018/usr/share/qflow/tech/osu018/osu018_stdcells.lib";
     if (fs::exists(p)) lib = p.string();
   }
-  if (lib.empty() || std::system("command -v yosys >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "needs yosys and the OSU 0.18 um Liberty file (GQALUT_LIBERTY or ~/.cache/gqalut/osu018)";
+  if (std::system("command -v yosys >/dev/null 2>&1") != 0) return {};
+  return lib;
+}
+
+const char* kNeedsAreaFlow = "needs yosys and the OSU 0.18 um Liberty file (GQALUT_LIBERTY or ~/.cache/gqalut/osu018)";
+
+TEST(Sweep, AreaFlowIsCachedByDesignHash) {
+  const std::string lib = area_flow_liberty();
+  if (lib.empty()) GTEST_SKIP() << kNeedsAreaFlow;
   fs::path cache = tmpdir() / "area_cache", a = tmpdir() / "area1.csv", b = tmpdir() / "area2.csv";
   std::string args = "--func gelu --entries 2,4 --input-bits 4 --coef-bits 4 --ref-entries none --no-fetch --liberty " +
                      lib + " --jobs 2 --cache-dir " + cache.string();
@@ -248,6 +257,74 @@ TEST(Sweep, AreaFlowIsCachedByDesignHash) {
   // No temporary entries are left behind.
   for (const auto& e : fs::recursive_directory_iterator(cache / "syn"))
     EXPECT_EQ(e.path().extension(), ".json") << e.path();
+}
+
+// The critical path (issue 11): from OpenSTA on the mapped netlist when sta is
+// installed, labelled "opensta", positive and within a sane factor of ABC's
+// estimate (which the row records too). Without OpenSTA (GQALUT_STA names a
+// missing binary) the sweep falls back to ABC's estimate and says so: a note
+// on stderr, the report header and timing = abc-estimate in every row; the
+// cache keeps the two apart (neither run is served the other's entries).
+TEST(Sweep, CriticalPathIsOpenStaOrLabelledAbcEstimate) {
+  const std::string lib = area_flow_liberty();
+  if (lib.empty()) GTEST_SKIP() << kNeedsAreaFlow;
+  fs::path cache = tmpdir() / "timing_cache", abc_csv = tmpdir() / "abc.csv", sta_csv = tmpdir() / "sta.csv";
+  std::string args = "--func gelu --entries 2,4 --input-bits 4 --coef-bits 4 --ref-entries none --no-fetch --liberty " +
+                     lib + " --jobs 2 --cache-dir " + cache.string();
+  // The fallback first: so an OpenSTA run after it must not read its entries.
+  Outcome r = sweep(args + " --csv " + abc_csv.string(), "GQALUT_STA=/nonexistent");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err,
+            "gqalut: note: critical paths are ABC's estimate (timing abc-estimate): GQALUT_STA=/nonexistent is not an "
+            "executable (Debian: apt-get install opensta; or set GQALUT_STA to the binary)\n");
+  EXPECT_NE(r.out.find("Critical path (ns), timing abc-estimate: ABC stime"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("as OpenSTA was not found"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(4 designs synthesised"), std::string::npos) << r.out;
+  auto abc_rows = read_csv(abc_csv);
+  ASSERT_EQ(abc_rows.size(), 2u);
+  for (const auto& row : abc_rows) {
+    EXPECT_EQ(row.f.at("timing"), "abc-estimate");
+    EXPECT_GT(row.d("critical_path_ns"), 0);
+    EXPECT_EQ(row.f.at("critical_path_ns"), row.f.at("abc_estimate_ns"));
+    EXPECT_EQ(row.f.at("prog_critical_path_ns"), row.f.at("prog_abc_estimate_ns"));
+  }
+  // Asking for OpenSTA without it is an error, not a fallback.
+  r = sweep(args + " --timing opensta", "GQALUT_STA=/nonexistent");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err.rfind("gqalut: error: --timing opensta: GQALUT_STA=/nonexistent is not an executable", 0), 0u)
+      << r.err;
+
+  if (std::system("command -v sta >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "OpenSTA (sta) is not installed (scripts/deps.sh installs Debian's opensta): only the fallback "
+                    "was checked";
+  r = sweep(args + " --csv " + sta_csv.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // no note
+  EXPECT_NE(r.out.find("Critical path (ns), timing opensta: OpenSTA "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(4 designs synthesised"), std::string::npos) << "ABC entries served as OpenSTA's\n" << r.out;
+  auto sta_rows = read_csv(sta_csv);
+  ASSERT_EQ(sta_rows.size(), 2u);
+  for (size_t i = 0; i < sta_rows.size(); ++i) {
+    const Row& row = sta_rows[i];
+    EXPECT_EQ(row.f.at("timing"), "opensta");
+    EXPECT_EQ(row.f.at("area_um2"), abc_rows[i].f.at("area_um2"));  // the same mapping
+    EXPECT_EQ(row.f.at("abc_estimate_ns"), abc_rows[i].f.at("abc_estimate_ns"));
+    for (const char* unit : {"", "prog_"}) {
+      SCOPED_TRACE(std::string(unit) + "K=" + row.f.at("entries"));
+      double sta_ns = row.d(std::string(unit) + "critical_path_ns"), abc_ns = row.d(std::string(unit) + "abc_estimate_ns");
+      EXPECT_GT(sta_ns, 0);
+      EXPECT_GT(abc_ns, 0);
+      // The same gates and Liberty tables: OpenSTA adds the launching register's clock-to-q and
+      // slew propagation, so it is about ABC's figure or a little more (0.9x..2x and at most 1 ns more).
+      EXPECT_GE(sta_ns, 0.9 * abc_ns);
+      EXPECT_LE(sta_ns, std::min(2 * abc_ns, abc_ns + 1.0));
+    }
+  }
+  // Warm: both timing sources stay cached side by side.
+  r = sweep(args + " --csv " + sta_csv.string());
+  EXPECT_NE(r.out.find("(0 designs synthesised"), std::string::npos) << r.out;
+  r = sweep(args, "GQALUT_STA=/nonexistent");
+  EXPECT_NE(r.out.find("(0 designs synthesised"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -28,7 +29,11 @@ namespace {
 namespace fs = std::filesystem;
 
 // Bump when the flow or the parsing changes: old cache entries then miss.
-constexpr const char* kFlowVersion = "gqalut-area-1";
+// 2: the netlist is timed with OpenSTA (timing source and tool versions in the key).
+constexpr const char* kFlowVersion = "gqalut-area-2";
+// The clock period of the timing run (ns). It only sets the slack; the
+// arrival time reported does not depend on it.
+constexpr double kClockNs = 10;
 
 std::string read_text(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -80,6 +85,65 @@ int spawn(const std::vector<std::string>& args, const std::string& log) {
 }
 
 bool exited_ok(int status) { return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+// The first line `args` print (e.g. "2.0.17" for sta -version), trimmed; empty if it fails.
+std::string first_line_of(const std::vector<std::string>& args, const fs::path& scratch) {
+  std::error_code ec;
+  fs::create_directories(scratch.parent_path(), ec);
+  int st = spawn(args, scratch.string());
+  std::string out = read_text(scratch);
+  fs::remove(scratch, ec);
+  if (!exited_ok(st)) return {};
+  std::string line = out.substr(0, out.find('\n'));
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+  return line;
+}
+
+bool has_clk_port(const std::string& netlist) {
+  std::istringstream ss(netlist);
+  std::string line;
+  while (std::getline(ss, line)) {
+    size_t a = line.find_first_not_of(" \t");
+    if (a != std::string::npos && line.compare(a, 10, "input clk;") == 0) return true;
+  }
+  return false;
+}
+
+// The OpenSTA script of hw_report.sh for one netlist. A unit without a clk
+// port (purely combinational) is timed against a virtual clock: inputs
+// arrive at its edge, outputs are required at the next.
+std::string sta_script(const std::string& lib, const std::string& netlist_path, const std::string& top, bool clk) {
+  std::string s = fmt::format("read_liberty {{{}}}\nread_verilog {{{}}}\nlink_design {}\n", lib, netlist_path, top);
+  if (clk)
+    s += fmt::format(
+        "create_clock -name clk -period {p} [get_ports clk]\n"
+        "set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]\n",
+        fmt::arg("p", kClockNs));
+  else
+    s += fmt::format("create_clock -name vclk -period {}\nset_input_delay 0 -clock vclk [all_inputs]\n", kClockNs);
+  s += fmt::format("set_output_delay 0 -clock {} [all_outputs]\nreport_checks -path_delay max -digits 3\n",
+                   clk ? "clk" : "vclk");
+  return s;
+}
+
+// The data arrival time (ns) of the report's path; throws if OpenSTA
+// reported an error (a netlist it could not read must not pass as timed).
+double sta_arrival(const std::string& log, const std::string& what) {
+  for (const char* bad : {"Error:", "error:"}) {
+    size_t pos = log.find(bad);
+    if (pos != std::string::npos) {
+      std::string msg = log.substr(pos, log.find('\n', pos) - pos);
+      throw std::runtime_error(fmt::format("OpenSTA failed on {}: {}", what, msg));
+    }
+  }
+  size_t pos = log.find("data arrival time");
+  if (pos == std::string::npos) {
+    if (log.find("No paths found") != std::string::npos) return 0;  // constant unit: nothing to time
+    throw std::runtime_error(fmt::format("OpenSTA reported no path for {}", what));
+  }
+  size_t line = log.rfind('\n', pos);
+  return std::strtod(log.c_str() + (line == std::string::npos ? 0 : line + 1), nullptr);
+}
 
 // Fetches qflow-tech-osu018 into dir (as scripts/hw_report.sh does).
 std::string fetch_liberty(const fs::path& dir) {
@@ -144,7 +208,7 @@ static void remove_stale_work(const fs::path& work) {
   for (const auto& d : stale) fs::remove_all(d, ec);
 }
 
-AreaFlow AreaFlow::find(const std::string& cache_dir, const std::string& liberty, bool fetch) {
+AreaFlow AreaFlow::find(const std::string& cache_dir, const std::string& liberty, bool fetch, TimingChoice timing) {
   AreaFlow f;
   f.cache_ = cache_dir;
   remove_stale_work(fs::path(cache_dir) / "work");
@@ -175,11 +239,36 @@ AreaFlow AreaFlow::find(const std::string& cache_dir, const std::string& liberty
     return f;
   }
   f.liberty_hash_ = hash_hex(read_text(f.liberty_));
+  const fs::path scratch = fs::path(cache_dir) / "work" / fmt::format("version.{}.txt", ::getpid());
+  f.yosys_version_ = first_line_of({f.yosys_, "-V"}, scratch);
+  f.timing_tool_ = fmt::format("ABC stime ({})", f.yosys_version_.empty() ? "yosys" : f.yosys_version_);
+  if (timing == TimingChoice::abc) return f;
+  // OpenSTA: $GQALUT_STA (a path, or a name in PATH), else sta in PATH.
+  const char* env = std::getenv("GQALUT_STA");
+  const std::string want = env ? env : "sta";
+  const bool is_path = want.find('/') != std::string::npos;
+  std::string sta = is_path ? (::access(want.c_str(), X_OK) == 0 ? want : "") : find_in_path(want);
+  std::string version = sta.empty() ? "" : first_line_of({sta, "-version"}, scratch);
+  if (version.empty()) {
+    std::string what = env ? fmt::format("GQALUT_STA={}", want) : "OpenSTA (sta)";
+    std::string why = !sta.empty() ? "does not run ('-version' failed)"
+                      : is_path    ? "is not an executable"
+                                   : "is not in PATH";
+    f.timing_note_ = fmt::format("{} {} (Debian: apt-get install opensta; or set GQALUT_STA to the binary)", what, why);
+    if (timing == TimingChoice::opensta) f.why_ = f.timing_note_;
+    return f;
+  }
+  f.sta_ = sta;
+  f.sta_version_ = version;
+  f.timing_ = "opensta";
+  f.timing_tool_ = fmt::format("OpenSTA {} ({})", version, sta);
   return f;
 }
 
 std::string AreaFlow::key(const Design& d) const {
-  std::string all = fmt::format("{}\n{}\n{}\n{}\n", kFlowVersion, liberty_hash_, d.top, d.chparam);
+  // The tools' versions matter, not their paths.
+  std::string all = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n", kFlowVersion, liberty_hash_, yosys_version_, timing_,
+                                sta_version_, d.top, d.chparam);
   for (const auto& s : d.sources) all += fmt::format("{}\n{}", s.size(), s);
   return hash_hex(all);
 }
@@ -198,8 +287,12 @@ SynthResult AreaFlow::synth(const Design& d) const {
       r.cells = j.at("cells").get<int>();
       r.flip_flops = j.at("flip_flops").get<int>();
       r.critical_path_ns = j.at("critical_path_ns").get<double>();
+      r.timing = j.at("timing").get<std::string>();
+      r.abc_estimate_ns = j.at("abc_estimate_ns").get<double>();
       r.cached = true;
-      return r;
+      // The key holds the timing source and the tools' versions; an entry that
+      // says otherwise was not written by this flow: measure again, replace it.
+      if (r.timing == timing_) return r;
     } catch (const std::exception&) {
       // unreadable entry (not ours): synthesise again and replace it
     }
@@ -226,6 +319,11 @@ SynthResult AreaFlow::synth(const Design& d) const {
       "opt_clean\n"
       "tee -q -o {stat} stat -liberty {lib}\n",
       fmt::arg("top", d.top), fmt::arg("lib", lib), fmt::arg("stat", (work / "stat.txt").string()));
+  // For OpenSTA 2.0, whose reader rejects assignments to concatenations: -purge
+  // drops the internal aliases, -simple-lhs writes the rest one wire at a time.
+  const fs::path netlist = work / "netlist.v";
+  if (!sta_.empty())
+    script += fmt::format("opt_clean -purge\nwrite_verilog -noattr -noexpr -nohex -nodec -simple-lhs {}\n", netlist.string());
   std::ofstream(work / "flow.ys") << script;
   std::string log = (work / "yosys.log").string();
   int st = spawn({yosys_, "-q", "-l", log, "-s", (work / "flow.ys").string()}, (work / "yosys.out").string());
@@ -259,14 +357,27 @@ SynthResult AreaFlow::synth(const Design& d) const {
     }
   }
   double ps = number_after(ylog, "Delay =");
-  r.critical_path_ns = ps < 0 ? -1 : ps / 1000;
+  r.abc_estimate_ns = ps < 0 ? -1 : ps / 1000;
   if (r.area_um2 < 0 || r.cells < 0)
     throw std::runtime_error(fmt::format("could not read yosys' stat report for {} in {}", d.top, work.string()));
+  r.timing = timing_;
+  r.critical_path_ns = r.abc_estimate_ns;
+  if (!sta_.empty()) {
+    const fs::path tcl = work / "sta.tcl", sta_log = work / "sta.log";
+    std::ofstream(tcl) << sta_script(lib, netlist.string(), d.top, has_clk_port(read_text(netlist)));
+    int sst = spawn({sta_, "-no_init", "-exit", tcl.string()}, sta_log.string());
+    std::string what = fmt::format("{} (work folder {})", d.top, work.string());
+    if (!exited_ok(sst)) throw std::runtime_error(fmt::format("OpenSTA ({}) failed on {}", sta_, what));
+    r.critical_path_ns = sta_arrival(read_text(sta_log), what);
+  }
   json j = {{"top", d.top},
             {"area_um2", r.area_um2},
             {"cells", r.cells},
             {"flip_flops", r.flip_flops},
-            {"critical_path_ns", r.critical_path_ns}};
+            {"critical_path_ns", r.critical_path_ns},
+            {"timing", r.timing},
+            {"timing_tool", timing_tool_},
+            {"abc_estimate_ns", r.abc_estimate_ns}};
   write_file_atomic(entry.string(), j.dump() + "\n");
   fs::remove_all(work, ec);
   return r;

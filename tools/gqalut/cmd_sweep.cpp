@@ -2,7 +2,7 @@
 // point of entries x input bits x coefficient bits: the exact optimum (paper
 // score, max |error|), the generated unit (baked for one scale, and
 // programmable) synthesised with yosys onto the OSU 0.18 um cells (area,
-// cells, flip-flops, critical path; cached by design hash), the Pareto front
+// cells, flip-flops, critical path from OpenSTA; cached by design hash), the Pareto front
 // of error against area, and with --budget the cheapest point that meets it.
 #include <unistd.h>
 
@@ -60,6 +60,7 @@ struct SweepArgs {
   int jobs = 1;
   std::string cache_dir, liberty, rtl_dir;
   std::string ref_entries = "8";
+  std::string timing = "auto";
   int baked_scale = -1;
   bool no_area = false;
   bool no_fetch = false;
@@ -311,6 +312,12 @@ void mark_front(std::vector<Point>& pts, Objective obj, bool prog) {
     }
 }
 
+json hw_json(const SynthResult& r) {
+  return json{{"area_um2", r.area_um2},         {"cells", r.cells},
+              {"flip_flops", r.flip_flops},     {"critical_path_ns", r.critical_path_ns},
+              {"timing", r.timing},             {"abc_estimate_ns", r.abc_estimate_ns}};
+}
+
 std::string opt_num(const std::optional<SynthResult>& r, double SynthResult::*field, const char* f = "{:.2f}") {
   return r ? fmt::format(fmt::runtime(f), (*r).*field) : std::string();
 }
@@ -473,8 +480,20 @@ void run(const SweepArgs& args) {
         pts.push_back(std::move(p));
       }
 
-  AreaFlow flow = a.no_area ? AreaFlow{} : AreaFlow::find(cache_dir, a.liberty, !a.no_fetch);
+  if (a.timing != "auto" && a.timing != "opensta" && a.timing != "abc")
+    throw std::invalid_argument(fmt::format("--timing must be auto, opensta or abc, got '{}'", a.timing));
+  const TimingChoice timing = a.timing == "opensta" ? TimingChoice::opensta
+                              : a.timing == "abc"   ? TimingChoice::abc
+                                                    : TimingChoice::automatic;
+  AreaFlow flow = a.no_area ? AreaFlow{} : AreaFlow::find(cache_dir, a.liberty, !a.no_fetch, timing);
+  if (!a.no_area && timing == TimingChoice::opensta && !flow.timing_note().empty())
+    throw std::invalid_argument("--timing opensta: " + flow.timing_note());
   const bool with_area = !a.no_area && flow.available();
+  // Never silently: a critical path that is ABC's estimate because OpenSTA is
+  // missing says so here, in the report header and in every CSV/JSON row.
+  if (with_area && !flow.timing_note().empty())
+    fmt::print(stderr, "gqalut: note: critical paths are ABC's estimate (timing abc-estimate): {}\n",
+               flow.timing_note());
   const std::string rtl_dir = with_area && !ref_entries.empty() ? find_rtl_dir(a.rtl_dir) : std::string();
 
   Progress progress("sweep");
@@ -589,9 +608,16 @@ void run(const SweepArgs& args) {
              fn.name, lo, hi, a.scales, a.scale_mode, to_string(obj), a.split);
   if (with_area)
     fmt::print("Area: yosys + OSU 0.18 um ({}), output register included; baked unit for (int8) scale {},\n"
-               "programmable unit for every scale; critical path = ABC's delay of the logic between registers.\n"
+               "programmable unit for every scale.\nCritical path (ns), timing {}: {}.\n"
                "* = Pareto front of the baked units, P = of the programmable units.\n",
-               flow.liberty(), a.baked_scale >= 0 ? a.baked_scale : scales.back());
+               flow.liberty(), a.baked_scale >= 0 ? a.baked_scale : scales.back(), flow.timing(),
+               flow.timing() == "opensta"
+                   ? fmt::format("{}, report_checks -path_delay max: the arrival time of the worst\n"
+                                 "path (inputs at the clk edge, outputs due at the next; clock-to-q included, setup not)",
+                                 flow.timing_tool())
+                   : fmt::format("{}{}, the longest combinational path\nbetween registers and ports (no "
+                                 "clock-to-q, no setup)",
+                                 flow.timing_tool(), flow.timing_note().empty() ? "" : ", as OpenSTA was not found"));
   if (a.scale_mode == "span")
     fmt::print("Scales: a b_in-bit input at scale n covers the int8 input's span at n (its own scale n - (8 - b_in)).\n"
                "int8-in: the paper score of the unit fed int8 data requantized to b_in bits (round half away, saturate),\n"
@@ -635,7 +661,8 @@ void run(const SweepArgs& args) {
     std::string csv =
         "func,entries,input_bits,coef_bits,slope_format,intercept_format,paper_score,max_abs_error,area_um2,cells,"
         "flip_flops,critical_path_ns,prog_area_um2,prog_cells,prog_flip_flops,prog_critical_path_ns,prog_ratio_int32,"
-        "prog_ratio_fp32,pareto,pareto_prog,scales,int8_input_score,int8_input_max_abs_error\n";
+        "prog_ratio_fp32,pareto,pareto_prog,scales,int8_input_score,int8_input_max_abs_error,timing,"
+        "abc_estimate_ns,prog_abc_estimate_ns\n";
     for (const auto& p : pts) {
       auto cnt = [](const std::optional<SynthResult>& r, int SynthResult::*f) {
         return r ? std::to_string((*r).*f) : std::string();
@@ -643,14 +670,17 @@ void run(const SweepArgs& args) {
       std::string sc;
       for (int n : p.scales) sc += (sc.empty() ? "" : ";") + std::to_string(n);
       auto num = [](const std::optional<double>& v) { return v ? fmt::format("{:.17g}", *v) : std::string(); };
-      csv += fmt::format("{},{},{},{},{},{},{:.17g},{:.17g},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", fn.name, p.entries,
+      csv += fmt::format("{},{},{},{},{},{},{:.17g},{:.17g},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                         fn.name, p.entries,
                          p.input_bits, p.coef_bits, p.fk.name(), p.fb.name(), p.paper_score, p.max_abs,
                          opt_num(p.baked, &SynthResult::area_um2), cnt(p.baked, &SynthResult::cells),
                          cnt(p.baked, &SynthResult::flip_flops), opt_num(p.baked, &SynthResult::critical_path_ns),
                          opt_num(p.prog, &SynthResult::area_um2), cnt(p.prog, &SynthResult::cells),
                          cnt(p.prog, &SynthResult::flip_flops), opt_num(p.prog, &SynthResult::critical_path_ns),
                          ratio(p, false), ratio(p, true), with_area ? (p.pareto ? "1" : "0") : "",
-                         with_area ? (p.pareto_prog ? "1" : "0") : "", sc, num(p.int8_score), num(p.int8_max_abs));
+                         with_area ? (p.pareto_prog ? "1" : "0") : "", sc, num(p.int8_score), num(p.int8_max_abs),
+                         p.baked ? p.baked->timing : std::string(), opt_num(p.baked, &SynthResult::abc_estimate_ns),
+                         opt_num(p.prog, &SynthResult::abc_estimate_ns));
     }
     write_file_atomic(a.csv, csv);
     fmt::print("csv: {}\n", a.csv);
@@ -658,14 +688,12 @@ void run(const SweepArgs& args) {
   if (!a.json_out.empty()) {
     json out = {{"function", fn.name}, {"range", {lo, hi}}, {"scales", scales}, {"objective", to_string(obj)},
                 {"split", a.split}, {"area_available", with_area}};
-    if (with_area) out["liberty"] = flow.liberty();
+    if (with_area) out["liberty"] = flow.liberty(), out["timing"] = flow.timing(), out["timing_tool"] = flow.timing_tool();
     json rj = json::array();
     for (const auto& [k, r] : refs)
       rj.push_back({{"entries", k},
-                    {"int32", {{"area_um2", r.first.area_um2}, {"cells", r.first.cells},
-                               {"flip_flops", r.first.flip_flops}, {"critical_path_ns", r.first.critical_path_ns}}},
-                    {"fp32", {{"area_um2", r.second.area_um2}, {"cells", r.second.cells},
-                              {"flip_flops", r.second.flip_flops}, {"critical_path_ns", r.second.critical_path_ns}}}});
+                    {"int32", hw_json(r.first)},
+                    {"fp32", hw_json(r.second)}});
     out["references"] = rj;
     json pj = json::array();
     for (const auto& p : pts) {
@@ -677,12 +705,8 @@ void run(const SweepArgs& args) {
       for (const auto& s : p.errors.scales)
         sc.push_back({{"n", s.n}, {"points", s.points}, {"mse", s.mse}, {"max_abs_error", s.max_abs_error}});
       e["per_scale"] = sc;
-      auto hw = [](const SynthResult& r) {
-        return json{{"area_um2", r.area_um2}, {"cells", r.cells}, {"flip_flops", r.flip_flops},
-                    {"critical_path_ns", r.critical_path_ns}};
-      };
-      if (p.baked) e["baked"] = hw(*p.baked), e["pareto"] = p.pareto;
-      if (p.prog) e["programmable"] = hw(*p.prog), e["pareto_prog"] = p.pareto_prog;
+      if (p.baked) e["baked"] = hw_json(*p.baked), e["pareto"] = p.pareto;
+      if (p.prog) e["programmable"] = hw_json(*p.prog), e["pareto_prog"] = p.pareto_prog;
       pj.push_back(e);
     }
     out["points"] = pj;
@@ -731,7 +755,8 @@ void add_sweep_command(CLI::App& app) {
       "For every point (entries K, input code width b_in, coefficient code width c): the exact optimum of the\n"
       "quantized table (per scale; the coefficient fraction split chosen per width), its P-int errors, and the\n"
       "generated units (baked for one scale, and programmable) synthesised with yosys onto the OSU 0.18 um\n"
-      "cells (area, cells, flip-flops, critical path), cached by design hash in --cache-dir. Lists: 4,8,16 or 4:8.\n\n"
+      "cells (area, cells, flip-flops; critical path timed by OpenSTA, or ABC's estimate without it: the\n"
+      "timing column says which), cached by design hash in --cache-dir. Lists: 4,8,16 or 4:8.\n\n"
       "Examples:\n"
       "  gqalut sweep --func gelu --entries 4,8,16 --input-bits 4,8 --coef-bits 4,6,8 --csv s.csv --plot s.png\n"
       "  gqalut sweep --func exp --entries 4:16 --input-bits 4:8 --coef-bits 4:8 --budget 1e-4 --jobs 2");
@@ -767,6 +792,10 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_option("--ref-entries", a->ref_entries, "Entry counts of the INT32/FP32 reference units, or none")
       ->capture_default_str();
   cmd->add_option("--baked-scale", a->baked_scale, "Scale of the baked unit (default: the largest of --scales)");
+  cmd->add_option("--timing", a->timing,
+                  "Critical path: auto (OpenSTA if found, else ABC's estimate, with a note) | opensta (required)\n"
+                  "| abc (ABC's estimate). OpenSTA is $GQALUT_STA if set, else sta in PATH")
+      ->capture_default_str();
   cmd->add_flag("--no-area", a->no_area, "Errors only: no synthesis");
   cmd->add_flag("--no-fetch", a->no_fetch, "Never run apt-get download for the Liberty file");
   cmd->callback([a] { run(*a); });
