@@ -197,11 +197,13 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&rep);
   rep.Finish();
 
+  const SoftmaxDatapath& smd = sm.datapath();
+  const LayerNormDatapath& lnd = ln.datapath();
   std::printf("\nTables: optimum 8-entry exp2m1 (scale %d) + official reci_pwl_7 (scale %d, codes [%d, %d)); sqrt_reci_pwl_7 "
               "(scale %d, codes [%d, %d)). Inputs int8 at 2^-%d; softmax out uint8 at 2^-%d; LayerNorm out int8 at "
               "2^-%d.\n",
-              sm.exp_scale, sm.div_scale, 1 << sm.div_a, 2 << sm.div_a, ln.rsqrt_scale, 1 << ln.rsqrt_a,
-              4 << ln.rsqrt_a, kInFrac, kProbFrac, kLnOut);
+              smd.exp_scale, smd.div_scale, 1 << smd.div_a, 2 << smd.div_a, lnd.rsqrt_scale, 1 << lnd.rsqrt_a,
+              4 << lnd.rsqrt_a, kInFrac, kProbFrac, kLnOut);
   std::printf("Errors vs double over %d rows per size (max abs / mean abs).\n", kErrorRows);
   std::printf("%-10s %6s %-8s %10s %12s %9s   %-22s %-22s\n", "op", "n", "isa", "int ns", "fp32 ns", "speedup",
               "int err (max/mean)", "fp32 err (max/mean)");

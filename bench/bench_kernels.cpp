@@ -120,16 +120,18 @@ int main(int argc, char** argv) {
 
   // One benchmark per (listed kernel, shape) where the CPU has the ISA and the plan meets the requirement.
   std::vector<std::string> kernel_names, skipped;
-  auto add_family = [&](auto fam_tag, const auto& p, bool have) {
+  auto add_family = [&](auto fam_tag, const typename decltype(fam_tag)::Handle& handle, bool have) {
     using F = decltype(fam_tag);
     using In = typename F::In;
     using Out = typename F::Out;
+    // The kernels take the plan's internal layout (the handles outlive the benchmarks).
+    const typename F::Plan* pp = have ? &gqalut::detail::PlanAccess::layout(handle) : nullptr;
     for (const auto& k : gqalut::ukernel::kernels<F>()) {
       if (!isa_supported(k.isa)) {
         skipped.push_back(fmt::format("{} (this CPU lacks {})", k.name, to_string(k.isa)));
         continue;
       }
-      if (!have || !k.applies(p)) {
+      if (!have || !k.applies(*pp)) {
         skipped.push_back(fmt::format("{} (requirement '{}' not met by this plan)", k.name, k.requirement));
         continue;
       }
@@ -137,7 +139,6 @@ int main(int argc, char** argv) {
       for (const auto& s : kShapes) {
         const size_t n = s.n;
         const auto fn = k.fn;
-        const auto* pp = &p;
         reg(std::string(k.name) + "/" + s.name, n, double(sizeof(In) + sizeof(Out)),
             [=](benchmark::State& st) {
               auto [in, out] = buffers(static_cast<In*>(nullptr), static_cast<Out*>(nullptr));
@@ -192,7 +193,7 @@ int main(int argc, char** argv) {
 
   std::printf("\nTable: official gelu_pwl_7.json at scale %d (%d segments reachable), requantized to 2^-%d; "
               "apply() runs %s for it here\n",
-              in_frac, plan.segments, out_frac, [&] {
+              in_frac, plan.segments(), out_frac, [&] {
                 std::vector<int8_t> o(64);
                 return apply(rq, in8.data(), o.data(), o.size());
               }());

@@ -311,7 +311,7 @@ int main(int argc, char** argv) {
         }
         r.have_err = true;
         // The kernel the operator layer runs for this plan (what activation / activation_pwl call).
-        r.note = pwl ? apply(act_plans[a].requant, codes.data(), y.data(), 256) : apply(act_plans[a].lut, codes.data(), y.data(), 256);
+        r.note = pwl ? apply(act_plans[a].requant(), codes.data(), y.data(), 256) : apply(act_plans[a].lut(), codes.data(), y.data(), 256);
         add_row(r, [n, a, pwl](benchmark::State& st) {
           const auto op = pwl ? activation_pwl : activation;
           for (auto _ : st) {

@@ -15,7 +15,7 @@ int64_t round_shift(int64_t v, int s) {
 
 void reciprocal_reduce(const PwlPlan& reci, int64_t den, int64_t* r, int* big_e) {
   den = std::max<int64_t>(den, 1);
-  const int nr = reci.n;
+  const int nr = reci.scale();
   const int e = 63 - __builtin_clzll(static_cast<uint64_t>(den));
   int64_t code = round_shift(den, e - nr);
   int ee = e;
@@ -32,6 +32,7 @@ void reciprocal_reduce(const PwlPlan& reci, int64_t den, int64_t* r, int* big_e)
 
 void linear_attention_head(const PwlPlan& reci, const int32_t* q, const int32_t* k, const int32_t* v,
                            int32_t* out, std::size_t tokens, std::size_t dim) {
+  const int shift = reci.shift();  // L of the reciprocal table (once per head)
   std::vector<int64_t> kv(dim * dim, 0), ks(dim, 0), num(dim);
   for (std::size_t j = 0; j < tokens; ++j) {
     for (std::size_t a = 0; a < dim; ++a) {
@@ -52,7 +53,7 @@ void linear_attention_head(const PwlPlan& reci, const int32_t* q, const int32_t*
     int big_e = 0;
     reciprocal_reduce(reci, den, &r, &big_e);
     for (std::size_t c = 0; c < dim; ++c) {
-      out[i * dim + c] = static_cast<int32_t>(std::clamp<int64_t>(round_shift(num[c] * r, reci.shift + big_e), -128, 127));
+      out[i * dim + c] = static_cast<int32_t>(std::clamp<int64_t>(round_shift(num[c] * r, shift + big_e), -128, 127));
     }
   }
 }

@@ -164,13 +164,14 @@ Tensor IntOps::activation(Activation fn, int in_frac, int out_frac, const Tensor
 // round(((e + 2^7) >> 8) R 2^-T), saturated.
 
 Tensor IntOps::softmax(int in_frac, const Tensor& q, Backend b) const {
-  const SoftmaxPlan& p = softmax_plan(in_frac);
+  const SoftmaxPlan& plan = softmax_plan(in_frac);
+  const SoftmaxDatapath& p = plan.datapath();  // the public constants the mirror restates
   const int64_t width = q.size(-1);
   if (b == Backend::library) {
     auto in = to_buffer<int8_t>(q);
     std::vector<int8_t> out(in.size());
     for (std::size_t row = 0; row < in.size(); row += width) {
-      softmax_row(p, in.data() + row, out.data() + row, width);
+      softmax_row(plan, in.data() + row, out.data() + row, width);
     }
     return from_buffer(out, q);
   }
@@ -197,7 +198,7 @@ Tensor IntOps::softmax(int in_frac, const Tensor& q, Backend b) const {
   d = torch::where(over, shr(d, torch::ones_like(d)), d);
   ex = torch::where(over, ex + 1, ex);
   const Tensor x = shift_trunc(sum, (a - p.div_scale + 28) - ex);
-  Tensor y = round_half_up(lut_acc(dt, d), full_like_long(d, p.div.shift - 28));
+  Tensor y = round_half_up(lut_acc(dt, d), full_like_long(d, p.div_table_shift - 28));
   for (int i = 0; i < p.newton_steps; ++i) {
     const Tensor xy = shr(x * y, full_like_long(y, 28));
     y = shr(y * ((int64_t{2} << 28) - xy), full_like_long(y, 28));
@@ -214,7 +215,8 @@ Tensor IntOps::softmax(int in_frac, const Tensor& q, Backend b) const {
 
 Tensor IntOps::layernorm(int in_frac, const Tensor& xq, int gamma_frac, const Tensor& gamma, int out_frac,
                          const Tensor& beta, double eps, Backend b) const {
-  const LayerNormPlan& p = layernorm_plan(in_frac, gamma_frac, out_frac, eps);
+  const LayerNormPlan& plan = layernorm_plan(in_frac, gamma_frac, out_frac, eps);
+  const LayerNormDatapath& p = plan.datapath();
   const int64_t width = xq.size(-1);
   if (b == Backend::library) {
     auto in = to_buffer<int8_t>(xq);
@@ -225,7 +227,7 @@ Tensor IntOps::layernorm(int in_frac, const Tensor& xq, int gamma_frac, const Te
     }
     std::vector<int8_t> out(in.size());
     for (std::size_t row = 0; row < in.size(); row += width) {
-      layernorm_row(p, in.data() + row, g.data(), be.data(), out.data() + row, width);
+      layernorm_row(plan, in.data() + row, g.data(), be.data(), out.data() + row, width);
     }
     return from_buffer(out, xq);
   }
@@ -244,7 +246,7 @@ Tensor IntOps::layernorm(int in_frac, const Tensor& xq, int gamma_frac, const Te
   e = torch::where(over, e + 2, e);
   // Newton: y <- y (3 - X y^2) / 2 in Q28, X = v 2^-(e + s) exactly.
   const Tensor xx = shift_trunc(v, (28 - s) - e);
-  Tensor y = round_half_up(lut_acc(rt, r), full_like_long(r, p.rsqrt.shift - 28));
+  Tensor y = round_half_up(lut_acc(rt, r), full_like_long(r, p.rsqrt_table_shift - 28));
   for (int i = 0; i < p.newton_steps; ++i) {
     const Tensor y2 = shr(y * y, full_like_long(y, 28));
     const Tensor xy2 = shr(xx * y2, full_like_long(y, 28));

@@ -3,16 +3,26 @@
 // docs/intops.md for each datapath and its measured error. Tables come from
 // any algorithm (official GQA-LUT files, gqalut's searches). Plans validate
 // and may throw; the row functions never throw once a plan is built (except
-// for an unsupported forced ISA). Every ISA gives bit-identical results.
+// for an unsupported forced ISA, or an empty, default-constructed plan).
+// Every ISA gives bit-identical results. Plans are opaque values: the
+// datapath constants are public (datapath()), the lookups and table layouts
+// are internal (src/kernels/plan_layout.h).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "gqalut/kernels.hpp"
 #include "gqalut/table.hpp"
 
 namespace gqalut {
+
+namespace detail {
+struct SoftmaxLayout;
+struct LayerNormLayout;
+struct ActivationLayout;
+}  // namespace detail
 
 // ---- softmax ----------------------------------------------------------------
 // p_i = exp(x_i - max) / sum_j exp(x_j - max) over one row of logits
@@ -26,32 +36,43 @@ namespace gqalut {
 //   R = round(Y * 2^(15 + a - s_d)) ~ 2^15 (within 2^-(a+1))   (= 2^15 / (S 2^-x): 2^15 / S with the exponent split off)
 //   out_i = min(round(((e_i + 2^7) >> 8) * R * 2^-T), max_code),  T = x + 7 - out_frac   (product < 2^31)
 // For int8 logits u_i is in [0, 255] and the whole EXP stage is one 256-entry
-// lookup (e_s8, built from the same integer steps); int32 logits look up the
-// table's 2^s_e mantissas (mant) and shift.
-struct SoftmaxPlan {
+// lookup (built from the same integer steps); int32 logits look up the
+// table's 2^s_e mantissas and shift. Those lookups and the tables' kernel
+// plans are internal (src/kernels/plan_layout.h); the constants below are
+// the datapath's public facts.
+struct SoftmaxDatapath {
   int in_frac = 0;        // logits scale 2^-in_frac
   int out_frac = 8;       // probability scale 2^-out_frac
   // EXP2M1 stage: a table of 2^x - 1 on [-1/2, 1/2) (function "exp2m1")
   int exp_scale = 8;      // s_e: the table's input scale (codes c in [-2^(s_e-1), 2^(s_e-1)))
-  PwlPlan exp;            // the table at s_e (the hardware mirror the lookups are built from)
+  int exp_table_shift = 0;  // L_e: the table's accumulator scale 2^-L_e
   double exp_max_rel_error = 0;  // max |(1 + table(c)) / 2^(c 2^-s_e) - 1| over the codes
   uint32_t log2e = 0;     // C = round(log2(e) * 2^30)
   int exp_shift = 0;      // in_frac + 30 - s_e
   int exp_gain = 0;       // g: e = mantissa * 2^(g - k)
   uint32_t u_cap = 0;     // u = max - q is clamped here; e(u) = 0 for every u >= u_cap
-  uint32_t mant[256] = {};  // 2^L_e + EXP2M1_acc(c), index c + 2^(s_e-1)
-  uint32_t e_s8[256] = {};  // e(u) for u in [0, 255]: the int8-logit lookup
-  uint32_t e16_s8[256] = {};  // (e(u) + 2^7) >> 8 (< 2^16): what the outputs multiply
-  uint8_t e_bytes[5][256] = {};  // byte planes of e_s8 (0..2) and e16_s8 (3..4), for byte permutes
   // DIV stage
   int div_scale = 0;      // s_d
   int div_a = 0;          // mantissa codes d in [2^a, 2^(a+1))
-  PwlPlan div;
+  int div_table_shift = 0;  // L_d: the DIV table's accumulator scale 2^-L_d
   double div_max_rel_error = 0;    // |1 - X * DIV(d)| over every X that rounds to a used code d
   int newton_steps = 0;            // integer Newton steps after the table
   double recip_max_rel_error = 0;  // bound on |1 - X Y| after them (plus fixed-point truncation)
   uint32_t r_max = 0;              // R <= r_max = 2^15 / (1 - 2^-(a+1)) (+1)
   uint32_t max_product = 0;        // max ((e_i + 2^7) >> 8) * R (proved < 2^31 at plan time)
+};
+
+// An opaque, immutable, cheap-to-copy plan (a shared handle); a default-
+// constructed one is empty and the row functions throw std::invalid_argument on it.
+class SoftmaxPlan {
+ public:
+  SoftmaxPlan() = default;
+  bool valid() const noexcept { return layout_ != nullptr; }
+  const SoftmaxDatapath& datapath() const;
+
+ private:
+  friend struct detail::PlanAccess;
+  std::shared_ptr<const detail::SoftmaxLayout> layout_;
 };
 
 // exp2m1_set: a table set of 2^x - 1 on a range containing [-1/2, 1/2) (fit one
@@ -82,15 +103,27 @@ uint32_t softmax_exp(const SoftmaxPlan& plan, uint32_t u);
 //       then integer Newton steps Y <- Y (3 - X Y^2) / 2 (Q28)
 //   D_i = n*q_i - Sx;  out_i = sat8(round(D_i * gamma_i * Y * 2^-T) + beta_i),
 //   T = gamma_frac + 28 + (E + s_r)/2 - out_frac   (evaluated in 32-bit steps, docs/intops.md)
-struct LayerNormPlan {
+struct LayerNormDatapath {
   int in_frac = 0, out_frac = 4, gamma_frac = 6;
   double eps = 1e-5;
   int rsqrt_scale = 0;    // s_r
   int rsqrt_a = 0;        // mantissa codes r in [2^a, 2^(a+2))
-  PwlPlan rsqrt;
+  int rsqrt_table_shift = 0;  // L_r: the RSQRT table's accumulator scale 2^-L_r
   double rsqrt_max_rel_error = 0;  // |1 - sqrt(X) RSQRT(r)| over every X that rounds to a used code r
   int newton_steps = 0;            // integer Newton steps after the table
   double rsqrt_newton_max_rel_error = 0;  // bound on |1 - sqrt(X) Y| after them
+};
+
+// Opaque like SoftmaxPlan (the RSQRT table's kernel plan is internal).
+class LayerNormPlan {
+ public:
+  LayerNormPlan() = default;
+  bool valid() const noexcept { return layout_ != nullptr; }
+  const LayerNormDatapath& datapath() const;
+
+ private:
+  friend struct detail::PlanAccess;
+  std::shared_ptr<const detail::LayerNormLayout> layout_;
 };
 
 // rsqrt_set: an RSQRT table set (range e.g. [0.25, 4]). Adds Newton steps until
@@ -112,9 +145,20 @@ void layernorm_row(const LayerNormPlan& plan, const int8_t* x, const int8_t* gam
 // runs the fastest of the two for the ISA: the lookup s8_lut256_s8 on AVX-512
 // (vpermi2b) and scalar, the table kernel s8_pwl_s8 on AVX2 (which has no
 // 256-entry byte permute; docs/intops.md has the timings).
-struct ActivationPlan {
-  RequantPlan requant;  // the table kernel's plan (hardware mirror; int16 input keeps s8_pwl_*)
-  Lut256Plan lut;       // lut.s8[q + 128] = requant of the table at q
+class ActivationPlan {
+ public:
+  ActivationPlan() = default;
+  bool valid() const noexcept { return layout_ != nullptr; }
+  int in_frac() const;
+  int out_frac() const;
+  // The table kernel's plan (hardware mirror) and the lookup (lut s8 at q =
+  // the requantized table at q); both share this plan's memory.
+  RequantPlan requant() const;
+  Lut256Plan lut() const;
+
+ private:
+  friend struct detail::PlanAccess;
+  std::shared_ptr<const detail::ActivationLayout> layout_;
 };
 ActivationPlan prepare_activation(const TableSet& set, int in_frac, int out_frac);
 void activation(const ActivationPlan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa = Isa::automatic);

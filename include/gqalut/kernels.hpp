@@ -2,14 +2,15 @@
 // tensors (SPEC section 2), in three layers (XNNPACK style):
 //   1. plans:        built once from a validated Table (may throw), holding
 //                    what the kernels need (reachable segments, thresholds
-//                    clamped to the input span, pre-shifted K and B);
+//                    clamped to the input span, pre-shifted K and B); opaque
+//                    values here, their layout internal (src/kernels/plan_layout.h);
 //   2. microkernels: pure functions, no allocation, no error paths, one
 //                    method each, named by contract and method
 //                    `<in>_<op>_<out>__<isa>[_<method>]` (e.g. s8_pwl_s8__avx512_madd),
 //                    listed with their requirement on the plan in one list
 //                    (src/kernels/kernels.def; kernel_list() below). Their
-//                    signatures and the dispatch tables are internal
-//                    (src/kernels/kernel_list.h);
+//                    signatures, the function-pointer types and the dispatch
+//                    tables (KernelSet) are internal (src/kernels/kernel_list.h);
 //   3. apply():      resolves the ISA (once, by CPUID, or forced by argument /
 //                    GQALUT_ISA=scalar|avx2|avx512 / set_default_isa), checks the
 //                    plan fits the output type, runs the first listed kernel
@@ -20,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,29 +49,41 @@ Isa default_isa();
 // automatic -> default_isa(); otherwise checks support (throws if not).
 Isa resolve_isa(Isa isa);
 
-// A prepared table for int8 (input_bits 8) or int16 (input_bits 16) input codes.
-// Segment j (0..segments-1) covers codes q with thr[j-1] <= q < thr[j]; its
-// accumulator is acc = k[j] * q + b[j] computed modulo 2^32 (k, b already
-// shifted by L-n-Fk and L-Fb), exact because every reachable acc fits int32.
-struct PwlPlan {
-  static constexpr int kMaxSegments = 64;
-  int input_bits = 8;
-  int n = 0;             // input scale 2^-n
-  int shift = 0;         // L: output value = acc * 2^-L
-  int segments = 1;      // reachable segments (1..64)
-  int16_t thr[kMaxSegments] = {};   // first code of segment j+1 (segments-1 used)
-  int8_t thr8[kMaxSegments] = {};   // same, int8 (input_bits 8 only)
-  int8_t thr8m1[kMaxSegments] = {}; // thr - 1 (for q > thr-1 compares)
-  int32_t k[kMaxSegments] = {};     // pre-shifted slopes (mod 2^32)
-  int32_t b[kMaxSegments] = {};     // pre-shifted intercepts (mod 2^32)
-  int16_t k16[kMaxSegments] = {};   // low 16 bits of k (valid arithmetic when fits_s16)
-  int16_t b16[kMaxSegments] = {};
-  int32_t acc_min = 0, acc_max = 0; // exact accumulator range over the input span
-  bool fits_s16 = false;            // every acc fits int16
-  // Compare tree (int8 input): segments padded to P = 2^tree_levels; level l
-  // tests q > tree[l][idx] with tree[l][i] = thr8m1[i + P/2^(l+1) - 1] (127 = never).
-  int tree_levels = 0;
-  int8_t tree[6][kMaxSegments] = {};
+// ---- plans -----------------------------------------------------------------
+// A plan is an opaque, immutable value: a cheap-to-copy handle (one shared
+// pointer) on the layout the kernels read, built once by prepare_*(). Its
+// memory layout (thresholds, pre-shifted slopes and intercepts, compare tree,
+// vpmaddubsw tables, ...) is internal (src/kernels/plan_layout.h) and may
+// change between versions; the accessors below are the public facts. A
+// default-constructed plan is empty (for containers): apply() and the
+// accessors throw std::invalid_argument on it.
+namespace detail {
+struct PwlLayout;
+struct RequantLayout;
+struct Lut256Layout;
+struct PlanAccess;
+}  // namespace detail
+
+// A prepared table for int8 (input_bits 8) or int16 (input_bits 16) input
+// codes: the reachable segments of the table over the input span, with
+// acc = K * q * 2^(L-n-Fk) + B * 2^(L-Fb) exact in int32 (SPEC section 2).
+class PwlPlan {
+ public:
+  static constexpr int kMaxSegments = 64;  // at most this many reachable segments
+  PwlPlan() = default;
+  // False for a default-constructed plan.
+  bool valid() const noexcept { return layout_ != nullptr; }
+  int input_bits() const;  // 8 or 16
+  int scale() const;       // n: the input scale 2^-n
+  int shift() const;       // L: output value = acc * 2^-L
+  int segments() const;    // reachable segments for this input width (1..64)
+  int32_t acc_min() const; // exact accumulator range over the input span
+  int32_t acc_max() const;
+  bool fits_s16() const;   // every accumulator fits int16 (apply to int16_t* is allowed)
+
+ private:
+  friend struct detail::PlanAccess;
+  std::shared_ptr<const detail::PwlLayout> layout_;
 };
 
 // Builds the plan; validates the table and throws std::invalid_argument if
@@ -77,29 +91,17 @@ struct PwlPlan {
 PwlPlan prepare_pwl(const Table& table, int input_bits = 8);
 
 // int8 -> int8 with output scale 2^-out_frac: code = sat8(round(acc * 2^(out_frac - L))),
-// rounding half away from zero.
-struct RequantPlan {
-  PwlPlan pwl;
-  int out_frac = 0;
-  int rshift = 0;        // L - out_frac; > 0: rounding right shift, <= 0: left shift
-  int32_t half = 0;      // 2^(rshift-1) when rshift > 0
-  // rshift <= 0: acc is clamped to [clamp_lo, clamp_hi] (just past the
-  // saturation points), shifted left by lshift = min(-rshift, 8), then saturated.
-  int32_t clamp_lo = 0, clamp_hi = 0;
-  int lshift = 0;
-  bool use16 = false;    // every intermediate fits int16 (fast path)
-  // vpmaddubsw form (use16 and every pre-shifted slope an int8 code):
-  // acc + half = k8[s] * (q + 128) + c16[s] with c16 = b - 128*k + half.
-  bool madd_ok = false;
-  int8_t k8[PwlPlan::kMaxSegments] = {};
-  int16_t c16[PwlPlan::kMaxSegments] = {};
-  // Round half away from zero needs v - (acc < 0) before the shift (v = acc + half).
-  // The plan proves per segment when that correction is a constant: it is -1 on a
-  // segment whose every acc is < 0 and changes nothing where acc + half is not a
-  // multiple of 2^rshift. If no segment mixes signs with a negative tie, the -1 is
-  // folded into c16 of the all-negative segments and madd_tie_fix is false (the
-  // kernel skips the per-element compare); otherwise c16 is as above and it is true.
-  bool madd_tie_fix = true;
+// rounding half away from zero (requantize_s8).
+class RequantPlan {
+ public:
+  RequantPlan() = default;
+  bool valid() const noexcept { return layout_ != nullptr; }
+  int out_frac() const;  // output scale 2^-out_frac
+  PwlPlan pwl() const;   // the int8 table plan it requantizes (shares this plan's memory)
+
+ private:
+  friend struct detail::PlanAccess;
+  std::shared_ptr<const detail::RequantLayout> layout_;
 };
 // Throws if out_frac is outside [0, 31] or the rounding add overflows int32.
 RequantPlan prepare_requant(const Table& table, int out_frac);
@@ -107,11 +109,17 @@ RequantPlan prepare_requant(const Table& table, int out_frac);
 // The scalar requantization formula (the reference the kernels match).
 int8_t requantize_s8(int64_t acc, int L, int out_frac);
 
-// The 256-entry full-output lookup baseline: one output per int8 code.
-struct Lut256Plan {
-  int32_t s32[256] = {};  // eval_acc at code (index = q + 128)
-  int8_t s8[256] = {};    // requantized to out_frac (index = q + 128)
-  int out_frac = 0;
+// The 256-entry full-output lookup baseline: one output per int8 code (its
+// int32 accumulator and its int8 code requantized to out_frac).
+class Lut256Plan {
+ public:
+  Lut256Plan() = default;
+  bool valid() const noexcept { return layout_ != nullptr; }
+  int out_frac() const;
+
+ private:
+  friend struct detail::PlanAccess;
+  std::shared_ptr<const detail::Lut256Layout> layout_;
 };
 Lut256Plan prepare_lut256(const Table& table, int out_frac);
 
@@ -122,7 +130,8 @@ struct KernelInfo {
   const char* name;         // <in>_<op>_<out>__<isa>[_<method>], e.g. "s8_pwl_s8__avx512_madd"
   const char* family;       // the contract, e.g. "s8_pwl_s8" (plan, input and output types)
   Isa isa;                  // scalar, avx2 or avx512
-  const char* requirement;  // the condition on the plan p, as C++ (e.g. "p.madd_ok && !p.madd_tie_fix")
+  const char* requirement;  // the condition on the plan's internal layout p (src/kernels/plan_layout.h),
+                            // as C++ (e.g. "p.madd_ok && !p.madd_tie_fix")
 };
 // Every kernel, in list order: within a family and ISA, preferred first.
 const std::vector<KernelInfo>& kernel_list();
@@ -135,9 +144,10 @@ void set_default_isa(Isa isa);
 // Tensor API (operator layer): resolves the ISA, checks the plan, runs the
 // FIRST kernel of the family in list order on that ISA whose requirement the
 // plan meets (else the same on the next lower ISA; scalar always has one) and
-// returns its name. n is an element count; no alignment requirement.
+// returns its name. n is an element count; no alignment requirement. Every
+// apply() throws std::invalid_argument on an empty plan.
 const char* apply(const PwlPlan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa = Isa::automatic);
-// Throws if !plan.fits_s16 or plan.input_bits != 8.
+// Throws if !plan.fits_s16() or plan.input_bits() != 8.
 const char* apply(const PwlPlan& plan, const int8_t* in, int16_t* out, size_t n, Isa isa = Isa::automatic);
 const char* apply(const PwlPlan& plan, const int16_t* in, int32_t* out, size_t n, Isa isa = Isa::automatic);
 // In place allowed (in == out).

@@ -70,22 +70,23 @@ py::array_t<int8_t> activation_array(const ActivationPlan& plan, py::array_t<int
 
 void bind_intops(py::module_& m) {
   py::class_<SoftmaxPlan>(m, "SoftmaxPlan")
-      .def_readonly("in_frac", &SoftmaxPlan::in_frac)
-      .def_readonly("out_frac", &SoftmaxPlan::out_frac)
-      .def_readonly("exp_scale", &SoftmaxPlan::exp_scale)
-      .def_readonly("div_scale", &SoftmaxPlan::div_scale)
-      .def_readonly("div_a", &SoftmaxPlan::div_a)
-      .def_readonly("div_max_rel_error", &SoftmaxPlan::div_max_rel_error)
-      .def_readonly("newton_steps", &SoftmaxPlan::newton_steps);
+      .def_property_readonly("in_frac", [](const SoftmaxPlan& p) { return p.datapath().in_frac; })
+      .def_property_readonly("out_frac", [](const SoftmaxPlan& p) { return p.datapath().out_frac; })
+      .def_property_readonly("exp_scale", [](const SoftmaxPlan& p) { return p.datapath().exp_scale; })
+      .def_property_readonly("div_scale", [](const SoftmaxPlan& p) { return p.datapath().div_scale; })
+      .def_property_readonly("div_a", [](const SoftmaxPlan& p) { return p.datapath().div_a; })
+      .def_property_readonly("div_max_rel_error", [](const SoftmaxPlan& p) { return p.datapath().div_max_rel_error; })
+      .def_property_readonly("newton_steps", [](const SoftmaxPlan& p) { return p.datapath().newton_steps; });
   py::class_<LayerNormPlan>(m, "LayerNormPlan")
-      .def_readonly("in_frac", &LayerNormPlan::in_frac)
-      .def_readonly("out_frac", &LayerNormPlan::out_frac)
-      .def_readonly("gamma_frac", &LayerNormPlan::gamma_frac)
-      .def_readonly("eps", &LayerNormPlan::eps)
-      .def_readonly("rsqrt_scale", &LayerNormPlan::rsqrt_scale)
-      .def_readonly("rsqrt_a", &LayerNormPlan::rsqrt_a)
-      .def_readonly("rsqrt_max_rel_error", &LayerNormPlan::rsqrt_max_rel_error)
-      .def_readonly("newton_steps", &LayerNormPlan::newton_steps);
+      .def_property_readonly("in_frac", [](const LayerNormPlan& p) { return p.datapath().in_frac; })
+      .def_property_readonly("out_frac", [](const LayerNormPlan& p) { return p.datapath().out_frac; })
+      .def_property_readonly("gamma_frac", [](const LayerNormPlan& p) { return p.datapath().gamma_frac; })
+      .def_property_readonly("eps", [](const LayerNormPlan& p) { return p.datapath().eps; })
+      .def_property_readonly("rsqrt_scale", [](const LayerNormPlan& p) { return p.datapath().rsqrt_scale; })
+      .def_property_readonly("rsqrt_a", [](const LayerNormPlan& p) { return p.datapath().rsqrt_a; })
+      .def_property_readonly("rsqrt_max_rel_error",
+                             [](const LayerNormPlan& p) { return p.datapath().rsqrt_max_rel_error; })
+      .def_property_readonly("newton_steps", [](const LayerNormPlan& p) { return p.datapath().newton_steps; });
   py::class_<ActivationPlan>(m, "ActivationPlan");
 
   m.def("prepare_softmax", &prepare_softmax, py::arg("exp_set"), py::arg("div_set"), py::arg("in_frac"),

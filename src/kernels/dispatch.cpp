@@ -149,16 +149,11 @@ const Kernel<F>& select(const typename F::Plan& plan, Isa isa) {
   return list.back();  // the list ends each family with its scalar kernel (tested)
 }
 
-#define GQALUT_FAMILY(fam)                                                                         \
+#define GQALUT_FAMILY(fam, plan, in, out)                                                          \
   template const std::vector<Kernel<family::fam>>& kernels<family::fam>();                         \
   template const Kernel<family::fam>* find_kernel<family::fam>(std::string_view);                  \
   template const Kernel<family::fam>& select<family::fam>(const family::fam::Plan&, Isa);
-GQALUT_FAMILY(s8_pwl_s32)
-GQALUT_FAMILY(s8_pwl_s16)
-GQALUT_FAMILY(s8_pwl_s8)
-GQALUT_FAMILY(s16_pwl_s32)
-GQALUT_FAMILY(s8_lut256_s8)
-GQALUT_FAMILY(s8_lut256_s32)
+#include "kernels.def"
 #undef GQALUT_FAMILY
 
 namespace {
@@ -174,24 +169,30 @@ void run(const typename F::Plan& p, const typename F::In* in, typename F::Out* o
 
 namespace {
 using namespace ukernel;
-#define GQALUT_SET(isa)                                                                                  \
-  KernelSet {                                                                                            \
-    Isa::isa, &run<family::s8_pwl_s32, Isa::isa>, &run<family::s8_pwl_s16, Isa::isa>,                    \
-        &run<family::s8_pwl_s8, Isa::isa>, &run<family::s16_pwl_s32, Isa::isa>,                          \
-        &run<family::s8_lut256_s8, Isa::isa>, &run<family::s8_lut256_s32, Isa::isa>                      \
-  }
-const KernelSet kSets[3] = {GQALUT_SET(scalar), GQALUT_SET(avx2), GQALUT_SET(avx512)};
-#undef GQALUT_SET
 
+template <Isa I>
+constexpr KernelSet make_set() {
+  KernelSet s{};
+  s.isa = I;
+#define GQALUT_FAMILY(fam, plan, in, out) s.fam = &run<family::fam, I>;
+#include "kernels.def"
+#undef GQALUT_FAMILY
+  return s;
+}
+// constexpr: constant-initialized, usable from any static initializer.
+constexpr KernelSet kSets[3] = {make_set<Isa::scalar>(), make_set<Isa::avx2>(), make_set<Isa::avx512>()};
+
+// The public plan's layout (throws on an empty plan), then the first kernel that applies.
 template <class F>
-const char* run_selected(const typename F::Plan& plan, const typename F::In* in, typename F::Out* out, size_t n,
+const char* run_selected(const typename F::Handle& handle, const typename F::In* in, typename F::Out* out, size_t n,
                          Isa isa) {
+  const typename F::Plan& plan = detail::PlanAccess::layout(handle);
   const Kernel<F>& k = select<F>(plan, isa);
   k.fn(plan, in, out, n);
   return k.name;
 }
 
-void check_input_bits(const PwlPlan& plan, int bits) {
+void check_input_bits(const detail::PwlLayout& plan, int bits) {
   if (plan.input_bits != bits)
     throw std::invalid_argument(
         fmt::format("plan must be for {}-bit input, got {}", bits, plan.input_bits));
@@ -207,21 +208,21 @@ const KernelSet& kernel_set(Isa isa) {
 }
 
 const char* apply(const PwlPlan& plan, const int8_t* in, int32_t* out, size_t n, Isa isa) {
-  check_input_bits(plan, 8);
+  check_input_bits(detail::PlanAccess::layout(plan), 8);
   return run_selected<family::s8_pwl_s32>(plan, in, out, n, isa);
 }
 
 const char* apply(const PwlPlan& plan, const int8_t* in, int16_t* out, size_t n, Isa isa) {
-  check_input_bits(plan, 8);
-  if (!plan.fits_s16)
+  const detail::PwlLayout& p = detail::PlanAccess::layout(plan);
+  check_input_bits(p, 8);
+  if (!p.fits_s16)
     throw std::invalid_argument(fmt::format(
-        "accumulator must fit int16 for an int16 output, got range [{}, {}]", plan.acc_min,
-        plan.acc_max));
+        "accumulator must fit int16 for an int16 output, got range [{}, {}]", p.acc_min, p.acc_max));
   return run_selected<family::s8_pwl_s16>(plan, in, out, n, isa);
 }
 
 const char* apply(const PwlPlan& plan, const int16_t* in, int32_t* out, size_t n, Isa isa) {
-  check_input_bits(plan, 16);
+  check_input_bits(detail::PlanAccess::layout(plan), 16);
   return run_selected<family::s16_pwl_s32>(plan, in, out, n, isa);
 }
 

@@ -11,11 +11,68 @@
 #include <fmt/format.h>
 
 #include "intops_loops.h"
+#include "plan_layout.h"
 #include "ukernels.h"
 
 namespace gqalut {
+
+// ---- handles ------------------------------------------------------------------
+
+namespace detail {
+namespace {
+template <class L>
+const L& checked(const std::shared_ptr<const L>& l, const char* plan, const char* maker) {
+  if (!l) throw std::invalid_argument(fmt::format("{} is empty (default-constructed): build it with {}", plan, maker));
+  return *l;
+}
+}  // namespace
+
+SoftmaxPlan PlanAccess::wrap(std::shared_ptr<const SoftmaxLayout> l) {
+  SoftmaxPlan p;
+  p.layout_ = std::move(l);
+  return p;
+}
+LayerNormPlan PlanAccess::wrap(std::shared_ptr<const LayerNormLayout> l) {
+  LayerNormPlan p;
+  p.layout_ = std::move(l);
+  return p;
+}
+ActivationPlan PlanAccess::wrap(std::shared_ptr<const ActivationLayout> l) {
+  ActivationPlan p;
+  p.layout_ = std::move(l);
+  return p;
+}
+const SoftmaxLayout& PlanAccess::layout(const SoftmaxPlan& p) {
+  return checked(p.layout_, "SoftmaxPlan", "prepare_softmax");
+}
+const LayerNormLayout& PlanAccess::layout(const LayerNormPlan& p) {
+  return checked(p.layout_, "LayerNormPlan", "prepare_layernorm");
+}
+const ActivationLayout& PlanAccess::layout(const ActivationPlan& p) {
+  return checked(p.layout_, "ActivationPlan", "prepare_activation");
+}
+}  // namespace detail
+
+using detail::PlanAccess;
+
+const SoftmaxDatapath& SoftmaxPlan::datapath() const { return PlanAccess::layout(*this).dp; }
+const LayerNormDatapath& LayerNormPlan::datapath() const { return PlanAccess::layout(*this).dp; }
+int ActivationPlan::in_frac() const { return PlanAccess::layout(*this).in_frac; }
+int ActivationPlan::out_frac() const { return PlanAccess::layout(*this).requant.out_frac; }
+RequantPlan ActivationPlan::requant() const {
+  const detail::ActivationLayout& l = PlanAccess::layout(*this);
+  return PlanAccess::wrap(std::shared_ptr<const detail::RequantLayout>(layout_, &l.requant));  // aliasing
+}
+Lut256Plan ActivationPlan::lut() const {
+  const detail::ActivationLayout& l = PlanAccess::layout(*this);
+  return PlanAccess::wrap(std::shared_ptr<const detail::Lut256Layout>(layout_, &l.lut));
+}
+
 namespace {
 
+using detail::LayerNormLayout;
+using detail::PwlLayout;
+using detail::SoftmaxLayout;
 using intops_detail::RowLoops;
 
 const RowLoops& loops_for(Isa isa) {
@@ -55,7 +112,7 @@ template <typename Rel>
 Octave pick_octave(const TableSet& set, int width, const char* what, Rel rel) {
   Octave best;
   for (int s : set.scales()) {
-    PwlPlan p = prepare_pwl(set.at(s), 8);
+    const PwlLayout p = detail::make_pwl_layout(set.at(s), 8);
     for (int a = 0; (int64_t{1} << (a + width)) - 1 <= 127; ++a) {
       int lo_code = 1 << a, hi_code = (1 << (a + width)) - 1;
       double x_lo = std::ldexp(lo_code, -s), x_hi = std::ldexp(hi_code, -s);
@@ -116,29 +173,36 @@ constexpr int kEBits = 24;         // e < 2^24 (e(0) ~ 2^23)
 constexpr int kExpZeroShift = 26;  // mantissas are < 2^25: a rounding shift this far gives 0
 
 // The EXP stage of one element (plan fields only; the kernels and e_s8 compute the same steps).
-uint32_t exp_of_u(const SoftmaxPlan& p, uint32_t u, int pre_shift) {
+uint32_t exp_of_u(const SoftmaxLayout& l, uint32_t u, int pre_shift) {
+  const SoftmaxDatapath& p = l.dp;
   const int s = p.exp_scale;
   const uint64_t t = (uint64_t{u} * p.log2e + (uint64_t{1} << (p.exp_shift - 1))) >> p.exp_shift;
   const uint32_t k = static_cast<uint32_t>((t + (uint64_t{1} << (s - 1)) - 1) >> s);
   const uint32_t idx = static_cast<uint32_t>((uint64_t{k} << s) - t + (uint64_t{1} << (s - 1)));
   uint32_t sh = k + static_cast<uint32_t>(pre_shift);
   sh = sh < kExpZeroShift ? sh : kExpZeroShift;
-  return (p.mant[idx] + ((uint32_t{1} << sh) >> 1)) >> sh;
+  return (l.mant[idx] + ((uint32_t{1} << sh) >> 1)) >> sh;
 }
 
-uint32_t exp_k_of_u(const SoftmaxPlan& p, uint32_t u) {
+uint32_t exp_k_of_u(const SoftmaxDatapath& p, uint32_t u) {
   const uint64_t t = (uint64_t{u} * p.log2e + (uint64_t{1} << (p.exp_shift - 1))) >> p.exp_shift;
   return static_cast<uint32_t>((t + (uint64_t{1} << (p.exp_scale - 1)) - 1) >> p.exp_scale);
 }
 
-int exp_pre_shift(const SoftmaxPlan& p) { return p.exp_gain < 0 ? -p.exp_gain : 0; }
+int exp_pre_shift(const SoftmaxDatapath& p) { return p.exp_gain < 0 ? -p.exp_gain : 0; }
+
+uint32_t exp_of_u_capped(const SoftmaxLayout& l, uint32_t u) {
+  return exp_of_u(l, u < l.dp.u_cap ? u : l.dp.u_cap, exp_pre_shift(l.dp));
+}
 
 }  // namespace
 
 SoftmaxPlan prepare_softmax(const TableSet& exp2m1_set, const TableSet& div_set, int in_frac, int out_frac) {
   check_frac("softmax in_frac", in_frac, 0, 20);
   check_frac("softmax out_frac", out_frac, 1, 15);
-  SoftmaxPlan p;
+  auto layout = std::make_shared<SoftmaxLayout>();
+  SoftmaxLayout& l = *layout;
+  SoftmaxDatapath& p = l.dp;
   p.in_frac = in_frac;
   p.out_frac = out_frac;
   // The finest scale s <= 8 whose codes [-2^(s-1), 2^(s-1)) lie in the set's range.
@@ -151,14 +215,15 @@ SoftmaxPlan prepare_softmax(const TableSet& exp2m1_set, const TableSet& div_set,
         "a scale in [1, 8] (8 is best; fit one with `gqalut fit exp2m1 --format auto`)",
         exp2m1_set.function, exp2m1_set.lo, exp2m1_set.hi));
   const int s = p.exp_scale;
-  p.exp = prepare_pwl(exp2m1_set.at(s), 8);
-  const int le = p.exp.shift;
+  l.exp = detail::make_pwl_layout(exp2m1_set.at(s), 8);
+  const int le = l.exp.shift;
+  p.exp_table_shift = le;
   if (le > 24) throw std::invalid_argument(fmt::format("softmax EXP2M1 accumulator scale 2^-{} must be <= 24", le));
   // Mantissas M(c) = 2^L_e + acc(c) ~ 2^L_e * 2^(c 2^-s); the table must be 2^x - 1.
   std::vector<int64_t> m(size_t{1} << s);
   double worst = 0;
   for (int c = -(1 << (s - 1)); c < (1 << (s - 1)); ++c) {
-    const int64_t v = (int64_t{1} << le) + ukernel::pwl_acc(p.exp, c);
+    const int64_t v = (int64_t{1} << le) + ukernel::pwl_acc(l.exp, c);
     const double x = std::ldexp(c, -s), want = std::exp2(x), got = std::ldexp(double(v), -le);
     const double rel = got / want - 1.0;
     if (!(v > 0) || std::abs(rel) > 0.05)
@@ -181,7 +246,7 @@ SoftmaxPlan prepare_softmax(const TableSet& exp2m1_set, const TableSet& div_set,
   const double emax = std::max(double(m0), double(m1) / 2);
   p.exp_gain = kEBits - 1 - static_cast<int>(std::floor(std::log2(emax)));
   const int gl = std::max(p.exp_gain, 0);
-  for (size_t i = 0; i < m.size(); ++i) p.mant[i] = static_cast<uint32_t>(m[i] << gl);  // < 2^25
+  for (size_t i = 0; i < m.size(); ++i) l.mant[i] = static_cast<uint32_t>(m[i] << gl);  // < 2^25
   p.log2e = static_cast<uint32_t>(std::llround(std::ldexp(1.4426950408889634, kLog2eBits)));
   p.exp_shift = in_frac + kLog2eBits - s;
   // u_cap: the smallest u whose shift k + pre_shift reaches kExpZeroShift (k is nondecreasing in u).
@@ -195,18 +260,18 @@ SoftmaxPlan prepare_softmax(const TableSet& exp2m1_set, const TableSet& div_set,
   }
   p.u_cap = static_cast<uint32_t>(lo);
   for (uint32_t u = 0; u < 256; ++u) {
-    p.e_s8[u] = softmax_exp(p, u);
-    p.e16_s8[u] = (p.e_s8[u] + 128) >> 8;
-    for (int b = 0; b < 3; ++b) p.e_bytes[b][u] = static_cast<uint8_t>(p.e_s8[u] >> (8 * b));
-    for (int b = 0; b < 2; ++b) p.e_bytes[3 + b][u] = static_cast<uint8_t>(p.e16_s8[u] >> (8 * b));
+    l.e_s8[u] = exp_of_u_capped(l, u);
+    l.e16_s8[u] = (l.e_s8[u] + 128) >> 8;
+    for (int b = 0; b < 3; ++b) l.e_bytes[b][u] = static_cast<uint8_t>(l.e_s8[u] >> (8 * b));
+    for (int b = 0; b < 2; ++b) l.e_bytes[3 + b][u] = static_cast<uint8_t>(l.e16_s8[u] >> (8 * b));
   }
-  const uint32_t e0 = p.e_s8[0];
+  const uint32_t e0 = l.e_s8[0];
   uint32_t e_max = 0;
   for (uint32_t k = 0; k <= 1; ++k)
     for (int c = -(1 << (s - 1)); c < (1 << (s - 1)); ++c) {
       if (k == 0 && c > 0) continue;
       const uint32_t sh = k + uint32_t(r0);
-      e_max = std::max(e_max, (p.mant[size_t(c + (1 << (s - 1)))] + ((uint32_t{1} << sh) >> 1)) >> sh);
+      e_max = std::max(e_max, (l.mant[size_t(c + (1 << (s - 1)))] + ((uint32_t{1} << sh) >> 1)) >> sh);
     }
   if (e0 < (1u << (kEBits - 2)) || e_max >= (1u << kEBits) - 128)  // (e + 2^7) >> 8 < 2^16
     throw std::invalid_argument(fmt::format("softmax EXP stage out of range: e(0) = {}, max e = {}", e0, e_max));
@@ -215,8 +280,9 @@ SoftmaxPlan prepare_softmax(const TableSet& exp2m1_set, const TableSet& div_set,
   p.div_scale = o.scale;
   p.div_a = o.a;
   p.div_max_rel_error = o.max_rel;
-  p.div = prepare_pwl(div_set.at(o.scale), 8);
-  if (p.div.shift > 40) throw std::invalid_argument("softmax DIV accumulator scale must be <= 2^-40");
+  l.div = detail::make_pwl_layout(div_set.at(o.scale), 8);
+  p.div_table_shift = l.div.shift;
+  if (l.div.shift > 40) throw std::invalid_argument("softmax DIV accumulator scale must be <= 2^-40");
   auto [steps, bound] = newton_steps(o.max_rel, 0.5, "softmax DIV", [](double d) { return d * d; });
   p.newton_steps = steps;
   p.recip_max_rel_error = bound;
@@ -230,12 +296,10 @@ SoftmaxPlan prepare_softmax(const TableSet& exp2m1_set, const TableSet& div_set,
   const int t_min = floor_log2(e0) + 7 - out_frac;
   if (t_min < 1)
     throw std::invalid_argument(fmt::format("softmax out_frac {} is too fine (shift {})", out_frac, t_min));
-  return p;
+  return PlanAccess::wrap(std::shared_ptr<const SoftmaxLayout>(std::move(layout)));
 }
 
-uint32_t softmax_exp(const SoftmaxPlan& p, uint32_t u) {
-  return exp_of_u(p, u < p.u_cap ? u : p.u_cap, exp_pre_shift(p));
-}
+uint32_t softmax_exp(const SoftmaxPlan& plan, uint32_t u) { return exp_of_u_capped(PlanAccess::layout(plan), u); }
 
 namespace {
 
@@ -243,7 +307,8 @@ namespace {
 // R = 2^15 / (S 2^-x), in (2^14, 2^15] for every octave a and DIV scale s_d): the
 // DIV table on the rounded code, then Newton steps in Q28; T = x + 7 - out_frac
 // (the outputs use e rounded to 16 bits: (e + 2^7) >> 8).
-std::pair<uint32_t, int> reciprocal(const SoftmaxPlan& p, uint64_t sum) {
+std::pair<uint32_t, int> reciprocal(const SoftmaxLayout& l, uint64_t sum) {
+  const SoftmaxDatapath& p = l.dp;
   int ex = floor_log2(sum);
   const int a = p.div_a;
   uint64_t d = round_shift_u64(sum, ex - a);
@@ -252,8 +317,8 @@ std::pair<uint32_t, int> reciprocal(const SoftmaxPlan& p, uint64_t sum) {
     ++ex;
   }
   const uint64_t x = shift_u64(sum, a - ex - p.div_scale + 28);  // X in Q28, < 2^33
-  uint64_t y = round_shift_u64(static_cast<uint64_t>(ukernel::pwl_acc(p.div, static_cast<int32_t>(d))),
-                               p.div.shift - 28);
+  uint64_t y = round_shift_u64(static_cast<uint64_t>(ukernel::pwl_acc(l.div, static_cast<int32_t>(d))),
+                               l.div.shift - 28);
   for (int i = 0; i < p.newton_steps; ++i) {
     const uint64_t xy = (x * y) >> 28;              // ~2^28 (1 - delta), < 2^29
     y = (y * ((uint64_t{2} << 28) - xy)) >> 28;     // Y (2 - X Y): < 2^62
@@ -264,7 +329,8 @@ std::pair<uint32_t, int> reciprocal(const SoftmaxPlan& p, uint64_t sum) {
 }
 
 template <typename In>
-void softmax_impl(const SoftmaxPlan& p, const In* x, uint8_t* out, size_t n, uint32_t maxv, Isa isa) {
+void softmax_impl(const SoftmaxPlan& plan, const In* x, uint8_t* out, size_t n, uint32_t maxv, Isa isa) {
+  const SoftmaxLayout& p = PlanAccess::layout(plan);  // once per row
   if (n == 0) return;
   const RowLoops& loops = loops_for(isa);
   if constexpr (sizeof(In) == 1) {
@@ -293,11 +359,11 @@ void softmax_impl(const SoftmaxPlan& p, const In* x, uint8_t* out, size_t n, uin
     uint32_t* e = scratch<uint32_t>(n);
     const int32_t m = loops.max_s32(x, n);
     intops_detail::ExpParams ep;
-    ep.u_cap = p.u_cap;
-    ep.log2e = p.log2e;
-    ep.shift = p.exp_shift;
-    ep.scale = p.exp_scale;
-    ep.pre_shift = exp_pre_shift(p);
+    ep.u_cap = p.dp.u_cap;
+    ep.log2e = p.dp.log2e;
+    ep.shift = p.dp.exp_shift;
+    ep.scale = p.dp.exp_scale;
+    ep.pre_shift = exp_pre_shift(p.dp);
     ep.mant = p.mant;
     const uint64_t sum = loops.exp_s32(x, m, ep, e, n);  // >= e(0) >= 2^22
     const auto [r, t] = reciprocal(p, sum);
@@ -328,7 +394,8 @@ LayerNormPlan prepare_layernorm(const TableSet& rsqrt_set, int in_frac, int out_
   check_frac("layernorm out_frac", out_frac, 0, 15);
   check_frac("layernorm gamma_frac", gamma_frac, 0, 15);
   if (!(eps >= 0) || !std::isfinite(eps)) throw std::invalid_argument(fmt::format("eps must be >= 0, got {}", eps));
-  LayerNormPlan p;
+  auto layout = std::make_shared<LayerNormLayout>();
+  LayerNormDatapath& p = layout->dp;
   p.in_frac = in_frac;
   p.out_frac = out_frac;
   p.gamma_frac = gamma_frac;
@@ -337,18 +404,21 @@ LayerNormPlan prepare_layernorm(const TableSet& rsqrt_set, int in_frac, int out_
   p.rsqrt_scale = o.scale;
   p.rsqrt_a = o.a;
   p.rsqrt_max_rel_error = o.max_rel;
-  p.rsqrt = prepare_pwl(rsqrt_set.at(o.scale), 8);
-  if (p.rsqrt.shift > 40) throw std::invalid_argument("layernorm RSQRT accumulator scale must be <= 2^-40");
+  layout->rsqrt = detail::make_pwl_layout(rsqrt_set.at(o.scale), 8);
+  p.rsqrt_table_shift = layout->rsqrt.shift;
+  if (layout->rsqrt.shift > 40) throw std::invalid_argument("layernorm RSQRT accumulator scale must be <= 2^-40");
   // y (3 - x y^2) / 2 with y = (1 + d) / sqrt(x): 1 - y' sqrt(x) = d^2 (3 + d) / 2.
   auto [steps, bound] =
       newton_steps(o.max_rel, 0.4, "layernorm RSQRT", [](double d) { return d * d * (3 + d) / 2; });
   p.newton_steps = steps;
   p.rsqrt_newton_max_rel_error = bound;
-  return p;
+  return PlanAccess::wrap(std::shared_ptr<const LayerNormLayout>(std::move(layout)));
 }
 
-void layernorm_row(const LayerNormPlan& p, const int8_t* x, const int8_t* gamma, const int32_t* beta, int8_t* out,
+void layernorm_row(const LayerNormPlan& plan, const int8_t* x, const int8_t* gamma, const int32_t* beta, int8_t* out,
                    size_t n, Isa isa) {
+  const LayerNormLayout& l = PlanAccess::layout(plan);  // once per row
+  const LayerNormDatapath& p = l.dp;
   if (n == 0) return;
   const RowLoops& loops = loops_for(isa);
   int64_t sx = 0, sxx = 0;
@@ -375,8 +445,8 @@ void layernorm_row(const LayerNormPlan& p, const int8_t* x, const int8_t* gamma,
   // Newton steps in Q28 (X in [2^-4, 2^4], |1 - sqrt(X) Y| < 0.4: every product
   // below stays < 2^63), then Y is kept at Q20 (18..22 bits).
   const uint64_t xq = shift_u64(static_cast<uint64_t>(v), 28 - e - s);  // X in Q28, < 2^33
-  uint64_t y = round_shift_u64(static_cast<uint64_t>(ukernel::pwl_acc(p.rsqrt, static_cast<int32_t>(r))),
-                               p.rsqrt.shift - 28);
+  uint64_t y = round_shift_u64(static_cast<uint64_t>(ukernel::pwl_acc(l.rsqrt, static_cast<int32_t>(r))),
+                               l.rsqrt.shift - 28);
   for (int i = 0; i < p.newton_steps; ++i) {
     const uint64_t y2 = (y * y) >> 28;                          // y < 1.4 * 2^30
     const uint64_t xy2 = (xq * y2) >> 28;                       // ~2^28 (1 + d)^2
@@ -426,7 +496,10 @@ void layernorm_row(const LayerNormPlan& p, const int8_t* x, const int8_t* gamma,
 // ---- activations ------------------------------------------------------------
 
 ActivationPlan prepare_activation(const TableSet& set, int in_frac, int out_frac) {
-  ActivationPlan p{prepare_requant(set.at(in_frac), out_frac), Lut256Plan{}};
+  auto layout = std::make_shared<detail::ActivationLayout>();
+  detail::ActivationLayout& p = *layout;
+  p.requant = detail::make_requant_layout(set.at(in_frac), out_frac);
+  p.in_frac = in_frac;
   // The lookup is the scalar table kernels' output on every int8 code.
   int8_t codes[256];
   for (int q = -128; q < 128; ++q) codes[q + 128] = static_cast<int8_t>(q);
@@ -434,22 +507,23 @@ ActivationPlan prepare_activation(const TableSet& set, int in_frac, int out_frac
   ks.s8_pwl_s8(p.requant, codes, p.lut.s8, 256);
   ks.s8_pwl_s32(p.requant.pwl, codes, p.lut.s32, 256);
   p.lut.out_frac = out_frac;
-  return p;
+  return PlanAccess::wrap(std::shared_ptr<const detail::ActivationLayout>(std::move(layout)));
 }
 
 void activation(const ActivationPlan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa) {
   // The same bits either way (tested on every code): the lookup where the ISA has a
   // vector 256-entry lookup (AVX-512 vpermi2b) and on scalar; on AVX2 (no 256-entry
   // byte permute, its lookup is the scalar loop) the table kernel is 3-4x faster.
+  const detail::ActivationLayout& p = PlanAccess::layout(plan);
   const Isa chosen = resolve_isa(isa);
   if (chosen == Isa::avx2)
-    kernel_set(chosen).s8_pwl_s8(plan.requant, in, out, n);
+    kernel_set(chosen).s8_pwl_s8(p.requant, in, out, n);
   else
-    kernel_set(chosen).s8_lut256_s8(plan.lut, in, out, n);
+    kernel_set(chosen).s8_lut256_s8(p.lut, in, out, n);
 }
 
 void activation_pwl(const ActivationPlan& plan, const int8_t* in, int8_t* out, size_t n, Isa isa) {
-  kernel_set(isa).s8_pwl_s8(plan.requant, in, out, n);
+  kernel_set(isa).s8_pwl_s8(PlanAccess::layout(plan).requant, in, out, n);
 }
 
 }  // namespace gqalut

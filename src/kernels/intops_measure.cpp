@@ -74,7 +74,8 @@ Rows layernorm_rows(size_t n, size_t rows, uint64_t seed) {
   return out;
 }
 
-OpErrorStats measure_softmax(const SoftmaxPlan& plan, const Rows& rows, bool int32_logits, Isa isa) {
+OpErrorStats measure_softmax(const SoftmaxPlan& sm, const Rows& rows, bool int32_logits, Isa isa) {
+  const SoftmaxDatapath& plan = sm.datapath();
   Accum acc;
   const double hi = (1 << 8) - 1;  // uint8 probabilities
   for (const auto& row : rows) {
@@ -87,11 +88,11 @@ OpErrorStats measure_softmax(const SoftmaxPlan& plan, const Rows& rows, bool int
     if (int32_logits) {
       std::vector<int32_t> q(n);
       for (size_t i = 0; i < n; ++i) x[i] = std::ldexp(double(q[i] = quantize<int32_t>(row[i], plan.in_frac)), -plan.in_frac);
-      softmax_row(plan, q.data(), out.data(), n, isa);
+      softmax_row(sm, q.data(), out.data(), n, isa);
     } else {
       std::vector<int8_t> q(n);
       for (size_t i = 0; i < n; ++i) x[i] = std::ldexp(double(q[i] = quantize<int8_t>(row[i], plan.in_frac)), -plan.in_frac);
-      softmax_row(plan, q.data(), out.data(), n, isa);
+      softmax_row(sm, q.data(), out.data(), n, isa);
     }
     const double m = *std::max_element(x.begin(), x.end());
     double s = 0;
@@ -104,7 +105,8 @@ OpErrorStats measure_softmax(const SoftmaxPlan& plan, const Rows& rows, bool int
   return acc.done();
 }
 
-OpErrorStats measure_layernorm(const LayerNormPlan& plan, const Rows& rows, uint64_t seed, Isa isa) {
+OpErrorStats measure_layernorm(const LayerNormPlan& ln, const Rows& rows, uint64_t seed, Isa isa) {
+  const LayerNormDatapath& plan = ln.datapath();
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> g(1.0, 0.2), b(0.0, 0.2);
   Accum acc;
@@ -125,7 +127,7 @@ OpErrorStats measure_layernorm(const LayerNormPlan& plan, const Rows& rows, uint
       gd[i] = std::ldexp(gamma[i], -plan.gamma_frac);
       bd[i] = std::ldexp(double(beta[i]), -plan.out_frac);
     }
-    layernorm_row(plan, q.data(), gamma.data(), beta.data(), out.data(), n, isa);
+    layernorm_row(ln, q.data(), gamma.data(), beta.data(), out.data(), n, isa);
     double mean = 0, var = 0;
     for (double v : x) mean += v;
     mean /= double(n);
@@ -149,7 +151,7 @@ OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, 
   }
   out.resize(in.size());
   activation(plan, in.data(), out.data(), in.size(), isa);
-  const int of = plan.requant.out_frac;
+  const int of = plan.out_frac();
   for (size_t i = 0; i < in.size(); ++i) {
     const double y = std::clamp(std::ldexp(fn(std::ldexp(in[i], -in_frac)), of), -128.0, 127.0);
     acc.add(double(out[i]), y);
@@ -162,7 +164,7 @@ OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, 
 OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, int in_frac, const Rows& rows,
                                 Isa isa) {
   Accum acc;
-  const int of = plan.requant.out_frac;
+  const int of = plan.out_frac();
   for (const auto& row : rows) {
     if (row.empty()) continue;
     acc.s.n = row.size();

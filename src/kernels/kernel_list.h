@@ -1,5 +1,5 @@
-// gqalut private: the kernel families (contracts), the typed kernel list built
-// from kernels.def, the selection rule and the operator layer's per-ISA
+// gqalut private: the kernel families (contracts) and the typed kernel list,
+// both generated from kernels.def, the selection rule and the operator layer's per-ISA
 // entry points. Declarations and plain structs only (no inline code): the
 // per-ISA translation units, compiled with different -m flags, include this
 // through ukernels.h and must never share an inline definition.
@@ -11,42 +11,27 @@
 #include <vector>
 
 #include "gqalut/kernels.hpp"
+#include "plan_layout.h"
 
 namespace gqalut {
 namespace ukernel {
 
-// A family is a contract: plan type, input and output element types.
+using detail::Lut256Layout;
+using detail::PwlLayout;
+using detail::RequantLayout;
+
+// A family is a contract: public plan (Handle), the layout its kernels take
+// (Plan), input and output element types. One struct per GQALUT_FAMILY line.
 namespace family {
-struct s8_pwl_s32 {
-  using Plan = PwlPlan;
-  using In = int8_t;
-  using Out = int32_t;
-};
-struct s8_pwl_s16 {
-  using Plan = PwlPlan;
-  using In = int8_t;
-  using Out = int16_t;
-};
-struct s8_pwl_s8 {
-  using Plan = RequantPlan;
-  using In = int8_t;
-  using Out = int8_t;
-};
-struct s16_pwl_s32 {
-  using Plan = PwlPlan;
-  using In = int16_t;
-  using Out = int32_t;
-};
-struct s8_lut256_s8 {
-  using Plan = Lut256Plan;
-  using In = int8_t;
-  using Out = int8_t;
-};
-struct s8_lut256_s32 {
-  using Plan = Lut256Plan;
-  using In = int8_t;
-  using Out = int32_t;
-};
+#define GQALUT_FAMILY(fam, plan, in, out) \
+  struct fam {                            \
+    using Handle = plan##Plan;            \
+    using Plan = detail::plan##Layout;    \
+    using In = in;                        \
+    using Out = out;                      \
+  };
+#include "kernels.def"
+#undef GQALUT_FAMILY
 }  // namespace family
 
 // One line of kernels.def, typed by its family.
@@ -78,17 +63,14 @@ const Kernel<F>& select(const typename F::Plan& plan, Isa isa);
 
 }  // namespace ukernel
 
-// The operator layer for one ISA: each entry runs select<F>(plan, isa) on
-// the plan it is given (no validation; apply() validates). Used by the
+// The operator layer for one ISA: each entry (one per family) runs
+// select<F>(plan, isa) on the layout it is given (no validation; apply() validates). Used by the
 // integer operators (intops.cpp), which chain several kernels per row.
 struct KernelSet {
   Isa isa;
-  void (*s8_pwl_s32)(const PwlPlan&, const int8_t*, int32_t*, size_t);
-  void (*s8_pwl_s16)(const PwlPlan&, const int8_t*, int16_t*, size_t);
-  void (*s8_pwl_s8)(const RequantPlan&, const int8_t*, int8_t*, size_t);
-  void (*s16_pwl_s32)(const PwlPlan&, const int16_t*, int32_t*, size_t);
-  void (*s8_lut256_s8)(const Lut256Plan&, const int8_t*, int8_t*, size_t);
-  void (*s8_lut256_s32)(const Lut256Plan&, const int8_t*, int32_t*, size_t);
+#define GQALUT_FAMILY(fam, plan, in, out) void (*fam)(const detail::plan##Layout&, const in*, out*, size_t);
+#include "kernels.def"
+#undef GQALUT_FAMILY
 };
 // The set of an ISA (automatic resolves); throws if unsupported.
 const KernelSet& kernel_set(Isa isa = Isa::automatic);

@@ -16,9 +16,9 @@ namespace ukernel {
 namespace {
 
 struct Thresholds8 {
-  __m256i v[PwlPlan::kMaxSegments];
+  __m256i v[detail::kMaxSegments];
   int count;
-  explicit Thresholds8(const PwlPlan& p) : count(p.segments - 1) {
+  explicit Thresholds8(const PwlLayout& p) : count(p.segments - 1) {
     for (int j = 0; j < count; ++j) v[j] = _mm256_set1_epi8(p.thr8m1[j]);
   }
 };
@@ -32,7 +32,7 @@ inline __m256i seg_index_s8(__m256i q, const Thresholds8& t) {
 // Byte tables of the 16-bit K and B, 16 entries per chunk, broadcast to both lanes.
 struct ByteTables {
   __m256i klo[4], khi[4], blo[4], bhi[4];
-  explicit ByteTables(const PwlPlan& p) {
+  explicit ByteTables(const PwlLayout& p) {
     alignas(32) uint8_t kl[64], kh[64], bl[64], bh[64];
     for (int j = 0; j < 64; ++j) {
       kl[j] = static_cast<uint8_t>(p.k16[j]);
@@ -90,7 +90,7 @@ struct Tables32 {
   __m256i k[2], b[2];
   const int32_t* km;
   const int32_t* bm;
-  explicit Tables32(const PwlPlan& p) : km(p.k), bm(p.b) {
+  explicit Tables32(const PwlLayout& p) : km(p.k), bm(p.b) {
     for (int c = 0; c < 2; ++c) {
       k[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.k + 8 * c));
       b[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.b + 8 * c));
@@ -111,7 +111,7 @@ inline __m128i chunk8(__m256i v, int c) {
 }
 
 template <bool Right>
-inline __m256i requant16(__m256i acc, const RequantPlan& r) {
+inline __m256i requant16(__m256i acc, const RequantLayout& r) {
   if (Right) {
     __m256i v = _mm256_add_epi16(acc, _mm256_set1_epi16(static_cast<int16_t>(r.half)));
     v = _mm256_add_epi16(v, _mm256_srai_epi16(acc, 15));
@@ -123,7 +123,7 @@ inline __m256i requant16(__m256i acc, const RequantPlan& r) {
 }
 
 template <bool Right>
-inline __m256i requant32(__m256i acc, const RequantPlan& r) {
+inline __m256i requant32(__m256i acc, const RequantLayout& r) {
   if (Right) {
     __m256i v = _mm256_add_epi32(acc, _mm256_set1_epi32(r.half));
     v = _mm256_add_epi32(v, _mm256_srai_epi32(acc, 31));
@@ -139,7 +139,7 @@ inline void storeu(void* p, __m256i v) { _mm256_storeu_si256(static_cast<__m256i
 
 // ---- kernels --------------------------------------------------------------
 template <int C>
-void s8_s32_via16(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+void s8_s32_via16(const PwlLayout& p, const int8_t* in, int32_t* out, size_t n) {
   const Thresholds8 thr(p);
   const ByteTables t(p);
   size_t i = 0;
@@ -156,7 +156,7 @@ void s8_s32_via16(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
 }
 
 template <int W>
-void s8_s32_via32(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+void s8_s32_via32(const PwlLayout& p, const int8_t* in, int32_t* out, size_t n) {
   const Thresholds8 thr(p);
   const Tables32 t(p);
   size_t i = 0;
@@ -169,7 +169,7 @@ void s8_s32_via32(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
 }
 
 template <int C>
-void s8_s16_impl(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
+void s8_s16_impl(const PwlLayout& p, const int8_t* in, int16_t* out, size_t n) {
   const Thresholds8 thr(p);
   const ByteTables t(p);
   size_t i = 0;
@@ -183,7 +183,7 @@ void s8_s16_impl(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
 }
 
 template <int C, bool Right>
-void s8_s8_via16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_s8_via16(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   const Thresholds8 thr(r.pwl);
   const ByteTables t(r.pwl);
   size_t i = 0;
@@ -209,7 +209,7 @@ template <int LV, bool Right, bool Fix>
 struct MaddubsKernel {
   __m256i first, table[4], step[4], k8, clo, chi, half, lo, hi;
   __m128i rs, ls;
-  explicit MaddubsKernel(const RequantPlan& r) {
+  explicit MaddubsKernel(const RequantLayout& r) {
     alignas(16) int8_t cl[16], ch[16];
     for (int j = 0; j < 16; ++j) {
       cl[j] = static_cast<int8_t>(static_cast<uint16_t>(r.c16[j]) & 0xFF);
@@ -261,7 +261,7 @@ struct MaddubsKernel {
 
 // Two independent vectors per step (hides the tree's latency); scalar tail.
 template <int LV, bool Right, bool Fix>
-void s8_s8_maddubs(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_s8_maddubs(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   const MaddubsKernel<LV, Right, Fix> k(r);
   // Scalar head up to the first 32-byte boundary of out, then aligned stores
   // (a store split over two cache lines costs 15-20% from DRAM, docs/kernels.md).
@@ -281,7 +281,7 @@ void s8_s8_maddubs(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n
 }
 
 template <int W, bool Right>
-void s8_s8_via32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_s8_via32(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   const Thresholds8 thr(r.pwl);
   const Tables32 t(r.pwl);
   size_t i = 0;
@@ -298,8 +298,8 @@ void s8_s8_via32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) 
 }
 
 template <int W>
-void s16_s32_impl(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
-  __m256i thr[PwlPlan::kMaxSegments];
+void s16_s32_impl(const PwlLayout& p, const int16_t* in, int32_t* out, size_t n) {
+  __m256i thr[detail::kMaxSegments];
   const int m1 = p.segments - 1;
   for (int j = 0; j < m1; ++j) thr[j] = _mm256_set1_epi16(static_cast<int16_t>(p.thr[j] - 1));
   const Tables32 t(p);
@@ -325,21 +325,21 @@ void s16_s32_impl(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
 // Inside one kernel only compile-time shapes vary with the plan (table chunks
 // for the segment count, compare-tree depth, shift direction), never the method.
 
-void s8_pwl_s32__avx2_mul16(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+void s8_pwl_s32__avx2_mul16(const PwlLayout& p, const int8_t* in, int32_t* out, size_t n) {
   if (p.segments <= 16) return s8_s32_via16<1>(p, in, out, n);
   return s8_s32_via16<2>(p, in, out, n);
 }
 
-void s8_pwl_s32__avx2_mul32(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+void s8_pwl_s32__avx2_mul32(const PwlLayout& p, const int8_t* in, int32_t* out, size_t n) {
   if (p.segments <= 8) return s8_s32_via32<1>(p, in, out, n);
   return s8_s32_via32<2>(p, in, out, n);
 }
 
-void s8_pwl_s32__avx2_gather(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+void s8_pwl_s32__avx2_gather(const PwlLayout& p, const int8_t* in, int32_t* out, size_t n) {
   s8_s32_via32<0>(p, in, out, n);
 }
 
-void s8_pwl_s16__avx2_mul16(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
+void s8_pwl_s16__avx2_mul16(const PwlLayout& p, const int8_t* in, int16_t* out, size_t n) {
   if (p.segments <= 16) return s8_s16_impl<1>(p, in, out, n);
   if (p.segments <= 32) return s8_s16_impl<2>(p, in, out, n);
   return s8_s16_impl<4>(p, in, out, n);
@@ -347,7 +347,7 @@ void s8_pwl_s16__avx2_mul16(const PwlPlan& p, const int8_t* in, int16_t* out, si
 
 namespace {
 template <bool Right, bool Fix>
-void s8_s8_maddubs_levels(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_s8_maddubs_levels(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   switch (r.pwl.tree_levels) {
     case 0: return s8_s8_maddubs<0, Right, Fix>(r, in, out, n);
     case 1: return s8_s8_maddubs<1, Right, Fix>(r, in, out, n);
@@ -358,16 +358,16 @@ void s8_s8_maddubs_levels(const RequantPlan& r, const int8_t* in, int8_t* out, s
 }
 }  // namespace
 
-void s8_pwl_s8__avx2_madd(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_pwl_s8__avx2_madd(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   if (r.rshift > 0) return s8_s8_maddubs_levels<true, false>(r, in, out, n);
   return s8_s8_maddubs_levels<false, false>(r, in, out, n);
 }
 
-void s8_pwl_s8__avx2_madd_tie(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_pwl_s8__avx2_madd_tie(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   s8_s8_maddubs_levels<true, true>(r, in, out, n);
 }
 
-void s8_pwl_s8__avx2_mul16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_pwl_s8__avx2_mul16(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   const int s = r.pwl.segments;
   const bool right = r.rshift > 0;
   if (s <= 16) return right ? s8_s8_via16<1, true>(r, in, out, n) : s8_s8_via16<1, false>(r, in, out, n);
@@ -375,28 +375,28 @@ void s8_pwl_s8__avx2_mul16(const RequantPlan& r, const int8_t* in, int8_t* out, 
   return right ? s8_s8_via16<4, true>(r, in, out, n) : s8_s8_via16<4, false>(r, in, out, n);
 }
 
-void s8_pwl_s8__avx2_mul32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_pwl_s8__avx2_mul32(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   const bool right = r.rshift > 0;
   if (r.pwl.segments <= 8) return right ? s8_s8_via32<1, true>(r, in, out, n) : s8_s8_via32<1, false>(r, in, out, n);
   return right ? s8_s8_via32<2, true>(r, in, out, n) : s8_s8_via32<2, false>(r, in, out, n);
 }
 
-void s8_pwl_s8__avx2_gather(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_pwl_s8__avx2_gather(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   return r.rshift > 0 ? s8_s8_via32<0, true>(r, in, out, n) : s8_s8_via32<0, false>(r, in, out, n);
 }
 
-void s16_pwl_s32__avx2_mul32(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
+void s16_pwl_s32__avx2_mul32(const PwlLayout& p, const int16_t* in, int32_t* out, size_t n) {
   if (p.segments <= 8) return s16_s32_impl<1>(p, in, out, n);
   return s16_s32_impl<2>(p, in, out, n);
 }
 
-void s16_pwl_s32__avx2_gather(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
+void s16_pwl_s32__avx2_gather(const PwlLayout& p, const int16_t* in, int32_t* out, size_t n) {
   s16_s32_impl<0>(p, in, out, n);
 }
 
 // AVX2 has no 256-entry byte permute: there is no s8_lut256_s8__avx2 (kernels.def).
 
-void s8_lut256_s32__avx2_gather(const Lut256Plan& t, const int8_t* in, int32_t* out, size_t n) {
+void s8_lut256_s32__avx2_gather(const Lut256Layout& t, const int8_t* in, int32_t* out, size_t n) {
   size_t i = 0;
   const __m256i bias = _mm256_set1_epi32(128);
   for (; i + 8 <= n; i += 8) {

@@ -33,7 +33,7 @@ struct Thresholds8 {
   __m512i table[6], step[6];       // levels 1..: per-lane threshold table, step
   __m512i first_step;
   int levels = 0;
-  explicit Thresholds8(const PwlPlan& p) : levels(p.tree_levels) {
+  explicit Thresholds8(const PwlLayout& p) : levels(p.tree_levels) {
     for (int l = 0; l < levels; ++l) {
       table[l] = _mm512_loadu_si512(p.tree[l]);
       step[l] = _mm512_set1_epi8(static_cast<char>(1 << (levels - 1 - l)));
@@ -74,7 +74,7 @@ inline __m512i lut32(__m512i i32, const __m512i* t) {
 
 struct Tables16 {
   __m512i k[2], b[2];
-  explicit Tables16(const PwlPlan& p) {
+  explicit Tables16(const PwlLayout& p) {
     for (int c = 0; c < 2; ++c) {
       k[c] = _mm512_loadu_si512(p.k16 + 32 * c);
       b[c] = _mm512_loadu_si512(p.b16 + 32 * c);
@@ -84,7 +84,7 @@ struct Tables16 {
 
 struct Tables32 {
   __m512i k[4], b[4];
-  explicit Tables32(const PwlPlan& p) {
+  explicit Tables32(const PwlLayout& p) {
     for (int c = 0; c < 4; ++c) {
       k[c] = _mm512_loadu_si512(p.k + 16 * c);
       b[c] = _mm512_loadu_si512(p.b + 16 * c);
@@ -116,7 +116,7 @@ inline __m512i acc32_quarter(__m512i q, __m512i idx, int c, const Tables32& t) {
 
 // Rounding (half away from zero) right shift or clamped left shift.
 template <bool Right>
-inline __m512i requant16(__m512i acc, const RequantPlan& r) {
+inline __m512i requant16(__m512i acc, const RequantLayout& r) {
   if (Right) {
     __m512i v = _mm512_add_epi16(acc, _mm512_set1_epi16(static_cast<int16_t>(r.half)));
     v = _mm512_add_epi16(v, _mm512_srai_epi16(acc, 15));
@@ -128,7 +128,7 @@ inline __m512i requant16(__m512i acc, const RequantPlan& r) {
 }
 
 template <bool Right>
-inline __m512i requant32(__m512i acc, const RequantPlan& r) {
+inline __m512i requant32(__m512i acc, const RequantLayout& r) {
   if (Right) {
     __m512i v = _mm512_add_epi32(acc, _mm512_set1_epi32(r.half));
     v = _mm512_add_epi32(v, _mm512_srai_epi32(acc, 31));
@@ -141,7 +141,7 @@ inline __m512i requant32(__m512i acc, const RequantPlan& r) {
 
 // ---- s8 -> s32 ----------------------------------------------------------
 template <int W>
-void s8_s32_via16(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+void s8_s32_via16(const PwlLayout& p, const int8_t* in, int32_t* out, size_t n) {
   const Thresholds8 thr(p);
   const Tables16 t(p);
   for (size_t i = 0; i < n; i += 64) {
@@ -165,7 +165,7 @@ void s8_s32_via16(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
 }
 
 template <int W>
-void s8_s32_via32(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+void s8_s32_via32(const PwlLayout& p, const int8_t* in, int32_t* out, size_t n) {
   const Thresholds8 thr(p);
   const Tables32 t(p);
   for (size_t i = 0; i < n; i += 64) {
@@ -183,7 +183,7 @@ void s8_s32_via32(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
 
 // ---- s8 -> s16 ----------------------------------------------------------
 template <int W>
-void s8_s16_impl(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
+void s8_s16_impl(const PwlLayout& p, const int8_t* in, int16_t* out, size_t n) {
   const Thresholds8 thr(p);
   const Tables16 t(p);
   for (size_t i = 0; i < n; i += 64) {
@@ -201,7 +201,7 @@ void s8_s16_impl(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
 
 // ---- s8 -> s8 (requantized) ----------------------------------------------
 template <int W, bool Right>
-void s8_s8_via16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_s8_via16(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   const Thresholds8 thr(r.pwl);
   const Tables16 t(r.pwl);
   for (size_t i = 0; i < n; i += 64) {
@@ -232,7 +232,7 @@ struct MaddubsKernel {
   __m512i first, table[6], step[6], k8, c16[2], perm, half, one, lo, hi;
   __m128i rs, ls;
   static constexpr __mmask64 kEven = 0x5555555555555555ull;
-  explicit MaddubsKernel(const RequantPlan& r) {
+  explicit MaddubsKernel(const RequantLayout& r) {
     for (int l = 0; l < LV; ++l) {
       table[l] = _mm512_loadu_si512(r.pwl.tree[l]);
       step[l] = _mm512_set1_epi8(static_cast<char>(1 << (LV - 1 - l)));
@@ -318,12 +318,12 @@ inline void stream_s8(const K& k, const int8_t* in, int8_t* out, size_t n) {
 }
 
 template <int LV, bool Right, bool Fix>
-void s8_s8_maddubs(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_s8_maddubs(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   stream_s8(MaddubsKernel<LV, Right, Fix>(r), in, out, n);
 }
 
 template <bool Right, bool Fix>
-void s8_s8_maddubs_levels(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_s8_maddubs_levels(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   switch (r.pwl.tree_levels) {
     case 0: return s8_s8_maddubs<0, Right, Fix>(r, in, out, n);
     case 1: return s8_s8_maddubs<1, Right, Fix>(r, in, out, n);
@@ -336,7 +336,7 @@ void s8_s8_maddubs_levels(const RequantPlan& r, const int8_t* in, int8_t* out, s
 }
 
 template <int W, bool Right>
-void s8_s8_via32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_s8_via32(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   const Thresholds8 thr(r.pwl);
   const Tables32 t(r.pwl);
   for (size_t i = 0; i < n; i += 64) {
@@ -357,8 +357,8 @@ void s8_s8_via32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) 
 
 // ---- s16 -> s32 ---------------------------------------------------------
 template <int W>
-void s16_s32_impl(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
-  __m512i thr[PwlPlan::kMaxSegments];
+void s16_s32_impl(const PwlLayout& p, const int16_t* in, int32_t* out, size_t n) {
+  __m512i thr[detail::kMaxSegments];
   const int m1 = p.segments - 1;
   for (int j = 0; j < m1; ++j) thr[j] = _mm512_set1_epi16(p.thr[j]);
   const Tables32 t(p);
@@ -387,38 +387,38 @@ void s16_s32_impl(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
 // width for the segment count, compare-tree depth, shift direction), never
 // the method.
 
-void s8_pwl_s32__avx512_mul16(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+void s8_pwl_s32__avx512_mul16(const PwlLayout& p, const int8_t* in, int32_t* out, size_t n) {
   if (p.segments <= 32) return s8_s32_via16<1>(p, in, out, n);
   return s8_s32_via16<2>(p, in, out, n);
 }
 
-void s8_pwl_s32__avx512_mul32(const PwlPlan& p, const int8_t* in, int32_t* out, size_t n) {
+void s8_pwl_s32__avx512_mul32(const PwlLayout& p, const int8_t* in, int32_t* out, size_t n) {
   if (p.segments <= 16) return s8_s32_via32<1>(p, in, out, n);
   if (p.segments <= 32) return s8_s32_via32<2>(p, in, out, n);
   return s8_s32_via32<4>(p, in, out, n);
 }
 
-void s8_pwl_s16__avx512_mul16(const PwlPlan& p, const int8_t* in, int16_t* out, size_t n) {
+void s8_pwl_s16__avx512_mul16(const PwlLayout& p, const int8_t* in, int16_t* out, size_t n) {
   if (p.segments <= 32) return s8_s16_impl<1>(p, in, out, n);
   return s8_s16_impl<2>(p, in, out, n);
 }
 
-void s8_pwl_s8__avx512_madd(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_pwl_s8__avx512_madd(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   if (r.rshift > 0) return s8_s8_maddubs_levels<true, false>(r, in, out, n);
   return s8_s8_maddubs_levels<false, false>(r, in, out, n);
 }
 
-void s8_pwl_s8__avx512_madd_tie(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_pwl_s8__avx512_madd_tie(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   s8_s8_maddubs_levels<true, true>(r, in, out, n);
 }
 
-void s8_pwl_s8__avx512_mul16(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_pwl_s8__avx512_mul16(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   const bool right = r.rshift > 0;
   if (r.pwl.segments <= 32) return right ? s8_s8_via16<1, true>(r, in, out, n) : s8_s8_via16<1, false>(r, in, out, n);
   return right ? s8_s8_via16<2, true>(r, in, out, n) : s8_s8_via16<2, false>(r, in, out, n);
 }
 
-void s8_pwl_s8__avx512_mul32(const RequantPlan& r, const int8_t* in, int8_t* out, size_t n) {
+void s8_pwl_s8__avx512_mul32(const RequantLayout& r, const int8_t* in, int8_t* out, size_t n) {
   const int s = r.pwl.segments;
   const bool right = r.rshift > 0;
   if (s <= 16) return right ? s8_s8_via32<1, true>(r, in, out, n) : s8_s8_via32<1, false>(r, in, out, n);
@@ -426,7 +426,7 @@ void s8_pwl_s8__avx512_mul32(const RequantPlan& r, const int8_t* in, int8_t* out
   return right ? s8_s8_via32<4, true>(r, in, out, n) : s8_s8_via32<4, false>(r, in, out, n);
 }
 
-void s16_pwl_s32__avx512_mul32(const PwlPlan& p, const int16_t* in, int32_t* out, size_t n) {
+void s16_pwl_s32__avx512_mul32(const PwlLayout& p, const int16_t* in, int32_t* out, size_t n) {
   if (p.segments <= 16) return s16_s32_impl<1>(p, in, out, n);
   if (p.segments <= 32) return s16_s32_impl<2>(p, in, out, n);
   return s16_s32_impl<4>(p, in, out, n);
@@ -439,7 +439,7 @@ void s16_pwl_s32__avx512_mul32(const PwlPlan& p, const int16_t* in, int32_t* out
 namespace {
 struct Lut256Kernel {
   __m512i neg[2], pos[2];
-  explicit Lut256Kernel(const Lut256Plan& t) {
+  explicit Lut256Kernel(const Lut256Layout& t) {
     neg[0] = _mm512_loadu_si512(t.s8);
     neg[1] = _mm512_loadu_si512(t.s8 + 64);
     pos[0] = _mm512_loadu_si512(t.s8 + 128);
@@ -453,11 +453,11 @@ struct Lut256Kernel {
 };
 }  // namespace
 
-void s8_lut256_s8__avx512_perm(const Lut256Plan& t, const int8_t* in, int8_t* out, size_t n) {
+void s8_lut256_s8__avx512_perm(const Lut256Layout& t, const int8_t* in, int8_t* out, size_t n) {
   stream_s8(Lut256Kernel(t), in, out, n);
 }
 
-void s8_lut256_s32__avx512_gather(const Lut256Plan& t, const int8_t* in, int32_t* out, size_t n) {
+void s8_lut256_s32__avx512_gather(const Lut256Layout& t, const int8_t* in, int32_t* out, size_t n) {
   for (size_t i = 0; i < n; i += 16) {
     const size_t rem = n - i;
     const __mmask16 m = rem >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << rem) - 1);

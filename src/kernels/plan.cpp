@@ -6,17 +6,75 @@
 #include <fmt/format.h>
 
 #include "gqalut/kernels.hpp"
+#include "plan_layout.h"
 #include "ukernels.h"
 
 namespace gqalut {
 
-PwlPlan prepare_pwl(const Table& t, int input_bits) {
+// ---- handles ------------------------------------------------------------------
+
+namespace detail {
+namespace {
+template <class L>
+const L& checked(const std::shared_ptr<const L>& l, const char* plan, const char* maker) {
+  if (!l) throw std::invalid_argument(fmt::format("{} is empty (default-constructed): build it with {}", plan, maker));
+  return *l;
+}
+}  // namespace
+
+PwlPlan PlanAccess::wrap(std::shared_ptr<const PwlLayout> l) {
+  PwlPlan p;
+  p.layout_ = std::move(l);
+  return p;
+}
+RequantPlan PlanAccess::wrap(std::shared_ptr<const RequantLayout> l) {
+  RequantPlan p;
+  p.layout_ = std::move(l);
+  return p;
+}
+Lut256Plan PlanAccess::wrap(std::shared_ptr<const Lut256Layout> l) {
+  Lut256Plan p;
+  p.layout_ = std::move(l);
+  return p;
+}
+const PwlLayout& PlanAccess::layout(const PwlPlan& p) { return checked(p.layout_, "PwlPlan", "prepare_pwl"); }
+const RequantLayout& PlanAccess::layout(const RequantPlan& p) {
+  return checked(p.layout_, "RequantPlan", "prepare_requant");
+}
+const Lut256Layout& PlanAccess::layout(const Lut256Plan& p) {
+  return checked(p.layout_, "Lut256Plan", "prepare_lut256");
+}
+}  // namespace detail
+
+using detail::PlanAccess;
+
+int PwlPlan::input_bits() const { return PlanAccess::layout(*this).input_bits; }
+int PwlPlan::scale() const { return PlanAccess::layout(*this).n; }
+int PwlPlan::shift() const { return PlanAccess::layout(*this).shift; }
+int PwlPlan::segments() const { return PlanAccess::layout(*this).segments; }
+int32_t PwlPlan::acc_min() const { return PlanAccess::layout(*this).acc_min; }
+int32_t PwlPlan::acc_max() const { return PlanAccess::layout(*this).acc_max; }
+bool PwlPlan::fits_s16() const { return PlanAccess::layout(*this).fits_s16; }
+
+int RequantPlan::out_frac() const { return PlanAccess::layout(*this).out_frac; }
+PwlPlan RequantPlan::pwl() const {
+  const detail::RequantLayout& r = PlanAccess::layout(*this);
+  return PlanAccess::wrap(std::shared_ptr<const detail::PwlLayout>(layout_, &r.pwl));  // aliasing: shares ownership
+}
+
+int Lut256Plan::out_frac() const { return PlanAccess::layout(*this).out_frac; }
+
+// ---- layouts ------------------------------------------------------------------
+
+namespace detail {
+
+PwlLayout make_pwl_layout(const Table& t, int input_bits) {
   t.validate();
   if (input_bits != 8 && input_bits != 16)
     throw std::invalid_argument(fmt::format("input_bits must be 8 or 16, got {}", input_bits));
   const int64_t qmin = -(int64_t{1} << (input_bits - 1));
   const int64_t qmax = (int64_t{1} << (input_bits - 1)) - 1;
-  PwlPlan p;
+  PwlLayout p;
   p.input_bits = input_bits;
   p.n = t.n;
   p.shift = t.shift();
@@ -68,7 +126,7 @@ PwlPlan prepare_pwl(const Table& t, int input_bits) {
     int P = 1;
     while (P < p.segments) P <<= 1;
     for (int st = P / 2; st >= 1; st /= 2, ++p.tree_levels)
-      for (int i = 0; i < PwlPlan::kMaxSegments; ++i) {
+      for (int i = 0; i < kMaxSegments; ++i) {
         int j = i + st - 1;
         p.tree[p.tree_levels][i] = j < p.segments - 1 ? p.thr8m1[j] : 127;
       }
@@ -76,11 +134,11 @@ PwlPlan prepare_pwl(const Table& t, int input_bits) {
   return p;
 }
 
-RequantPlan prepare_requant(const Table& t, int out_frac) {
+RequantLayout make_requant_layout(const Table& t, int out_frac) {
   if (out_frac < 0 || out_frac > 31)
     throw std::invalid_argument(fmt::format("output frac bits must be in [0, 31], got {}", out_frac));
-  RequantPlan r;
-  r.pwl = prepare_pwl(t, 8);
+  RequantLayout r;
+  r.pwl = make_pwl_layout(t, 8);
   r.out_frac = out_frac;
   r.rshift = r.pwl.shift - out_frac;
   if (r.rshift > 0) {
@@ -110,10 +168,10 @@ RequantPlan prepare_requant(const Table& t, int out_frac) {
     // Per segment over its codes: any acc < 0, any acc >= 0, any negative tie
     // (acc < 0 with acc + half a multiple of 2^rshift: the only codes where the
     // correction changes the shifted result).
-    const PwlPlan& p = r.pwl;
+    const PwlLayout& p = r.pwl;
     const int64_t mod = int64_t{1} << r.rshift;
     bool need = false;
-    bool all_neg[PwlPlan::kMaxSegments] = {};
+    bool all_neg[kMaxSegments] = {};
     for (int j = 0; j < p.segments; ++j) {
       const int64_t q0 = j == 0 ? -128 : p.thr[j - 1], q1 = j + 1 < p.segments ? p.thr[j] - 1 : 127;
       bool neg = false, pos = false, tie = false;
@@ -135,6 +193,16 @@ RequantPlan prepare_requant(const Table& t, int out_frac) {
   return r;
 }
 
+}  // namespace detail
+
+PwlPlan prepare_pwl(const Table& t, int input_bits) {
+  return PlanAccess::wrap(std::make_shared<detail::PwlLayout>(detail::make_pwl_layout(t, input_bits)));
+}
+
+RequantPlan prepare_requant(const Table& t, int out_frac) {
+  return PlanAccess::wrap(std::make_shared<detail::RequantLayout>(detail::make_requant_layout(t, out_frac)));
+}
+
 int8_t requantize_s8(int64_t acc, int L, int out_frac) {
   // Reference in int64, written independently of the kernels' clamp tricks.
   int64_t v;
@@ -153,15 +221,15 @@ int8_t requantize_s8(int64_t acc, int L, int out_frac) {
 }
 
 Lut256Plan prepare_lut256(const Table& t, int out_frac) {
-  RequantPlan r = prepare_requant(t, out_frac);  // validates like the PWL kernels
-  Lut256Plan lut;
-  lut.out_frac = out_frac;
+  const detail::RequantLayout r = detail::make_requant_layout(t, out_frac);  // validates like the PWL kernels
+  auto lut = std::make_shared<detail::Lut256Layout>();
+  lut->out_frac = out_frac;
   for (int q = -128; q < 128; ++q) {
     int64_t acc = eval_acc(t, q);
-    lut.s32[q + 128] = static_cast<int32_t>(acc);
-    lut.s8[q + 128] = requantize_s8(acc, r.pwl.shift, out_frac);
+    lut->s32[q + 128] = static_cast<int32_t>(acc);
+    lut->s8[q + 128] = requantize_s8(acc, r.pwl.shift, out_frac);
   }
-  return lut;
+  return PlanAccess::wrap(std::shared_ptr<const detail::Lut256Layout>(std::move(lut)));
 }
 
 }  // namespace gqalut

@@ -22,21 +22,21 @@ namespace ukernel {
 namespace {
 
 // seg(q) = #{j : q >= thr[j]}: the comparator of SPEC section 2.
-inline int segment_index(const PwlPlan& p, int32_t q) {
+inline int segment_index(const PwlLayout& p, int32_t q) {
   int s = 0;
   for (int j = 0; j + 1 < p.segments; ++j) s += q >= p.thr[j];
   return s;
 }
 
 // acc = k*q + b modulo 2^32 (exact: the plan proved it fits int32).
-inline int32_t pwl_acc(const PwlPlan& p, int32_t q) {
+inline int32_t pwl_acc(const PwlLayout& p, int32_t q) {
   int s = segment_index(p, q);
   return static_cast<int32_t>(static_cast<uint32_t>(p.k[s]) * static_cast<uint32_t>(q) +
                               static_cast<uint32_t>(p.b[s]));
 }
 
 // sat8(round_half_away(acc * 2^-rshift)), as prepared in the plan.
-inline int8_t requant_acc(const RequantPlan& r, int32_t acc) {
+inline int8_t requant_acc(const RequantLayout& r, int32_t acc) {
   int32_t v;
   if (r.rshift > 0) {
     v = (acc + r.half - (acc < 0 ? 1 : 0)) >> r.rshift;  // plan proved no overflow

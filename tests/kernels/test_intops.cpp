@@ -11,6 +11,7 @@
 #include "gqalut/intops.hpp"
 #include "gqalut/intops_measure.hpp"
 #include "gqalut/search.hpp"
+#include "plan_layout.h"  // internal: the lookups the tests compare with the datapath
 #include "random_tables.hpp"
 
 using namespace gqalut;
@@ -105,7 +106,7 @@ TEST_F(IntopsTest, SoftmaxAllIsasAgreeWithScalar) {
 // The documented datapath, step by step, from eval_acc on the tables (no plan
 // lookups): e(u), the sum, the DIV code, the Newton steps, the output shift.
 struct SoftmaxRef {
-  const SoftmaxPlan& p;
+  const SoftmaxDatapath& p;
   const Table& exp_t;
   const Table& div_t;
 
@@ -117,7 +118,7 @@ struct SoftmaxRef {
     const int64_t c = (k << s) - int64_t(t);
     EXPECT_GE(c, -(1 << (s - 1)));
     EXPECT_LT(c, 1 << (s - 1));
-    const int64_t m = (int64_t{1} << p.exp.shift) + eval_acc(exp_t, int32_t(c));
+    const int64_t m = (int64_t{1} << p.exp_table_shift) + eval_acc(exp_t, int32_t(c));
     const int64_t sh = k - p.exp_gain;  // e = round(m * 2^(g - k))
     if (sh <= 0) return uint32_t(m << -sh);
     if (sh >= 40) return 0;
@@ -137,7 +138,7 @@ struct SoftmaxRef {
     const int xs = a - ex - sd + 28;
     const uint64_t X = xs >= 0 ? sum << xs : sum >> -xs;
     const int64_t acc = eval_acc(div_t, int32_t(d));
-    const int ys = p.div.shift - 28;
+    const int ys = p.div_table_shift - 28;
     uint64_t y = ys > 0 ? (uint64_t(acc) + (uint64_t{1} << (ys - 1))) >> ys : uint64_t(acc) << -ys;
     for (int i = 0; i < p.newton_steps; ++i) y = (y * ((uint64_t{2} << 28) - ((X * y) >> 28))) >> 28;
     const int rs = 13 - a + sd;
@@ -166,13 +167,16 @@ TEST_F(IntopsTest, SoftmaxIsTheDocumentedDatapath) {
     for (const TableSet* dv : {&reci7, reci_8, reci_16, reci_q16})
       for (int in_frac : {0, 3, 4, 6, 10, 20}) {
         SCOPED_TRACE(fmt::format("in_frac {} exp {} div {}", in_frac, ex->at(8).entries(), dv->tables.begin()->second.entries()));
-        const SoftmaxPlan p = prepare_softmax(*ex, *dv, in_frac, 8);
+        const SoftmaxPlan plan = prepare_softmax(*ex, *dv, in_frac, 8);
+        const SoftmaxDatapath& p = plan.datapath();
         const SoftmaxRef ref{p, ex->at(p.exp_scale), dv->at(p.div_scale)};
-        if (dv == reci_q16) EXPECT_NE(p.div_a, p.div_scale);  // the case the test exists for
+        if (dv == reci_q16) {
+          EXPECT_NE(p.div_a, p.div_scale);  // the case the test exists for
+        }
         // The lookups are the datapath: every int8 difference, and u_cap is where e vanishes for good.
-        for (uint32_t u = 0; u < 256; ++u) ASSERT_EQ(p.e_s8[u], ref.e(u)) << u;
+        for (uint32_t u = 0; u < 256; ++u) ASSERT_EQ(gqalut::detail::PlanAccess::layout(plan).e_s8[u], ref.e(u)) << u;
         for (uint64_t u : {uint64_t{p.u_cap}, uint64_t{p.u_cap} + 1, uint64_t{0xffffffffu}}) ASSERT_EQ(ref.e(u), 0u);
-        for (uint32_t u = 0; u < 4096; u += 7) ASSERT_EQ(softmax_exp(p, u), ref.e(u));
+        for (uint32_t u = 0; u < 4096; u += 7) ASSERT_EQ(softmax_exp(plan, u), ref.e(u));
         for (size_t n : {size_t{1}, size_t{5}, size_t{197}, size_t{3072}, size_t{9000}}) {
           auto x = logits_s8(rng, n, std::min(in_frac, 4), 2.0);
           std::vector<int32_t> x32(n), xw(n);
@@ -181,9 +185,9 @@ TEST_F(IntopsTest, SoftmaxIsTheDocumentedDatapath) {
             xw[i] = int32_t(rng() % 2000001) - 1000000 + (i % 11 == 0 ? INT32_MAX / 2 : 0);
           }
           std::vector<uint8_t> o(n), o32(n), ow(n);
-          softmax_row(p, x.data(), o.data(), n);
-          softmax_row(p, x32.data(), o32.data(), n);
-          softmax_row(p, xw.data(), ow.data(), n);
+          softmax_row(plan, x.data(), o.data(), n);
+          softmax_row(plan, x32.data(), o32.data(), n);
+          softmax_row(plan, xw.data(), ow.data(), n);
           ASSERT_EQ(o, ref.row(x, 255));
           ASSERT_EQ(o32, o);  // the int8 lookup = the int32 path on the same codes
           ASSERT_EQ(ow, ref.row(xw, 255));
@@ -315,7 +319,7 @@ TEST_F(IntopsTest, LayerNormExtremeRows) {
             g[i] = std::ldexp(r.gamma[i], -gamma_frac);
             b[i] = std::ldexp(double(r.beta[i]), -out_frac);
           }
-          auto y = layernorm_double(x, g, b, plan.eps);
+          auto y = layernorm_double(x, g, b, plan.datapath().eps);
           const double lo = std::ldexp(-128.0, -out_frac), hi = std::ldexp(127.0, -out_frac);
           for (size_t i = 0; i < n; ++i) {
             // Beyond the int8 range by more than the table error, the output must saturate.
@@ -341,8 +345,8 @@ TEST_F(IntopsTest, LayerNormErrorAgainstDouble) {
   std::mt19937_64 rng(gqalut_test::test_seed() + 3);
   const int in_frac = 4, out_frac = 4;
   LayerNormPlan plan = prepare_layernorm(rsqrt7, in_frac, out_frac, 6, 1e-5);
-  std::printf("RSQRT scale %d octave [%d, %d), max rel error %.4f\n", plan.rsqrt_scale, 1 << plan.rsqrt_a,
-              4 << plan.rsqrt_a, plan.rsqrt_max_rel_error);
+  std::printf("RSQRT scale %d octave [%d, %d), max rel error %.4f\n", plan.datapath().rsqrt_scale, 1 << plan.datapath().rsqrt_a,
+              4 << plan.datapath().rsqrt_a, plan.datapath().rsqrt_max_rel_error);
   for (size_t n : {size_t{197}, size_t{768}, size_t{3072}}) {
     double max_abs = 0, sum_abs = 0;
     size_t count = 0;
@@ -382,7 +386,7 @@ TEST_F(IntopsTest, LayerNormErrorTargets) {
         const OpErrorStats st = measure_layernorm(plan, layernorm_rows(n, 30, gqalut_test::test_seed() + n), 7);
         std::printf("layernorm %s in 2^-%d out 2^-%d n=%zu: max %.3f steps, mean %.3f (RSQRT rel %.4f, %d Newton)\n",
                     set == &rsqrt7 ? "official sqrt_reci_pwl_7" : "optimum 8", in_frac, out_frac, n, st.max_err_lsb,
-                    st.mean_err_lsb, plan.rsqrt_max_rel_error, plan.newton_steps);
+                    st.mean_err_lsb, plan.datapath().rsqrt_max_rel_error, plan.datapath().newton_steps);
         EXPECT_LE(st.max_err_lsb, 1.0);
         EXPECT_LE(st.mean_err_lsb, 0.3);
       }
@@ -439,15 +443,20 @@ TEST_F(IntopsTest, ActivationLookupIsTheTableOnEveryCode) {
   auto check = [&](const TableSet& set, int n, int out_frac) {
     SCOPED_TRACE(fmt::format("{} n {} out_frac {}", set.function, n, out_frac));
     const ActivationPlan plan = prepare_activation(set, n, out_frac);
+    const auto& lut = gqalut::detail::PlanAccess::layout(plan).lut;
+    EXPECT_EQ(plan.in_frac(), n);
+    EXPECT_EQ(plan.out_frac(), out_frac);
+    EXPECT_EQ(plan.requant().out_frac(), out_frac);
+    EXPECT_EQ(plan.lut().out_frac(), out_frac);
     const Table& t = set.at(n);
     for (int q = -128; q < 128; ++q)
-      ASSERT_EQ(plan.lut.s8[q + 128], requantize_s8(eval_acc(t, q), t.shift(), out_frac)) << q;
+      ASSERT_EQ(lut.s8[q + 128], requantize_s8(eval_acc(t, q), t.shift(), out_frac)) << q;
     for (Isa isa : available_isas()) {
       std::vector<int8_t> a(in.size()), b(in.size());
       activation(plan, in.data(), a.data(), in.size(), isa);
       activation_pwl(plan, in.data(), b.data(), in.size(), isa);
       for (size_t i = 0; i < in.size(); ++i) {
-        ASSERT_EQ(a[i], plan.lut.s8[in[i] + 128]) << to_string(isa) << " code " << int(in[i]);
+        ASSERT_EQ(a[i], lut.s8[in[i] + 128]) << to_string(isa) << " code " << int(in[i]);
         ASSERT_EQ(b[i], a[i]) << to_string(isa) << " code " << int(in[i]);
       }
       std::vector<int8_t> inplace = in;  // in place
@@ -505,6 +514,42 @@ TEST_F(IntopsTest, PlansRejectBadArguments) {
   EXPECT_THROW(prepare_layernorm(rsqrt7, 16, 4, 6, 1e-5), std::invalid_argument);
   TableSet g = official("gelu_pwl_7.json");
   EXPECT_THROW(prepare_activation(g, 9, 4), std::invalid_argument);  // no such scale
+}
+
+// Plans are opaque handles: an empty (default-constructed) one is a clear
+// std::invalid_argument in every row function and accessor, and copies share
+// one immutable layout (the same bits).
+TEST_F(IntopsTest, EmptyPlansThrowAndCopiesShare) {
+  const SoftmaxPlan sm;
+  const LayerNormPlan ln;
+  const ActivationPlan act;
+  EXPECT_FALSE(sm.valid() || ln.valid() || act.valid());
+  std::vector<int8_t> x(8, 1), g(8, 64), o8(8);
+  std::vector<int32_t> x32(8, 1), beta(8, 0);
+  std::vector<uint8_t> u8(8);
+  EXPECT_THROW(softmax_row(sm, x.data(), u8.data(), x.size()), std::invalid_argument);
+  EXPECT_THROW(softmax_row(sm, x32.data(), u8.data(), x.size()), std::invalid_argument);
+  EXPECT_THROW(softmax_row(sm, x.data(), o8.data(), x.size()), std::invalid_argument);
+  EXPECT_THROW(softmax_exp(sm, 0), std::invalid_argument);
+  EXPECT_THROW(sm.datapath(), std::invalid_argument);
+  EXPECT_THROW(layernorm_row(ln, x.data(), g.data(), beta.data(), o8.data(), x.size()), std::invalid_argument);
+  EXPECT_THROW(ln.datapath(), std::invalid_argument);
+  EXPECT_THROW(activation(act, x.data(), o8.data(), x.size()), std::invalid_argument);
+  EXPECT_THROW(activation_pwl(act, x.data(), o8.data(), x.size()), std::invalid_argument);
+  EXPECT_THROW(act.requant(), std::invalid_argument);
+  EXPECT_THROW(act.out_frac(), std::invalid_argument);
+
+  const SoftmaxPlan a = prepare_softmax(*exp2_8, reci7, 4, 8);
+  const SoftmaxPlan b = a;
+  EXPECT_EQ(&a.datapath(), &b.datapath());
+  std::vector<uint8_t> oa(8), ob(8);
+  softmax_row(a, x.data(), oa.data(), x.size());
+  softmax_row(b, x.data(), ob.data(), x.size());
+  EXPECT_EQ(oa, ob);
+  EXPECT_EQ(a.datapath().exp_table_shift, gqalut::detail::PlanAccess::layout(a).exp.shift);
+  EXPECT_EQ(a.datapath().div_table_shift, gqalut::detail::PlanAccess::layout(a).div.shift);
+  const LayerNormPlan l = prepare_layernorm(rsqrt7, 4, 4, 6, 1e-5);
+  EXPECT_EQ(l.datapath().rsqrt_table_shift, gqalut::detail::PlanAccess::layout(l).rsqrt.shift);
 }
 
 }  // namespace

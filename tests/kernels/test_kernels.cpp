@@ -15,6 +15,7 @@
 
 #include "gqalut/kernels.hpp"
 #include "kernel_list.h"  // internal: the typed kernel list (src/kernels)
+#include "plan_layout.h"  // internal: the plans' layouts (the kernels' requirements read them)
 #include "random_tables.hpp"
 
 using namespace gqalut;
@@ -76,13 +77,15 @@ class KernelIsa : public ::testing::TestWithParam<Isa> {
 namespace fam = gqalut::ukernel::family;
 using gqalut::ukernel::Kernel;
 
-// A plan of family F with the table and output scale it was built from.
+// A plan of family F with the table and output scale it was built from; the
+// kernels take its internal layout.
 template <class F>
 struct Instance {
   std::string name;
   Table table;
   int out_frac;
-  typename F::Plan plan;
+  typename F::Handle handle;
+  const typename F::Plan& plan() const { return gqalut::detail::PlanAccess::layout(handle); }
 };
 
 template <class F>
@@ -148,12 +151,12 @@ void check_listed(const std::string& name) {
   std::mt19937_64 rng(gqalut_test::test_seed() ^ 0x11f7);
   int applied = 0;
   for (const auto& c : instances<F>()) {
-    if (!k->applies(c.plan)) continue;
+    if (!k->applies(c.plan())) continue;
     SCOPED_TRACE(c.name);
     ++applied;
     const auto in = inputs_for(c);
     std::vector<Out> out(in.size() + 1, Out(0x5a));
-    k->fn(c.plan, in.data(), out.data(), in.size());
+    k->fn(c.plan(), in.data(), out.data(), in.size());
     for (size_t i = 0; i < in.size(); ++i) ASSERT_EQ(out[i], reference(c, in[i])) << "q=" << int(in[i]);
     ASSERT_EQ(out[in.size()], Out(0x5a)) << "written past the end";
     if (applied > 4) continue;
@@ -163,13 +166,13 @@ void check_listed(const std::string& name) {
     for (auto& v : src) v = static_cast<In>(rng());
     for (size_t len = 0; len + 2 <= src.size(); ++len) {
       std::vector<Out> o(len + 2, Out(0x5a));
-      k->fn(c.plan, src.data() + 1, o.data() + 1, len);
+      k->fn(c.plan(), src.data() + 1, o.data() + 1, len);
       for (size_t i = 0; i < len; ++i) ASSERT_EQ(o[i + 1], reference(c, src[i + 1])) << "len " << len << " i " << i;
       ASSERT_EQ(o[0], Out(0x5a));
       ASSERT_EQ(o[len + 1], Out(0x5a)) << "len " << len;
       if constexpr (std::is_same_v<In, Out>) {
         std::vector<In> inplace(src.begin() + 1, src.begin() + 1 + len);
-        k->fn(c.plan, inplace.data(), inplace.data(), len);
+        k->fn(c.plan(), inplace.data(), inplace.data(), len);
         for (size_t i = 0; i < len; ++i) ASSERT_EQ(inplace[i], o[i + 1]) << "in place, len " << len;
       }
     }
@@ -177,7 +180,7 @@ void check_listed(const std::string& name) {
       std::vector<In> big(64 * 1024 + 77 + 3);
       for (auto& v : big) v = static_cast<In>(rng());
       std::vector<Out> o(big.size());
-      k->fn(c.plan, big.data() + 3, o.data(), big.size() - 3);
+      k->fn(c.plan(), big.data() + 3, o.data(), big.size() - 3);
       for (size_t i = 0; i + 3 < big.size(); ++i) ASSERT_EQ(o[i], reference(c, big[i + 3])) << "long, i " << i;
     }
   }
@@ -236,13 +239,13 @@ void check_selection(Isa isa, Run run) {
     std::string expect;
     for (int level = int(isa); level >= int(Isa::scalar) && expect.empty(); --level)
       for (const auto& k : gqalut::ukernel::kernels<F>())
-        if (int(k.isa) == level && isa_supported(k.isa) && k.applies(c.plan)) {
+        if (int(k.isa) == level && isa_supported(k.isa) && k.applies(c.plan())) {
           expect = k.name;
           break;
         }
     auto in = inputs_for(c);
     std::vector<typename F::Out> out(in.size());
-    const std::string ran = run(c.plan, in.data(), out.data(), in.size());
+    const std::string ran = run(c.handle, in.data(), out.data(), in.size());
     ASSERT_EQ(ran, expect) << c.name;
     for (size_t i = 0; i < in.size(); ++i) ASSERT_EQ(out[i], reference(c, in[i])) << c.name << " q=" << int(in[i]);
   }
@@ -274,13 +277,13 @@ TEST_P(KernelIsa, S8ToS32AndS16ExactOnAllCodes) {
       hi = std::max(hi, ref);
       ASSERT_EQ(out[i], ref) << "q=" << int(codes[i]);
     }
-    EXPECT_EQ(plan.acc_min, lo);
-    EXPECT_EQ(plan.acc_max, hi);
-    EXPECT_EQ(plan.fits_s16, lo >= INT16_MIN && hi <= INT16_MAX);
+    EXPECT_EQ(plan.acc_min(), lo);
+    EXPECT_EQ(plan.acc_max(), hi);
+    EXPECT_EQ(plan.fits_s16(), lo >= INT16_MIN && hi <= INT16_MAX);
     if (c.table.accumulator_bits(8) <= 16) {
-      EXPECT_TRUE(plan.fits_s16);
+      EXPECT_TRUE(plan.fits_s16());
     }
-    if (plan.fits_s16) {
+    if (plan.fits_s16()) {
       ++s16_cases;
       std::vector<int16_t> o16(256);
       apply(plan, codes.data(), o16.data(), 256, isa);
@@ -304,10 +307,11 @@ TEST_P(KernelIsa, S8RequantizedExactOnAllCodes) {
       if (m < 0) continue;
       SCOPED_TRACE(fmt::format("out_frac {}", m));
       RequantPlan r = prepare_requant(c.table, m);
-      (r.use16 ? fast : slow)++;
-      madd += r.madd_ok;
-      madd_fix += r.madd_ok && r.madd_tie_fix;
-      madd_folded += r.madd_ok && r.rshift > 0 && !r.madd_tie_fix;
+      const auto& rl = gqalut::detail::PlanAccess::layout(r);
+      (rl.use16 ? fast : slow)++;
+      madd += rl.madd_ok;
+      madd_fix += rl.madd_ok && rl.madd_tie_fix;
+      madd_folded += rl.madd_ok && rl.rshift > 0 && !rl.madd_tie_fix;
       Lut256Plan lut = prepare_lut256(c.table, m);
       std::vector<int8_t> out(256), out_lut(256);
       apply(r, codes.data(), out.data(), 256, isa);
@@ -357,7 +361,7 @@ TEST_P(KernelIsa, TailsAndInPlace) {
       for (size_t i = 0; i < len; ++i) ASSERT_EQ(o32[i + 1], eval_acc(t, src[i]));
       ASSERT_EQ(o32[0], 0x5a5a5a5a);
       ASSERT_EQ(o32[len + 1], 0x5a5a5a5a);
-      if (plan.fits_s16) {
+      if (plan.fits_s16()) {
         std::vector<int16_t> o16(len + 2, 0x5a5a);
         apply(plan, src, o16.data() + 1, len, isa);
         for (size_t i = 0; i < len; ++i) ASSERT_EQ(o16[i + 1], eval_acc(t, src[i]));
@@ -470,8 +474,12 @@ TEST(Plan, RejectsBadArgumentsAndDropsUnreachableSegments) {
   t.breakpoints = {-300, -200, 5, 5, 400};
   t.slopes = {1, 2, 3, 4, 5, 6};
   t.intercepts = {0, 0, 0, 0, 0, 0};
-  PwlPlan p = prepare_pwl(t, 8);
-  EXPECT_EQ(p.segments, 2);  // [-128, 4] in segment 2, [5, 127] in segment 4
+  PwlPlan plan = prepare_pwl(t, 8);
+  EXPECT_EQ(plan.segments(), 2);  // [-128, 4] in segment 2, [5, 127] in segment 4
+  EXPECT_EQ(plan.scale(), 0);
+  EXPECT_EQ(plan.shift(), t.shift());
+  EXPECT_EQ(plan.input_bits(), 8);
+  const auto& p = gqalut::detail::PlanAccess::layout(plan);
   EXPECT_EQ(p.k[0], 3);
   EXPECT_EQ(p.k[1], 5);
   EXPECT_EQ(p.thr[0], 5);
@@ -480,6 +488,48 @@ TEST(Plan, RejectsBadArgumentsAndDropsUnreachableSegments) {
   EXPECT_THROW(prepare_requant(t, -1), std::invalid_argument);
   t.slopes[0] = 1000;  // does not fit q1.6
   EXPECT_THROW(prepare_pwl(t, 8), std::invalid_argument);
+}
+
+// Plans are opaque shared handles: copies share one layout, RequantPlan::pwl()
+// shares its parent's memory (and keeps it alive), and an empty
+// (default-constructed) plan is a clear std::invalid_argument, not a crash.
+TEST(Plan, HandlesShareTheirLayoutAndEmptyPlansThrow) {
+  const auto sets = gqalut_test::official_sets();
+  const Table& t = sets.front().second.tables.begin()->second;
+  RequantPlan r = prepare_requant(t, 4);
+  const RequantPlan copy = r;
+  EXPECT_EQ(&gqalut::detail::PlanAccess::layout(copy), &gqalut::detail::PlanAccess::layout(r));
+  const PwlPlan inner = r.pwl();
+  EXPECT_EQ(&gqalut::detail::PlanAccess::layout(inner), &gqalut::detail::PlanAccess::layout(r).pwl);
+  EXPECT_EQ(r.out_frac(), 4);
+  r = RequantPlan();  // the inner handle keeps the layout alive
+  EXPECT_FALSE(r.valid());
+  EXPECT_TRUE(inner.valid());
+  EXPECT_EQ(inner.shift(), t.shift());
+  std::vector<int8_t> in(8, 1), o8(8);
+  std::vector<int16_t> o16(8);
+  std::vector<int32_t> o32(8);
+  std::vector<int16_t> in16(8, 1);
+  apply(inner, in.data(), o32.data(), in.size());
+  for (size_t i = 0; i < in.size(); ++i) EXPECT_EQ(o32[i], eval_acc(t, 1));
+
+  const PwlPlan p;
+  const Lut256Plan lut;
+  EXPECT_FALSE(p.valid());
+  EXPECT_THROW(apply(p, in.data(), o32.data(), in.size()), std::invalid_argument);
+  EXPECT_THROW(apply(p, in.data(), o16.data(), in.size()), std::invalid_argument);
+  EXPECT_THROW(apply(p, in16.data(), o32.data(), in.size()), std::invalid_argument);
+  EXPECT_THROW(apply(r, in.data(), o8.data(), in.size()), std::invalid_argument);
+  EXPECT_THROW(apply(lut, in.data(), o8.data(), in.size()), std::invalid_argument);
+  EXPECT_THROW(apply(lut, in.data(), o32.data(), in.size()), std::invalid_argument);
+  EXPECT_THROW(p.shift(), std::invalid_argument);
+  EXPECT_THROW(r.pwl(), std::invalid_argument);
+  EXPECT_THROW(lut.out_frac(), std::invalid_argument);
+  try {
+    apply(p, in.data(), o32.data(), in.size());
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "PwlPlan is empty (default-constructed): build it with prepare_pwl");
+  }
 }
 
 }  // namespace

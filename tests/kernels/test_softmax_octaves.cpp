@@ -35,7 +35,7 @@ TEST(SoftmaxOctaves, ProbabilitiesDoNotDependOnTheDivOctave) {
     for (int s : {4, 5, 6}) {
       SCOPED_TRACE(fmt::format("reci {} at scale {}", format, s));
       const SoftmaxPlan plan = prepare_softmax(exp2, reci_table(format, 16, {s}), 4, 8);
-      saw_other_octave |= plan.div_a != plan.div_scale;
+      saw_other_octave |= plan.datapath().div_a != plan.datapath().div_scale;
       const OpErrorStats st = measure_softmax(plan, rows, false);
       EXPECT_LE(st.max_err_lsb, 1.5);
       EXPECT_LE(st.mean_err_lsb, 0.25);

@@ -46,7 +46,7 @@ std::vector<Selected> selections(const Options& o, std::string* about) {
     have16 = false;  // its accumulator does not fit int32 for 16-bit codes
   }
   *about = fmt::format("{} at scale {} ({} reachable segments for int8 codes), requantized to 2^-{}", o.table, n,
-                       p8.segments, m);
+                       p8.segments(), m);
   std::vector<int8_t> in8(256);
   std::vector<int16_t> in16(256);
   for (int i = 0; i < 256; ++i) in8[i] = static_cast<int8_t>(i - 128), in16[i] = static_cast<int16_t>((i - 128) * 256);
@@ -57,7 +57,7 @@ std::vector<Selected> selections(const Options& o, std::string* about) {
   for (Isa isa : available_isas()) {
     const std::string name = to_string(isa);
     out.push_back({"s8_pwl_s32", name, apply(p8, in8.data(), o32.data(), 256, isa)});
-    if (p8.fits_s16) out.push_back({"s8_pwl_s16", name, apply(p8, in8.data(), o16.data(), 256, isa)});
+    if (p8.fits_s16()) out.push_back({"s8_pwl_s16", name, apply(p8, in8.data(), o16.data(), 256, isa)});
     out.push_back({"s8_pwl_s8", name, apply(rq, in8.data(), o8.data(), 256, isa)});
     if (have16) out.push_back({"s16_pwl_s32", name, apply(p16, in16.data(), o32.data(), 256, isa)});
     out.push_back({"s8_lut256_s8", name, apply(lut, in8.data(), o8.data(), 256, isa)});

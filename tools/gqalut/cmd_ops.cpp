@@ -294,7 +294,8 @@ void run(const OpsArgs& a) {
   if (a.op == "softmax") {
     out_frac = a.out_frac >= 0 ? a.out_frac : 8;
     TableUse e = get_table(a, 0, "exp2m1", {8}), d = get_table(a, 1, "reci", {5});
-    const SoftmaxPlan p = prepare_softmax(e.set, d.set, in_frac, out_frac);
+    const SoftmaxPlan plan = prepare_softmax(e.set, d.set, in_frac, out_frac);
+    const SoftmaxDatapath& p = plan.datapath();
     tables.push_back(table_json(e, p.exp_scale));
     tables.push_back(table_json(d, p.div_scale));
     max_entries = std::max(e.set.entries(), d.set.entries());
@@ -312,14 +313,15 @@ void run(const OpsArgs& a) {
           for (double& v : r) v = std::ldexp(v, -in_frac);
       std::map<size_t, Rows> by_len;
       for (auto& r : real) by_len[r.size()].push_back(r);
-      for (auto& [n, g] : by_len) add_rows(measure_softmax(p, g, user_int32));
+      for (auto& [n, g] : by_len) add_rows(measure_softmax(plan, g, user_int32));
     } else {
-      for (const Rows& g : row_groups(a, nullptr)) add_rows(measure_softmax(p, g, int32));
+      for (const Rows& g : row_groups(a, nullptr)) add_rows(measure_softmax(plan, g, int32));
     }
   } else if (a.op == "layernorm") {
     out_frac = a.out_frac >= 0 ? a.out_frac : 4;
     TableUse r = get_table(a, 0, "rsqrt", {5});
-    const LayerNormPlan p = prepare_layernorm(r.set, in_frac, out_frac, 6, 1e-5);
+    const LayerNormPlan plan = prepare_layernorm(r.set, in_frac, out_frac, 6, 1e-5);
+    const LayerNormDatapath& p = plan.datapath();
     tables.push_back(table_json(r, p.rsqrt_scale));
     max_entries = r.set.entries();
     plan_j["rsqrt_scale"] = p.rsqrt_scale;
@@ -336,9 +338,9 @@ void run(const OpsArgs& a) {
           for (double& v : row) v = std::ldexp(v, -in_frac);
       std::map<size_t, Rows> by_len;
       for (auto& row : real) by_len[row.size()].push_back(row);
-      for (auto& [n, g] : by_len) add_rows(measure_layernorm(p, g, a.seed));
+      for (auto& [n, g] : by_len) add_rows(measure_layernorm(plan, g, a.seed));
     } else {
-      for (const Rows& g : row_groups(a, nullptr)) add_rows(measure_layernorm(p, g, a.seed));
+      for (const Rows& g : row_groups(a, nullptr)) add_rows(measure_layernorm(plan, g, a.seed));
     }
   } else {
     out_frac = a.out_frac >= 0 ? a.out_frac : 5;
