@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "scale_driver.hpp"
+
 namespace gqalut::detail {
 namespace {
 
@@ -39,17 +41,7 @@ TableSet quantize_shared(const std::vector<double>& breakpoints, const std::vect
   widen(fk, kc, "slope", who, note);
   widen(fb, bc, "intercept", who, note);
   TableSet set;
-  for (int n : scales) {
-    Table t;
-    t.n = n;
-    for (double b : breakpoints) t.breakpoints.push_back(int32_t(std::nearbyint(std::ldexp(b, n))));
-    t.slopes = kc;
-    t.intercepts = bc;
-    t.slope_format = fk;
-    t.intercept_format = fb;
-    t.validate();
-    set.tables[n] = std::move(t);
-  }
+  for (int n : scales) put_table(set, n, {fk, fb}, codes_on_grid(breakpoints, n), kc, bc);
   return set;
 }
 

@@ -18,13 +18,13 @@ int32_t ScaleView::left_of(int64_t code, std::size_t s) const {
   return int32_t(it - q.begin());
 }
 
-void put_table(TableSet& set, int n, CodeFormats formats, std::vector<int32_t> breakpoints,
+void put_table(TableSet& set, int n, CodeFormats formats, const std::vector<int64_t>& breakpoints,
                std::vector<int32_t> slopes, std::vector<int32_t> intercepts) {
   Table t;
   t.n = n;
   t.slope_format = formats.slope;
   t.intercept_format = formats.intercept;
-  t.breakpoints = std::move(breakpoints);
+  for (int64_t c : breakpoints) t.breakpoints.push_back(int32_t(c));  // codes fit 32 bits (issue 12)
   t.slopes = std::move(slopes);
   t.intercepts = std::move(intercepts);
   t.validate();
@@ -38,10 +38,10 @@ std::vector<int64_t> codes_on_grid(const std::vector<double>& breakpoints, int n
   return c;
 }
 
-std::vector<int32_t> round_codes(const std::vector<int64_t>& codes, int m, int n) {
-  std::vector<int32_t> c;
+std::vector<int64_t> round_codes(const std::vector<int64_t>& codes, int m, int n) {
+  std::vector<int64_t> c;
   c.reserve(codes.size());
-  for (int64_t v : codes) c.push_back(int32_t(shift_round_even(v, m - n)));
+  for (int64_t v : codes) c.push_back(shift_round_even(v, m - n));
   return c;
 }
 
@@ -62,8 +62,7 @@ TableSet search_scales(const Problem& p, CodeFormats formats, const ViewSearch& 
       v.index = int(i);
       v.count = int(pts.size());
       ViewTable t = search(v);
-      put_table(set, sp.n, formats, round_codes(t.breakpoints, sp.n, sp.n), std::move(t.slopes),
-                std::move(t.intercepts));
+      put_table(set, sp.n, formats, t.breakpoints, std::move(t.slopes), std::move(t.intercepts));
     }
     return set;
   }

@@ -58,15 +58,15 @@ using ViewSearch = std::function<ViewTable(const ScaleView&)>;
 // scales (p.shared), and returns one validated table per scale in `formats`.
 TableSet search_scales(const Problem& p, CodeFormats formats, const ViewSearch& search);
 
-// The table of scale n from its codes, validated, into set.tables[n]: the one
-// place a search builds a Table.
-void put_table(TableSet& set, int n, CodeFormats formats, std::vector<int32_t> breakpoints,
+// The table of scale n from its codes (breakpoints on the grid 2^-n),
+// validated, into set.tables[n]: the one place a search builds a Table.
+void put_table(TableSet& set, int n, CodeFormats formats, const std::vector<int64_t>& breakpoints,
                std::vector<int32_t> slopes, std::vector<int32_t> intercepts);
 
 // Real breakpoints on the grid 2^-n, each rounded half to even.
 std::vector<int64_t> codes_on_grid(const std::vector<double>& breakpoints, int n);
 
 // Codes of the grid 2^-m on the grid 2^-n (n <= m), rounded half to even.
-std::vector<int32_t> round_codes(const std::vector<int64_t>& codes, int m, int n);
+std::vector<int64_t> round_codes(const std::vector<int64_t>& codes, int m, int n);
 
 }  // namespace gqalut::detail
