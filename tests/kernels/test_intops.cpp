@@ -42,14 +42,6 @@ std::vector<int8_t> logits_s8(std::mt19937_64& rng, size_t n, int in_frac, doubl
   return q;
 }
 
-std::vector<double> softmax_double(const std::vector<double>& x) {
-  double m = *std::max_element(x.begin(), x.end()), s = 0;
-  std::vector<double> p(x.size());
-  for (size_t i = 0; i < x.size(); ++i) s += p[i] = std::exp(x[i] - m);
-  for (auto& v : p) v /= s;
-  return p;
-}
-
 class IntopsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
