@@ -16,42 +16,7 @@
 
 namespace gqalut {
 
-// ---- handles ------------------------------------------------------------------
-
-namespace detail {
-namespace {
-template <class L>
-const L& checked(const std::shared_ptr<const L>& l, const char* plan, const char* maker) {
-  if (!l) throw std::invalid_argument(fmt::format("{} is empty (default-constructed): build it with {}", plan, maker));
-  return *l;
-}
-}  // namespace
-
-SoftmaxPlan PlanAccess::wrap(std::shared_ptr<const SoftmaxLayout> l) {
-  SoftmaxPlan p;
-  p.layout_ = std::move(l);
-  return p;
-}
-LayerNormPlan PlanAccess::wrap(std::shared_ptr<const LayerNormLayout> l) {
-  LayerNormPlan p;
-  p.layout_ = std::move(l);
-  return p;
-}
-ActivationPlan PlanAccess::wrap(std::shared_ptr<const ActivationLayout> l) {
-  ActivationPlan p;
-  p.layout_ = std::move(l);
-  return p;
-}
-const SoftmaxLayout& PlanAccess::layout(const SoftmaxPlan& p) {
-  return checked(p.layout_, "SoftmaxPlan", "prepare_softmax");
-}
-const LayerNormLayout& PlanAccess::layout(const LayerNormPlan& p) {
-  return checked(p.layout_, "LayerNormPlan", "prepare_layernorm");
-}
-const ActivationLayout& PlanAccess::layout(const ActivationPlan& p) {
-  return checked(p.layout_, "ActivationPlan", "prepare_activation");
-}
-}  // namespace detail
+// Handles: wrap()/layout() of detail::PlanAccess are in plan_access.cpp.
 
 using detail::PlanAccess;
 

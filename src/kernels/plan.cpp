@@ -11,40 +11,7 @@
 
 namespace gqalut {
 
-// ---- handles ------------------------------------------------------------------
-
-namespace detail {
-namespace {
-template <class L>
-const L& checked(const std::shared_ptr<const L>& l, const char* plan, const char* maker) {
-  if (!l) throw std::invalid_argument(fmt::format("{} is empty (default-constructed): build it with {}", plan, maker));
-  return *l;
-}
-}  // namespace
-
-PwlPlan PlanAccess::wrap(std::shared_ptr<const PwlLayout> l) {
-  PwlPlan p;
-  p.layout_ = std::move(l);
-  return p;
-}
-RequantPlan PlanAccess::wrap(std::shared_ptr<const RequantLayout> l) {
-  RequantPlan p;
-  p.layout_ = std::move(l);
-  return p;
-}
-Lut256Plan PlanAccess::wrap(std::shared_ptr<const Lut256Layout> l) {
-  Lut256Plan p;
-  p.layout_ = std::move(l);
-  return p;
-}
-const PwlLayout& PlanAccess::layout(const PwlPlan& p) { return checked(p.layout_, "PwlPlan", "prepare_pwl"); }
-const RequantLayout& PlanAccess::layout(const RequantPlan& p) {
-  return checked(p.layout_, "RequantPlan", "prepare_requant");
-}
-const Lut256Layout& PlanAccess::layout(const Lut256Plan& p) {
-  return checked(p.layout_, "Lut256Plan", "prepare_lut256");
-}
-}  // namespace detail
+// Handles: wrap()/layout() of detail::PlanAccess are in plan_access.cpp.
 
 using detail::PlanAccess;
 

@@ -126,6 +126,14 @@ struct PlanAccess {
   static const SoftmaxLayout& layout(const SoftmaxPlan& p);
   static const LayerNormLayout& layout(const LayerNormPlan& p);
   static const ActivationLayout& layout(const ActivationPlan& p);
+
+ private:
+  // The two steps every overload above is (defined and instantiated in plan_access.cpp only).
+  template <class Plan, class Layout>
+  static Plan make(std::shared_ptr<const Layout> l);
+  // Throws "<plan> is empty (default-constructed): build it with <maker>" for an empty plan.
+  template <class Layout, class Plan>
+  static const Layout& get(const Plan& p, const char* plan, const char* maker);
 };
 
 }  // namespace detail
