@@ -15,6 +15,11 @@ fi
 if [[ "${GQALUT_WITH_PYTHON:-ON}" == "ON" ]]; then  # the Python package (python/)
   pkgs+=(python3-dev pybind11-dev python3-pybind11 python3-numpy python3-torch python3-pytest
          python3-torchvision)
+  # issue 17: ONNX models, rendering text for PP-OCR, fonts and texts with known labels
+  pkgs+=(python3-onnx python3-pil fonts-dejavu-core fonts-liberation bible-kjv sword-text-web diatheke fortunes)
+  # node + npm for scripts/npm_deps.sh (skipped when present, e.g. NodeSource's nodejs bundles npm)
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
 if [[ "${GQALUT_WITH_XNNPACK:-ON}" == "ON" ]]; then  # bench/bench_peers.cpp's peer
   pkgs+=(libxnnpack-dev libpthreadpool-dev libcpuinfo-dev)
