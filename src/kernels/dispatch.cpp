@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "gqalut/kernels.hpp"
@@ -109,6 +111,32 @@ const std::vector<KernelInfo>& kernel_list() {
   };
   return all;
 }
+
+namespace ukernel {
+
+size_t nontemporal_threshold() {
+  static const size_t value = [] {
+    if (const char* env = std::getenv("GQALUT_NT_THRESHOLD")) {
+      char* end = nullptr;
+      const unsigned long long v = std::strtoull(env, &end, 10);
+      if (end != env && *end == '\0') return static_cast<size_t>(v);
+    }
+    long llc = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (llc <= 0) llc = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    // 3/4 of the last-level cache, within [4, 32] MiB: virtual machines report LLCs of
+    // hundreds of MiB (480 MiB on the Xeon of docs/kernels.md) that no single core's
+    // stream gets, and a 64 Mi-code tensor does not stay cached for the next layer anyway.
+    const size_t lo = size_t{4} << 20, hi = size_t{32} << 20;
+    const size_t t = llc > 0 ? static_cast<size_t>(llc) / 4 * 3 : lo;
+    return t < lo ? lo : (t > hi ? hi : t);
+  }();
+  return value;
+}
+
+}  // namespace ukernel
 
 namespace ukernel {
 

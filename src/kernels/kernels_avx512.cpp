@@ -300,6 +300,17 @@ inline void stream_s8(const K& k, const int8_t* in, int8_t* out, size_t n) {
     const __mmask64 m = tail_mask64(i);
     _mm512_mask_storeu_epi8(out, m, k(_mm512_maskz_loadu_epi8(m, in)));
   }
+  if (n >= nontemporal_threshold()) {
+    // DRAM sizes: streaming stores (no read-for-ownership), as memcpy does; sfence
+    // orders them before the caller reads the output.
+    for (; i + 128 <= n; i += 128) {
+      const __m512i q0 = _mm512_loadu_si512(in + i), q1 = _mm512_loadu_si512(in + i + 64);
+      const __m512i y0 = k(q0), y1 = k(q1);
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(out + i), y0);
+      _mm512_stream_si512(reinterpret_cast<__m512i*>(out + i + 64), y1);
+    }
+    _mm_sfence();
+  }
   for (; i + 128 <= n; i += 128) {
     const __m512i q0 = _mm512_loadu_si512(in + i), q1 = _mm512_loadu_si512(in + i + 64);
     const __m512i y0 = k(q0), y1 = k(q1);

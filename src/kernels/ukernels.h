@@ -19,6 +19,15 @@ namespace ukernel {
 #include "kernels.def"
 #undef GQALUT_KERNEL
 
+// Outputs of at least this many bytes are written with non-temporal (streaming) stores by
+// the AVX-512 byte-output kernels (stream_s8): from DRAM sizes on, a store that first reads
+// its line into the cache (read-for-ownership) costs a third of the bandwidth, which is why
+// glibc's memcpy streams above a fraction of the shared cache. The threshold follows that
+// rule: 3/4 of the last-level cache (sysconf), clamped to [4, 32] MiB; GQALUT_NT_THRESHOLD
+// (bytes) overrides it. AVX2 keeps plain stores: its 32-byte streaming stores measured 3x
+// slower (docs/kernels.md). Defined in dispatch.cpp, computed once.
+size_t nontemporal_threshold();
+
 namespace {
 
 // seg(q) = #{j : q >= thr[j]}: the comparator of SPEC section 2.

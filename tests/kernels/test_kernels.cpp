@@ -4,6 +4,7 @@
 // every scale, on the official tables and on seeded random tables; plus
 // tails, in-place use and an int16 sample. The operator layer (apply()) is
 // tested the same way and against the selection rule.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -16,6 +17,7 @@
 #include "gqalut/kernels.hpp"
 #include "kernel_list.h"  // internal: the typed kernel list (src/kernels)
 #include "plan_layout.h"  // internal: the plans' layouts (the kernels' requirements read them)
+#include "ukernels.h"     // internal: nontemporal_threshold()
 #include "random_tables.hpp"
 
 using namespace gqalut;
@@ -381,9 +383,9 @@ TEST_P(KernelIsa, TailsAndInPlace) {
   }
 }
 
-// Long tensors (4 Mi + 77 elements: many unrolled main-loop steps, then the
-// tail; earlier kernels switched to non-temporal stores here), unaligned, in
-// and out of place.
+// Long tensors (at least 4 Mi + 77 elements and past the non-temporal store
+// threshold, so the AVX-512 kernels take their streaming-store path: many unrolled
+// main-loop steps, then the tail), unaligned, in and out of place.
 TEST_P(KernelIsa, LongTensorsStreamingStores) {
   const Isa isa = GetParam();
   const auto sets = gqalut_test::official_sets();
@@ -391,7 +393,7 @@ TEST_P(KernelIsa, LongTensorsStreamingStores) {
   RequantPlan r = prepare_requant(t, 5);
   int8_t ref[256];
   for (int q = -128; q < 128; ++q) ref[q + 128] = requantize_s8(eval_acc(t, q), t.shift(), 5);
-  const size_t len = (size_t{1} << 22) + 77;
+  const size_t len = std::max(size_t{1} << 22, ukernel::nontemporal_threshold()) + 77;
   std::vector<int8_t> in(len + 64), out(len + 64, 0x11);
   std::mt19937_64 rng(gqalut_test::test_seed());
   for (auto& v : in) v = static_cast<int8_t>(rng());
