@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "gqalut/datapath.hpp"
 #include "gqalut/kernels.hpp"
 #include "gqalut/table.hpp"
 
@@ -40,27 +41,7 @@ struct ActivationLayout;
 // table's 2^s_e mantissas and shift. Those lookups and the tables' kernel
 // plans are internal (src/kernels/plan_layout.h); the constants below are
 // the datapath's public facts.
-struct SoftmaxDatapath {
-  int in_frac = 0;        // logits scale 2^-in_frac
-  int out_frac = 8;       // probability scale 2^-out_frac
-  // EXP2M1 stage: a table of 2^x - 1 on [-1/2, 1/2) (function "exp2m1")
-  int exp_scale = 8;      // s_e: the table's input scale (codes c in [-2^(s_e-1), 2^(s_e-1)))
-  int exp_table_shift = 0;  // L_e: the table's accumulator scale 2^-L_e
-  double exp_max_rel_error = 0;  // max |(1 + table(c)) / 2^(c 2^-s_e) - 1| over the codes
-  uint32_t log2e = 0;     // C = round(log2(e) * 2^30)
-  int exp_shift = 0;      // in_frac + 30 - s_e
-  int exp_gain = 0;       // g: e = mantissa * 2^(g - k)
-  uint32_t u_cap = 0;     // u = max - q is clamped here; e(u) = 0 for every u >= u_cap
-  // DIV stage
-  int div_scale = 0;      // s_d
-  int div_a = 0;          // mantissa codes d in [2^a, 2^(a+1))
-  int div_table_shift = 0;  // L_d: the DIV table's accumulator scale 2^-L_d
-  double div_max_rel_error = 0;    // |1 - X * DIV(d)| over every X that rounds to a used code d
-  int newton_steps = 0;            // integer Newton steps after the table
-  double recip_max_rel_error = 0;  // bound on |1 - X Y| after them (plus fixed-point truncation)
-  uint32_t r_max = 0;              // R <= r_max = 2^15 / (1 - 2^-(a+1)) (+1)
-  uint32_t max_product = 0;        // max ((e_i + 2^7) >> 8) * R (proved < 2^31 at plan time)
-};
+// SoftmaxDatapath: include/gqalut/datapath.hpp (the reference layer derives it).
 
 // An opaque, immutable, cheap-to-copy plan (a shared handle); a default-
 // constructed one is empty and the row functions throw std::invalid_argument on it.
@@ -69,6 +50,9 @@ class SoftmaxPlan {
   SoftmaxPlan() = default;
   bool valid() const noexcept { return layout_ != nullptr; }
   const SoftmaxDatapath& datapath() const;
+  // The scalar reference this plan was built from (its tables and constants):
+  // the oracle of softmax_row, and what RTL testbenches draw from.
+  const ref::SoftmaxRef& reference() const;
 
  private:
   friend struct detail::PlanAccess;
@@ -103,16 +87,7 @@ uint32_t softmax_exp(const SoftmaxPlan& plan, uint32_t u);
 //       then integer Newton steps Y <- Y (3 - X Y^2) / 2 (Q28)
 //   D_i = n*q_i - Sx;  out_i = sat8(round(D_i * gamma_i * Y * 2^-T) + beta_i),
 //   T = gamma_frac + 28 + (E + s_r)/2 - out_frac   (evaluated in 32-bit steps, docs/intops.md)
-struct LayerNormDatapath {
-  int in_frac = 0, out_frac = 4, gamma_frac = 6;
-  double eps = 1e-5;
-  int rsqrt_scale = 0;    // s_r
-  int rsqrt_a = 0;        // mantissa codes r in [2^a, 2^(a+2))
-  int rsqrt_table_shift = 0;  // L_r: the RSQRT table's accumulator scale 2^-L_r
-  double rsqrt_max_rel_error = 0;  // |1 - sqrt(X) RSQRT(r)| over every X that rounds to a used code r
-  int newton_steps = 0;            // integer Newton steps after the table
-  double rsqrt_newton_max_rel_error = 0;  // bound on |1 - sqrt(X) Y| after them
-};
+// LayerNormDatapath: include/gqalut/datapath.hpp.
 
 // Opaque like SoftmaxPlan (the RSQRT table's kernel plan is internal).
 class LayerNormPlan {
@@ -120,6 +95,7 @@ class LayerNormPlan {
   LayerNormPlan() = default;
   bool valid() const noexcept { return layout_ != nullptr; }
   const LayerNormDatapath& datapath() const;
+  const ref::LayerNormRef& reference() const;  // the scalar reference (as SoftmaxPlan's)
 
  private:
   friend struct detail::PlanAccess;

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "gqalut/datapath_widths.hpp"  // the fixed widths (constants only)
+
 namespace gqalut {
 namespace intops_detail {
 

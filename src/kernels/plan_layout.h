@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "gqalut/datapath.hpp"
 #include "gqalut/intops.hpp"
 #include "gqalut/kernels.hpp"
 
@@ -82,7 +83,7 @@ struct Lut256Layout {
 
 // The softmax datapath (intops.hpp): its public constants plus the lookups.
 struct SoftmaxLayout {
-  SoftmaxDatapath dp;
+  ref::SoftmaxRef ref;      // the scalar reference: constants (ref.dp) and the tables as Table
   PwlLayout exp;            // the EXP2M1 table at s_e (the hardware mirror the lookups are built from)
   PwlLayout div;            // the DIV table at s_d
   uint32_t mant[256] = {};  // 2^L_e + EXP2M1_acc(c), index c + 2^(s_e-1)
@@ -92,7 +93,7 @@ struct SoftmaxLayout {
 };
 
 struct LayerNormLayout {
-  LayerNormDatapath dp;
+  ref::LayerNormRef ref;    // the scalar reference: constants (ref.dp) and the RSQRT table
   PwlLayout rsqrt;          // the RSQRT table at s_r
 };
 
