@@ -238,3 +238,52 @@ TEST(Hostile, SuccessfulWritesReplaceWholeFilesAndLeaveNoTemporaries) {
   EXPECT_EQ(slurp(t), before);
   EXPECT_EQ(temporaries(d), 0);
 }
+
+// ------------------------------------------------------------------- issue 18
+// A second campaign on the surfaces added since issue 12; one test per class (docs/fuzzing.md).
+
+namespace {
+
+// The official GELU table under another function key.
+fs::path gelu_named(const std::string& file, const std::string& function) {
+  nlohmann::json doc = nlohmann::json::parse(slurp(official("gelu_pwl_7.json")));
+  nlohmann::json body = doc.begin().value();
+  nlohmann::json out = nlohmann::json::object();
+  out[function] = body;
+  return write(file, out.dump());
+}
+
+int shell(const std::string& cmd) {
+  const int st = std::system(cmd.c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+}  // namespace
+
+TEST(Hostile18, MetadataNeverBecomesGeneratedCode) {
+  // Class 1: a function name with "*/" exported (exit 0) a header defining gqalut_injected; a
+  // newline in it put a module line into the Verilog; --name module gave RTL that did not parse.
+  fs::path c_in = gelu_named("inject_c.json", "gelu */ int gqalut_injected = 42; /* ");
+  fs::path h = tmpdir() / "inject.h", use = tmpdir() / "inject_use.c";
+  Outcome r = run("export --format c " + c_in.string() + " -o " + h.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  // The user's own definition must not clash with one from the header; -Wall -Werror passes.
+  std::ofstream(use) << "#include \"" << h.string() << "\"\nint gqalut_injected = 1;\n";
+  EXPECT_EQ(shell("cc -std=c99 -Wall -Werror -fsyntax-only " + use.string()), 0) << slurp(h).substr(0, 800);
+  fs::path v_in = gelu_named("inject_v.json", "gelu\nmodule injected; endmodule\n//");
+  fs::path v = tmpdir() / "inject.v";
+  r = run("export --format verilog --scale 6 " + v_in.string() + " -o " + v.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string rtl = slurp(v);
+  EXPECT_EQ(rtl.find("\nmodule injected"), std::string::npos) << rtl.substr(0, 600);
+  EXPECT_EQ(shell("iverilog -g2005 -o /dev/null " + v.string() + " 2>/dev/null"), 0);
+  // Names: legal, not keywords of C, C++ or Verilog.
+  const std::string rule = "export name (--name) must be a name for C and Verilog";
+  for (const char* bad : {"module", "int", "logic", "9x", "a-b", "_x", "'a;b'"}) {
+    expect_error(std::string("export --format verilog --scale 6 --name ") + bad + " " + official("gelu_pwl_7.json"),
+                 rule);
+    expect_error(std::string("export --format c --name ") + bad + " " + official("gelu_pwl_7.json"), rule);
+  }
+  r = run("export --format verilog --scale 6 --name Module " + official("gelu_pwl_7.json"));
+  EXPECT_EQ(r.code, 0) << r.err;
+}

@@ -49,7 +49,8 @@ void add_export_command(CLI::App& app) {
   cmd->add_option("--format,-f", a->format, "Output format (see below)")->required();
   cmd->add_option("-o,--output", a->output, "Output file (default: stdout)");
   cmd->add_option("--scale", a->opt.scale, "Export only this scale n, in [0, 12]")->check(int_in(0, Table::kMaxScale));
-  cmd->add_option("--name", a->opt.name, "Identifier prefix / module name (default: from the function)");
+  cmd->add_option("--name", a->opt.name, "Identifier prefix / module name: a letter, then letters, digits and single '_', at most 40 "
+                  "characters, not a keyword of C or Verilog (default: gqalut_<function>)");
   cmd->add_flag("--programmable", a->opt.programmable, "Verilog: run-time loadable table registers");
   cmd->add_flag("--output-register", a->opt.output_register, "Verilog: register the output");
   cmd->add_flag("--testbench", a->opt.testbench, "Verilog: write the self-checking testbench");
