@@ -268,6 +268,9 @@ void s8_s8_maddubs(const RequantLayout& r, const int8_t* in, int8_t* out, size_t
   size_t i = std::min(n, (32 - (reinterpret_cast<uintptr_t>(out) & 31)) & 31);
   for (size_t j = 0; j < i; ++j) out[j] = requant_acc(r, pwl_acc(r.pwl, in[j]));
   for (; i + 64 <= n; i += 64) {
+    // From DRAM the hardware prefetcher alone left this loop at 0.55x memcpy on an Intel
+    // Xeon (docs/kernels.md); one line 1 KiB ahead per 64-code step brings it to ~0.9x.
+    _mm_prefetch(reinterpret_cast<const char*>(in + i + 1024), _MM_HINT_T0);
     const __m256i q0 = loadu(in + i), q1 = loadu(in + i + 32);
     const __m256i y0 = k(q0), y1 = k(q1);
     _mm256_store_si256(reinterpret_cast<__m256i*>(out + i), y0);
