@@ -75,7 +75,7 @@ std::string evaluate_json(const TableSet& set, const std::string& func, const st
 TableSet fit(const std::string& func, const std::string& expr, const std::vector<double>& range_in, int entries,
              const std::string& method, const std::vector<int>& scales, const std::string& slope_format,
              const std::string& intercept_format, const std::string& objective, bool shared,
-             const std::string& settings_json, const std::string& tie) {
+             const std::string& settings_json, const std::string& tie, int input_bits) {
   std::vector<double> range = check_range_arg(range_in);
   Problem p;
   if (!func.empty() && !expr.empty()) throw std::invalid_argument("give func or expr, not both");
@@ -92,6 +92,7 @@ TableSet fit(const std::string& func, const std::string& expr, const std::vector
   check_finite_on(p.function, p.lo, p.hi);
   p.entries = entries;
   p.scales = scales;
+  p.input_bits = input_bits;
   p.slope_format = FormatChoice::parse(slope_format);
   p.intercept_format = FormatChoice::parse(intercept_format);
   p.objective = parse_objective(objective);
@@ -122,10 +123,53 @@ PwlPlan plan_of(const Table& t, int input_bits) {
   return prepare_pwl(t.tie == TieRule::right ? t : with_tie(t, TieRule::right), input_bits);
 }
 
+// The one rule for input codes outside the table's input width b_in (the C header's,
+// docs/export.md): they saturate to [-2^(b_in-1), 2^(b_in-1) - 1] before the lookup, as a b_in-bit
+// datapath sees no other codes. The kernel runs at 8 bits when the codes or the table fit 8 bits,
+// else at 16; codes that need saturating are clamped block by block into a small buffer.
+template <class In>
+class SaturatingApply {
+ public:
+  explicit SaturatingApply(const Table& t)
+      : lo_(t.input_min()),
+        hi_(t.input_max()),
+        kernel_bits_(sizeof(In) == 1 || t.input_bits <= 8 ? 8 : 16),
+        direct_(kernel_bits_ == int(sizeof(In) * 8) && t.input_bits >= kernel_bits_),
+        plan_(plan_of(t, kernel_bits_)) {}
+
+  // out[i] = acc of in[i] saturated to the table's width, i < n. Call without the GIL.
+  void run(const In* in, int32_t* out, size_t n) const {
+    if (direct_) {
+      apply(plan_, in, out, n);
+    } else if (kernel_bits_ == 8) {
+      run_clamped<int8_t>(in, out, n);
+    } else {
+      run_clamped<int16_t>(in, out, n);
+    }
+  }
+
+ private:
+  template <class K>
+  void run_clamped(const In* in, int32_t* out, size_t n) const {
+    constexpr size_t kBlock = 4096;
+    K buf[kBlock];
+    for (size_t i = 0; i < n; i += kBlock) {
+      size_t m = std::min(kBlock, n - i);
+      for (size_t j = 0; j < m; ++j) buf[j] = K(std::clamp<int32_t>(in[i + j], lo_, hi_));
+      apply(plan_, buf, out + i, m);
+    }
+  }
+
+  int32_t lo_, hi_;
+  int kernel_bits_;
+  bool direct_;
+  PwlPlan plan_;
+};
+
 // acc for every code of an int8 (or int16) array, through the SIMD kernels.
 template <class In>
 py::array_t<int32_t> apply_acc(const Table& t, py::array_t<In, py::array::c_style> q, py::object out_obj) {
-  PwlPlan plan = plan_of(t, sizeof(In) * 8);
+  SaturatingApply<In> applier(t);
   py::array_t<int32_t> out;
   if (out_obj.is_none()) {
     std::vector<py::ssize_t> shape(q.shape(), q.shape() + q.ndim());
@@ -143,14 +187,14 @@ py::array_t<int32_t> apply_acc(const Table& t, py::array_t<In, py::array::c_styl
   size_t n = size_t(q.size());
   {
     py::gil_scoped_release release;
-    apply(plan, in, o, n);
+    applier.run(in, o, n);
   }
   return out;
 }
 
 // Values acc * 2^-L (exact in float64 for every INT8 table).
 py::array_t<double> apply_value(const Table& t, py::array_t<int8_t, py::array::c_style> q) {
-  PwlPlan plan = plan_of(t, 8);
+  SaturatingApply<int8_t> applier(t);
   std::vector<py::ssize_t> shape(q.shape(), q.shape() + q.ndim());
   py::array_t<double> out(shape);
   size_t n = size_t(q.size());
@@ -164,7 +208,7 @@ py::array_t<double> apply_value(const Table& t, py::array_t<int8_t, py::array::c
     double scale = std::ldexp(1.0, -t.shift());  // the plan keeps the table's L
     for (size_t i = 0; i < n; i += kBlock) {
       size_t m = std::min(kBlock, n - i);
-      apply(plan, in + i, acc, m);
+      applier.run(in + i, acc, m);
       for (size_t j = 0; j < m; ++j) o[i + j] = acc[j] * scale;
     }
   }
@@ -226,6 +270,7 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Table>(m, "Table")
       .def_readonly("n", &Table::n)
+      .def_readonly("input_bits", &Table::input_bits)
       .def_readonly("breakpoints", &Table::breakpoints)
       .def_readonly("slopes", &Table::slopes)
       .def_readonly("intercepts", &Table::intercepts)
@@ -307,6 +352,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("isa", [] { return std::string(to_string(default_isa())); });
   m.def("quantize_lookup_f32", &quantize_lookup<float>);
   m.def("quantize_lookup_f64", &quantize_lookup<double>);
+
+  m.attr("MAX_ENTRIES") = int(Table::kMaxEntries);
+  m.attr("MAX_SCALE") = int(Table::kMaxScale);
 
   bind_intops(m);
 }

@@ -178,7 +178,7 @@ def test_errors_carry_the_library_message(sets, tmp_path):
         gqalut.fit("gelu", method="nnlut", generations=3)
     with pytest.raises(ValueError, match="setting 'generations' of method 'ga-improved' must be an integer"):
         gqalut.fit("gelu", generations="many")
-    with pytest.raises(ValueError, match=r"entries must be in \[2, 64\], got 300"):
+    with pytest.raises(ValueError, match=r"entries must be an integer in \[2, 64\], got 300"):
         gqalut.fit("gelu", entries=300)
     with pytest.raises(ValueError, match="range must satisfy lo < hi"):
         gqalut.fit("gelu", range=(1, 1))
