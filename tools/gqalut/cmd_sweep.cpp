@@ -23,9 +23,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "area.hpp"
 #include "cli.hpp"
 #include "gqalut/atomic_file.hpp"
+#include "gqalut/hw/synth.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/metrics.hpp"
 #include "gqalut/verilog.hpp"
@@ -39,6 +39,16 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using hw::default_cache_dir;
+using hw::Design;
+using hw::hash_hex;
+using hw::SynthResult;
+using hw::TimingChoice;
+using AreaFlow = hw::SynthFlow;
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  gqalut::write_file_atomic(path, text, "output");
+}
 
 constexpr const char* kOptimumVersion = "gqalut-sweep-optimum-1";
 constexpr size_t kMaxCodesPerScale = 4096;

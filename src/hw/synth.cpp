@@ -1,18 +1,14 @@
-#include "area.hpp"
+// The synthesis flow of the hardware layer (gqalut/hw/synth.hpp).
+#include "gqalut/hw/synth.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -20,40 +16,19 @@
 #include <nlohmann/json.hpp>
 
 #include "gqalut/atomic_file.hpp"
+#include "process.hpp"
 
-extern char** environ;
-
-namespace gqalut::cli {
+namespace gqalut::hw {
 namespace {
 
 namespace fs = std::filesystem;
+using detail::read_text;
 
 // Bump when the flow or the parsing changes: old cache entries then miss.
 // 2: the netlist is timed with OpenSTA (timing source and tool versions in the key).
-constexpr const char* kFlowVersion = "gqalut-area-2";
-// The clock period of the timing run (ns). It only sets the slack; the
-// arrival time reported does not depend on it.
-constexpr double kClockNs = 10;
-
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-std::string find_in_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (!path) return {};
-  std::stringstream ss(path);
-  std::string dir;
-  while (std::getline(ss, dir, ':')) {
-    if (dir.empty()) continue;
-    fs::path p = fs::path(dir) / name;
-    if (::access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  return {};
-}
+// 3: OpenSTA also reports power (inputs 0.5, idle write port); entries record their key.
+constexpr const char* kFlowVersion = "gqalut-area-3";
+constexpr double kToolTimeoutS = 3600;  // one yosys or OpenSTA run
 
 std::string find_liberty_in(const fs::path& dir) {
   std::error_code ec;
@@ -64,36 +39,22 @@ std::string find_liberty_in(const fs::path& dir) {
   return {};
 }
 
-// Runs argv with stdout and stderr into `log`; returns the wait status.
-int spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return -1;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
-  return status;
+bool run_ok(const std::vector<std::string>& args, const std::string& cwd, const std::string& log,
+            std::string* out = nullptr) {
+  detail::ProcessResult r = detail::run_process(args, cwd, log, kToolTimeoutS);
+  if (out) *out = r.log;
+  return r.exit_code == 0;
 }
 
-bool exited_ok(int status) { return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-
 // The first line `args` print (e.g. "2.0.17" for sta -version), trimmed; empty if it fails.
-std::string first_line_of(const std::vector<std::string>& args, const fs::path& scratch) {
+// Probed in a temporary folder: the cache folder may not be usable yet.
+std::string first_line_of(const std::vector<std::string>& args) {
+  std::string dir = detail::make_temp_dir("version");
+  std::string out;
+  bool ok = run_ok(args, dir, dir + "/out.txt", &out);
   std::error_code ec;
-  fs::create_directories(scratch.parent_path(), ec);
-  int st = spawn(args, scratch.string());
-  std::string out = read_text(scratch);
-  fs::remove(scratch, ec);
-  if (!exited_ok(st)) return {};
+  fs::remove_all(dir, ec);
+  if (!ok) return {};
   std::string line = out.substr(0, out.find('\n'));
   while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
   return line;
@@ -109,26 +70,27 @@ bool has_clk_port(const std::string& netlist) {
   return false;
 }
 
-// The OpenSTA script of hw_report.sh for one netlist. A unit without a clk
-// port (purely combinational) is timed against a virtual clock: inputs
-// arrive at its edge, outputs are required at the next.
-std::string sta_script(const std::string& lib, const std::string& netlist_path, const std::string& top, bool clk) {
-  std::string s = fmt::format("read_liberty {{{}}}\nread_verilog {{{}}}\nlink_design {}\n", lib, netlist_path, top);
+// The OpenSTA script for one netlist. A unit without a clk port (purely combinational) is timed
+// against a virtual clock: inputs arrive at its edge, outputs are required at the next.
+std::string sta_script(const std::string& lib, const std::string& netlist_path, const Design& d, bool clk) {
+  std::string s = fmt::format("read_liberty {{{}}}\nread_verilog {{{}}}\nlink_design {}\n", lib, netlist_path, d.top);
   if (clk)
     s += fmt::format(
         "create_clock -name clk -period {p} [get_ports clk]\n"
         "set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]\n",
-        fmt::arg("p", kClockNs));
+        fmt::arg("p", SynthFlow::kClockNs));
   else
-    s += fmt::format("create_clock -name vclk -period {}\nset_input_delay 0 -clock vclk [all_inputs]\n", kClockNs);
-  s += fmt::format("set_output_delay 0 -clock {} [all_outputs]\nreport_checks -path_delay max -digits 3\n",
-                   clk ? "clk" : "vclk");
+    s += fmt::format("create_clock -name vclk -period {}\nset_input_delay 0 -clock vclk [all_inputs]\n",
+                     SynthFlow::kClockNs);
+  s += fmt::format("set_output_delay 0 -clock {} [all_outputs]\n", clk ? "clk" : "vclk");
+  s += "set_power_activity -input -activity 0.5\n";
+  for (const auto& p : d.idle_inputs)
+    s += fmt::format("set_power_activity -input_ports [get_ports -quiet {{{}}}] -activity 0\n", p);
+  s += "report_power\nreport_checks -path_delay max -digits 3\n";
   return s;
 }
 
-// The data arrival time (ns) of the report's path; throws if OpenSTA
-// reported an error (a netlist it could not read must not pass as timed).
-double sta_arrival(const std::string& log, const std::string& what) {
+void throw_on_sta_error(const std::string& log, const std::string& what) {
   for (const char* bad : {"Error:", "error:"}) {
     size_t pos = log.find(bad);
     if (pos != std::string::npos) {
@@ -136,6 +98,10 @@ double sta_arrival(const std::string& log, const std::string& what) {
       throw std::runtime_error(fmt::format("OpenSTA failed on {}: {}", what, msg));
     }
   }
+}
+
+// The data arrival time (ns) of the report's path.
+double sta_arrival(const std::string& log, const std::string& what) {
   size_t pos = log.find("data arrival time");
   if (pos == std::string::npos) {
     if (log.find("No paths found") != std::string::npos) return 0;  // constant unit: nothing to time
@@ -145,27 +111,65 @@ double sta_arrival(const std::string& log, const std::string& what) {
   return std::strtod(log.c_str() + (line == std::string::npos ? 0 : line + 1), nullptr);
 }
 
-// Fetches qflow-tech-osu018 into dir (as scripts/hw_report.sh does).
+// The total power (mW) of report_power: the "Total" row's fourth number (W).
+double sta_power_mw(const std::string& log, const std::string& what) {
+  std::istringstream ss(log);
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (line.rfind("Total", 0) != 0) continue;
+    std::istringstream ls(line.substr(5));
+    double internal = 0, switching = 0, leakage = 0, total = 0;
+    if (ls >> internal >> switching >> leakage >> total) return total * 1000;
+  }
+  throw std::runtime_error(fmt::format("OpenSTA reported no power for {}", what));
+}
+
+// Fetches qflow-tech-osu018 into dir (apt-get download, never installed).
 std::string fetch_liberty(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir / "deb", ec);
   if (ec) return {};
   std::string log = (dir / "fetch.log").string();
-  std::string deb_dir = (dir / "deb").string();
-  int st = spawn({"sh", "-c", "cd '" + deb_dir + "' && apt-get download qflow-tech-osu018"}, log);
-  if (!exited_ok(st)) return {};
+  if (!run_ok({"apt-get", "download", "qflow-tech-osu018"}, (dir / "deb").string(), log)) return {};
   for (const auto& e : fs::directory_iterator(dir / "deb", ec))
-    if (e.path().extension() == ".deb") {
-      st = spawn({"dpkg-deb", "-x", e.path().string(), dir.string()}, log);
-      if (!exited_ok(st)) return {};
-    }
+    if (e.path().extension() == ".deb" && !run_ok({"dpkg-deb", "-x", e.path().string(), dir.string()}, "", log))
+      return {};
   return find_liberty_in(dir);
 }
 
-double number_after(const std::string& text, const std::string& tag, bool last = true) {
-  size_t pos = last ? text.rfind(tag) : text.find(tag);
+double number_after(const std::string& text, const std::string& tag) {
+  size_t pos = text.rfind(tag);
   if (pos == std::string::npos) return -1;
   return std::strtod(text.c_str() + pos + tag.size(), nullptr);
+}
+
+// Removes the scratch folders (work/<key>.<pid>.<n>) of runs that were interrupted: their
+// process no longer exists. Cache entries are never partial.
+void remove_stale_work(const fs::path& work) {
+  std::error_code ec;
+  if (!fs::is_directory(work, ec)) return;
+  std::vector<fs::path> stale;
+  for (const auto& e : fs::directory_iterator(work, ec)) {
+    std::string name = e.path().filename().string();
+    size_t a = name.find('.'), b = name.rfind('.');
+    if (a == std::string::npos || b == a) continue;
+    long pid = std::strtol(name.c_str() + a + 1, nullptr, 10);
+    if (pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) stale.push_back(e.path());
+  }
+  for (const auto& d : stale) fs::remove_all(d, ec);
+}
+
+// Makes cache/<sub> a folder; one line naming the folder when it cannot be (a file in the way,
+// no permission): the cache is a setting the user named, not an optional extra.
+void require_folder(const fs::path& cache, const char* sub) {
+  fs::path p = cache / sub;
+  std::error_code ec;
+  fs::create_directories(p, ec);
+  if (fs::is_directory(p, ec)) return;
+  std::error_code ec2;
+  bool file = fs::exists(p, ec2) && !fs::is_directory(p, ec2);
+  throw std::invalid_argument(fmt::format("cache folder {}: {} {}", cache.string(), p.string(),
+                                          file ? "is a file, not a folder" : "cannot be created (no permission?)"));
 }
 
 }  // namespace
@@ -186,41 +190,39 @@ std::string default_cache_dir() {
   return ".gqalut-cache";
 }
 
-void write_file_atomic(const std::string& path, const std::string& text) {
-  // The one atomic writer of every gqalut output (gqalut/atomic_file.hpp: temporary beside the
-  // target, fsync, rename; unique temporaries, so concurrent --jobs writers are safe).
-  gqalut::write_file_atomic(path, text, "output");
+Design design_of(const VerilogUnit& unit, const std::string& chparam) {
+  Design d;
+  d.top = unit.top;
+  d.chparam = chparam;
+  for (const auto& f : unit.files) d.sources.push_back(f.second);
+  return d;
 }
 
-// Removes the scratch folders (work/<key>.<pid>.<n>) of runs that were
-// interrupted: their process no longer exists. Cache entries are never partial.
-static void remove_stale_work(const fs::path& work) {
-  std::error_code ec;
-  if (!fs::is_directory(work, ec)) return;
-  std::vector<fs::path> stale;
-  for (const auto& e : fs::directory_iterator(work, ec)) {
-    std::string name = e.path().filename().string();
-    size_t a = name.find('.'), b = name.rfind('.');
-    if (a == std::string::npos || b == a) continue;
-    long pid = std::strtol(name.c_str() + a + 1, nullptr, 10);
-    if (pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) stale.push_back(e.path());
-  }
-  for (const auto& d : stale) fs::remove_all(d, ec);
-}
-
-AreaFlow AreaFlow::find(const std::string& cache_dir, const std::string& liberty, bool fetch, TimingChoice timing) {
-  AreaFlow f;
+SynthFlow SynthFlow::find(const std::string& cache_dir, const std::string& liberty, bool fetch, TimingChoice timing) {
+  SynthFlow f;
   f.cache_ = cache_dir;
+  // A named Liberty file must be there: dropping the area columns would hide the typo.
+  const char* env_lib = std::getenv("GQALUT_LIBERTY");
+  const std::string named = !liberty.empty() ? liberty : (env_lib && *env_lib ? env_lib : "");
+  if (!named.empty()) {
+    std::error_code ec;
+    const std::string what = !liberty.empty() ? "--liberty" : "GQALUT_LIBERTY";
+    if (!fs::is_regular_file(named, ec))
+      throw std::invalid_argument(fmt::format("{} {}: {}", what, named,
+                                              fs::exists(named, ec) ? "is not a regular file" : "no such file"));
+    if (::access(named.c_str(), R_OK) != 0)
+      throw std::invalid_argument(fmt::format("{} {}: cannot be read", what, named));
+  }
+  require_folder(cache_dir, "syn");
+  require_folder(cache_dir, "work");
   remove_stale_work(fs::path(cache_dir) / "work");
-  f.yosys_ = find_in_path("yosys");
+  f.yosys_ = detail::which("yosys");
   if (f.yosys_.empty()) {
     f.why_ = "yosys not found (Debian: apt-get install yosys)";
     return f;
   }
-  if (!liberty.empty()) {
-    f.liberty_ = liberty;
-  } else if (const char* env = std::getenv("GQALUT_LIBERTY"); env && *env) {
-    f.liberty_ = env;
+  if (!named.empty()) {
+    f.liberty_ = named;
   } else {
     fs::path dir = fs::path(cache_dir) / "osu018";
     f.liberty_ = find_liberty_in(dir);
@@ -233,22 +235,15 @@ AreaFlow AreaFlow::find(const std::string& cache_dir, const std::string& liberty
       return f;
     }
   }
-  std::error_code ec;
-  if (!fs::is_regular_file(f.liberty_, ec)) {
-    f.why_ = fmt::format("Liberty file {} not found", f.liberty_);
-    return f;
-  }
   f.liberty_hash_ = hash_hex(read_text(f.liberty_));
-  const fs::path scratch = fs::path(cache_dir) / "work" / fmt::format("version.{}.txt", ::getpid());
-  f.yosys_version_ = first_line_of({f.yosys_, "-V"}, scratch);
+  f.yosys_version_ = first_line_of({f.yosys_, "-V"});
   f.timing_tool_ = fmt::format("ABC stime ({})", f.yosys_version_.empty() ? "yosys" : f.yosys_version_);
   if (timing == TimingChoice::abc) return f;
-  // OpenSTA: $GQALUT_STA (a path, or a name in PATH), else sta in PATH.
   const char* env = std::getenv("GQALUT_STA");
   const std::string want = env ? env : "sta";
   const bool is_path = want.find('/') != std::string::npos;
-  std::string sta = is_path ? (::access(want.c_str(), X_OK) == 0 ? want : "") : find_in_path(want);
-  std::string version = sta.empty() ? "" : first_line_of({sta, "-version"}, scratch);
+  std::string sta = detail::which(want);
+  std::string version = sta.empty() ? "" : first_line_of({sta, "-version"});
   if (version.empty()) {
     std::string what = env ? fmt::format("GQALUT_STA={}", want) : "OpenSTA (sta)";
     std::string why = !sta.empty() ? "does not run ('-version' failed)"
@@ -265,15 +260,16 @@ AreaFlow AreaFlow::find(const std::string& cache_dir, const std::string& liberty
   return f;
 }
 
-std::string AreaFlow::key(const Design& d) const {
+std::string SynthFlow::key(const Design& d) const {
   // The tools' versions matter, not their paths.
   std::string all = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n", kFlowVersion, liberty_hash_, yosys_version_, timing_,
                                 sta_version_, d.top, d.chparam);
+  for (const auto& p : d.idle_inputs) all += fmt::format("idle {}\n", p);
   for (const auto& s : d.sources) all += fmt::format("{}\n{}", s.size(), s);
   return hash_hex(all);
 }
 
-SynthResult AreaFlow::synth(const Design& d) const {
+SynthResult SynthFlow::synth(const Design& d) const {
   using json = nlohmann::json;
   if (!available()) throw std::runtime_error(why_);
   const std::string k = key(d);
@@ -281,7 +277,7 @@ SynthResult AreaFlow::synth(const Design& d) const {
   std::error_code ec;
   if (fs::is_regular_file(entry, ec)) {
     try {
-      json j = json::parse(read_text(entry));
+      json j = json::parse(read_text(entry.string()));
       SynthResult r;
       r.area_um2 = j.at("area_um2").get<double>();
       r.cells = j.at("cells").get<int>();
@@ -289,22 +285,26 @@ SynthResult AreaFlow::synth(const Design& d) const {
       r.critical_path_ns = j.at("critical_path_ns").get<double>();
       r.timing = j.at("timing").get<std::string>();
       r.abc_estimate_ns = j.at("abc_estimate_ns").get<double>();
+      r.power_mw = j.at("power_mw").get<double>();
       r.cached = true;
-      // The key holds the timing source and the tools' versions; an entry that
-      // says otherwise was not written by this flow: measure again, replace it.
-      if (r.timing == timing_) return r;
+      // An entry is this design's only if it says so (a file copied or renamed in the cache
+      // folder, or written by another flow, is measured again and replaced).
+      if (j.at("key").get<std::string>() == k && j.at("top").get<std::string>() == d.top && r.timing == timing_)
+        return r;
     } catch (const std::exception&) {
       // unreadable entry (not ours): synthesise again and replace it
     }
   }
-  fs::create_directories(entry.parent_path());
+  fs::create_directories(entry.parent_path(), ec);
   static std::atomic<unsigned> counter{0};
   fs::path work = fs::path(cache_) / "work" / fmt::format("{}.{}.{}", k, ::getpid(), counter++);
-  fs::create_directories(work);
+  fs::create_directories(work, ec);
+  if (!fs::is_directory(work, ec))
+    throw std::runtime_error(fmt::format("cannot create the work folder {}", work.string()));
   std::string read = "read_verilog";
   for (size_t i = 0; i < d.sources.size(); ++i) {
     fs::path src = work / fmt::format("src{}.v", i);
-    std::ofstream(src) << d.sources[i];
+    detail::write_text(src.string(), d.sources[i]);
     read += " " + src.string();
   }
   const std::string lib = liberty_;
@@ -319,23 +319,23 @@ SynthResult AreaFlow::synth(const Design& d) const {
       "opt_clean\n"
       "tee -q -o {stat} stat -liberty {lib}\n",
       fmt::arg("top", d.top), fmt::arg("lib", lib), fmt::arg("stat", (work / "stat.txt").string()));
-  // For OpenSTA 2.0, whose reader rejects assignments to concatenations: -purge
-  // drops the internal aliases, -simple-lhs writes the rest one wire at a time.
+  // For OpenSTA 2.0, whose reader rejects assignments to concatenations: -purge drops the
+  // internal aliases, -simple-lhs writes the rest one wire at a time.
   const fs::path netlist = work / "netlist.v";
   if (!sta_.empty())
     script += fmt::format("opt_clean -purge\nwrite_verilog -noattr -noexpr -nohex -nodec -simple-lhs {}\n", netlist.string());
-  std::ofstream(work / "flow.ys") << script;
+  detail::write_text((work / "flow.ys").string(), script);
   std::string log = (work / "yosys.log").string();
-  int st = spawn({yosys_, "-q", "-l", log, "-s", (work / "flow.ys").string()}, (work / "yosys.out").string());
-  if (!exited_ok(st)) {
-    std::string out = read_text(work / "yosys.out");
+  std::string out;
+  if (!run_ok({yosys_, "-q", "-l", log, "-s", (work / "flow.ys").string()}, work.string(),
+              (work / "yosys.out").string(), &out)) {
     auto pos = out.find("ERROR");
     std::string msg = pos == std::string::npos ? out.substr(0, 300) : out.substr(pos, 300);
     for (char& c : msg)
       if (c == '\n') c = ' ';
     throw std::runtime_error(fmt::format("yosys failed on {} (work folder {}): {}", d.top, work.string(), msg));
   }
-  std::string stat = read_text(work / "stat.txt"), ylog = read_text(log);
+  std::string stat = read_text((work / "stat.txt").string()), ylog = read_text(log);
   SynthResult r;
   r.area_um2 = -1;
   {
@@ -364,23 +364,28 @@ SynthResult AreaFlow::synth(const Design& d) const {
   r.critical_path_ns = r.abc_estimate_ns;
   if (!sta_.empty()) {
     const fs::path tcl = work / "sta.tcl", sta_log = work / "sta.log";
-    std::ofstream(tcl) << sta_script(lib, netlist.string(), d.top, has_clk_port(read_text(netlist)));
-    int sst = spawn({sta_, "-no_init", "-exit", tcl.string()}, sta_log.string());
+    detail::write_text(tcl.string(), sta_script(lib, netlist.string(), d, has_clk_port(read_text(netlist.string()))));
+    std::string slog;
+    bool ok = run_ok({sta_, "-no_init", "-exit", tcl.string()}, work.string(), sta_log.string(), &slog);
     std::string what = fmt::format("{} (work folder {})", d.top, work.string());
-    if (!exited_ok(sst)) throw std::runtime_error(fmt::format("OpenSTA ({}) failed on {}", sta_, what));
-    r.critical_path_ns = sta_arrival(read_text(sta_log), what);
+    if (!ok) throw std::runtime_error(fmt::format("OpenSTA ({}) failed on {}", sta_, what));
+    throw_on_sta_error(slog, what);
+    r.critical_path_ns = sta_arrival(slog, what);
+    r.power_mw = sta_power_mw(slog, what);
   }
-  json j = {{"top", d.top},
+  json j = {{"key", k},
+            {"top", d.top},
             {"area_um2", r.area_um2},
             {"cells", r.cells},
             {"flip_flops", r.flip_flops},
             {"critical_path_ns", r.critical_path_ns},
             {"timing", r.timing},
             {"timing_tool", timing_tool_},
-            {"abc_estimate_ns", r.abc_estimate_ns}};
-  write_file_atomic(entry.string(), j.dump() + "\n");
+            {"abc_estimate_ns", r.abc_estimate_ns},
+            {"power_mw", r.power_mw}};
+  gqalut::write_file_atomic(entry.string(), j.dump() + "\n", "synthesis cache entry");
   fs::remove_all(work, ec);
   return r;
 }
 
-}  // namespace gqalut::cli
+}  // namespace gqalut::hw
