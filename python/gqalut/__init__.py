@@ -221,6 +221,10 @@ class Table:
         """acc * 2^-L of code q (exact)."""
         return self.eval_acc(q) * 2.0 ** -self._t.shift
 
+    def __reduce__(self):
+        # pickle / copy: the owning set (as its JSON text) and the scale.
+        return (_table_at, (self._owner, self.n))
+
     def __repr__(self) -> str:
         return (f"Table(n={self.n}, entries={self.entries}, {self.slope_format}/{self.intercept_format}, "
                 f"breakpoints={self.breakpoints})")
@@ -275,6 +279,11 @@ class TableSet:
     def tie(self) -> str:
         """The segment rule of the set's tables ("right" or "left")."""
         return self._s.tie
+
+    def __reduce__(self):
+        # pickle, copy.deepcopy and torch.save: the set travels as the JSON text save() writes
+        # (every table, scale and metadata field; loads() reads back the same set).
+        return (loads, (self.dumps(), "<pickled TableSet>"))
 
     def __getitem__(self, n: int) -> Table:
         return Table(self._s.at(_scale_n(n, "scale n", self.scales)), self)
@@ -361,6 +370,10 @@ class TableSet:
 
 
 # ---------------------------------------------------------------- entry points
+
+def _table_at(owner: TableSet, n: int) -> Table:
+    return owner[n]
+
 
 def load(path: Union[str, _os.PathLike]) -> TableSet:
     """Reads a table file: gqalut's, or an official GQA-LUT file (read as Q1.6)."""

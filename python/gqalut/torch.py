@@ -13,8 +13,13 @@
 * :func:`convert`: replaces nn.GELU, nn.Hardswish, nn.SiLU, nn.Sigmoid, nn.Tanh,
   nn.LayerNorm and nn.Softmax in any module and reports what it replaced.
 
-CPU tensors of any shape, float32 and float64, under autograd. Rounding to codes
-is half to even (torch.round); NaN inputs give NaN outputs.
+CPU tensors of any shape (0-d too), float32 and float64, under autograd. Rounding to
+codes is half to even (torch.round). Non-finite inputs: a table activation gives NaN for
+NaN and saturates +-inf to the end codes; IntSoftmax gives a NaN row for a row holding a
+NaN and saturates +-inf logits to the end int32 codes (-inf: probability 0, as for
+attention masks); IntLayerNorm gives a NaN row for a row holding a NaN or an infinity (as
+the float LayerNorm). Every module checks its arguments when made (one-line TypeError /
+ValueError) and survives copy.deepcopy, pickle and torch.save (plans are rebuilt on load).
 """
 
 from __future__ import annotations
@@ -112,6 +117,10 @@ class TableActivation(nn.Module):
             table = default_table(table, entries=entries, method=method)
         if not isinstance(table, gqalut.TableSet):
             raise TypeError(f"table must be a gqalut.TableSet or a function name, got {type(table).__name__}")
+        if n is not None:
+            n = gqalut._scale_n(n, "n", table.scales)
+        if not isinstance(learn_scale, bool):
+            raise TypeError(f"learn_scale must be True or False, got {type(learn_scale).__name__}")
         self.table = table
         self.scales: List[int] = table.scales
         luts, slopes = [], []
@@ -121,6 +130,9 @@ class TableActivation(nn.Module):
             luts.append(table.lut(s))
             seg = [t._t.segment_of(int(q)) for q in codes]
             kval = np.array([t.slopes[i] for i in seg], dtype=np.float64) * 2.0 ** -t._t.slope_frac_bits
+            # Codes outside the table's input width saturate (gqalut's rule): constant output, slope 0.
+            lo, hi = -(1 << (t.input_bits - 1)), (1 << (t.input_bits - 1)) - 1
+            kval[(codes < lo) | (codes > hi)] = 0.0
             slopes.append(kval)
         self.register_buffer("lut64", torch.tensor(np.stack(luts)), persistent=False)
         self.register_buffer("slope64", torch.tensor(np.stack(slopes)), persistent=False)
@@ -131,8 +143,6 @@ class TableActivation(nn.Module):
             reach = max(abs(lo), abs(hi))
             fitting = [s for s in self.scales if 128 * 2.0 ** -s >= reach or s == self.scales[0]]
             n = max(fitting)
-        if int(n) not in self.scales:
-            raise ValueError(f"table has no scale n = {n} (has {self.scales})")
         init = torch.tensor(-float(n), dtype=torch.float64)
         if learn_scale:
             self.log2_scale = nn.Parameter(init)
@@ -200,12 +210,27 @@ def _default_softmax_tables() -> Tuple[gqalut.TableSet, gqalut.TableSet]:
     return exp_t, div_t
 
 
+def _int32_codes(x: torch.Tensor, frac: int) -> torch.Tensor:
+    """round(x * 2^frac) saturated to int32, +-inf to the ends, NaN to 0 (its row is NaN'd by the
+    caller). In float64: float32 cannot hold 2^31 - 1 (it rounds to 2^31, which wraps to INT32_MIN)."""
+    v = torch.round(x.double() * (2.0 ** frac))
+    v = torch.nan_to_num(v, nan=0.0, posinf=2.0 ** 31 - 1, neginf=-2.0 ** 31)
+    return torch.clamp(v, -2.0 ** 31, 2.0 ** 31 - 1).to(torch.int32)
+
+
+def _nan_rows(y: torch.Tensor, bad: torch.Tensor) -> torch.Tensor:
+    """y with every row (last axis) where `bad` holds set to NaN."""
+    rows = bad.any(dim=-1, keepdim=True)
+    return y.masked_fill(rows, float("nan")) if bool(rows.any()) else y
+
+
 class _SoftmaxFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, dim, plan, in_frac, out_frac):
         xt = x.detach().transpose(dim, -1).contiguous()
-        codes = _round_codes(xt, in_frac, -2.0 ** 31, 2.0 ** 31 - 1).to(torch.int32)
+        codes = _int32_codes(xt, in_frac)
         p = torch.from_numpy(_core.softmax_s32(plan, codes.numpy())).to(x.dtype) * (2.0 ** -out_frac)
+        p = _nan_rows(p, torch.isnan(xt))
         xq = codes.to(x.dtype) * (2.0 ** -in_frac)
         ctx.save_for_backward(xq)
         ctx.dim = dim
@@ -223,10 +248,13 @@ class _SoftmaxFn(torch.autograd.Function):
 class IntSoftmax(nn.Module):
     """The library's integer softmax along `dim`.
 
-    The input is rounded to int32 codes at 2^-in_frac (no saturation); the output is
-    the datapath's uint8 probability codes times 2^-out_frac. exp_table/div_table:
-    the EXP-stage and reciprocal table sets (default: fitted once, see
-    docs/python.md). Backward: the float softmax gradient at the quantized input.
+    The input is rounded to int32 codes at 2^-in_frac, saturated to [-2^31, 2^31 - 1]
+    (+-inf: the ends; a row holding a NaN gives a NaN row); the output is the datapath's
+    uint8 probability codes times 2^-out_frac. dim: an int, checked against each input's
+    dimensions as torch does (IndexError); a 0-d input is a one-element row. in_frac in
+    [0, 20], out_frac in [1, 15]. exp_table/div_table: the EXP-stage and reciprocal table
+    sets (default: fitted once, see docs/python.md). Backward: the float softmax gradient
+    at the quantized input.
     """
 
     def __init__(self, dim: int = -1, in_frac: int = 4, out_frac: int = 8,
@@ -234,16 +262,39 @@ class IntSoftmax(nn.Module):
         super().__init__()
         if dim is None:
             raise ValueError("IntSoftmax needs an explicit dim (nn.Softmax(dim=None) is deprecated)")
+        self.dim = gqalut._int(dim, "dim")
+        self.in_frac = gqalut._frac(in_frac, "in_frac", gqalut._SOFTMAX_IN_FRAC)
+        self.out_frac = gqalut._frac(out_frac, "out_frac", gqalut._SOFTMAX_OUT_FRAC)
+        for name, t in (("exp_table", exp_table), ("div_table", div_table)):
+            if t is not None and not isinstance(t, gqalut.TableSet):
+                raise TypeError(f"{name} must be a gqalut.TableSet, got {type(t).__name__}")
         if exp_table is None or div_table is None:
             de, dd = _default_softmax_tables()
             exp_table = exp_table or de
             div_table = div_table or dd
-        self.dim, self.in_frac, self.out_frac = int(dim), int(in_frac), int(out_frac)
         self.exp_table, self.div_table = exp_table, div_table
-        self.plan = _core.prepare_softmax(exp_table._s, div_table._s, self.in_frac, self.out_frac)
+        self._make_plan()
+
+    def _make_plan(self) -> None:
+        self.plan = _core.prepare_softmax(self.exp_table._s, self.div_table._s, self.in_frac, self.out_frac)
+
+    # pickle / deepcopy / torch.save: the plan (a C++ object) is rebuilt from the tables.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("plan", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._make_plan()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_tensor(x)
+        rank = max(1, x.dim())  # a 0-d input is one element of a one-element row
+        if not -rank <= self.dim < rank:
+            raise IndexError(f"IntSoftmax dim must be in [{-rank}, {rank - 1}] for a {x.dim()}-D input, got {self.dim}")
+        if x.dim() == 0:
+            return _SoftmaxFn.apply(x.reshape(1), 0, self.plan, self.in_frac, self.out_frac).reshape(())
         return _SoftmaxFn.apply(x, self.dim % x.dim(), self.plan, self.in_frac, self.out_frac)
 
     def extra_repr(self) -> str:
@@ -252,18 +303,15 @@ class IntSoftmax(nn.Module):
 
 class _LayerNormFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, module, in_frac):
+    def forward(ctx, x, weight, bias, module, in_frac, gamma_frac, g_codes, b_codes):
         m = module
         xc = x.detach().contiguous()
-        xq_codes = _round_codes(xc, in_frac, -128, 127).to(torch.int8)
-        w = weight.detach() if weight is not None else torch.ones(m.size, dtype=x.dtype)
-        b = bias.detach() if bias is not None else torch.zeros(m.size, dtype=x.dtype)
-        g_codes = _round_codes(w, m.gamma_frac, -128, 127).to(torch.int8)
-        b_codes = _round_codes(b, m.out_frac, -2.0 ** 31, 2.0 ** 31 - 1).to(torch.int32)
-        plan = m._plan(in_frac)
+        bad = ~torch.isfinite(xc)
+        xq_codes = _round_codes(xc.masked_fill(bad, 0.0), in_frac, -128, 127).to(torch.int8)
+        plan = m._plan(in_frac, gamma_frac)
         out = _core.layernorm_s8(plan, xq_codes.numpy(), g_codes.numpy(), b_codes.numpy())
-        y = torch.from_numpy(out).to(x.dtype) * (2.0 ** -m.out_frac)
-        ctx.save_for_backward(xq_codes.to(x.dtype) * (2.0 ** -in_frac), g_codes.to(x.dtype) * (2.0 ** -m.gamma_frac),
+        y = _nan_rows(torch.from_numpy(out).to(x.dtype) * (2.0 ** -m.out_frac), bad)
+        ctx.save_for_backward(xq_codes.to(x.dtype) * (2.0 ** -in_frac), g_codes.to(x.dtype) * (2.0 ** -gamma_frac),
                               b_codes.to(x.dtype) * (2.0 ** -m.out_frac))
         ctx.has_w, ctx.has_b, ctx.eps, ctx.size = weight is not None, bias is not None, m.eps, m.size
         return y
@@ -281,34 +329,56 @@ class _LayerNormFn(torch.autograd.Function):
         gx = grads.pop(0)
         gw = grads.pop(0) if ctx.has_w else None
         gb = grads.pop(0) if ctx.has_b else None
-        return gx, gw, gb, None, None
+        return gx, gw, gb, None, None, None, None, None
 
 
 class IntLayerNorm(nn.Module):
     """The library's integer LayerNorm over the last axis (size `normalized_shape`).
 
     Input codes: int8 at 2^-in_frac; in_frac="auto" picks, per call, the largest
-    in_frac in [0, 15] at which max|x| still fits int8 (LayerNorm is scale-invariant, so
-    this only sets the precision). weight -> int8 codes at 2^-gamma_frac, bias -> int32
-    codes at 2^-out_frac; output int8 codes at 2^-out_frac. rsqrt_table: the RSQRT set
-    (default: fitted once). Backward: the float LayerNorm gradient at the quantized
-    input, weight and bias.
+    in_frac in [0, 15] at which max|x| (over the finite values) still fits int8 (LayerNorm is
+    scale-invariant, so this only sets the precision). weight -> int8 codes at
+    2^-gamma_frac; gamma_frac="auto" (the default) picks, per call, the largest gamma_frac in
+    [0, 15] at which every weight rounds into [-128, 127] (6, as before, for weights in
+    [-1.98, 1.98] above 0.99 in magnitude; finer for smaller ones, coarser for larger ones);
+    a weight that fits no gamma_frac (|w| > 127.5), or does not fit a given gamma_frac, is
+    refused (ValueError), never saturated. bias -> int32 codes at 2^-out_frac (refused when
+    it does not fit); output int8 codes at 2^-out_frac (saturated: the datapath's output
+    range). A row holding a NaN or an infinity gives a NaN row. rsqrt_table: the RSQRT set
+    (default: fitted once). Backward: the float LayerNorm gradient at the quantized input,
+    weight and bias.
     """
 
     def __init__(self, normalized_shape: Union[int, Sequence[int]], eps: float = 1e-5, elementwise_affine: bool = True,
-                 in_frac: Union[int, str] = "auto", out_frac: int = 4, gamma_frac: int = 6,
+                 in_frac: Union[int, str] = "auto", out_frac: int = 4, gamma_frac: Union[int, str] = "auto",
                  rsqrt_table: Optional[gqalut.TableSet] = None):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        if isinstance(normalized_shape, (int, np.integer)) and not isinstance(normalized_shape, bool):
+            shape: Tuple = (normalized_shape,)
+        elif isinstance(normalized_shape, (tuple, list, torch.Size)):
+            shape = tuple(normalized_shape)
+        else:
+            raise TypeError(f"normalized_shape must be an int or a sequence of ints, got {type(normalized_shape).__name__}")
         if len(shape) != 1:
             raise ValueError(f"IntLayerNorm normalizes the last axis only; normalized_shape must have one entry, got {shape}")
-        self.size = int(shape[0])
-        self.eps = float(eps)
-        if in_frac != "auto" and (isinstance(in_frac, bool) or not isinstance(in_frac, int)):
-            raise TypeError(f"in_frac must be an int or 'auto', got {in_frac!r}")
-        self.in_frac, self.out_frac, self.gamma_frac = in_frac, int(out_frac), int(gamma_frac)
+        self.size = gqalut._int(shape[0], "normalized_shape", 1, 2 ** 31 - 1)
+        self.eps = gqalut._real(eps, "eps")
+        if self.eps < 0:
+            raise ValueError(f"eps must be >= 0, got {self.eps}")
+        if not isinstance(elementwise_affine, bool):
+            raise TypeError(f"elementwise_affine must be True or False, got {type(elementwise_affine).__name__}")
+
+        def frac_or_auto(v, name):
+            return "auto" if isinstance(v, str) and v == "auto" else \
+                gqalut._int(v, name, *gqalut._LAYERNORM_FRAC, rule="[0, 15] or 'auto'")
+
+        self.in_frac = frac_or_auto(in_frac, "in_frac")
+        self.gamma_frac = frac_or_auto(gamma_frac, "gamma_frac")
+        self.out_frac = gqalut._frac(out_frac, "out_frac", gqalut._LAYERNORM_FRAC)
+        if rsqrt_table is not None and not isinstance(rsqrt_table, gqalut.TableSet):
+            raise TypeError(f"rsqrt_table must be a gqalut.TableSet, got {type(rsqrt_table).__name__}")
         self.rsqrt_table = rsqrt_table or default_table("rsqrt", entries=8, method="optimal", scales="0:5")
-        self._plans: Dict[int, object] = {}
+        self._plans: Dict[Tuple[int, int], object] = {}
         if elementwise_affine:
             self.weight = nn.Parameter(torch.ones(self.size))
             self.bias = nn.Parameter(torch.zeros(self.size))
@@ -316,25 +386,77 @@ class IntLayerNorm(nn.Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
-    def _plan(self, in_frac: int):
-        if in_frac not in self._plans:
-            self._plans[in_frac] = _core.prepare_layernorm(self.rsqrt_table._s, in_frac, self.out_frac,
-                                                           self.gamma_frac, self.eps)
-        return self._plans[in_frac]
+    def _plan(self, in_frac: int, gamma_frac: int):
+        key = (in_frac, gamma_frac)
+        if key not in self._plans:
+            self._plans[key] = _core.prepare_layernorm(self.rsqrt_table._s, in_frac, self.out_frac, gamma_frac, self.eps)
+        return self._plans[key]
+
+    # pickle / deepcopy / torch.save: the plans (C++ objects) are rebuilt when next needed.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_plans"] = {}
+        return state
+
+    def weight_codes(self, weight: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, int]:
+        """The int8 gamma codes of the weight and their gamma_frac (see the class doc)."""
+        w = (self.weight if weight is None else weight)
+        w = torch.ones(self.size, dtype=torch.float64) if w is None else w.detach().double()
+        if not bool(torch.isfinite(w).all()):
+            raise ValueError("IntLayerNorm weight must be finite, got a NaN or an infinity")
+        m = float(w.abs().max()) if w.numel() else 0.0
+
+        def fits(gf: int) -> bool:
+            c = torch.round(w * 2.0 ** gf)
+            return bool(((c >= -128) & (c <= 127)).all())
+
+        if self.gamma_frac == "auto":
+            # The largest gamma_frac in [0, 15] that fits: at most log2(128.5 / max|w|).
+            gf = 15 if m == 0 else min(15, math.floor(math.log2(128.5 / m)))
+            while gf >= 0 and not fits(gf):
+                gf -= 1
+            if gf < 0:
+                raise ValueError(f"IntLayerNorm weight must fit int8 codes at 2^-gamma_frac for a gamma_frac in "
+                                 f"[0, 15] (weights in [-128, 127]), got max |weight| = {m:.6g}")
+        else:
+            gf = self.gamma_frac
+            if not fits(gf):
+                raise ValueError(f"IntLayerNorm weight must fit int8 codes at 2^-{gf} (gamma_frac {gf}: weights in "
+                                 f"[{-128 * 2.0 ** -gf:.6g}, {127 * 2.0 ** -gf:.6g}]), got max |weight| = {m:.6g}; "
+                                 f"use gamma_frac='auto' or a smaller gamma_frac")
+        return torch.round(w * 2.0 ** gf).to(torch.int8), gf
+
+    def bias_codes(self, bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """The int32 beta codes of the bias at 2^-out_frac (refused when one does not fit)."""
+        b = (self.bias if bias is None else bias)
+        b = torch.zeros(self.size, dtype=torch.float64) if b is None else b.detach().double()
+        if not bool(torch.isfinite(b).all()):
+            raise ValueError("IntLayerNorm bias must be finite, got a NaN or an infinity")
+        codes = torch.round(b * 2.0 ** self.out_frac)
+        if bool((codes < -2.0 ** 31).any() or (codes > 2.0 ** 31 - 1).any()):
+            raise ValueError(f"IntLayerNorm bias must fit int32 codes at 2^-{self.out_frac}, got max |bias| = "
+                             f"{float(b.abs().max()):.6g}")
+        return codes.to(torch.int32)
 
     def input_frac(self, x: torch.Tensor) -> int:
         if self.in_frac != "auto":
             return int(self.in_frac)
-        m = float(x.detach().abs().max()) if x.numel() else 0.0
-        if not math.isfinite(m) or m == 0:
+        a = x.detach().abs()
+        a = a[torch.isfinite(a)]  # a non-finite value NaNs its row and sets no precision
+        m = float(a.max()) if a.numel() else 0.0
+        if m == 0:
             return 15
         return int(max(0, min(15, math.floor(math.log2(127.0 / m)))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_tensor(x)
+        if x.dim() == 0:
+            raise ValueError(f"IntLayerNorm of size {self.size} needs a last axis of {self.size}, got a 0-d input")
         if x.shape[-1] != self.size:
             raise ValueError(f"IntLayerNorm of size {self.size} got a last axis of {x.shape[-1]}")
-        return _LayerNormFn.apply(x, self.weight, self.bias, self, self.input_frac(x))
+        g_codes, gamma_frac = self.weight_codes()
+        b_codes = self.bias_codes()
+        return _LayerNormFn.apply(x, self.weight, self.bias, self, self.input_frac(x), gamma_frac, g_codes, b_codes)
 
     def extra_repr(self) -> str:
         return f"{self.size}, eps={self.eps}, in_frac={self.in_frac}, out_frac={self.out_frac}, gamma_frac={self.gamma_frac}"

@@ -251,3 +251,162 @@ def test_errors():
         gt.IntLayerNorm([2, 4])
     with pytest.raises(ValueError, match="in_frac"):
         gt.IntSoftmax(in_frac=40)
+
+
+# ---------------------------------------------------------------- issue 18, class 9: hostile inputs
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_softmax_saturates_huge_and_infinite_logits(dtype):
+    sm = gt.IntSoftmax(dim=-1, in_frac=4)
+
+    def lib(codes):  # the library on the int32 codes the rule gives
+        return gqalut.softmax(np.array(codes, np.int32), sm.exp_table, sm.div_table, 4, 8).astype(np.float64) / 256
+
+    top, bottom = 2 ** 31 - 1, -2 ** 31
+    # 2e8 * 16 and +inf are above int32: the largest code (float32 used to round 2^31 - 1 up to 2^31,
+    # which wrapped to INT32_MIN and gave the huge logit probability 0).
+    for big in (2e8, 3e38, float("inf")):
+        x = torch.tensor([[big, 0.0, 1.0], [1.0, big, -big]], dtype=dtype)
+        p = sm(x).double().numpy()
+        assert np.array_equal(p, lib([[top, 0, 16], [16, top, bottom]])), big
+        assert p[0, 0] == p[1, 1] == 255 / 256 and p[1, 2] == 0
+    # -inf (an attention mask) gets probability 0; the rest is the softmax of the other logits.
+    x = torch.tensor([[-float("inf"), 0.5, 1.0, -2.0]], dtype=dtype)
+    assert np.array_equal(sm(x).double().numpy(), lib([[bottom, 8, 16, -32]]))
+    assert sm(x)[0, 0] == 0
+
+
+def test_softmax_nan_row_is_nan_and_dims_are_checked():
+    sm = gt.IntSoftmax(dim=-1)
+    x = torch.randn(3, 6)
+    clean = sm(x)
+    x[1, 2] = float("nan")
+    y = sm(x)
+    assert torch.isnan(y[1]).all()  # used to be finite
+    assert torch.equal(y[0], clean[0]) and torch.equal(y[2], clean[2])
+    for dim in (2, 5, -3):  # dim=5 on a 2-D tensor used to be dim 1
+        with pytest.raises(IndexError, match=rf"IntSoftmax dim must be in \[-2, 1\] for a 2-D input, got {dim}$"):
+            gt.IntSoftmax(dim=dim)(x)
+    # 0-d: a one-element row (used to raise ZeroDivisionError), as torch.softmax.
+    z = torch.tensor(0.3, requires_grad=True)
+    p = gt.IntSoftmax(dim=0)(z)
+    assert p.shape == () and p.item() == sm(torch.tensor([0.3])).item() == 255 / 256
+    p.backward()
+    assert z.grad.item() == 0.0
+    assert gt.IntSoftmax(dim=-1)(torch.tensor(2.0)).shape == ()
+    with pytest.raises(IndexError, match=r"dim must be in \[-1, 0\] for a 0-D input, got 1"):
+        gt.IntSoftmax(dim=1)(torch.tensor(2.0))
+
+
+def _ln_reference(ln, x, gamma_frac):
+    xc = ln.input_frac(x)
+    codes = np.clip(np.round(x.detach().double().numpy() * 2.0 ** xc), -128, 127).astype(np.int8)
+    g = np.round(ln.weight.detach().double().numpy() * 2.0 ** gamma_frac).astype(np.int8)
+    b = np.round(ln.bias.detach().double().numpy() * 2.0 ** ln.out_frac).astype(np.int32)
+    return gqalut.layernorm(codes, g, b, ln.rsqrt_table, xc, ln.out_frac, gamma_frac, ln.eps).astype(np.float64) / 16
+
+
+def test_layernorm_weights_never_saturate_silently():
+    torch.manual_seed(2)
+    x = torch.randn(5, 8) * 3
+    ln = gt.IntLayerNorm(8)
+    with torch.no_grad():
+        ln.weight.copy_(torch.linspace(0.5, 1.5, 8))
+    assert ln.weight_codes()[1] == 6  # weights up to 1.98: the old fixed gamma_frac
+    assert np.array_equal(ln(x).detach().double().numpy(), _ln_reference(ln, x, 6))
+    with torch.no_grad():
+        ln.weight.fill_(100.0)  # used to become 127/64 = 1.98
+    codes, gf = ln.weight_codes()
+    assert gf == 0 and (codes == 100).all()
+    assert np.array_equal(ln(x).detach().double().numpy(), _ln_reference(ln, x, 0))
+    with torch.no_grad():
+        ln.weight.copy_(torch.linspace(-0.01, 0.02, 8))  # small weights: finer codes
+    codes, gf = ln.weight_codes()
+    assert gf == 12 and codes.max().item() == 82 and codes.min().item() == -41
+    fixed = gt.IntLayerNorm(8, gamma_frac=6)
+    with torch.no_grad():
+        fixed.weight.fill_(100.0)
+    with pytest.raises(ValueError, match=r"IntLayerNorm weight must fit int8 codes at 2\^-6 \(gamma_frac 6: weights "
+                                         r"in \[-2, 1.98438\]\), got max \|weight\| = 100; use gamma_frac='auto'"):
+        fixed(x)
+    with torch.no_grad():
+        ln.weight.fill_(300.0)
+    with pytest.raises(ValueError, match=r"for a gamma_frac in \[0, 15\] .weights in \[-128, 127\]., got max \|weight\| = 300$"):
+        ln(x)
+    with torch.no_grad():
+        ln.weight.fill_(1.0)
+        ln.bias.fill_(2.0 ** 30)
+    with pytest.raises(ValueError, match=r"IntLayerNorm bias must fit int32 codes at 2\^-4, got max \|bias\| = 1.07374e\+09"):
+        ln(x)
+
+
+def test_layernorm_non_finite_rows_and_0d():
+    ln = gt.IntLayerNorm(6)
+    x = torch.randn(4, 6)
+    clean = ln(x)
+    x[1, 0], x[3, 5] = float("nan"), float("inf")
+    y = ln(x)
+    assert torch.isnan(y[1]).all() and torch.isnan(y[3]).all()  # used to be finite
+    assert torch.equal(y[0], clean[0]) and torch.equal(y[2], clean[2])
+    with pytest.raises(ValueError, match="IntLayerNorm of size 6 needs a last axis of 6, got a 0-d input"):
+        ln(torch.tensor(1.0))  # used to raise IndexError: tuple index out of range
+
+
+def test_module_arguments_are_checked():
+    t = gqalut.fit("gelu", method="optimal", scales="3:5")
+    cases = [
+        (lambda: gt.TableActivation(t, n=5.5), TypeError, r"n must be an int \(the input scale\), got float 5.5"),
+        (lambda: gt.TableActivation(t, n=2 ** 70), ValueError, r"table has no scale n = 1180591620717411303424 \(has 3,4,5\)"),
+        (lambda: gt.TableActivation(t, learn_scale="yes"), TypeError, "learn_scale must be True or False"),
+        (lambda: gt.IntSoftmax(dim=1.5), TypeError, "dim must be an int, got float 1.5"),
+        (lambda: gt.IntSoftmax(in_frac=2 ** 40), ValueError, r"in_frac must be an integer in \[0, 20\], got 1099511627776"),
+        (lambda: gt.IntSoftmax(in_frac=4.5), TypeError, "in_frac must be an int, got float 4.5"),
+        (lambda: gt.IntSoftmax(out_frac=0), ValueError, r"out_frac must be an integer in \[1, 15\], got 0"),
+        (lambda: gt.IntSoftmax(exp_table="exp.json"), TypeError, "exp_table must be a gqalut.TableSet"),
+        (lambda: gt.IntLayerNorm(0), ValueError, r"normalized_shape must be an integer in \[1, 2147483647\], got 0"),
+        (lambda: gt.IntLayerNorm(4.0), TypeError, "normalized_shape must be an int or a sequence of ints"),
+        (lambda: gt.IntLayerNorm(4, eps=float("nan")), ValueError, "eps must be a finite number, got nan"),
+        (lambda: gt.IntLayerNorm(4, eps=-1), ValueError, "eps must be >= 0, got -1.0"),
+        (lambda: gt.IntLayerNorm(4, in_frac=16), ValueError, r"in_frac must be an integer in \[0, 15\] or 'auto', got 16"),
+        (lambda: gt.IntLayerNorm(4, gamma_frac="fine"), TypeError, "gamma_frac must be an int, got str 'fine'"),
+        (lambda: gt.IntLayerNorm(4, out_frac=2 ** 33), ValueError, r"out_frac must be an integer in \[0, 15\], got 8589934592"),
+    ]
+    for make, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern) as info:
+            make()
+        assert "\n" not in str(info.value)
+
+
+def test_converted_model_survives_deepcopy_pickle_and_torch_save(tmp_path):
+    import copy
+    import io
+    import pickle
+
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(8, 8), nn.GELU(), nn.LayerNorm(8), nn.Linear(8, 8), nn.Softmax(dim=-1),
+                          gt.SiLU(table=gqalut.fit("silu", method="optimal", scales="2:5")))
+    gt.convert(model)
+    with torch.no_grad():
+        model[1].log2_scale.fill_(-4.2)  # learned state travels too
+        model[2].weight.mul_(3.0)
+    x = torch.randn(6, 8)
+    want = model(x)
+    path = tmp_path / "model.pt"
+    torch.save(model, path)  # used to fail: cannot pickle 'gqalut._core.TableSet' object
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    copies = [copy.deepcopy(model), pickle.loads(pickle.dumps(model)), torch.load(path)]
+    for m in copies:
+        assert torch.equal(m(x), want)
+        assert m[1].n == model[1].n == 4 and m[1].table.dumps() == model[1].table.dumps()
+        assert m[4].exp_table.dumps() == model[4].exp_table.dumps()
+        y = m(x.requires_grad_(True)).sum()
+        y.backward()  # and trains
+    buf.seek(0)
+    fresh = copy.deepcopy(model)
+    fresh.load_state_dict(torch.load(buf))
+    assert torch.equal(fresh(x), want)
+    # A table set and one table pickle on their own.
+    t = model[1].table
+    assert pickle.loads(pickle.dumps(t)).dumps() == t.dumps()
+    assert pickle.loads(pickle.dumps(t[5])).breakpoints == t[5].breakpoints
