@@ -1,8 +1,11 @@
 // gqalut ViT experiment: integer operations on tensors, two backends (see ops.hpp).
 //
-// The LibTorch simulation below restates gqalut's datapaths (src/kernels/intops.cpp,
-// docs/intops.md) step for step on int64 tensors; every intermediate is exact
-// in int64, so the only rule to match is each step's rounding and clamping.
+// The LibTorch simulation below restates the scalar datapath reference
+// (include/gqalut/datapath.hpp, docs/intops.md) stage for stage on int64
+// tensors; every intermediate is exact in int64, so the only rule to match is
+// each step's rounding and clamping. Every constant comes from the plan's
+// datapath() or the reference's fixed widths (gqalut/datapath_widths.hpp):
+// none is typed here. Backend::reference runs the reference itself.
 #include "ops.hpp"
 
 #include <algorithm>
@@ -10,6 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "gqalut/datapath.hpp"
 #include "linear_attention.hpp"
 
 namespace gqalut::vit {
@@ -167,11 +171,14 @@ Tensor IntOps::softmax(int in_frac, const Tensor& q, Backend b) const {
   const SoftmaxPlan& plan = softmax_plan(in_frac);
   const SoftmaxDatapath& p = plan.datapath();  // the public constants the mirror restates
   const int64_t width = q.size(-1);
-  if (b == Backend::library) {
+  if (b != Backend::torch) {
     auto in = to_buffer<int8_t>(q);
     std::vector<int8_t> out(in.size());
     for (std::size_t row = 0; row < in.size(); row += width) {
-      softmax_row(plan, in.data() + row, out.data() + row, width);
+      if (b == Backend::library)
+        softmax_row(plan, in.data() + row, out.data() + row, width);
+      else
+        ref::softmax_row_ref(plan.reference(), in.data() + row, out.data() + row, width);
     }
     return from_buffer(out, q);
   }
@@ -183,9 +190,9 @@ Tensor IntOps::softmax(int in_frac, const Tensor& q, Backend b) const {
   const Tensor t = shr(u * int64_t{p.log2e} + (int64_t{1} << (p.exp_shift - 1)), full_like_long(u, p.exp_shift));
   const Tensor k = shr(t + ((int64_t{1} << (s - 1)) - 1), full_like_long(t, s));
   const Tensor c = k * (int64_t{1} << s) - t;
-  const int gl = std::max(p.exp_gain, 0), pre = p.exp_gain < 0 ? -p.exp_gain : 0;
+  const int gl = std::max(p.exp_gain, 0), pre = ref::softmax_exp_pre_shift(p);
   const Tensor mant = ((int64_t{1} << et.shift) + lut_acc(et, c)) * (int64_t{1} << gl);
-  const Tensor sh = (k + pre).clamp_max(26);
+  const Tensor sh = (k + pre).clamp_max(ref::kExpZeroShift);
   const Tensor e = shr(mant + shr(shl(torch::ones_like(sh), sh), torch::ones_like(sh)), sh);
   // Reciprocal of the row sum S: d = round(S 2^(a - x)) in [2^a, 2^(a+1)) (a carry to
   // 2^(a+1) renormalises), X = S 2^(a - x - s_d) in Q28, Y = DIV(d) in Q28, Newton steps.
@@ -197,15 +204,20 @@ Tensor IntOps::softmax(int in_frac, const Tensor& q, Backend b) const {
   const Tensor over = d == (int64_t{2} << a);
   d = torch::where(over, shr(d, torch::ones_like(d)), d);
   ex = torch::where(over, ex + 1, ex);
-  const Tensor x = shift_trunc(sum, (a - p.div_scale + 28) - ex);
-  Tensor y = round_half_up(lut_acc(dt, d), full_like_long(d, p.div_table_shift - 28));
+  constexpr int qf = ref::kNewtonFrac;  // Q28
+  const Tensor x = shift_trunc(sum, (a - p.div_scale + qf) - ex);
+  Tensor y = round_half_up(lut_acc(dt, d), full_like_long(d, p.div_table_shift - qf));
   for (int i = 0; i < p.newton_steps; ++i) {
-    const Tensor xy = shr(x * y, full_like_long(y, 28));
-    y = shr(y * ((int64_t{2} << 28) - xy), full_like_long(y, 28));
+    const Tensor xy = shr(x * y, full_like_long(y, qf));
+    y = shr(y * ((int64_t{2} << qf) - xy), full_like_long(y, qf));
   }
-  const Tensor r = round_half_up(y, full_like_long(y, 13 + a - p.div_scale)).clamp(1, int64_t{p.r_max});
-  const Tensor tt = (ex + (7 - p.out_frac)).clamp(1, 62);  // t >= 32 gives 0, as the library's early exit
-  return round_half_up(shr(e + 128, full_like_long(e, 8)) * r, tt).clamp_max(127);
+  // R = round(Y 2^-(28 - 15 + s_d - a)), T = x + 15 - 8 - out_frac (ref::softmax_recip, softmax_out_shift).
+  const Tensor r = round_half_up(y, full_like_long(y, qf - ref::kRecipBits - a + p.div_scale)).clamp(1, int64_t{p.r_max});
+  const Tensor tt = ex + (ref::kRecipBits - ref::kE16Shift - p.out_frac);
+  // T >= 32: the output is 0 (ref::softmax_out); the product e16 R < 2^31 shifted by T < 32 otherwise.
+  const Tensor e16 = shr(e + (int64_t{1} << (ref::kE16Shift - 1)), full_like_long(e, ref::kE16Shift));
+  const Tensor o = round_half_up(e16 * r, tt.clamp(1, ref::kOutShiftZero - 1)).clamp_max(127);
+  return torch::where(tt >= ref::kOutShiftZero, torch::zeros_like(o), o);
 }
 
 // ---- LayerNorm ------------------------------------------------------------------------
@@ -218,7 +230,7 @@ Tensor IntOps::layernorm(int in_frac, const Tensor& xq, int gamma_frac, const Te
   const LayerNormPlan& plan = layernorm_plan(in_frac, gamma_frac, out_frac, eps);
   const LayerNormDatapath& p = plan.datapath();
   const int64_t width = xq.size(-1);
-  if (b == Backend::library) {
+  if (b != Backend::torch) {
     auto in = to_buffer<int8_t>(xq);
     const auto g = to_buffer<int8_t>(gamma);
     const auto be = to_buffer<int32_t>(beta);
@@ -227,16 +239,19 @@ Tensor IntOps::layernorm(int in_frac, const Tensor& xq, int gamma_frac, const Te
     }
     std::vector<int8_t> out(in.size());
     for (std::size_t row = 0; row < in.size(); row += width) {
-      layernorm_row(plan, in.data() + row, g.data(), be.data(), out.data() + row, width);
+      if (b == Backend::library)
+        layernorm_row(plan, in.data() + row, g.data(), be.data(), out.data() + row, width);
+      else
+        ref::layernorm_row_ref(plan.reference(), in.data() + row, g.data(), be.data(), out.data() + row, width);
     }
     return from_buffer(out, xq);
   }
-  constexpr int kRsqrtBits = 20;
+  using ref::kRsqrtBits;
+  constexpr int qf = ref::kNewtonFrac;  // Q28
   const TorchLut& rt = torch_lut(bank_->rsqrt, p.rsqrt_scale);
   const int64_t nn = width;
   const Tensor sx = xq.sum(-1, true), sxx = (xq * xq).sum(-1, true);
-  const int64_t eps_v = std::llround(p.eps * (double(nn) * double(nn) * double(int64_t{1} << (2 * p.in_frac))));
-  const Tensor v = nn * sxx - sx * sx + eps_v;  // n^2 (var + eps) in codes^2
+  const Tensor v = nn * sxx - sx * sx + ref::layernorm_eps_codes(p, nn);  // n^2 (var + eps) in codes^2
   const int a = p.rsqrt_a, s = p.rsqrt_scale;
   Tensor e = floor_log2(v) - a;
   e = torch::where(torch::bitwise_and(e + s, 1) != 0, e - 1, e);
@@ -245,41 +260,42 @@ Tensor IntOps::layernorm(int in_frac, const Tensor& xq, int gamma_frac, const Te
   r = torch::where(over, shr(r, full_like_long(r, 2)), r);
   e = torch::where(over, e + 2, e);
   // Newton: y <- y (3 - X y^2) / 2 in Q28, X = v 2^-(e + s) exactly.
-  const Tensor xx = shift_trunc(v, (28 - s) - e);
-  Tensor y = round_half_up(lut_acc(rt, r), full_like_long(r, p.rsqrt_table_shift - 28));
+  const Tensor xx = shift_trunc(v, (qf - s) - e);
+  Tensor y = round_half_up(lut_acc(rt, r), full_like_long(r, p.rsqrt_table_shift - qf));
   for (int i = 0; i < p.newton_steps; ++i) {
-    const Tensor y2 = shr(y * y, full_like_long(y, 28));
-    const Tensor xy2 = shr(xx * y2, full_like_long(y, 28));
-    y = shr(y * ((int64_t{3} << 28) - xy2), full_like_long(y, 29));
+    const Tensor y2 = shr(y * y, full_like_long(y, qf));
+    const Tensor xy2 = shr(xx * y2, full_like_long(y, qf));
+    y = shr(y * ((int64_t{3} << qf) - xy2), full_like_long(y, qf + 1));
   }
-  const Tensor rs = round_half_up(y, full_like_long(y, 28 - kRsqrtBits));
+  const Tensor rs = round_half_up(y, full_like_long(y, qf - kRsqrtBits));
   const Tensor half_es = shr(e + s, torch::ones_like(e));  // (e + s) / 2, exact: e + s is even
   // 32-bit datapath: a32 = round(n R 2^-P), b32 = round(Sx R 2^-P), z = round((x a32 - b32) 2^-sh).
   const Tensor k = half_es + kRsqrtBits;
   const Tensor a64 = nn * rs, b64 = sx * rs;
   const Tensor mag = a64.abs();
-  Tensor pp = torch::where(mag == 0, torch::zeros_like(mag), (floor_log2(mag) + 1 - 22).clamp_min(0));
-  Tensor f = full_like_long(k, 14);
+  Tensor pp = torch::where(mag == 0, torch::zeros_like(mag), (floor_log2(mag) + 1 - ref::kLnMulBits).clamp_min(0));
+  Tensor f = full_like_long(k, ref::kLnZFrac);
   Tensor sh = k - f - pp;
   f = torch::where(sh < 1, f - (1 - sh), f);
   sh = sh.clamp_min(1);
-  pp = torch::where(sh > 30, pp + (sh - 30), pp);
-  sh = sh.clamp_max(30);
+  pp = torch::where(sh > ref::kLnShiftMax, pp + (sh - ref::kLnShiftMax), pp);
+  sh = sh.clamp_max(ref::kLnShiftMax);
   const Tensor t = f + (p.gamma_frac - p.out_frac);
   const Tensor a32 = round_half_up(a64, pp), b32 = round_half_up(b64, pp);
-  const Tensor z = round_half_up(xq * a32 - b32, sh).clamp(-(int64_t{1} << 23), int64_t{1} << 23);
+  const int64_t zmax = int64_t{1} << ref::kLnZClampBits;
+  const Tensor z = round_half_up(xq * a32 - b32, sh).clamp(-zmax, zmax);
   const Tensor zg = z * gamma;
-  const Tensor tc = t.clamp(1, 62);
+  const Tensor tc = t.clamp(1, ref::kLnWideShiftMax);
   const Tensor w = shr(zg + shl(torch::ones_like(tc), tc - 1) - (zg < 0).to(torch::kLong), tc);
-  const int64_t bmax = (int64_t{3} << 29) - 1;
+  const int64_t bmax = ref::kLnBetaClamp;
   const Tensor y32 = (w + beta.clamp(-bmax, bmax)).clamp(-128, 127);
   // Shifts outside [1, 29] (extreme fracs on near-constant rows): the exact int64 datapath.
-  const Tensor t64 = (half_es + (p.gamma_frac + kRsqrtBits - p.out_frac)).clamp_max(62);
+  const Tensor t64 = (half_es + (p.gamma_frac + kRsqrtBits - p.out_frac)).clamp_max(ref::kLnWideShiftMax);
   const Tensor prod = (nn * xq - sx) * gamma * rs;
   const Tensor tpos = t64.clamp_min(1);
   const Tensor y_pos = shr(prod + shl(torch::ones_like(tpos), tpos - 1) - (prod < 0).to(torch::kLong), tpos);
   const Tensor y64 = (torch::where(t64 > 0, y_pos, shl(prod, (-t64).clamp_min(0))) + beta).clamp(-128, 127);
-  const Tensor out = torch::where((t >= 1) & (t <= 29), y32, y64);
+  const Tensor out = torch::where((t >= 1) & (t <= ref::kLnOutShiftMax), y32, y64);
   // v <= 0 (a constant row with eps = 0): the normalised value is 0.
   return torch::where(v <= 0, beta.clamp(-bmax, bmax).clamp(-128, 127).expand_as(out), out);
 }

@@ -7,6 +7,9 @@
 //   Backend::library  the codes copied to plain buffers and run through
 //                     include/gqalut/intops.hpp (activation, softmax_row,
 //                     layernorm_row); the integer-only check.
+//   Backend::reference (softmax and LayerNorm) the scalar datapath reference
+//                     (include/gqalut/datapath.hpp) the other two are tested
+//                     equal to; the activations run the library there.
 // Both give the same integers (checks.cpp tests it on every code and on random
 // rows; the integer-only check then compares whole networks' predictions).
 // The ReLU linear attention has no library operation: its library backend is
@@ -23,7 +26,7 @@
 
 namespace gqalut::vit {
 
-enum class Backend { torch, library };
+enum class Backend { torch, library, reference };
 enum class Activation { gelu, hswish };
 
 // Probabilities of the integer softmax: int8 codes at 2^-7.

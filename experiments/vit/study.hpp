@@ -59,8 +59,10 @@ std::vector<RunRecord> run_experiment(const ExperimentConfig& cfg);
 long torch_lut_mismatches(const LutBank& bank);
 
 // The LibTorch simulation of gqalut's integer operations against the library
-// itself (gqalut::activation, softmax_row, layernorm_row) and the linear
-// attention against its C++ reference: all 256 codes of every activation at
+// itself (gqalut::activation) and, for softmax and LayerNorm, both the
+// simulation and the library (softmax_row, layernorm_row) against the scalar
+// datapath reference (include/gqalut/datapath.hpp); the linear attention
+// against its C++ reference: all 256 codes of every activation at
 // every scale and output scale, `rows` random rows of softmax and LayerNorm per
 // parameter combination (plus peaked, constant and extreme rows), `rows / 5`
 // linear-attention heads. Returns the number of differing outputs.

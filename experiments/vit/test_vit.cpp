@@ -1,7 +1,7 @@
 // Tests of the end-to-end study: the LibTorch table path equals gqalut's
 // evaluator on every code, the LibTorch simulation of the integer operations
-// equals gqalut's library (include/gqalut/intops.hpp) on every activation code
-// and on random rows, the library's operations are close to the exact
+// equals gqalut's library (include/gqalut/intops.hpp) on every activation code,
+// and both equal the datapath reference (include/gqalut/datapath.hpp) on random rows, the library's operations are close to the exact
 // functions at the model's scales, the command lines reject bad input, and a
 // tiny end-to-end run per model (FP32, QAT, LUT fine-tune, integer-only check).
 #include <gtest/gtest.h>
@@ -51,7 +51,9 @@ TEST(VitLut, TorchTablePathEqualsEvaluatorOnAllCodesAndScales) {
   }
 }
 
-TEST(VitLut, TorchSimulationEqualsLibraryOperations) {
+// Softmax and LayerNorm: the LibTorch simulation and the library both equal the
+// scalar datapath reference (include/gqalut/datapath.hpp) on every row.
+TEST(VitLut, TorchSimulationAndLibraryEqualTheReference) {
   for (const auto& bank : banks()) {
     EXPECT_EQ(torch_intops_mismatches(bank, 400, 7), 0) << bank.name;
   }
