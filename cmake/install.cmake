@@ -4,7 +4,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(gqalut_install_targets)
-foreach(part core search ops export kernels)
+foreach(part core search ops export kernels hw)
   if(TARGET gqalut_${part})
     set_target_properties(gqalut_${part} PROPERTIES EXPORT_NAME ${part})
     list(APPEND gqalut_install_targets gqalut_${part})
