@@ -199,6 +199,8 @@ class Swish(_nn.Module):
     """x * sigmoid(beta * x) = silu(beta * x) / beta; the inner ``silu`` (an ``nn.SiLU``) is
     what :func:`gqalut.torch.convert` replaces."""
 
+    gqalut_no_trace = True  # convert(): no functional calls to trace in forward
+
     def __init__(self, beta: float):
         super().__init__()
         self.beta = float(beta)
@@ -215,6 +217,8 @@ class HardSigmoid(_nn.Module):
     """ONNX HardSigmoid: clip(alpha x + beta, 0, 1) = hardsigmoid(6 alpha x + 6 beta - 3); the
     inner ``hsig`` (an ``nn.Hardsigmoid``) is what convert() replaces."""
 
+    gqalut_no_trace = True  # convert(): no functional calls to trace in forward
+
     def __init__(self, alpha: float, beta: float):
         super().__init__()
         self.alpha, self.beta = float(alpha), float(beta)
@@ -230,6 +234,8 @@ class HardSigmoid(_nn.Module):
 class SoftmaxFlat(_nn.Module):
     """ONNX Softmax before opset 13: the axes from ``axis`` on are flattened into one row;
     the inner ``softmax`` (an ``nn.Softmax(dim=-1)``) is what convert() replaces."""
+
+    gqalut_no_trace = True  # convert(): no functional calls to trace in forward
 
     def __init__(self, axis: int, log: bool = False):
         super().__init__()
@@ -248,6 +254,8 @@ class SoftmaxFlat(_nn.Module):
 class LayerNormLastAxis(_nn.Module):
     """A LayerNorm over the last axis whose size the graph does not state (no affine
     weights, no shape information): float, reported by convert() as kept."""
+
+    gqalut_no_trace = True  # convert(): no functional calls to trace in forward
 
     gqalut_kept = "LayerNorm of unknown size (the graph has no shape for its input)"
 
@@ -643,6 +651,8 @@ SUPPORTED_OPS = tuple(sorted(set(_IMPL) | set(_MODULE_OPS)))
 class _Op(_nn.Module):
     """One ONNX node computed with torch operators (no parameters: its constant inputs live in
     the owning :class:`OnnxModule`)."""
+
+    gqalut_no_trace = True  # convert(): no functional calls to trace in forward
 
     def __init__(self, op_type: str, node: str, attrs: Dict, opset: int, n_outputs: int):
         super().__init__()
@@ -1052,6 +1062,8 @@ class OnnxModule(_nn.Module):
     ``consts`` holds the graph's constants: float tensors of more than one element as
     parameters (trainable), the rest as buffers.
     """
+
+    gqalut_no_trace = True  # convert(): no functional calls to trace in forward
 
     def __init__(self):
         super().__init__()

@@ -485,50 +485,13 @@ _ACTIVATIONS = {nn.GELU: "gelu", nn.Hardswish: "hswish", nn.SiLU: "silu", nn.Sig
 
 def convert(model: nn.Module, tables: Optional[Dict[str, gqalut.TableSet]] = None, method: str = "optimal",
             entries: int = 8, activations: bool = True, softmax: bool = True, layernorm: bool = True,
-            softmax_in_frac: int = 4, layernorm_out_frac: int = 4) -> List[Replacement]:
-    """Replaces, in place, nn.GELU, nn.Hardswish, nn.SiLU, nn.Sigmoid, nn.Tanh (-> TableActivation),
-    nn.Softmax (-> IntSoftmax) and nn.LayerNorm (-> IntLayerNorm, weights copied) anywhere in `model`.
-
-    tables: function name ("gelu", "hswish", "silu", "sigmoid", "tanh", "rsqrt") -> TableSet
-    to use instead of the default ones (fitted with `method` and `entries`).
-    Returns the list of replacements (name, old class, new class); modules it cannot
-    convert (a LayerNorm over several axes) are left and reported with new = "kept: reason".
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    tables = dict(tables or {})
-    for k, v in tables.items():
-        if not isinstance(v, gqalut.TableSet):
-            raise TypeError(f"tables[{k!r}] must be a gqalut.TableSet, got {type(v).__name__}")
-    report: List[Replacement] = []
-
-    def table_for(func: str) -> gqalut.TableSet:
-        return tables.get(func) or default_table(func, entries=entries, method=method)
-
-    def replace(parent: nn.Module, prefix: str) -> None:
-        for name, child in list(parent.named_children()):
-            full = f"{prefix}.{name}" if prefix else name
-            new: Optional[nn.Module] = None
-            if activations and type(child) in _ACTIVATIONS:
-                new = TableActivation(table_for(_ACTIVATIONS[type(child)]))
-            elif softmax and type(child) is nn.Softmax:
-                new = IntSoftmax(dim=child.dim if child.dim is not None else -1, in_frac=softmax_in_frac)
-            elif layernorm and type(child) is nn.LayerNorm:
-                if len(child.normalized_shape) != 1:
-                    report.append(Replacement(full, "LayerNorm", "kept: normalizes several axes"))
-                else:
-                    new = IntLayerNorm(child.normalized_shape[0], eps=child.eps,
-                                       elementwise_affine=child.elementwise_affine, out_frac=layernorm_out_frac,
-                                       rsqrt_table=tables.get("rsqrt"))
-                    if child.elementwise_affine:
-                        with torch.no_grad():
-                            new.weight.copy_(child.weight)
-                            new.bias.copy_(child.bias)
-            if new is not None:
-                setattr(parent, name, new)
-                report.append(Replacement(full, type(child).__name__, type(new).__name__))
-            else:
-                replace(child, full)
-
-    replace(model, "")
-    return report
+            softmax_in_frac: int = 4, layernorm_out_frac: int = 4, functional: bool = True):
+    """Makes every non-linear operation of `model` integer and reports every non-linear site:
+    modules (nn.GELU, nn.Hardswish, nn.Hardsigmoid, nn.SiLU, nn.Sigmoid, nn.Tanh ->
+    TableActivation, nn.Softmax -> IntSoftmax, nn.LayerNorm -> IntLayerNorm), nn.MultiheadAttention
+    and functional calls (torch.fx). See :func:`gqalut.convert.convert` (this delegates to it);
+    returns its :class:`gqalut.convert.Report` (a list of Replacement; ``report.model``)."""
+    from .convert import convert as _convert
+    return _convert(model, tables=tables, method=method, entries=entries, activations=activations, softmax=softmax,
+                    layernorm=layernorm, softmax_in_frac=softmax_in_frac, layernorm_out_frac=layernorm_out_frac,
+                    functional=functional)
