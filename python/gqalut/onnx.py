@@ -475,7 +475,8 @@ def _global_pool(kind):
 
 
 def _batchnorm(op, x, scale, bias, mean, var):
-    return _F.batch_norm(x, mean, var, scale, bias, False, 0.0, op.attrs.get("epsilon", 1e-5))
+    # running statistics are not trained (their constants may be parameters of the module)
+    return _F.batch_norm(x, mean.detach(), var.detach(), scale, bias, False, 0.0, op.attrs.get("epsilon", 1e-5))
 
 
 def _gemm(op, a, b, c=None):

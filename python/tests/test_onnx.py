@@ -234,6 +234,11 @@ def test_ppocr_rec_equals_onnxruntime():
         assert y.shape == want.shape
         assert np.abs(y - want).max() < 1e-4, np.abs(y - want).max()
         assert (y.argmax(-1) == want.argmax(-1)).all()
+    # trainable: the weights are parameters and gradients reach the first convolution
+    m(torch.from_numpy(xs[1])).max(-1).values.sum().backward()
+    grads = [p.grad for p in m.parameters()]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)
+    m.zero_grad()
     # the rendered text is read (greedy CTC over blank + keys + space)
     keys = open(go.model_path("ppocr-keys"), encoding="utf-8").read().splitlines()
     labels = [""] + keys + [" "]
