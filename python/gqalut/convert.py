@@ -405,7 +405,8 @@ def _arg(node, i: int, name: str, default=None):
 
 
 class _Tracer(torch.fx.Tracer):
-    def __init__(self, root: nn.Module):
+    # root=None: torch.fx re-creates the tracer class without arguments when it unpickles a GraphModule
+    def __init__(self, root: Optional[nn.Module] = None):
         super().__init__()
         self._root = root
 

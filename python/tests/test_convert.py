@@ -1,7 +1,9 @@
 """gqalut.convert / gqalut.torch.convert: every non-linear site reached (modules, shared modules,
 nn.MultiheadAttention, functional calls through torch.fx, ONNX-loaded models) and reported."""
 import copy
+import io
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -103,7 +105,10 @@ def test_vision_transformer_every_softmax_gelu_layernorm_integer():
     with torch.no_grad():
         y = m(x)
     assert agreement(y, ref) >= 0.95 and cosine(y, ref) > 0.999, (agreement(y, ref), cosine(y, ref))
-    y.sum().backward() if y.requires_grad else m(x).sum().backward()
+    for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m)), torch_save_load(m)):
+        with torch.no_grad():
+            assert torch.equal(clone(x), y)
+    m(x).sum().backward()
     assert m.encoder.layers[0].self_attention.in_proj_weight.grad is not None  # still trainable
 
 
@@ -176,8 +181,17 @@ def test_functional_calls_are_replaced_and_reported():
     assert cosine(y, ref) > 0.995
     # converting again finds only the kept sites (the integer modules are not sites any more)
     assert sorted(r.new for r in gt.convert(model)) == sorted(r.new for r in rep.kept)
-    # deepcopy and pickle of the converted model (a GraphModule inside) work
-    copy.deepcopy(model)
+    # deepcopy, pickle and torch.save of the converted model (a GraphModule inside) work
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model)), torch_save_load(model)):
+        with torch.no_grad():
+            assert torch.equal(clone(x), y)
+
+
+def torch_save_load(m):
+    b = io.BytesIO()
+    torch.save(m, b)
+    b.seek(0)
+    return torch.load(b)
 
 
 def test_root_forward_with_functional_calls_gives_report_model():
