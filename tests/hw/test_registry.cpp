@@ -1,0 +1,134 @@
+// gqalut::hw unit registry (gqalut/hw/registry.hpp): every kind builds, lints clean under
+// Verilator -Wall and passes its testbench (expected values from the scalar reference: eval_acc
+// for the PWL unit, rtl/models.hpp for the INT32/FP32 LUTs); a unit with one wrong constant fails
+// its testbench; the folder of the hand-written units is never a silent fallback.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "gqalut/hw/registry.hpp"
+#include "gqalut/io.hpp"
+
+namespace gqalut::hw {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kTable = std::string(GQALUT_SHARED_DIR) + "/reference/official/gelu_pwl_7.json";
+
+SimOptions sim(const std::string& name) {
+  SimOptions o;
+  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/registry_" + name;
+  o.iverilog = GQALUT_IVERILOG;
+  o.vvp = GQALUT_VVP;
+  return o;
+}
+LintOptions lint_opts(const std::string& name, const BuiltUnit& b) {
+  LintOptions o;
+  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/registry_lint_" + name;
+  o.verilator = GQALUT_VERILATOR;
+  o.flags = b.lint_flags;
+  return o;
+}
+
+TEST(Registry, KindsAndUnknownKind) {
+  std::string names;
+  for (const auto& k : unit_kinds()) names += std::string(k.name) + ",";
+  EXPECT_EQ(names.rfind("pwl,lut-int32,lut-fp32,", 0), 0u) << names;
+  try {
+    find_unit_kind("nosuch");
+    ADD_FAILURE();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("unknown unit kind 'nosuch' (known: pwl, lut-int32, lut-fp32", 0), 0u)
+        << e.what();
+  }
+}
+
+TEST(Registry, PwlBakedAndProgrammablePassAndLintClean) {
+  const TableSet set = read_json_file(kTable);
+  for (bool prog : {false, true})
+    for (bool reg : {false, true}) {
+      SCOPED_TRACE(fmt::format("programmable {} output register {}", prog, reg));
+      UnitRequest r;
+      r.table = kTable;
+      r.programmable = prog;
+      r.output_register = reg;
+      BuiltUnit b = build_unit("pwl", r);
+      EXPECT_EQ(b.kind, "pwl");
+      std::string tag = fmt::format("pwl_{}_{}", prog, reg);
+      LintResult l = lint(b.unit, lint_opts(tag, b));
+      EXPECT_TRUE(l.clean()) << l.log;
+      SimResult s = b.simulate(sim(tag));
+      EXPECT_TRUE(s.passed()) << s.summary() << "\n" << s.compile_log << s.log;
+      // Every int8 code, at the baked scale or at every scale loaded in turn.
+      EXPECT_EQ(s.checks, 256 * (prog ? static_cast<long long>(set.tables.size()) : 1));
+    }
+}
+
+TEST(Registry, PwlWithOneWrongConstantFails) {
+  UnitRequest r;
+  r.table = kTable;
+  BuiltUnit b = build_unit("pwl", r);
+  std::string& text = b.unit.files[0].second;
+  // The slope code of the segment right of P_2 = -57 (reachable at every scale) changed.
+  const std::string at = "if (c[2]) begin k_sel = 8'h";
+  size_t pos = text.find(at);
+  ASSERT_NE(pos, std::string::npos);
+  char& digit = text[pos + at.size()];
+  digit = digit == '0' ? '1' : '0';
+  SimResult s = b.simulate(sim("pwl_wrong"));
+  EXPECT_TRUE(s.compiled) << s.compile_log;
+  EXPECT_FALSE(s.passed());
+  EXPECT_EQ(s.summary().rfind("FAIL", 0), 0u) << s.summary();
+}
+
+TEST(Registry, PwlNeedsATable) {
+  try {
+    build_unit("pwl", UnitRequest{});
+    ADD_FAILURE();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("unit pwl needs a table file (--table FILE", 0), 0u) << e.what();
+  }
+}
+
+TEST(Registry, ReferenceLutsMatchTheirModels) {
+  for (const char* kind : {"lut-int32", "lut-fp32"})
+    for (int K : {8, 16}) {
+      SCOPED_TRACE(fmt::format("{} K={}", kind, K));
+      UnitRequest r;
+      r.entries = K;
+      r.rtl_dir = GQALUT_RTL_DIR;
+      BuiltUnit b = build_unit(kind, r);
+      EXPECT_EQ(b.chparam, fmt::format("-set K {} -set OUTREG 1", K));
+      std::string tag = fmt::format("{}_{}", kind, K);
+      LintResult l = lint(b.unit, lint_opts(tag, b));
+      EXPECT_TRUE(l.clean()) << l.log;
+      SimResult s = b.simulate(sim(tag));
+      EXPECT_TRUE(s.passed()) << s.summary() << "\n" << s.log;
+      EXPECT_GT(s.checks, 600);
+    }
+}
+
+TEST(Registry, RtlDirIsNeverASilentFallback) {
+  try {
+    find_rtl_dir("/nonexistent/rtl");
+    ADD_FAILURE();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--rtl-dir /nonexistent/rtl: no reference units there", 0), 0u)
+        << e.what();
+  }
+  EXPECT_EQ(find_rtl_dir(GQALUT_RTL_DIR), GQALUT_RTL_DIR);
+  ::setenv("GQALUT_RTL_DIR", "/nonexistent/env", 1);
+  EXPECT_THROW(find_rtl_dir(""), std::invalid_argument);
+  ::unsetenv("GQALUT_RTL_DIR");
+  EXPECT_EQ(fs::path(find_rtl_dir("")).lexically_normal(), fs::path(GQALUT_RTL_DIR).lexically_normal());
+  UnitRequest r;
+  r.rtl_dir = "/nonexistent/rtl";
+  EXPECT_THROW(build_unit("lut-int32", r), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace gqalut::hw
