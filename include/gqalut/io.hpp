@@ -44,6 +44,13 @@ TableSet read_json_file(const std::string& path);
 void write_json(std::ostream& out, const TableSet& set);
 void write_json_file(const std::string& path, const TableSet& set);
 
+// Checks, before a reader opens it, that `path` names a regular file: a
+// directory, a FIFO, a socket or a device (which could block or never end)
+// and a missing or unreadable file each get one line, e.g. "cannot open table
+// file 'p': not a regular file (a FIFO)". `what` is the kind of file ("table",
+// "rows"). Returns the file's size in bytes.
+uint64_t check_input_file(const std::string& path, const std::string& what);
+
 // The official JSON top-level key of a function name ("rsqrt" -> "sqrt_reci").
 std::string official_key(const std::string& function);
 

@@ -313,10 +313,28 @@ TableSet read_json(std::istream& in, const std::string& source) {
   return set;
 }
 
-TableSet read_json_file(const std::string& path) {
+uint64_t check_input_file(const std::string& path, const std::string& what) {
+  namespace fs = std::filesystem;
+  const std::string head = fmt::format("cannot open {} file {}", what, quote(path, 200));
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw std::invalid_argument(fmt::format("cannot open table file {}: is a directory", quote(path, 200)));
+  const fs::file_status st = fs::status(path, ec);  // follows links: a link to a FIFO is a FIFO
+  if (ec) throw std::invalid_argument(fmt::format("{}: {}", head, ec.message()));
+  switch (st.type()) {
+    case fs::file_type::regular: break;
+    case fs::file_type::directory: throw std::invalid_argument(head + ": is a directory");
+    case fs::file_type::fifo: throw std::invalid_argument(head + ": not a regular file (a FIFO)");
+    case fs::file_type::socket: throw std::invalid_argument(head + ": not a regular file (a socket)");
+    case fs::file_type::character:
+    case fs::file_type::block: throw std::invalid_argument(head + ": not a regular file (a device)");
+    default: throw std::invalid_argument(head + ": not a regular file");
+  }
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) throw std::invalid_argument(fmt::format("{}: {}", head, ec.message()));
+  return size;
+}
+
+TableSet read_json_file(const std::string& path) {
+  check_input_file(path, "table");  // a FIFO or a device would block or never end
   std::ifstream in(path);
   if (!in) throw std::invalid_argument(fmt::format("cannot open table file {}", quote(path, 200)));
   return read_json(in, path);

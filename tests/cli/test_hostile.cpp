@@ -6,11 +6,15 @@
 
 #include "run_tool.hpp"
 
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <random>
+#include <tuple>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -286,4 +290,101 @@ TEST(Hostile18, MetadataNeverBecomesGeneratedCode) {
   }
   r = run("export --format verilog --scale 6 --name Module " + official("gelu_pwl_7.json"));
   EXPECT_EQ(r.code, 0) << r.err;
+}
+
+namespace {
+
+// Runs the tool with stdout and stderr to files and returns (exit code, peak resident memory in
+// MiB) of that one process. ASan's quarantine is turned off so a sanitized build measures its
+// live memory too.
+std::pair<int, double> run_rss(const std::string& args) {
+  const std::string env = std::string("ASAN_OPTIONS=") +
+                          (std::getenv("ASAN_OPTIONS") ? std::string(std::getenv("ASAN_OPTIONS")) + ":" : "") +
+                          "quarantine_size_mb=0";
+  const std::string cmd = "exec /usr/bin/env '" + env + "' /usr/bin/timeout -s KILL 120 " + cli_test::tool() + " " +
+                          args + " >" + (tmpdir() / "rss_out").string() + " 2>" + (tmpdir() / "rss_err").string() +
+                          " </dev/null";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage ru {};
+  ::wait4(pid, &status, 0, &ru);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ru.ru_maxrss / 1024.0};
+}
+
+// A .npy file with the given header fields and data.
+fs::path write_npy(const std::string& name, const std::string& descr, const std::string& shape,
+                   const std::string& data) {
+  std::string h = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  while ((10 + h.size() + 1) % 64) h += ' ';
+  h += '\n';
+  std::string file = "\x93NUMPY\x01";
+  file += '\0';
+  file += static_cast<char>(h.size() & 0xff);
+  file += static_cast<char>(h.size() >> 8);
+  fs::path p = tmpdir() / name;
+  std::ofstream(p, std::ios::binary) << file << h << data;
+  return p;
+}
+
+}  // namespace
+
+TEST(Hostile18, RowsMemoryIsBoundedAndProportional) {
+  // Class 2: a 128-byte .npy claiming shape (2^36, 2^28) wrapped rows x columns to 0 past the
+  // size check and allocated 2-4 GB; 8 MiB of int8 codes took 200+ MB; a 64 MiB CSV line 268 MB.
+  fs::path huge = write_npy("huge.npy", "|i1", "68719476736, 268435456", "");
+  expect_error("ops gelu --rows " + huge.string(),
+               "'" + huge.string() + "': rows files hold at most 16777216 values, got shape (68719476736, 268435456)");
+  auto [code, mib] = run_rss("ops gelu --rows " + huge.string());
+  EXPECT_EQ(code, 2);
+  EXPECT_LT(mib, 64) << "MiB";
+  // 8 Mi int8 codes, 1024 rows of 8192: the values as doubles (64 MiB) and little more.
+  std::string codes(size_t(8) << 20, '\0');
+  std::mt19937_64 rng(18);
+  for (char& c : codes) c = static_cast<char>(rng() % 64 - 32);
+  fs::path big = write_npy("codes8m.npy", "|i1", "1024, 8192", codes);
+  std::tie(code, mib) = run_rss("ops softmax --json --rows " + big.string());
+  EXPECT_EQ(code, 0) << slurp(tmpdir() / "rss_err");
+  EXPECT_LT(mib, 16.0 * 8) << "MiB for 8 Mi values (at most 16 bytes per value)";
+  // A 64 MiB CSV line of digits: refused after 65 characters, never held whole.
+  fs::path line = tmpdir() / "line.csv";
+  {
+    std::ofstream out(line);
+    const std::string chunk(1 << 20, '1');
+    for (int i = 0; i < 64; ++i) out << chunk;
+    out << '\n';
+  }
+  expect_error("ops softmax --rows " + line.string(),
+               "'" + line.string() + "': line 1: a number must have at most 64 characters");
+  std::tie(code, mib) = run_rss("ops softmax --rows " + line.string());
+  EXPECT_EQ(code, 2);
+  EXPECT_LT(mib, 48) << "MiB";
+  fs::remove(big);
+  fs::remove(line);
+}
+
+TEST(Hostile18, FifosAndDevicesAreRefusedNotReadForever) {
+  // Class 6: eval --table FIFO and ops --rows FIFO blocked forever (no writer ever comes).
+  fs::path fifo = tmpdir() / "fifo";
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string f = fifo.string();
+  const std::string table = "cannot open table file '" + f + "': not a regular file (a FIFO)";
+  expect_error("eval --table " + f, table);
+  expect_error("show " + f, table);
+  expect_error("export --format c " + f, table);
+  expect_error("ops layernorm --tables " + f, table);
+  expect_error("ops gelu --rows " + f, "cannot open rows file '" + f + "': not a regular file (a FIFO)");
+  expect_error("ops gelu --rows " + f + ".npy", "cannot open rows file '" + f + ".npy': No such file or directory");
+  expect_error("eval --table /dev/zero", "cannot open table file '/dev/zero': not a regular file (a device)");
+  expect_error("ops softmax --rows /dev/urandom", "cannot open rows file '/dev/urandom': not a regular file (a device)");
+  fs::path off = tmpdir() / "official_fifo";
+  fs::create_directories(off);
+  fs::remove(off / "gelu_pwl_7.json");
+  ASSERT_EQ(::mkfifo((off / "gelu_pwl_7.json").c_str(), 0600), 0);
+  expect_error("compare --funcs gelu --entries 8 --generations 2 --official-dir " + off.string(),
+               "cannot open table file '" + (off / "gelu_pwl_7.json").string() + "': not a regular file (a FIFO)");
 }

@@ -125,7 +125,7 @@ TEST(Errors, ValuesOverflowingADeclaredFormat) {
 }
 
 TEST(Errors, MissingFile) {
-  EXPECT_EQ(error_of([] { read_json_file("/nonexistent/t.json"); }), "cannot open table file '/nonexistent/t.json'");
+  EXPECT_EQ(error_of([] { read_json_file("/nonexistent/t.json"); }), "cannot open table file '/nonexistent/t.json': No such file or directory");
 }
 
 TEST(Errors, UserTextWithControlCharactersStaysOneLine) {

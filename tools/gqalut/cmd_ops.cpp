@@ -17,6 +17,7 @@
 #include "gqalut/intops_measure.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/methods.hpp"
+#include "gqalut/rows.hpp"
 #include "gqalut/text.hpp"
 
 namespace gqalut::cli {
@@ -42,150 +43,20 @@ bool is_activation(const std::string& op) {
   return std::find(std::begin(kActivations), std::end(kActivations), op) != std::end(kActivations);
 }
 
-// ---- a user's rows: .npy (float32/64, int8/16/32, 1-D or 2-D, C order) or CSV --------------
+// ---- a user's rows: gqalut/rows.hpp (.npy or CSV, bounded) -------------------------------
 
-struct UserRows {
-  Rows rows;
-  bool codes = false;       // integer file: the values are codes at 2^-in_frac
-  bool int32_codes = false;  // integer codes wider than int8
-};
-
-std::string npy_field(const std::string& header, const std::string& key, const std::string& path) {
-  const size_t k = header.find("'" + key + "'");
-  if (k == std::string::npos)
-    throw std::invalid_argument(fmt::format("{}: .npy header has no '{}'", quote(path, 200), key));
-  size_t v = header.find(':', k);
-  if (v == std::string::npos) throw std::invalid_argument(fmt::format("{}: malformed .npy header", quote(path, 200)));
-  ++v;
-  while (v < header.size() && header[v] == ' ') ++v;
-  size_t end = v;
-  if (v < header.size() && (header[v] == '\'' || header[v] == '(')) {
-    const char close = header[v] == '\'' ? '\'' : ')';
-    end = header.find(close, v + 1);
-    if (end == std::string::npos)
-      throw std::invalid_argument(fmt::format("{}: malformed .npy header", quote(path, 200)));
-    return header.substr(v + 1, end - v - 1);
-  }
-  while (end < header.size() && header[end] != ',' && header[end] != '}') ++end;
-  return header.substr(v, end - v);
-}
-
-UserRows read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::invalid_argument(fmt::format("cannot open rows file {}", quote(path, 200)));
-  char magic[8];
-  in.read(magic, 8);
-  if (!in || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-    throw std::invalid_argument(fmt::format("{} is not a .npy file (no \\x93NUMPY magic)", quote(path, 200)));
-  const int major = static_cast<unsigned char>(magic[6]);
-  uint32_t hlen = 0;
-  unsigned char b[4] = {0, 0, 0, 0};
-  in.read(reinterpret_cast<char*>(b), major == 1 ? 2 : 4);
-  hlen = b[0] | (b[1] << 8) | (uint32_t(b[2]) << 16) | (uint32_t(b[3]) << 24);
-  if (!in || hlen > (1u << 20)) throw std::invalid_argument(fmt::format("{}: bad .npy header length", quote(path, 200)));
-  std::string header(hlen, '\0');
-  in.read(header.data(), hlen);
-  if (!in) throw std::invalid_argument(fmt::format("{}: truncated .npy header", quote(path, 200)));
-  const std::string descr = npy_field(header, "descr", path);
-  const std::string fortran = npy_field(header, "fortran_order", path);
-  const std::string shape_text = npy_field(header, "shape", path);
-  if (fortran.find("False") == std::string::npos)
-    throw std::invalid_argument(fmt::format("{}: Fortran-order .npy arrays are not supported (save with C order)",
-                                            quote(path, 200)));
-  std::vector<uint64_t> shape;
-  std::stringstream ss(shape_text);
-  std::string tok;
-  while (std::getline(ss, tok, ',')) {
-    tok.erase(std::remove(tok.begin(), tok.end(), ' '), tok.end());
-    if (tok.empty()) continue;
-    shape.push_back(static_cast<uint64_t>(parse_int(tok, 0, int64_t{1} << 40, "a .npy dimension")));
-  }
-  if (shape.empty() || shape.size() > 2)
-    throw std::invalid_argument(fmt::format("{}: rows must be a 1-D or 2-D array, got shape ({})", quote(path, 200),
-                                            shape_text));
-  const uint64_t nrows = shape.size() == 2 ? shape[0] : 1, ncols = shape.back();
-  if (nrows == 0 || ncols == 0) throw std::invalid_argument(fmt::format("{}: the array is empty", quote(path, 200)));
-  if (nrows * ncols > (uint64_t{1} << 28))
-    throw std::invalid_argument(fmt::format("{}: more than 2^28 values", quote(path, 200)));
-  UserRows u;
-  size_t width = 0;
-  if (descr == "<f4" || descr == "<f8") {
-    width = descr == "<f4" ? 4 : 8;
-  } else if (descr == "|i1" || descr == "<i2" || descr == "<i4") {
-    width = descr == "|i1" ? 1 : (descr == "<i2" ? 2 : 4);
-    u.codes = true;
-    u.int32_codes = width > 1;
-  } else {
-    throw std::invalid_argument(fmt::format(
-        "{}: dtype '{}' is not supported (float32, float64: real values; int8, int16, int32: codes)", quote(path, 200),
-        descr));
-  }
-  std::vector<char> data(nrows * ncols * width);
-  in.read(data.data(), std::streamsize(data.size()));
-  if (!in)
-    throw std::invalid_argument(fmt::format("{}: truncated data ({} x {} values of {} bytes expected)",
-                                            quote(path, 200), nrows, ncols, width));
-  u.rows.assign(nrows, std::vector<double>(ncols));
-  for (uint64_t r = 0; r < nrows; ++r)
-    for (uint64_t c = 0; c < ncols; ++c) {
-      const char* p = data.data() + (r * ncols + c) * width;
-      double v = 0;
-      if (descr == "<f4") {
-        float f;
-        std::memcpy(&f, p, 4);
-        v = f;
-      } else if (descr == "<f8") {
-        std::memcpy(&v, p, 8);
-      } else if (width == 1) {
-        v = static_cast<int8_t>(*p);
-      } else if (width == 2) {
-        int16_t i;
-        std::memcpy(&i, p, 2);
-        v = i;
-      } else {
-        int32_t i;
-        std::memcpy(&i, p, 4);
-        v = i;
-      }
-      if (!std::isfinite(v))
-        throw std::invalid_argument(fmt::format("{}: value [{}][{}] is not finite", quote(path, 200), r, c));
-      u.rows[r][c] = v;
-    }
-  return u;
-}
-
-// CSV: one row per line, numbers separated by commas (spaces allowed); blank lines and lines
-// starting with '#' are skipped. Real values.
-UserRows read_csv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument(fmt::format("cannot open rows file {}", quote(path, 200)));
-  UserRows u;
-  std::string line;
-  for (int lineno = 1; std::getline(in, line); ++lineno) {
-    const size_t first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos || line[first] == '#') continue;
-    std::vector<double> row;
-    std::stringstream ss(line);
-    std::string tok;
-    while (std::getline(ss, tok, ',')) {
-      const size_t a = tok.find_first_not_of(" \t\r"), b = tok.find_last_not_of(" \t\r");
-      const std::string t = a == std::string::npos ? std::string() : tok.substr(a, b - a + 1);
-      char* end = nullptr;
-      const double v = t.empty() ? 0.0 : std::strtod(t.c_str(), &end);
-      if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v))
-        throw std::invalid_argument(
-            fmt::format("{} line {}: {} is not a finite number", quote(path, 200), lineno, quote(t, 40)));
-      row.push_back(v);
-    }
-    u.rows.push_back(std::move(row));
-  }
-  if (u.rows.empty()) throw std::invalid_argument(fmt::format("{} holds no rows", quote(path, 200)));
-  return u;
-}
-
-UserRows read_rows(const std::string& path) {
-  const bool npy = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
-  return npy ? read_npy(path) : read_csv(path);
+// The user's rows as real values, grouped by row length, moved (never copied): integer
+// files hold codes at 2^-in_frac.
+std::vector<Rows> user_groups(RowsData& user, int in_frac) {
+  if (user.codes)
+    for (auto& row : user.rows)
+      for (double& v : row) v = std::ldexp(v, -in_frac);
+  std::map<size_t, Rows> by_len;
+  for (auto& row : user.rows) by_len[row.size()].push_back(std::move(row));
+  user.rows.clear();
+  std::vector<Rows> groups;
+  for (auto& [n, rows] : by_len) groups.push_back(std::move(rows));
+  return groups;
 }
 
 // ---- tables ------------------------------------------------------------------------------
@@ -228,14 +99,8 @@ nlohmann::ordered_json table_json(const TableUse& t, int scale) {
 }
 
 // Rows of the standard sets, one group per length, or the user's rows grouped by length.
-std::vector<Rows> row_groups(const OpsArgs& a, const UserRows* user) {
+std::vector<Rows> row_groups(const OpsArgs& a) {
   std::vector<Rows> groups;
-  if (user) {
-    std::map<size_t, Rows> by_len;
-    for (const auto& r : user->rows) by_len[r.size()].push_back(r);
-    for (auto& [n, rows] : by_len) groups.push_back(std::move(rows));
-    return groups;
-  }
   for (size_t n : {size_t{197}, size_t{768}, size_t{3072}}) {
     const uint64_t seed = a.seed * 1000003 + n;
     if (a.op == "layernorm")
@@ -269,9 +134,9 @@ void run(const OpsArgs& a) {
     throw std::invalid_argument("--set chooses a standard row set: not with --rows");
   find_method(a.method);  // an unknown method is refused before any work
 
-  std::unique_ptr<UserRows> user;
-  if (!a.rows_file.empty()) user = std::make_unique<UserRows>(read_rows(a.rows_file));
-  const bool user_int32 = user && user->int32_codes;
+  std::unique_ptr<RowsData> user;
+  if (!a.rows_file.empty()) user = std::make_unique<RowsData>(read_rows_file(a.rows_file));
+  const bool user_int32 = user && user->wide_codes;
   const int in_frac = a.in_frac >= 0 ? a.in_frac : (int32 ? 10 : 4);
   nlohmann::ordered_json j;
   j["op"] = a.op;
@@ -307,15 +172,9 @@ void run(const OpsArgs& a) {
     plan_j["newton_steps"] = p.newton_steps;
     plan_j["recip_max_rel_error"] = p.recip_max_rel_error;
     if (user) {
-      Rows real = user->rows;
-      if (user->codes)
-        for (auto& r : real)
-          for (double& v : r) v = std::ldexp(v, -in_frac);
-      std::map<size_t, Rows> by_len;
-      for (auto& r : real) by_len[r.size()].push_back(r);
-      for (auto& [n, g] : by_len) add_rows(measure_softmax(plan, g, user_int32));
+      for (const Rows& g : user_groups(*user, in_frac)) add_rows(measure_softmax(plan, g, user_int32));
     } else {
-      for (const Rows& g : row_groups(a, nullptr)) add_rows(measure_softmax(plan, g, int32));
+      for (const Rows& g : row_groups(a)) add_rows(measure_softmax(plan, g, int32));
     }
   } else if (a.op == "layernorm") {
     out_frac = a.out_frac >= 0 ? a.out_frac : 4;
@@ -330,17 +189,10 @@ void run(const OpsArgs& a) {
     plan_j["newton_steps"] = p.newton_steps;
     plan_j["gamma_frac"] = p.gamma_frac;
     plan_j["eps"] = p.eps;
-    Rows real;
     if (user) {
-      real = user->rows;
-      if (user->codes)
-        for (auto& row : real)
-          for (double& v : row) v = std::ldexp(v, -in_frac);
-      std::map<size_t, Rows> by_len;
-      for (auto& row : real) by_len[row.size()].push_back(row);
-      for (auto& [n, g] : by_len) add_rows(measure_layernorm(plan, g, a.seed));
+      for (const Rows& g : user_groups(*user, in_frac)) add_rows(measure_layernorm(plan, g, a.seed));
     } else {
-      for (const Rows& g : row_groups(a, nullptr)) add_rows(measure_layernorm(plan, g, a.seed));
+      for (const Rows& g : row_groups(a)) add_rows(measure_layernorm(plan, g, a.seed));
     }
   } else {
     out_frac = a.out_frac >= 0 ? a.out_frac : 5;
@@ -350,11 +202,10 @@ void run(const OpsArgs& a) {
     tables.push_back(table_json(t, in_frac));
     max_entries = t.set.entries();
     if (user) {
-      Rows real = user->rows;
       if (user->codes)
-        for (auto& row : real)
+        for (auto& row : user->rows)
           for (double& v : row) v = std::ldexp(v, -in_frac);
-      add_rows(measure_activation(p, fn, in_frac, real));
+      add_rows(measure_activation(p, fn, in_frac, user->rows));
     } else {
       add_rows(measure_activation(p, fn, in_frac));
     }
@@ -423,7 +274,8 @@ void add_ops_command(CLI::App& app) {
       "at 2^-4 (--set normal), with one logit 6..8 above the rest (--set peaked), or int32 logits at\n"
       "2^-10 (--set int32); LayerNorm N(0.3, sd 0.5..2) with an outlier channel every 97; activations:\n"
       "every int8 code in the function's range. --rows FILE: your rows instead (.npy float32/64 real\n"
-      "values or int8/16/32 codes at 2^-in_frac, 1-D or 2-D; or CSV, one row per line).\n\n"
+      "values or int8/16/32 codes at 2^-in_frac, 1-D or 2-D; or CSV, one row per line; at most\n"
+      "16777216 values in 1048576 rows, docs/fuzzing.md).\n\n"
       "Examples:\n"
       "  gqalut ops softmax --entries 8 --json\n"
       "  gqalut ops softmax --entries 16 --set peaked\n"
