@@ -154,6 +154,7 @@ class Report(list):
     model: the one given, unless its own forward was traced (then a ``torch.fx.GraphModule``)."""
 
     model: nn.Module
+    calibration: Dict[str, Tuple[float, Optional[int]]]
 
     @property
     def integer(self) -> List[Replacement]:
@@ -191,10 +192,16 @@ class _Ctx:
         self.activations, self.softmax, self.layernorm = activations, softmax, layernorm
         self.softmax_in_frac, self.layernorm_out_frac = softmax_in_frac, layernorm_out_frac
         self.report = Report()
+        self.float_of: Dict[int, Tuple[nn.Module, Callable, str]] = {}  # id(new) -> (new, float op, site name)
         self.ibert = None
         if method == "ibert":
             from . import ibert  # noqa: F401  (raises a clear error when the bindings are missing)
             self.ibert = ibert
+
+    def remember(self, new: nn.Module, fn: Optional[Callable], name: str) -> None:
+        """Records the float operation a new module replaces (for calibration)."""
+        if fn is not None and id(new) not in self.float_of:
+            self.float_of[id(new)] = (new, fn, name)
 
     def table(self, func: str) -> gqalut.TableSet:
         if func in self.tables:
@@ -316,6 +323,8 @@ def _module_pass(model: nn.Module, ctx: _Ctx) -> None:
                 done[id(child)] = (child, new, full, type(new).__name__, old)
                 done[id(new)] = (new, None, full, type(new).__name__, old)
                 ctx.report.append(Replacement(full, old, type(new).__name__))
+                if not isinstance(new, Attention):
+                    ctx.remember(new, child, full)
                 if isinstance(new, Attention):
                     visit(new, full, stack | {id(new)})
                 continue
@@ -340,6 +349,7 @@ def _fix_transformer_layer(m: nn.Module, name: str, ctx: _Ctx) -> None:
         new, why = ctx.activation("gelu")
         if new is not None:
             m.activation = new
+            ctx.remember(new, F.gelu, f"{name}.activation")
             ctx.report.append(Replacement(f"{name}.activation", "F.gelu", type(new).__name__))
         else:
             ctx.report.append(Replacement(f"{name}.activation", "F.gelu", why))
@@ -448,8 +458,9 @@ def _functional_sites(gm: torch.fx.GraphModule, name: str, ctx: _Ctx) -> int:
         gm.add_submodule(key, mod)
         return key
 
-    def swap(node, mod: nn.Module, inp, old: str) -> None:
+    def swap(node, mod: nn.Module, inp, old: str, fn: Optional[Callable]) -> None:
         key = add(node.name, mod)
+        ctx.remember(mod, fn, prefix + key)
         with graph.inserting_after(node):
             call = graph.call_module(key, (inp,))
         node.replace_all_uses_with(call)
@@ -498,6 +509,7 @@ def _functional_sites(gm: torch.fx.GraphModule, name: str, ctx: _Ctx) -> int:
                 new, why = ctx.activation("silu")  # x * sigmoid(x)
                 if new is not None:
                     key = add(mul.name, new)
+                    ctx.remember(new, F.silu, prefix + key)
                     with graph.inserting_after(mul):
                         call = graph.call_module(key, (x,))
                     mul.replace_all_uses_with(call)
@@ -546,11 +558,29 @@ def _functional_sites(gm: torch.fx.GraphModule, name: str, ctx: _Ctx) -> int:
         if new is None:
             ctx.report.append(Replacement(where, old, why))
             continue
-        swap(node, new, x, old)
+        fn = _float_fn(node, consts if kind == "layer_norm" else None)
+        swap(node, new, x, old, fn)
     if count:
         graph.lint()
         gm.recompile()
     return count
+
+
+def _float_fn(node, ln_consts) -> Optional[Callable]:
+    """The float operation of a functional site as a function of its input (None when another
+    argument is computed at run time)."""
+    rest, kwargs = list(node.args[1:]), dict(node.kwargs)
+    if ln_consts is not None:  # F.layer_norm(x, shape, weight, bias, eps)
+        shape = _arg(node, 1, "normalized_shape")
+        eps = _arg(node, 4, "eps", 1e-5)
+        w, b = ln_consts
+        return lambda x: F.layer_norm(x, shape if not isinstance(shape, int) else (shape,), w, b, eps)
+    if any(isinstance(a, torch.fx.Node) for a in rest + list(kwargs.values())):
+        return None
+    kwargs.pop("input", None)
+    if node.op == "call_method":
+        return lambda x: getattr(x, node.target)(*rest, **kwargs)
+    return lambda x: node.target(x, *rest, **kwargs)
 
 
 def _fetch_attr(gm: nn.Module, target: str):
@@ -595,11 +625,55 @@ def _functional_pass(model: nn.Module, ctx: _Ctx) -> nn.Module:
     return root
 
 
+# ---------------------------------------------------------------- calibration
+
+def _calibrate(model: nn.Module, ctx: _Ctx, batches) -> Dict[str, Tuple[float, Optional[int]]]:
+    """Runs `batches` through the converted model with every new module computing the float
+    operation it replaced (so each site sees the float model's values), records max |x| per
+    site, then gives each TableActivation the finest scale 2^-n of its set whose int8 codes
+    hold that maximum (n = the largest scale with max|x| 2^n <= 127; the coarsest when none)."""
+    stats: Dict[int, float] = {}
+    swapped = []
+    for key, (mod, fn, name) in ctx.float_of.items():
+        def fwd(x, *args, _fn=fn, _key=key, **kwargs):
+            if x.numel():
+                stats[_key] = max(stats.get(_key, 0.0), float(x.detach().abs().max()))
+            return _fn(x)
+        mod.__dict__["forward"] = fwd
+        swapped.append(mod)
+    try:
+        with torch.no_grad():
+            for b in batches:
+                if isinstance(b, dict):
+                    model(**b)
+                elif isinstance(b, (tuple, list)):
+                    model(*b)
+                else:
+                    model(b)
+    finally:
+        for mod in swapped:
+            mod.__dict__.pop("forward", None)
+    out: Dict[str, Tuple[float, Optional[int]]] = {}
+    for key, (mod, fn, name) in ctx.float_of.items():
+        if key not in stats:
+            continue
+        m = stats[key]
+        n = None
+        if isinstance(mod, TableActivation) and math.isfinite(m):
+            fit = [sc for sc in mod.scales if m * 2.0 ** sc <= 127.0]
+            n = max(fit) if fit else min(mod.scales)
+            with torch.no_grad():
+                mod.log2_scale.fill_(-float(n))
+        out[name] = (m, n)
+    return out
+
+
 # ---------------------------------------------------------------- entry point
 
 def convert(model: nn.Module, tables: Optional[Dict[str, gqalut.TableSet]] = None, method: str = "optimal",
             entries: int = 8, activations: bool = True, softmax: bool = True, layernorm: bool = True,
-            softmax_in_frac: int = 4, layernorm_out_frac: int = 4, functional: bool = True) -> Report:
+            softmax_in_frac: int = 4, layernorm_out_frac: int = 4, functional: bool = True,
+            calibrate=None) -> Report:
     """Makes every non-linear operation of `model` integer where gqalut has an integer method,
     in place, and reports every non-linear site.
 
@@ -617,6 +691,11 @@ def convert(model: nn.Module, tables: Optional[Dict[str, gqalut.TableSet]] = Non
     `entries`). method: a table search method of ``gqalut.methods()`` or ``"ibert"`` (I-BERT's
     integer GELU, softmax and LayerNorm; other activations kept float, reported).
     activations / softmax / layernorm: False keeps that kind float (reported).
+    calibrate: an iterable of inputs (a tensor, a tuple of positional inputs or a dict of
+    keyword inputs per item) run once, in float, after the conversion: each table activation
+    gets the finest input scale whose int8 codes hold the largest |x| its site saw
+    (``report.calibration``: site -> (max |x|, n)); without it a table activation starts at the
+    finest scale whose codes span its table's range (e.g. +-4 for GELU, hard-swish, SiLU).
     Returns a :class:`Report` (a list of ``Replacement(name, old, new)``).
     """
     if not isinstance(model, nn.Module):
@@ -646,11 +725,15 @@ def convert(model: nn.Module, tables: Optional[Dict[str, gqalut.TableSet]] = Non
                 for r in ctx.report[1:]:
                     ctx.report[ctx.report.index(r)] = Replacement(f"<root>.{r.name}", r.old, r.new)
             ctx.report.model = new
+            ctx.remember(new, model, "<root>")
+            ctx.report.calibration = _calibrate(new, ctx, calibrate) if calibrate is not None else {}
         else:
             ctx.report.append(Replacement("<root>", type(model).__name__, why))
             ctx.report.model = model
+            ctx.report.calibration = {}
         return ctx.report
     _module_pass(model, ctx)
     _fix_transformer_layer(model, "<root>", ctx)
     ctx.report.model = _functional_pass(model, ctx) if functional else model
+    ctx.report.calibration = _calibrate(ctx.report.model, ctx, calibrate) if calibrate is not None else {}
     return ctx.report

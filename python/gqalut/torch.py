@@ -485,7 +485,7 @@ _ACTIVATIONS = {nn.GELU: "gelu", nn.Hardswish: "hswish", nn.SiLU: "silu", nn.Sig
 
 def convert(model: nn.Module, tables: Optional[Dict[str, gqalut.TableSet]] = None, method: str = "optimal",
             entries: int = 8, activations: bool = True, softmax: bool = True, layernorm: bool = True,
-            softmax_in_frac: int = 4, layernorm_out_frac: int = 4, functional: bool = True):
+            softmax_in_frac: int = 4, layernorm_out_frac: int = 4, functional: bool = True, calibrate=None):
     """Makes every non-linear operation of `model` integer and reports every non-linear site:
     modules (nn.GELU, nn.Hardswish, nn.Hardsigmoid, nn.SiLU, nn.Sigmoid, nn.Tanh ->
     TableActivation, nn.Softmax -> IntSoftmax, nn.LayerNorm -> IntLayerNorm), nn.MultiheadAttention
@@ -494,4 +494,4 @@ def convert(model: nn.Module, tables: Optional[Dict[str, gqalut.TableSet]] = Non
     from .convert import convert as _convert
     return _convert(model, tables=tables, method=method, entries=entries, activations=activations, softmax=softmax,
                     layernorm=layernorm, softmax_in_frac=softmax_in_frac, layernorm_out_frac=layernorm_out_frac,
-                    functional=functional)
+                    functional=functional, calibrate=calibrate)
