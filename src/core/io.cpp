@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <new>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -145,8 +147,23 @@ std::string official_key(const std::string& function) {
 
 TableSet read_json(std::istream& in, const std::string& source) {
   json doc;
+  // Keys of the objects being parsed (innermost last): JSON lets a key repeat and the parser
+  // would keep the last value only, silently dropping a table or a setting.
+  std::vector<std::set<std::string>> open_keys;
+  const json::parser_callback_t unique_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      open_keys.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      if (!open_keys.empty()) open_keys.pop_back();
+    } else if (event == json::parse_event_t::key && !open_keys.empty()) {
+      const std::string& k = parsed.get_ref<const std::string&>();
+      if (!open_keys.back().insert(k).second)
+        fail(source, fmt::format("key {} appears twice in one object (JSON keys must be unique)", quote(k, 40)));
+    }
+    return true;
+  };
   try {
-    doc = json::parse(read_bounded(in, source));
+    doc = json::parse(read_bounded(in, source), unique_keys);
   } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     std::string what = e.what();
     auto pos = what.find("parse error");
@@ -222,11 +239,16 @@ TableSet read_json(std::istream& in, const std::string& source) {
   };
   std::vector<Raw> raws;
   std::vector<double> all_k, all_b;
+  std::map<int, std::string> scale_keys;  // "06" and "6" are one scale: never two tables for it
   for (auto it = per_scale.begin(); it != per_scale.end(); ++it) {
     const std::string& s = it.key();
     if (s.empty() || s.size() > 2 || s.find_first_not_of("0123456789") != std::string::npos ||
         std::stoi(s) > Table::kMaxScale)
-      fail(source, fmt::format("scale key must be an integer in [0, {}], got '{}'", Table::kMaxScale, s));
+      fail(source, fmt::format("scale key must be an integer in [0, {}], got {}", Table::kMaxScale, quote(s, 40)));
+    const auto [seen, fresh] = scale_keys.emplace(std::stoi(s), s);
+    if (!fresh)
+      fail(source, fmt::format("scale keys {} and {} of \"{}\" are both scale {}: one table per scale",
+                               quote(seen->second), quote(s), key, seen->first));
     if (!it->is_object()) fail(source, fmt::format("{}.{} must be an object", key, s));
     std::string where = key + "." + s;
     Raw r{std::stoi(s), number_array(*it, "breakpoints", where, source),
@@ -256,9 +278,17 @@ TableSet read_json(std::istream& in, const std::string& source) {
 
   int input_bits = 8;  // gqalut metadata "input_bits" (absent: int8 inputs)
   if (meta.contains("input_bits")) {
-    if (!meta["input_bits"].is_number_integer())
-      fail(source, "gqalut.input_bits must be an integer in [2, 16]");
-    input_bits = meta["input_bits"].get<int>();
+    // Range-checked as read: 4294967300 must not wrap to 4 on the way to an int.
+    const json& v = meta["input_bits"];
+    const bool in_range = v.is_number_unsigned()  ? v.get<uint64_t>() >= 2 && v.get<uint64_t>() <= 16
+                          : v.is_number_integer() ? v.get<int64_t>() >= 2 && v.get<int64_t>() <= 16
+                                                  : false;
+    if (!in_range) {
+      std::string shown = v.dump();
+      if (shown.size() > 40) shown = shown.substr(0, 40) + "...";
+      fail(source, fmt::format("{}.input_bits must be an integer in [2, 16], got {}", kMetaKey, shown));
+    }
+    input_bits = static_cast<int>(v.get<int64_t>());
   }
   for (const auto& r : raws) {
     Table t;

@@ -388,3 +388,22 @@ TEST(Hostile18, FifosAndDevicesAreRefusedNotReadForever) {
   expect_error("compare --funcs gelu --entries 8 --generations 2 --official-dir " + off.string(),
                "cannot open table file '" + (off / "gelu_pwl_7.json").string() + "': not a regular file (a FIFO)");
 }
+
+TEST(Hostile18, ContradictoryMetadataIsRefused) {
+  // Class 3: exit 0 with a wrong or missing result.
+  fs::path wide = write("bits_wrap.json", kTable + std::string(R"({"input_bits": 4294967300}})"));
+  expect_error("eval --table " + wide.string(),
+               wide.string() + ": gqalut.input_bits must be an integer in [2, 16], got 4294967300");
+  fs::path twice = write("scale_twice.json", R"({"gelu": {"06": {"breakpoints": [], "slopes": [0], "intercepts": [0]},)"
+                                             R"( "6": {"breakpoints": [], "slopes": [1], "intercepts": [0]}}})");
+  expect_error("show " + twice.string(),
+               twice.string() + ": scale keys '06' and '6' of \"gelu\" are both scale 6: one table per scale");
+  // A reciprocal table measured as GELU (132 LSB, exit 0); softmax and LayerNorm refused theirs.
+  const std::string reci = official("reci_pwl_7.json");
+  expect_error("ops gelu --tables " + reci,
+               "ops gelu needs a table of gelu, got a table of reci ('" + reci +
+                   "'); fit one with `gqalut fit --func gelu`");
+  expect_error("ops silu --tables " + official("gelu_pwl_7.json"), "ops silu needs a table of silu, got a table of gelu");
+  Outcome ok = run("ops gelu --in-frac 6 --tables " + official("gelu_pwl_7.json"));
+  EXPECT_EQ(ok.code, 0) << ok.err;
+}

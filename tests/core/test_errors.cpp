@@ -292,3 +292,36 @@ TEST(Errors, TinyRangesEndPromptly) {
   // The pole at 0 inside such a range is still found.
   EXPECT_THROW(make_function("inv", [](double x) { return 1 / x; }, -1e-23, 2e-23), std::invalid_argument);
 }
+
+// Issue 18, class 3: metadata that contradicts the data, read as something else with exit 0.
+TEST(Errors, InputBitsAreRangeCheckedBeforeNarrowing) {
+  // 4294967300 = 2^32 + 4 was read as a 4-bit table.
+  const std::string head = R"({"gelu": {"6": {"breakpoints": [], "slopes": [0], "intercepts": [0]}}, "gqalut": )";
+  for (const char* v : {"4294967300", "18446744073709551615", "-4294967292", "17", "1", "-1", "4.0", "\"4\""}) {
+    SCOPED_TRACE(v);
+    EXPECT_EQ(read_error(head + R"({"input_bits": )" + v + "}}"),
+              std::string("t.json: gqalut.input_bits must be an integer in [2, 16], got ") + v);
+  }
+  std::istringstream ok(head + R"({"input_bits": 4}})");
+  EXPECT_EQ(read_json(ok, "t.json").at(6).input_bits, 4);
+}
+
+TEST(Errors, RepeatedKeysAndScalesAreRefused) {
+  // "06" and "6" were one scale: one of the two tables was dropped silently; so was the first
+  // of two equal keys anywhere in the file (JSON parsers keep the last).
+  const std::string t0 = R"({"breakpoints": [], "slopes": [0], "intercepts": [0]})";
+  const std::string t1 = R"({"breakpoints": [], "slopes": [1], "intercepts": [0]})";
+  EXPECT_EQ(read_error(R"({"gelu": {"06": )" + t0 + R"(, "6": )" + t1 + "}}"),
+            "t.json: scale keys '06' and '6' of \"gelu\" are both scale 6: one table per scale");
+  EXPECT_EQ(read_error(R"({"gelu": {"6": )" + t0 + R"(, "6": )" + t1 + "}}"),
+            "t.json: key '6' appears twice in one object (JSON keys must be unique)");
+  EXPECT_EQ(read_error(R"({"gelu": {"6": )" + t0 + R"(}, "gelu": {"5": )" + t1 + "}}"),
+            "t.json: key 'gelu' appears twice in one object (JSON keys must be unique)");
+  EXPECT_EQ(read_error(R"({"gelu": {"6": {"breakpoints": [], "slopes": [0], "slopes": [1], "intercepts": [0]}}})"),
+            "t.json: key 'slopes' appears twice in one object (JSON keys must be unique)");
+  EXPECT_EQ(read_error(R"({"gelu": {"6": )" + t0 + R"(}, "gqalut": {"tie": "left", "tie": "right"}})"),
+            "t.json: key 'tie' appears twice in one object (JSON keys must be unique)");
+  // Equal keys in different objects are fine.
+  std::istringstream ok(R"({"gelu": {"5": )" + t0 + R"(, "6": )" + t1 + R"(}, "gqalut": {"x": {"6": 1}}})");
+  EXPECT_EQ(read_json(ok, "t.json").tables.size(), 2u);
+}

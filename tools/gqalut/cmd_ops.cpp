@@ -73,6 +73,21 @@ TableUse get_table(const OpsArgs& a, size_t index, const std::string& fn, std::v
   if (!a.tables.empty()) {
     t.source = a.tables[index];
     t.set = read_json_file(t.source);
+    // An activation is measured against its own function: a table of another registered
+    // function (a reciprocal for gelu) would be reported as a bad gelu. Softmax and LayerNorm
+    // check their tables' values in prepare_*.
+    if (is_activation(fn) && t.set.function != fn) {
+      bool registered = true;
+      try {
+        find_function(t.set.function);
+      } catch (const std::invalid_argument&) {
+        registered = false;  // an expression or a name of the user's: measured as given
+      }
+      if (registered)
+        throw std::invalid_argument(fmt::format("ops {} needs a table of {}, got a table of {} ({}); fit one with "
+                                                "`gqalut fit --func {}`",
+                                                fn, fn, t.set.function, quote(t.source, 200), fn));
+    }
     return t;
   }
   Problem p = Problem::make(find_function(fn), a.entries);
