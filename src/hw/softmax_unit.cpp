@@ -1,0 +1,1134 @@
+// The integer softmax unit (issue 16, point 3): synthesizable Verilog-2005 generated from a
+// plan's reference (ref::SoftmaxRef: the tables and constants of prepare_softmax), and its
+// testbenches, whose expected values come from the stage functions of gqalut/datapath.hpp.
+// docs/hw_units.md describes the interface, the pipeline and the timing.
+//
+// Structure (one row at a time; phases LOAD, PASS2, RECIP, PASS3):
+//   LOAD   beats of `lanes` int8 codes into the row buffer, running max
+//   PASS2  buffer -> u = max - q -> EXP split (k, c) -> EXP2M1 PWL -> shift (e) -> S += e
+//   RECIP  x = floor(log2 S), d, X -> DIV PWL seed -> Newton steps (sequential multiplier) -> R, T
+//   PASS3  the same element pipeline again (e recomputed from the buffered codes) -> out = e16 R >> T
+// Recomputing e in PASS3 costs no extra logic (the EXP lanes are idle then) and saves a row
+// buffer of e16 values (16 bits per element, twice the int8 code buffer).
+#include "gqalut/hw/softmax_unit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "gqalut/intops.hpp"
+#include "gqalut/text.hpp"
+#include "unit_text.hpp"
+
+namespace gqalut::hw {
+
+using detail::HexWord;
+using detail::require;
+using detail::S;
+using detail::subst;
+using detail::ubits;
+
+namespace {
+
+constexpr int kEBits = ref::kExpBits;            // e < 2^24
+constexpr int kMantBits = ref::kExpBits + 1;     // mantissas < 2^25
+constexpr int kXBits = ref::kNewtonFrac + 5;     // X < 2^33 (octave within [2^-4, 2^4])
+constexpr int kYBits = ref::kNewtonFrac + 5;     // Y < 2^33 (1/X < 2^4, seed within 50%)
+constexpr int kProdBits = ref::kProductBits;     // e16 R < 2^31
+
+// Every constant and width of one unit, derived from the reference and the options (each width
+// asserted from the plan).
+struct Geo {
+  const ref::SoftmaxRef* r = nullptr;
+  SoftmaxUnitOptions o;
+  std::string P;  // module prefix
+  int L = 1, N = 0, NB = 0, ABW = 1, CW = 1, KB = 1;
+  // EXP split
+  uint32_t UC = 0;         // u cap within the int8 span
+  uint64_t CN = 0;         // narrow log2(e) constant: t = (u CN + 2^(TSH-1)) >> TSH
+  int TSH = 0, TPW = 0, TW = 0, KKW = 0, KW = 0, SE = 0;
+  // EXP shift
+  int WA = 0, G = 0, PRE = 0;
+  uint32_t e_max = 0;
+  // sum and reciprocal
+  int SW = 0, XLW = 0, A = 0, SD = 0, C2 = 0, K3 = 0, L1 = 0, WD = 0, DS = 0, RS = 0, RW = 0, NS = 0;
+  int DB = 4, MB = 0, CYC = 0;
+  uint32_t r_max = 0, max_code = 255;
+  detail::Pwl exp_pwl, div_pwl;
+};
+
+uint32_t narrow_t(uint64_t u, uint64_t cn, int sh) { return static_cast<uint32_t>((u * cn + (uint64_t{1} << (sh - 1))) >> sh); }
+
+Geo make_geo(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& o) {
+  Geo g;
+  g.r = &r;
+  g.o = o;
+  const SoftmaxDatapath& dp = r.dp;
+  check_code_name(o.name, "softmax unit name");
+  require(o.name.size() <= 32, fmt::format("softmax unit name must be at most 32 characters, got {}", o.name.size()));
+  g.P = o.name;
+  if (o.lanes < 1 || o.lanes > 16)
+    throw std::invalid_argument(fmt::format("softmax unit lanes must be in [1, 16], got {}", o.lanes));
+  if (o.max_n < 2 || o.max_n > (1 << 16))
+    throw std::invalid_argument(fmt::format("softmax unit max_n must be in [2, 65536], got {}", o.max_n));
+  if (o.max_n % o.lanes != 0 || o.max_n / o.lanes < 2)
+    throw std::invalid_argument(fmt::format(
+        "softmax unit max_n must be a multiple of lanes with at least 2 beats, got max_n {} and lanes {}", o.max_n,
+        o.lanes));
+  if (o.mul_digit_bits < 1 || o.mul_digit_bits > 12)
+    throw std::invalid_argument(
+        fmt::format("softmax unit mul_digit_bits must be in [1, 12], got {}", o.mul_digit_bits));
+  g.L = o.lanes;
+  g.N = o.max_n;
+  g.NB = g.N / g.L;
+  g.ABW = ubits(static_cast<uint64_t>(g.NB - 1));
+  g.CW = ubits(static_cast<uint64_t>(g.NB));
+  g.KB = ubits(static_cast<uint64_t>(g.L));
+  g.max_code = o.int8_out ? 127 : 255;
+
+  // EXP split: u in [0, 255] capped at u_cap; the narrowest constant giving the same t for every u.
+  g.SE = dp.exp_scale;
+  g.UC = std::min<uint32_t>(dp.u_cap, 255);
+  std::vector<uint32_t> t_ref(g.UC + 1);
+  for (uint32_t u = 0; u <= g.UC; ++u) t_ref[u] = ref::softmax_exp_split(dp, u).t;
+  g.CN = 0;
+  for (int j = dp.exp_shift - 1; j >= 0; --j) {
+    const int sh = dp.exp_shift - j;
+    const uint64_t cn = (uint64_t{dp.log2e} + ((uint64_t{1} << j) >> 1)) >> j;
+    bool ok = true;
+    for (uint32_t u = 0; u <= g.UC && ok; ++u) ok = narrow_t(u, cn, sh) == t_ref[u];
+    if (ok) {
+      g.CN = cn;
+      g.TSH = sh;
+      break;
+    }
+  }
+  if (g.CN == 0) {
+    g.CN = dp.log2e;
+    g.TSH = dp.exp_shift;
+  }
+  g.TPW = ubits(uint64_t{g.UC} * g.CN + (uint64_t{1} << (g.TSH - 1)));
+  require(g.TPW > 8 && g.TPW > g.TSH, "EXP split product width");
+  g.TW = g.TPW - g.TSH;
+  g.KKW = std::max(g.TW + 1, g.SE + 1);
+  g.KW = g.KKW - g.SE;
+  const uint32_t k_max = ref::softmax_exp_split(dp, g.UC).k;
+  require(k_max < (1u << g.KW), "EXP split k width");
+  require(g.SE >= 1 && g.SE <= 8, fmt::format("EXP2M1 scale {} must be in [1, 8]", g.SE));
+
+  // EXP shift.
+  g.exp_pwl = detail::make_pwl(r.exp2m1, g.P + "_exp2m1", o.programmable, "exp2m1");
+  g.WA = g.exp_pwl.acc_bits;
+  g.G = std::max(dp.exp_gain, 0);
+  g.PRE = ref::softmax_exp_pre_shift(dp);
+  require(dp.exp_table_shift < kMantBits, "EXP2M1 accumulator scale");
+  for (int c = -(1 << (g.SE - 1)); c < (1 << (g.SE - 1)); ++c)
+    require(ref::softmax_exp_mantissa(r, c) < (1u << kMantBits) &&
+                ((int64_t{1} << dp.exp_table_shift) + ref::softmax_exp_acc(r, c)) > 0,
+            fmt::format("EXP mantissa of code {} must be in (0, 2^25)", c));
+  for (uint32_t u = 0; u <= g.UC; ++u) g.e_max = std::max(g.e_max, ref::softmax_exp(r, u));
+  require(g.e_max < (1u << kEBits) - (1u << (ref::kE16Shift - 1)), "EXP output e must stay below 2^24 - 2^7");
+
+  // Sum and reciprocal.
+  g.SW = ubits(uint64_t{g.e_max} * static_cast<uint64_t>(g.N));
+  g.XLW = ubits(static_cast<uint64_t>(g.SW));  // x <= SW - 1, x + carry <= SW
+  g.A = dp.div_a;
+  g.SD = dp.div_scale;
+  g.C2 = g.A - g.SD + ref::kNewtonFrac;
+  const int x_min = 31 - __builtin_clz(ref::softmax_exp(r, 0));  // S >= e(0)
+  require(x_min >= g.A + 1, "the row sum must reach 2^(a+1)");
+  g.K3 = std::max(0, std::min(g.C2, x_min));
+  g.L1 = g.C2 - g.K3;
+  g.div_pwl = detail::make_pwl(r.div, g.P + "_div", o.programmable, "reci");
+  g.WD = g.div_pwl.acc_bits;
+  require(g.A + 1 <= 7, "DIV codes must be positive int8");
+  g.DS = dp.div_table_shift - ref::kNewtonFrac;
+  for (uint32_t d = 1u << g.A; d < (2u << g.A); ++d)
+    require(ref::softmax_div_seed(r, d) < (uint64_t{1} << kYBits) && ref::softmax_div_acc(r, d) > 0,
+            fmt::format("DIV seed of code {} must be in (0, 2^33)", d));
+  g.RS = ref::kNewtonFrac - ref::kRecipBits - g.A + g.SD;
+  require(g.RS >= 1, fmt::format("reciprocal rounding shift {} must be >= 1", g.RS));
+  g.r_max = dp.r_max;
+  g.RW = ubits(g.r_max);
+  require(dp.max_product < (1u << kProdBits), "e16 R must fit 31 bits");
+  g.NS = dp.newton_steps;
+  g.DB = o.mul_digit_bits;
+  g.MB = (kYBits + g.DB - 1) / g.DB * g.DB;
+  g.CYC = g.MB / g.DB;
+  require(g.CYC >= 2, "multiplier digits");
+  require(ref::softmax_out_shift(dp, x_min) >= 1, "output shift T must be >= 1");
+  return g;
+}
+
+std::string zext(const std::string& v, int from, int to) {
+  if (to == from) return v;
+  return fmt::format("{{{}'d0, {}}}", to - from, v);
+}
+
+std::map<std::string, std::string> vars_of(const Geo& g) {
+  const SoftmaxDatapath& dp = g.r->dp;
+  std::map<std::string, std::string> v{
+      {"P", g.P}, {"L", S(g.L)}, {"N", S(g.N)}, {"NB", S(g.NB)}, {"NB1", S(g.NB - 1)}, {"ABW1", S(g.ABW - 1)},
+      {"CW", S(g.CW)}, {"CW1", S(g.CW - 1)}, {"KB", S(g.KB)}, {"KB1", S(g.KB - 1)}, {"QW1", S(8 * g.L - 1)},
+      {"UC", S(g.UC)}, {"TPW", S(g.TPW)}, {"TPW1", S(g.TPW - 1)}, {"TSH", S(g.TSH)}, {"TW", S(g.TW)},
+      {"TW1", S(g.TW - 1)}, {"KKW", S(g.KKW)}, {"KKW1", S(g.KKW - 1)}, {"KW", S(g.KW)}, {"KW1", S(g.KW - 1)},
+      {"SE", S(g.SE)}, {"SE1", S(g.SE - 1)}, {"WA", S(g.WA)}, {"WA1", S(g.WA - 1)}, {"G", S(g.G)},
+      {"PRE", S(g.PRE)}, {"LE", S(dp.exp_table_shift)}, {"SW", S(g.SW)}, {"SW1", S(g.SW - 1)},
+      {"XLW", S(g.XLW)}, {"XLW1", S(g.XLW - 1)}, {"A", S(g.A)}, {"A1", S(g.A + 1)}, {"A2", S(g.A + 2)},
+      {"A3", S(g.A + 3)}, {"SD", S(g.SD)}, {"K3", S(g.K3)}, {"L1", S(g.L1)}, {"WD", S(g.WD)},
+      {"WD1", S(g.WD - 1)}, {"RS", S(g.RS)}, {"RW", S(g.RW)}, {"RW1", S(g.RW - 1)}, {"RMAX", S(g.r_max)},
+      {"NS", S(g.NS)}, {"MAXC", S(g.max_code)}, {"CYC", S(g.CYC)}, {"MB", S(g.MB)}, {"MB1", S(g.MB - 1)},
+      {"OF", S(dp.out_frac)}, {"IF", S(dp.in_frac)}};
+  return v;
+}
+
+// ---------------------------------------------------------------------------- modules
+std::string exp_split_module(const Geo& g) {
+  auto v = vars_of(g);
+  v["TP"] = fmt::format("{} * {}'d{} + {}'d{}", zext("uc", 8, g.TPW), g.TPW, g.CN, g.TPW, uint64_t{1} << (g.TSH - 1));
+  v["KK"] = fmt::format("{} + {}'d{}", zext("t", g.TW, g.KKW), g.KKW, (1u << (g.SE - 1)) - 1);
+  v["KS"] = g.SE == 0 ? "kk" : fmt::format("{{k, {}'d0}}", g.SE);
+  v["CX"] = g.SE == 8 ? "cf[7:0]" : fmt::format("{{{{{}{{cf[{}]}}}}, cf[{}:0]}}", 8 - g.SE, g.SE - 1, g.SE - 1);
+  v["TX"] = zext("t", g.TW, g.KKW);
+  v["UCAP"] = g.UC >= 255 ? "u" : fmt::format("(u > 8'd{}) ? 8'd{} : u", g.UC, g.UC);
+  return subst(R"(// EXP stage 1 (ref::softmax_exp_split): u = max - q capped at u_cap = ${UC} (within 0..255),
+// t = round(u log2(e) 2^-(in_frac + 30 - s_e)) by a narrow constant (equal to the reference's for
+// every u in [0, 255]: checked by the generator), k = (t + 2^(s_e-1) - 1) >> s_e, c = k 2^s_e - t.
+module ${P}_exp_split (
+  input  wire [7:0]    u,
+  output wire [${KW1}:0] k,
+  output wire [7:0]    c     // int8 code in [-2^(s_e-1), 2^(s_e-1)), s_e = ${SE}
+);
+  wire [7:0] uc = ${UCAP};
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${TPW1}:0] tp = ${TP};
+  wire [${TW1}:0] t = tp[${TPW1}:${TSH}];
+  wire [${KKW1}:0] kk = ${KK};
+  assign k = kk[${KKW1}:${SE}];
+  wire [${KKW1}:0] cf = ${KS} - ${TX};
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign c = ${CX};
+endmodule
+)",
+               v);
+}
+
+std::string exp_shift_module(const Geo& g) {
+  auto v = vars_of(g);
+  v["ACC"] = g.WA >= kMantBits ? fmt::format("acc[{}:0]", kMantBits - 1)
+                               : fmt::format("{{{{{}{{acc[{}]}}}}, acc}}", kMantBits - g.WA, g.WA - 1);
+  const int ksw = std::max(g.KW, 5) + 1;
+  v["KSW"] = S(ksw);
+  v["KSW1"] = S(ksw - 1);
+  v["KX"] = zext("k", g.KW, ksw);
+  v["M"] = g.G > 0 ? fmt::format("m0 << {}", g.G) : "m0";
+  return subst(R"(// EXP stage 3 (ref::softmax_exp_mantissa / softmax_exp_shift): M = (2^L_e + acc) << max(g, 0),
+// e = round(M 2^-sh), sh = min(k + max(-g, 0), 26); L_e = ${LE}, g gives << ${G} and pre-shift ${PRE}.
+module ${P}_exp_shift (
+  /* verilator lint_off UNUSEDSIGNAL */
+  input  wire [${WA1}:0] acc,   // the EXP2M1 accumulator (two's complement)
+  /* verilator lint_on UNUSEDSIGNAL */
+  input  wire [${KW1}:0] k,
+  output wire [23:0]   e
+);
+  wire [24:0] m0 = ${ACC} + (25'd1 << ${LE});
+  wire [24:0] m = ${M};
+  wire [${KSW1}:0] ks = ${KX} + ${KSW}'d${PRE};
+  wire [4:0] sh = (ks > ${KSW}'d26) ? 5'd26 : ks[4:0];
+  wire [25:0] half = (sh == 5'd0) ? 26'd0 : (26'd1 << (sh - 5'd1));
+  wire [25:0] rs = {1'b0, m} + half;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [25:0] ef = rs >> sh;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign e = ef[23:0];
+endmodule
+)",
+               v);
+}
+
+std::string out_module(const Geo& g) {
+  auto v = vars_of(g);
+  v["RX"] = zext("r", g.RW, kProdBits);
+  return subst(R"(// Output stage (ref::softmax_out): e16 = (e + 2^7) >> 8, out = min((e16 R + 2^(T-1)) >> T, ${MAXC}),
+// 0 when T >= 32 (zero).
+module ${P}_out (
+  input  wire [23:0]   e,
+  input  wire [${RW1}:0] r,
+  input  wire [4:0]    t,    // T in [1, 31]
+  input  wire          zero,
+  output wire [7:0]    p
+);
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [23:0] er = e + 24'd128;
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire [30:0] prod = {15'd0, er[23:8]} * ${RX};
+  wire [31:0] rnd = 32'd1 << (t - 5'd1);
+  wire [31:0] v = ({1'b0, prod} + rnd) >> t;
+  assign p = zero ? 8'd0 : ((v > 32'd${MAXC}) ? 8'd${MAXC} : v[7:0]);
+endmodule
+)",
+               v);
+}
+
+// Port declarations / connections of the programmable write port.
+std::string prog_ports(const Geo& g, int aw) {
+  if (!g.o.programmable) return "";
+  return fmt::format(
+      "  input  wire          we,       // table write port (see docs/hw_units.md)\n"
+      "  input  wire [{}:0]    waddr,\n  input  wire [{}:0]    wdata,\n",
+      aw - 1, std::max(g.exp_pwl.data_bits, g.div_pwl.data_bits) - 1);
+}
+int prog_aw(const Geo& g) { return std::max(g.exp_pwl.address_bits, g.div_pwl.address_bits) + 1; }
+int prog_dw(const Geo& g) { return std::max(g.exp_pwl.data_bits, g.div_pwl.data_bits); }
+
+// A PWL instance: (clk, write enable for its table, its address and data slices).
+std::string pwl_inst(const Geo& g, const detail::Pwl& p, int table, const std::string& inst, const std::string& q,
+                     const std::string& acc) {
+  if (!g.o.programmable) return fmt::format("  {} {} (.q({}), .acc({}));\n", p.module, inst, q, acc);
+  const int aw = prog_aw(g);
+  return fmt::format(
+      "  {} {} (.clk(clk), .we(we && waddr[{}] == 1'b{}), .waddr(waddr[{}:0]), .wdata(wdata[{}:0]), .q({}), "
+      ".acc({}));\n",
+      p.module, inst, aw - 1, table, p.address_bits - 1, p.data_bits - 1, q, acc);
+}
+
+std::string recip_module(const Geo& g) {
+  auto v = vars_of(g);
+  v["PROG"] = g.o.programmable ? prog_ports(g, prog_aw(g)) : "";
+  v["D1"] = fmt::format("{}'d{}", g.A + 1, 1u << g.A);
+  v["XS_W1"] = S(g.SW + g.L1 - 1);
+  v["SL"] = g.L1 > 0 ? fmt::format("{{s_r, {}'d0}}", g.L1) : "s_r";
+  v["DQ"] = zext("d_r", g.A + 1, 8);
+  // The seed's arithmetic on SDW bits (the accumulator is positive, its seed < 2^33).
+  const int sdw = std::max(g.WD + 1, 35);
+  v["SDW1"] = S(sdw - 1);
+  v["SEED"] = g.DS > 0 ? fmt::format("(acc_div + {}'d{}) >> {}", sdw, uint64_t{1} << (g.DS - 1), g.DS)
+                       : fmt::format("acc_div << {}", -g.DS);
+  v["ACCD"] = zext("acc_div_w", g.WD, sdw);
+  v["PWL"] = pwl_inst(g, g.div_pwl, 1, "u_div", fmt::format("{}", zext("d_r", g.A + 1, 8)), "acc_div_w");
+  v["NSW"] = S(ubits(static_cast<uint64_t>(std::max(g.NS, 1))));
+  v["NSW1"] = S(ubits(static_cast<uint64_t>(std::max(g.NS, 1))) - 1);
+  v["TC"] = S((7 - g.r->dp.out_frac) & ((1 << (g.XLW + 1)) - 1));
+  v["XLW2"] = S(g.XLW + 1);
+  v["XLWM1"] = S(g.XLW - 1);
+  v["RSH"] = S(uint64_t{1} << (g.RS - 1));
+  v["YB"] = zext("y_r", kYBits, g.MB);
+  v["XB"] = zext("xx_r", kXBits, g.MB);
+  v["XYB"] = zext("xym", 30, g.MB);
+  v["PW1"] = S(kYBits + g.MB - 1);
+  return subst(R"(// The once-per-row reciprocal (ref::softmax_reciprocal): sum split (softmax_sum_split), the
+// DIV table's seed (softmax_div_seed), ${NS} Newton steps Y <- Y (2 - X Y) in Q28 (softmax_newton_step)
+// on one sequential multiplier, R = clamp(round(Y 2^-${RS}), 1, ${RMAX}) (softmax_recip), T = x + 7 - ${OF}.
+// start (one cycle, s valid) -> done (one cycle) with r, t, zero valid from the next cycle on.
+module ${P}_recip (
+  input  wire          clk,
+  input  wire          rst,
+${PROG}  input  wire          start,
+  input  wire [${SW1}:0] s,
+  output wire          done,
+  output reg  [${RW1}:0] r,
+  output reg  [4:0]    t,
+  output reg           zero
+);
+  localparam [2:0] IDLE = 3'd0, LOG = 3'd1, SPLIT = 3'd2, SEED = 3'd3, MUL1S = 3'd4, MUL1 = 3'd5,
+                   MUL2S = 3'd6, MUL2 = 3'd7;
+  reg [2:0] st;
+  reg fin;
+  reg [${SW1}:0] s_r;
+  reg [${XLW1}:0] x_r;     // floor(log2 S), then x after the rounding carry
+  reg [${A}:0] d_r;        // the DIV code in [2^a, 2^(a+1)), a = ${A}
+  reg [32:0] xx_r;        // X (Q28)
+  reg [32:0] y_r;         // Y (Q28)
+  reg [29:0] xy_r;        // (X Y) >> 28
+  reg [${NSW1}:0] n_r;      // Newton steps left
+  // floor(log2 S)
+  reg [${XLW1}:0] lg;
+  integer i;
+  always @* begin
+    lg = ${XLW}'d0;
+    for (i = 0; i < ${SW}; i = i + 1)
+      if (s_r[i]) lg = i[${XLW1}:0];
+  end
+  // d = round(S 2^(a - x)); a carry to 2^(a+1) gives d = 2^a, x + 1
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${SW1}:0] sd = s_r >> (x_r - ${XLW}'d${A1});
+  wire [${A2}:0] d2 = {1'b0, sd[${A1}:0]} + ${A3}'d1;
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire [${A1}:0] dr = d2[${A2}:1];
+  wire carry = dr[${A1}];
+  wire [${A}:0] d = carry ? ${D1} : dr[${A}:0];
+  wire [${XLW1}:0] xa = x_r + {${XLWM1}'d0, carry};
+  // X = S 2^(a - x - s_d + 28) (truncated)
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${XS_W1}:0] xs = ${SL} >> (xa - ${XLW}'d${K3});
+  /* verilator lint_on UNUSEDSIGNAL */
+  // the DIV table and its seed in Q28
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${WD1}:0] acc_div_w;
+  wire [${SDW1}:0] acc_div = ${ACCD};
+  wire [${SDW1}:0] seed = ${SEED};
+  /* verilator lint_on UNUSEDSIGNAL */
+${PWL}  // the sequential multiplier: a = Y always, b = X (X Y) or 2^29 - (X Y >> 28) (Y (2 - X Y))
+  wire [29:0] xym = 30'h20000000 - xy_r;
+  wire mdone;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${PW1}:0] mp;
+  /* verilator lint_on UNUSEDSIGNAL */
+  ${P}_mul u_mul (.clk(clk), .rst(rst), .start(st == MUL1S || st == MUL2S), .a(y_r),
+    .b(st == MUL1S ? ${XB} : ${XYB}), .done(mdone), .p(mp));
+  // R and T
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [33:0] rr = ({1'b0, y_r} + 34'd${RSH}) >> ${RS};
+  wire [${XLW}:0] tt = {1'b0, x_r} + ${XLW2}'d${TC};
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign done = fin;
+  always @(posedge clk) begin
+    if (rst) begin
+      st <= IDLE;
+      fin <= 1'b0;
+    end else begin
+      fin <= 1'b0;
+      case (st)
+        IDLE: if (start) begin s_r <= s; st <= LOG; end
+        LOG: begin x_r <= lg; st <= SPLIT; end
+        SPLIT: begin d_r <= d; x_r <= xa; xx_r <= xs[32:0]; st <= SEED; end
+        SEED: begin
+          y_r <= seed[32:0];
+          n_r <= ${NSW}'d${NS};
+          st <= (${NSW}'d${NS} == ${NSW}'d0) ? IDLE : MUL1S;
+          fin <= (${NSW}'d${NS} == ${NSW}'d0);
+        end
+        MUL1S: st <= MUL1;
+        MUL1: if (mdone) begin xy_r <= mp[57:28]; st <= MUL2S; end
+        MUL2S: st <= MUL2;
+        MUL2: if (mdone) begin
+          y_r <= mp[60:28];
+          n_r <= n_r - ${NSW}'d1;
+          st <= (n_r == ${NSW}'d1) ? IDLE : MUL1S;
+          fin <= (n_r == ${NSW}'d1);
+        end
+        default: st <= IDLE;
+      endcase
+    end
+  end
+  // R, T from the final Y (y_r is final when fin is set; r, t, zero valid the cycle after)
+  always @(posedge clk) begin
+    if (fin) begin
+      r <= (rr > 34'd${RMAX}) ? ${RW}'d${RMAX} : ((rr == 34'd0) ? ${RW}'d1 : rr[${RW1}:0]);
+      t <= tt[4:0];
+      zero <= (tt >= ${XLW2}'d32);
+    end
+  end
+endmodule
+)",
+               v);
+}
+
+std::string top_module(const Geo& g) {
+  auto v = vars_of(g);
+  const int L = g.L;
+  v["PROG"] = prog_ports(g, prog_aw(g));
+  v["KEEPIN"] = L > 1 ? fmt::format("  input  wire [{}:0]    in_keep,  // last beat: lanes 0..in_keep-1 hold elements (1..{})\n", g.KB - 1, L) : "";
+  v["KEEPOUT"] = L > 1 ? fmt::format("  output reg  [{}:0]    out_keep, // last beat: lanes 0..out_keep-1 hold outputs\n", g.KB - 1) : "";
+  v["PROGC"] = g.o.programmable ? "    .we(we), .waddr(waddr), .wdata(wdata),\n" : "";
+  std::string lanes, beatmax;
+  // Beat max over the valid lanes of the input beat, lane pipelines.
+  beatmax += "  // the input beat's maximum over its valid lanes\n";
+  beatmax += "  wire signed [7:0] bm0 = in_q[7:0];\n";
+  for (int j = 1; j < L; ++j)
+    beatmax += fmt::format(
+        "  wire signed [7:0] bq{j} = in_q[{h}:{l}];\n"
+        "  wire signed [7:0] bm{j} = ((!in_last || in_keep > {kb}'d{j}) && bq{j} > bm{jm}) ? bq{j} : bm{jm};\n",
+        fmt::arg("j", j), fmt::arg("h", 8 * j + 7), fmt::arg("l", 8 * j), fmt::arg("kb", g.KB), fmt::arg("jm", j - 1));
+  beatmax += fmt::format("  wire signed [7:0] bmax = bm{};", L - 1);
+  std::string bsum = fmt::format("{}'d0", g.SW), outp, mask;
+  for (int j = 0; j < L; ++j) {
+    const std::string jj = S(j);
+    lanes += subst(R"(  // lane ${J}
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [8:0] ud${J} = {mx[7], mx} - {qr[${H}], qr[${H}:${LO}]};
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire [${KW1}:0] k1w${J};
+  wire [7:0] c1w${J};
+  ${P}_exp_split u_split${J} (.u(ud${J}[7:0]), .k(k1w${J}), .c(c1w${J}));
+  reg [${KW1}:0] k1_${J}, k2_${J};
+  reg [7:0] c1_${J};
+  wire [${WA1}:0] a2w${J};
+${PWL}  reg [${WA1}:0] a2_${J};
+  wire [23:0] e3w${J};
+  ${P}_exp_shift u_shift${J} (.acc(a2_${J}), .k(k2_${J}), .e(e3w${J}));
+  reg [23:0] e3_${J};
+  wire [7:0] pw${J};
+  ${P}_out u_out${J} (.e(e3_${J}), .r(rr), .t(rt), .zero(rz), .p(pw${J}));
+  always @(posedge clk) if (adv) begin
+    k1_${J} <= k1w${J}; c1_${J} <= c1w${J};
+    a2_${J} <= a2w${J}; k2_${J} <= k1_${J};
+    e3_${J} <= e3w${J};
+  end
+)",
+                   [&] {
+                     auto w = v;
+                     w["J"] = jj;
+                     w["H"] = S(8 * j + 7);
+                     w["LO"] = S(8 * j);
+                     w["PWL"] = pwl_inst(g, g.exp_pwl, 0, "u_exp" + jj, "c1_" + jj, "a2w" + jj);
+                     return w;
+                   }());
+    const std::string m = j == 0 ? "1'b1" : fmt::format("(!l3 || keep_last > {}'d{})", g.KB, j);
+    bsum += fmt::format(" + (({}) ? {{{}'d0, e3_{}}} : {}'d0)", m, g.SW - 24, j, g.SW);
+    outp = fmt::format("({} ? pw{} : 8'd0)", m, j) + (outp.empty() ? "" : ", ") + outp;
+  }
+  v["LANES"] = lanes;
+  v["BSUM"] = bsum;
+  v["OUTP"] = L > 1 ? "{" + outp + "}" : "pw0";
+  v["KEEPL"] = L > 1 ? fmt::format("  reg [{}:0] keep_last;  // valid lanes of the row's last beat\n", g.KB - 1) : "";
+  v["KEEPSET"] = L > 1 ? fmt::format("            keep_last <= in_last ? in_keep : {}'d{};\n", g.KB, L) : "";
+  v["KEEPO"] = L > 1 ? fmt::format("      out_keep <= l3 ? keep_last : {}'d{};\n", g.KB, L) : "";
+  v["SWX"] = S(g.SW);
+  v["ROWEND"] = fmt::format("(in_last || wp == {}'d{})", g.CW, g.NB - 1);
+  v["RA"] = g.CW > g.ABW ? fmt::format("rp[{}:0]", g.ABW - 1) : "rp";
+  v["WA_"] = g.CW > g.ABW ? fmt::format("wp[{}:0]", g.ABW - 1) : "wp";
+  v["XKEEP"] = L > 1 ? "" : "";
+  return subst(R"(// Integer softmax unit: ${L} lane(s), rows of 1..${N} int8 logits at 2^-${IF}, outputs at 2^-${OF}
+// (saturated to ${MAXC}). Generated by gqalut (gqalut::hw::generate_softmax_unit); docs/hw_units.md.
+// Stream in: beats of ${L} codes (lane j = in_q[8j+7:8j]), in_last marks the row's last beat (the
+// ${NB}th beat ends a row by itself). Stream out: the row's probabilities in the same beats,
+// out_first / out_last mark the row's first / last beat. valid/ready on both; a new row is
+// accepted once the previous row's last output beat has been taken.
+module ${P} (
+  input  wire          clk,
+  input  wire          rst,      // synchronous, active high
+${PROG}  input  wire          in_valid,
+  output wire          in_ready,
+  input  wire [${QW1}:0]   in_q,
+  input  wire          in_last,
+${KEEPIN}  output reg           out_valid,
+  input  wire          out_ready,
+  output reg  [${QW1}:0]   out_p,
+  output reg           out_first,
+  output reg           out_last
+${KEEPOUT_END});
+  localparam [2:0] LOAD = 3'd0, PASS2 = 3'd1, RSTART = 3'd2, RWAIT = 3'd3, PASS3 = 3'd4;
+  reg [2:0] ph;
+  reg [${QW1}:0] mem [0:${NB1}];   // the row buffer (int8 codes)
+  reg [${CW1}:0] wp, nb, rp;       // beats written, beats of the row, next beat to read
+${KEEPL}  reg signed [7:0] mx;            // the row's maximum
+  reg [${SW1}:0] sum;             // S
+  wire adv = !out_valid || out_ready;  // the element pipeline advances
+  assign in_ready = (ph == LOAD);
+  wire take = in_valid && (ph == LOAD);
+  wire issue = (ph == PASS2 || ph == PASS3) && (rp != nb);
+${BEATMAX}
+  always @(posedge clk) if (take) mem[${WA_}] <= in_q;
+  // element pipeline: buffer read -> split -> EXP2M1 -> shift -> (sum | output)
+  reg [${QW1}:0] qr;
+  reg vr, lr, fr, v1, l1, f1, v2, l2, f2, v3, l3, f3;
+  always @(posedge clk) begin
+    if (rst) begin
+      vr <= 1'b0; v1 <= 1'b0; v2 <= 1'b0; v3 <= 1'b0;
+    end else if (adv) begin
+      vr <= issue; v1 <= vr; v2 <= v1; v3 <= v2;
+    end
+    if (adv) begin
+      qr <= mem[${RA}];
+      lr <= (rp == nb - ${CW}'d1); fr <= (rp == ${CW}'d0);
+      l1 <= lr; f1 <= fr; l2 <= l1; f2 <= f1; l3 <= l2; f3 <= f2;
+    end
+  end
+  // the reciprocal
+  wire rdone;
+  wire [${RW1}:0] rr;
+  wire [4:0] rt;
+  wire rz;
+  ${P}_recip u_recip (.clk(clk), .rst(rst),
+${PROGC}    .start(ph == RSTART), .s(sum), .done(rdone), .r(rr), .t(rt), .zero(rz));
+${LANES}  wire [${SW1}:0] bsum = ${BSUM};
+  always @(posedge clk) begin
+    if (rst) begin
+      ph <= LOAD;
+      wp <= ${CW}'d0;
+      rp <= ${CW}'d0;
+    end else begin
+      case (ph)
+        LOAD: if (take) begin
+          mx <= (wp == ${CW}'d0 || bmax > mx) ? bmax : mx;
+          wp <= wp + ${CW}'d1;
+          if (${ROWEND}) begin
+            nb <= wp + ${CW}'d1;
+${KEEPSET}            rp <= ${CW}'d0;
+            sum <= ${SWX}'d0;
+            ph <= PASS2;
+          end
+        end
+        PASS2: begin
+          if (issue) rp <= rp + ${CW}'d1;
+          if (v3) sum <= sum + bsum;
+          if (v3 && l3) ph <= RSTART;
+        end
+        RSTART: ph <= RWAIT;
+        RWAIT: if (rdone) begin rp <= ${CW}'d0; ph <= PASS3; end
+        PASS3: begin
+          if (issue && adv) rp <= rp + ${CW}'d1;
+          if (out_valid && out_ready && out_last) begin wp <= ${CW}'d0; ph <= LOAD; end
+        end
+        default: ph <= LOAD;
+      endcase
+    end
+  end
+  // output register
+  always @(posedge clk) begin
+    if (rst) out_valid <= 1'b0;
+    else if (adv) out_valid <= v3 && (ph == PASS3);
+    if (adv) begin
+      out_p <= ${OUTP};
+      out_first <= f3;
+      out_last <= l3;
+${KEEPO}    end
+  end
+endmodule
+)",
+               [&] {
+                 auto w = v;
+                 w["KEEPOUT_END"] = L > 1 ? fmt::format(",\n  output reg  [{}:0]    out_keep  // last beat: lanes 0..out_keep-1 hold outputs\n", g.KB - 1) : "\n";
+                 w["BEATMAX"] = beatmax;
+                 return w;
+               }());
+}
+
+// ---------------------------------------------------------------------------- testbench pieces
+const char* kTimescale = "`timescale 1ns / 1ps\n";
+
+std::string file_header(const Geo& g, const std::string& what) {
+  const SoftmaxDatapath& dp = g.r->dp;
+  return fmt::format(
+      "// Generated by gqalut (gqalut::hw::generate_softmax_unit): {}.\n"
+      "// Plan: in_frac {}, out_frac {}, EXP2M1 scale {} (L_e {}, g {}, u_cap {}), DIV scale {} octave a = {} (L_d {}),\n"
+      "// {} Newton step(s), r_max {}. {} tables. Verilog-2005, synthesizable. Do not edit: regenerate.\n{}",
+      what, dp.in_frac, dp.out_frac, dp.exp_scale, dp.exp_table_shift, dp.exp_gain, dp.u_cap, dp.div_scale, dp.div_a,
+      dp.div_table_shift, dp.newton_steps, dp.r_max, g.o.programmable ? "Programmable" : "Baked", kTimescale);
+}
+
+// The program writes as a $readmemh file: {addr, data} per line.
+std::string program_file(const Geo& g, const std::vector<UnitRegisterWrite>& w) {
+  std::string s;
+  for (const auto& x : w) s += HexWord().add(x.addr, prog_aw(g)).add(x.data, prog_dw(g)).str() + "\n";
+  return s;
+}
+
+std::vector<UnitRegisterWrite> program_of(const Geo& g) {
+  std::vector<UnitRegisterWrite> out;
+  const int aw = prog_aw(g);
+  for (const auto& w : program_image(g.r->exp2m1, g.exp_pwl.geometry)) out.push_back({w.addr, w.data});
+  for (const auto& w : program_image(g.r->div, g.div_pwl.geometry)) out.push_back({w.addr | (1u << (aw - 1)), w.data});
+  return out;
+}
+
+// Testbench prologue pieces: clock, reset, the programming task.
+std::string tb_program(const Geo& g, size_t nwrites) {
+  if (!g.o.programmable) return "";
+  return subst(R"(  reg we = 1'b0;
+  reg [${AW1}:0] waddr = 0;
+  reg [${DW1}:0] wdata = 0;
+  reg [${PW1}:0] prog [0:${NP1}];
+  integer pi;
+  task load_tables;
+  begin
+    for (pi = 0; pi < ${NP}; pi = pi + 1) begin
+      @(negedge clk); we = 1'b1; {waddr, wdata} = prog[pi];
+    end
+    @(negedge clk); we = 1'b0;
+  end
+  endtask
+)",
+               {{"AW1", S(prog_aw(g) - 1)},
+                {"DW1", S(prog_dw(g) - 1)},
+                {"PW1", S(prog_aw(g) + prog_dw(g) - 1)},
+                {"NP", S(static_cast<long long>(nwrites))},
+                {"NP1", S(static_cast<long long>(nwrites) - 1)}});
+}
+
+std::string tb_epilogue() {
+  return R"(    if (errors == 0) $display("PASS: %0d checks", checks);
+    else begin
+      $display("FAIL: %0d of %0d checks", errors, checks);
+      $fatal(1, "testbench failed");
+    end
+    $finish;
+  end
+endmodule
+)";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------- public API
+VerilogUnit generate_softmax_unit(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt) {
+  const Geo g = make_geo(r, opt);
+  VerilogUnit u;
+  u.top = g.P;
+  u.files.emplace_back(g.exp_pwl.module + ".v", g.exp_pwl.text);
+  u.files.emplace_back(g.div_pwl.module + ".v", g.div_pwl.text);
+  u.files.emplace_back(g.P + "_mul.v", file_header(g, "the reciprocal's sequential multiplier") +
+                                           detail::seqmul_module(g.P + "_mul", kYBits, g.MB, g.DB));
+  u.files.emplace_back(g.P + "_exp_split.v", file_header(g, "EXP stage 1") + exp_split_module(g));
+  u.files.emplace_back(g.P + "_exp_shift.v", file_header(g, "EXP stage 3") + exp_shift_module(g));
+  u.files.emplace_back(g.P + "_out.v", file_header(g, "output stage") + out_module(g));
+  u.files.emplace_back(g.P + "_recip.v", file_header(g, "the once-per-row reciprocal") + recip_module(g));
+  u.files.emplace_back(g.P + ".v", file_header(g, "top (streaming softmax unit)") + top_module(g));
+  return u;
+}
+
+VerilogUnit generate_softmax_unit(const SoftmaxPlan& plan, const SoftmaxUnitOptions& opt) {
+  return generate_softmax_unit(plan.reference(), opt);
+}
+
+std::vector<UnitRegisterWrite> softmax_unit_program(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt) {
+  SoftmaxUnitOptions o = opt;
+  o.programmable = true;
+  return program_of(make_geo(r, o));
+}
+
+UnitTiming softmax_unit_timing(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt, long long n) {
+  const Geo g = make_geo(r, opt);
+  if (n < 1 || n > g.N)
+    throw std::invalid_argument(fmt::format("softmax row length must be in [1, {}], got {}", g.N, n));
+  UnitTiming t;
+  t.beats = (n + g.L - 1) / g.L;
+  t.pipeline_depth = 4;
+  // start cycle, LOG, SPLIT, SEED, then per Newton step two multiplies of (1 + CYC + 1) cycles.
+  t.recip_cycles = 4 + static_cast<long long>(g.NS) * 2 * (g.CYC + 2);
+  // LOAD B beats, PASS2 B issues + 4 pipeline cycles, RSTART, the reciprocal, PASS3 B issues + 4.
+  t.row_cycles = t.beats + (t.beats + 4) + 1 + t.recip_cycles + (t.beats + 4);
+  t.interval = t.row_cycles + 1;
+  return t;
+}
+
+UnitTestbench softmax_stage_testbench(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt,
+                                      const UnitTestOptions& to) {
+  const Geo g = make_geo(r, opt);
+  const SoftmaxDatapath& dp = r.dp;
+  UnitTestbench tb;
+  // EXP: every u in [0, 255].
+  std::string ev;
+  for (uint32_t u = 0; u < 256; ++u) {
+    const ref::ExpSplit sp = ref::softmax_exp_split(dp, u);
+    ev += HexWord()
+              .add(u, 8)
+              .add(sp.k, g.KW)
+              .add(static_cast<uint32_t>(sp.c), 8)
+              .add(static_cast<uint64_t>(ref::softmax_exp_acc(r, sp.c)), g.WA)
+              .add(ref::softmax_exp(r, u), 24)
+              .str() +
+          "\n";
+  }
+  const int evw = 8 + g.KW + 8 + g.WA + 24;
+  // Reciprocal: every DIV code at both ends of its interval and at its centre for several
+  // exponents, the rounding carry, random reachable sums.
+  const uint64_t s_min = ref::softmax_exp(r, 0);
+  const uint64_t s_max = uint64_t{g.e_max} * static_cast<uint64_t>(g.N);
+  std::vector<uint64_t> sums;
+  const int x_lo = 63 - __builtin_clzll(s_min), x_hi = 63 - __builtin_clzll(s_max);
+  std::vector<int> xs{x_lo, x_lo + 1, (x_lo + x_hi) / 2, x_hi - 1, x_hi};
+  for (int x : xs) {
+    if (x < g.A + 1) continue;
+    const uint64_t unit = uint64_t{1} << (x - g.A);
+    for (uint64_t d = uint64_t{1} << g.A; d < (uint64_t{2} << g.A); ++d) {
+      for (uint64_t sv : {d * unit - unit / 2, d * unit, d * unit + unit / 2 - 1})
+        if (sv >= s_min && sv <= s_max) sums.push_back(sv);
+    }
+    const uint64_t carry = (uint64_t{1} << (x + 1)) - 1;  // rounds up to 2^(a+1)
+    if (carry >= s_min && carry <= s_max) sums.push_back(carry);
+  }
+  sums.push_back(s_min);
+  sums.push_back(s_max);
+  std::mt19937_64 rng(to.seed * 7919 + 17);
+  for (long long i = 0; i < to.stage_random / 4; ++i) {
+    // log-uniform over [s_min, s_max]
+    const double l = std::uniform_real_distribution<double>(std::log2(double(s_min)), std::log2(double(s_max)))(rng);
+    const uint64_t sv = std::clamp<uint64_t>(static_cast<uint64_t>(std::exp2(l)), s_min, s_max);
+    sums.push_back(sv);
+  }
+  std::string rv;
+  std::vector<uint32_t> rs;
+  for (uint64_t sv : sums) {
+    const ref::SoftmaxRecip rc = ref::softmax_reciprocal(r, sv);
+    require(rc.y < (uint64_t{1} << kYBits) && rc.split.X < (uint64_t{1} << kXBits), "Newton operands within 33 bits");
+    const bool zero = rc.T >= ref::kOutShiftZero;
+    rs.push_back(rc.R);
+    rv += HexWord()
+              .add(sv, g.SW)
+              .add(static_cast<uint64_t>(rc.split.x), g.XLW)
+              .add(rc.split.d, g.A + 1)
+              .add(rc.split.X, kXBits)
+              .add(rc.y0, kYBits)
+              .add(rc.y, kYBits)
+              .add(rc.R, g.RW)
+              .add(zero ? 1 : 0, 1)
+              .add(zero ? 0 : static_cast<uint64_t>(rc.T) & 31, 5)
+              .str() +
+          "\n";
+  }
+  const int rvw = g.SW + g.XLW + g.A + 1 + kXBits + 2 * kYBits + g.RW + 6;
+  // Output stage: corners and random (e, R, T) within the reachable ranges.
+  std::string ov;
+  long long nov = 0;
+  auto add_out = [&](uint32_t e, uint32_t R, int T) {
+    const bool zero = T >= ref::kOutShiftZero;
+    ov += HexWord()
+              .add(e, 24)
+              .add(R, g.RW)
+              .add(zero ? 1 : 0, 1)
+              .add(zero ? 0 : static_cast<uint64_t>(T), 5)
+              .add(ref::softmax_out(e, R, T, g.max_code), 8)
+              .str() +
+          "\n";
+    ++nov;
+  };
+  const int t_min = ref::softmax_out_shift(dp, x_lo), t_max = ref::softmax_out_shift(dp, x_hi + 1);
+  for (uint32_t e : {0u, 1u, 127u, 128u, g.e_max / 2, g.e_max})
+    for (uint32_t R : {1u, g.r_max / 2, g.r_max})
+      for (int T = std::max(1, t_min); T <= t_max; ++T) add_out(e, R, T);
+  // exact halves (round half up): e16 = 2^j, R = odd 2^(T-1-j)
+  for (int T = std::max(1, t_min); T <= std::min(t_max, 31); ++T)
+    for (int j = 0; j <= 15; ++j) {
+      const uint32_t e = j == 15 ? (1u << 23) : ((1u << (j + 8)));
+      for (uint32_t odd = 1; odd <= 9; odd += 2) {
+        if (T - 1 - j < 0) continue;
+        const uint64_t R = uint64_t{odd} << (T - 1 - j);
+        if (R >= 1 && R <= g.r_max && e <= g.e_max) add_out(e, static_cast<uint32_t>(R), T);
+      }
+    }
+  for (long long i = 0; i < to.stage_random; ++i) {
+    const uint32_t e = std::uniform_int_distribution<uint32_t>(0, g.e_max)(rng);
+    const uint32_t R = i % 2 ? rs[static_cast<size_t>(i / 2) % rs.size()]
+                             : std::uniform_int_distribution<uint32_t>(1, g.r_max)(rng);
+    add_out(e, R, std::uniform_int_distribution<int>(std::max(1, t_min), t_max)(rng));
+  }
+  const int ovw = 24 + g.RW + 6 + 8;
+  const auto prog = g.o.programmable ? program_of(g) : std::vector<UnitRegisterWrite>{};
+  std::map<std::string, std::string> v = vars_of(g);
+  v["EVW1"] = S(evw - 1);
+  v["RVW1"] = S(rvw - 1);
+  v["OVW1"] = S(ovw - 1);
+  v["NR"] = S(static_cast<long long>(sums.size()));
+  v["NR1"] = S(static_cast<long long>(sums.size()) - 1);
+  v["NO"] = S(nov);
+  v["NO1"] = S(nov - 1);
+  v["PROGDECL"] = tb_program(g, prog.size());
+  v["LOAD"] = g.o.programmable ? "    $readmemh(\"prog.hex\", prog);\n    load_tables;\n" : "";
+  v["PROGC"] = g.o.programmable ? ".we(we), .waddr(waddr), .wdata(wdata), " : "";
+  v["PWL"] = pwl_inst(g, g.exp_pwl, 0, "u_exp", "c", "acc");
+  v["XYW"] = S(kXBits);
+  v["YW1"] = S(kYBits - 1);
+  v["XW1"] = S(kXBits - 1);
+  tb.tb.top = "tb_" + g.P + "_stages";
+  tb.tb.files.emplace_back(tb.tb.top + ".v", std::string("// Generated by gqalut: stage testbench of ") + g.P +
+      ". Expected values: gqalut::ref stage functions.\n" + kTimescale + subst(R"(module tb_${P}_stages;
+  reg clk = 1'b0;
+  always #5 clk = ~clk;
+  reg rst = 1'b1;
+  integer errors = 0, checks = 0, i;
+${PROGDECL}  // EXP stage: u -> (k, c) -> EXP2M1 -> e
+  reg [${EVW1}:0] ev [0:255];
+  reg [7:0] u;
+  wire [${KW1}:0] k;
+  wire [7:0] c;
+  wire [${WA1}:0] acc;
+  wire [23:0] e;
+  ${P}_exp_split u_split (.u(u), .k(k), .c(c));
+${PWL}  ${P}_exp_shift u_shift (.acc(acc), .k(k), .e(e));
+  // reciprocal
+  reg [${RVW1}:0] rv [0:${NR1}];
+  reg start = 1'b0;
+  reg [${SW1}:0] s;
+  wire done, zero;
+  wire [${RW1}:0] r;
+  wire [4:0] t;
+  ${P}_recip u_recip (.clk(clk), .rst(rst), ${PROGC}.start(start), .s(s), .done(done), .r(r), .t(t), .zero(zero));
+  reg [${YW1}:0] y0_seen;
+  always @(posedge clk) if (u_recip.st == 3'd3) y0_seen <= u_recip.seed[${YW1}:0];
+  reg [${XLW1}:0] ex;
+  reg [${A}:0] ed;
+  reg [${XW1}:0] eX;
+  reg [${YW1}:0] ey0, ey;
+  reg [${RW1}:0] eR;
+  reg ez;
+  reg [4:0] eT;
+  // output stage
+  reg [${OVW1}:0] ov [0:${NO1}];
+  reg [23:0] oe;
+  reg [${RW1}:0] oR;
+  reg [4:0] oT;
+  reg oz;
+  reg [7:0] op;
+  wire [7:0] p;
+  ${P}_out u_out (.e(oe), .r(oR), .t(oT), .zero(oz), .p(p));
+  reg [7:0] eu;
+  reg [${KW1}:0] ek;
+  reg [7:0] ec;
+  reg [${WA1}:0] eacc;
+  reg [23:0] ee;
+  initial begin
+    $readmemh("exp.hex", ev);
+    $readmemh("recip.hex", rv);
+    $readmemh("out.hex", ov);
+    repeat (2) @(negedge clk);
+    rst = 1'b0;
+${LOAD}    for (i = 0; i < 256; i = i + 1) begin
+      {eu, ek, ec, eacc, ee} = ev[i];
+      u = eu; #1;
+      checks = checks + 1;
+      if (k !== ek || c !== ec || acc !== eacc || e !== ee) begin
+        errors = errors + 1;
+        if (errors <= 20) $display("FAIL: EXP u=%0d: k=%0d c=%0d acc=%0d e=%0d, expected k=%0d c=%0d acc=%0d e=%0d",
+                                   u, k, c, acc, e, ek, ec, eacc, ee);
+      end
+    end
+    for (i = 0; i < ${NR}; i = i + 1) begin
+      @(negedge clk);
+      {s, ex, ed, eX, ey0, ey, eR, ez, eT} = rv[i];
+      start = 1'b1;
+      @(negedge clk);
+      start = 1'b0;
+      while (!done) @(negedge clk);
+      @(negedge clk);
+      checks = checks + 1;
+      if (u_recip.x_r !== ex || u_recip.d_r !== ed || u_recip.xx_r !== eX || y0_seen !== ey0 ||
+          u_recip.y_r !== ey || r !== eR || zero !== ez || (!ez && t !== eT)) begin
+        errors = errors + 1;
+        if (errors <= 20) $display("FAIL: RECIP S=%0d: x=%0d d=%0d X=%0d y0=%0d y=%0d R=%0d zero=%0d T=%0d, expected %0d %0d %0d %0d %0d %0d %0d %0d",
+                                   s, u_recip.x_r, u_recip.d_r, u_recip.xx_r, y0_seen, u_recip.y_r, r, zero, t,
+                                   ex, ed, eX, ey0, ey, eR, ez, eT);
+      end
+    end
+    for (i = 0; i < ${NO}; i = i + 1) begin
+      {oe, oR, oz, oT, op} = ov[i];
+      #1;
+      checks = checks + 1;
+      if (p !== op) begin
+        errors = errors + 1;
+        if (errors <= 20) $display("FAIL: OUT e=%0d R=%0d T=%0d zero=%0d: p=%0d expected %0d", oe, oR, oT, oz, p, op);
+      end
+    end
+)", v) + tb_epilogue());
+  tb.data_files = {{"exp.hex", ev}, {"recip.hex", rv}, {"out.hex", ov}};
+  if (g.o.programmable) tb.data_files.emplace_back("prog.hex", program_file(g, prog));
+  tb.checks = 256 + static_cast<long long>(sums.size()) + nov;
+  return tb;
+}
+
+namespace {
+
+// Random logits: several shapes (uniform int8, normal of a few widths, narrow spans, clusters).
+std::vector<int8_t> random_row(std::mt19937_64& rng, size_t n) {
+  std::vector<int8_t> q(n);
+  const int kind = std::uniform_int_distribution<int>(0, 5)(rng);
+  const double sigma = std::vector<double>{2, 8, 24, 64, 4, 16}[static_cast<size_t>(kind)];
+  const int centre = std::uniform_int_distribution<int>(-128, 127)(rng);
+  for (auto& v : q) {
+    long x;
+    if (kind == 0)
+      x = std::uniform_int_distribution<int>(-128, 127)(rng);
+    else
+      x = std::lround(centre + std::normal_distribution<double>(0, sigma)(rng));
+    v = static_cast<int8_t>(std::clamp<long>(x, -128, 127));
+  }
+  return q;
+}
+
+}  // namespace
+
+UnitTestbench softmax_row_testbench(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt,
+                                    const UnitTestOptions& to) {
+  const Geo g = make_geo(r, opt);
+  const int N = g.N, L = g.L;
+  std::vector<std::vector<int8_t>> rows;
+  // Edge rows.
+  rows.push_back({0});
+  rows.push_back({-128});
+  rows.push_back({127});
+  rows.push_back(std::vector<int8_t>(static_cast<size_t>(N), 5));      // max length, all equal
+  rows.push_back(std::vector<int8_t>(static_cast<size_t>(N), -128));   // all -128
+  rows.push_back(std::vector<int8_t>(static_cast<size_t>(N), 127));
+  {
+    std::vector<int8_t> spike(static_cast<size_t>(N), -100);
+    spike[static_cast<size_t>(N / 3)] = 100;
+    rows.push_back(spike);
+    std::vector<int8_t> alt(static_cast<size_t>(N));
+    for (int i = 0; i < N; ++i) alt[static_cast<size_t>(i)] = i % 2 ? 127 : -128;
+    rows.push_back(alt);
+    for (int n : {2, 3, L, L + 1, 2 * L - 1, N - 1}) {
+      if (n < 1 || n > N) continue;
+      rows.push_back(std::vector<int8_t>(static_cast<size_t>(n), -7));
+      std::vector<int8_t> sp(static_cast<size_t>(n), -128);
+      sp[static_cast<size_t>(n - 1)] = 127;
+      rows.push_back(sp);
+    }
+  }
+  std::mt19937_64 rng(to.seed);
+  for (long long i = 0; i < to.random_rows; ++i) {
+    const size_t n = to.lengths.empty()
+                         ? std::uniform_int_distribution<size_t>(1, static_cast<size_t>(N))(rng)
+                         : static_cast<size_t>(to.lengths[static_cast<size_t>(i) % to.lengths.size()]);
+    if (n < 1 || n > static_cast<size_t>(N))
+      throw std::invalid_argument(fmt::format("softmax testbench row length must be in [1, {}], got {}", N, n));
+    rows.push_back(random_row(rng, n));
+  }
+  std::string in, out;
+  long long nin = 0, nout = 0, elems = 0;
+  for (const auto& q : rows) {
+    const size_t n = q.size();
+    std::vector<uint32_t> p(n);
+    if (g.o.int8_out) {
+      std::vector<int8_t> o(n);
+      ref::softmax_row_ref(r, q.data(), o.data(), n);
+      for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(o[i]);
+    } else {
+      std::vector<uint8_t> o(n);
+      ref::softmax_row_ref(r, q.data(), o.data(), n);
+      for (size_t i = 0; i < n; ++i) p[i] = o[i];
+    }
+    for (size_t b = 0; b * static_cast<size_t>(L) < n; ++b) {
+      const size_t lo = b * static_cast<size_t>(L), keep = std::min(static_cast<size_t>(L), n - lo);
+      const bool last = lo + keep == n;
+      HexWord wi, wo;
+      wi.add(last, 1).add(keep % static_cast<size_t>(1 << g.KB), g.KB);
+      wo.add(b == 0, 1).add(last, 1).add(keep % static_cast<size_t>(1 << g.KB), g.KB);
+      for (int j = L - 1; j >= 0; --j) {
+        const size_t i = lo + static_cast<size_t>(j);
+        wi.add(i < n ? static_cast<uint8_t>(q[i]) : 0, 8);
+        wo.add(i < n ? p[i] : 0, 8);
+      }
+      in += wi.str() + "\n";
+      out += wo.str() + "\n";
+      ++nin;
+      ++nout;
+    }
+    elems += static_cast<long long>(n);
+  }
+  UnitTestbench tb;
+  for (const auto& q : rows) tb.row_lengths.push_back(static_cast<long long>(q.size()));
+  const auto prog = g.o.programmable ? program_of(g) : std::vector<UnitRegisterWrite>{};
+  std::map<std::string, std::string> v = vars_of(g);
+  v["NI"] = S(nin);
+  v["NI1"] = S(nin - 1);
+  v["NO"] = S(nout);
+  v["NO1"] = S(nout - 1);
+  v["IW1"] = S(1 + g.KB + 8 * L - 1);
+  v["OW1"] = S(2 + g.KB + 8 * L - 1);
+  v["PROGDECL"] = tb_program(g, prog.size());
+  v["LOAD"] = g.o.programmable ? "    $readmemh(\"prog.hex\", prog);\n    load_tables;\n" : "";
+  v["PROGC"] = g.o.programmable ? "    .we(we), .waddr(waddr), .wdata(wdata),\n" : "";
+  v["KEEPC"] = L > 1 ? ".in_keep(ikeep), " : "";
+  v["OKEEPC"] = L > 1 ? ", .out_keep(okeep)" : "";
+  v["OKEEPD"] = L > 1 ? fmt::format("  wire [{}:0] okeep;\n", g.KB - 1) : fmt::format("  wire [{}:0] okeep = 1'b1;\n", g.KB - 1);
+  v["STALL"] = to.stall ? "1" : "0";
+  v["SEED"] = S(static_cast<long long>(to.seed % 1000000007));
+  v["LIMIT"] = S(static_cast<long long>(softmax_unit_timing(r, opt, 1).row_cycles) * static_cast<long long>(rows.size()) * 4 +
+                 elems * 8 / L + 10000);
+  tb.tb.top = "tb_" + g.P + "_rows";
+  tb.tb.files.emplace_back(tb.tb.top + ".v", std::string("// Generated by gqalut: row testbench of ") + g.P +
+      ". Expected values: gqalut::ref::softmax_row_ref.\n" + kTimescale + subst(R"(module tb_${P}_rows;
+  reg clk = 1'b0;
+  always #5 clk = ~clk;
+  reg rst = 1'b1;
+  integer errors = 0, checks = 0, ii = 0, oi = 0, j, seed = ${SEED}, cycles = 0, busy_cycles = 0;
+${PROGDECL}  reg [${IW1}:0] inb [0:${NI1}];
+  reg [${OW1}:0] outb [0:${NO1}];
+  reg in_valid = 1'b0, in_last = 1'b0, out_ready = 1'b0;
+  reg [${QW1}:0] in_q = 0;
+  reg [${KB1}:0] ikeep = 0;
+  wire in_ready, out_valid, out_first, out_last;
+  wire [${QW1}:0] out_p;
+${OKEEPD}  ${P} dut (.clk(clk), .rst(rst),
+${PROGC}    .in_valid(in_valid), .in_ready(in_ready), .in_q(in_q), .in_last(in_last), ${KEEPC}
+    .out_valid(out_valid), .out_ready(out_ready), .out_p(out_p), .out_first(out_first), .out_last(out_last)${OKEEPC});
+  reg ef, el;
+  reg [${KB1}:0] ek;
+  reg [${QW1}:0] ep;
+  reg started = 1'b0;
+  // driver: presents beat ii (with random gaps when stalling)
+  always @(posedge clk) begin
+    if (!rst && started) begin
+      cycles <= cycles + 1;
+      if (in_valid && in_ready) ii = ii + 1;
+      if (in_valid && !in_ready) begin
+        in_valid <= 1'b1;  // hold the beat until it is taken
+      end else if (ii < ${NI} && (${STALL} == 0 || ($random(seed) & 3) != 0)) begin
+        in_valid <= 1'b1;
+        {in_last, ikeep, in_q} <= inb[ii];
+      end else begin
+        in_valid <= 1'b0;
+      end
+      out_ready <= (${STALL} == 0) || (($random(seed) & 3) != 0);
+    end
+  end
+  // checker
+  always @(posedge clk) begin
+    if (!rst && out_valid && out_ready) begin
+      {ef, el, ek, ep} = outb[oi];
+      if (out_first !== ef || out_last !== el || okeep !== ek) begin
+        errors = errors + 1;
+        if (errors <= 20) $display("FAIL: beat %0d markers first=%0d last=%0d keep=%0d, expected %0d %0d %0d",
+                                   oi, out_first, out_last, okeep, ef, el, ek);
+      end
+      for (j = 0; j < ${L}; j = j + 1)
+        if (j < ek || ${L} == 1) begin
+          checks = checks + 1;
+          if (out_p[8*j +: 8] !== ep[8*j +: 8]) begin
+            errors = errors + 1;
+            if (errors <= 20) $display("FAIL: beat %0d lane %0d: p=%0d expected %0d", oi, j, out_p[8*j +: 8], ep[8*j +: 8]);
+          end
+        end
+      oi = oi + 1;
+    end
+  end
+  initial begin
+    $readmemh("in.hex", inb);
+    $readmemh("expected.hex", outb);
+    repeat (2) @(negedge clk);
+    rst = 1'b0;
+${LOAD}    @(negedge clk);
+    started = 1'b1;
+    while (oi < ${NO} && cycles < ${LIMIT}) @(negedge clk);
+    if (oi < ${NO}) begin
+      errors = errors + 1;
+      $display("FAIL: timed out after %0d cycles with %0d of %0d output beats", cycles, oi, ${NO});
+    end
+    $display("CYCLES: %0d", cycles);
+)", v) + tb_epilogue());
+  tb.data_files = {{"in.hex", in}, {"expected.hex", out}};
+  if (g.o.programmable) tb.data_files.emplace_back("prog.hex", program_file(g, prog));
+  tb.checks = elems;
+  return tb;
+}
+
+std::string UnitVerification::summary() const {
+  return fmt::format("stages {}; rows {}; lint {}", stages.summary(), rows.summary(), lint.summary());
+}
+
+UnitVerification verify_softmax_unit(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt,
+                                     const UnitTestOptions& t, const SimOptions& sim, const LintOptions& lint) {
+  const VerilogUnit unit = generate_softmax_unit(r, opt);
+  UnitVerification v;
+  LintOptions lo = lint;
+  if (!lo.work_dir.empty()) lo.work_dir += "/lint";
+  v.lint = hw::lint(unit, lo);
+  const UnitTestbench st = softmax_stage_testbench(r, opt, t);
+  SimOptions so = sim;
+  if (!so.work_dir.empty()) so.work_dir += "/stages";
+  so.data_files.insert(so.data_files.end(), st.data_files.begin(), st.data_files.end());
+  v.stages = simulate(unit, st.tb, so);
+  const UnitTestbench rt = softmax_row_testbench(r, opt, t);
+  SimOptions ro = sim;
+  if (!ro.work_dir.empty()) ro.work_dir += "/rows";
+  ro.data_files.insert(ro.data_files.end(), rt.data_files.begin(), rt.data_files.end());
+  v.rows = simulate(unit, rt.tb, ro);
+  return v;
+}
+
+}  // namespace gqalut::hw
