@@ -34,8 +34,12 @@ mkdir -p "$dir"
 echo "npm_deps: installing ${missing[*]} into $dir" >&2
 # --ignore-scripts: onnxruntime-node's postinstall only downloads optional GPU binaries; the
 # CPU library (bin/napi-v6/linux/x64/libonnxruntime.so.1) is inside the package.
-ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix "$dir" --ignore-scripts --prefer-offline \
-  --no-audit --no-fund --loglevel=error "${pkgs[@]}" >&2
+log="$dir/npm-install.log"
+if ! ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix "$dir" --ignore-scripts --prefer-offline \
+  --no-audit --no-fund --loglevel=error "${pkgs[@]}" >"$log" 2>&1; then
+  echo "npm_deps: npm install failed (no network and nothing in npm's cache?): $(grep -m1 -i 'err' "$log" || tail -n1 "$log"); full log: $log" >&2
+  exit 2
+fi
 for p in "${pkgs[@]}"; do
   installed "$p" || { echo "npm_deps: $p is not in $dir/node_modules after npm install" >&2; exit 2; }
 done

@@ -691,8 +691,8 @@ def convert(model: nn.Module, tables: Optional[Dict[str, gqalut.TableSet]] = Non
     `entries`). method: a table search method of ``gqalut.methods()`` or ``"ibert"`` (I-BERT's
     integer GELU, softmax and LayerNorm; other activations kept float, reported).
     activations / softmax / layernorm: False keeps that kind float (reported).
-    calibrate: an iterable of inputs (a tensor, a tuple of positional inputs or a dict of
-    keyword inputs per item) run once, in float, after the conversion: each table activation
+    calibrate: a tensor (one batch) or an iterable of inputs (a tensor, a tuple of positional
+    inputs or a dict of keyword inputs per item) run once, in float, after the conversion: each table activation
     gets the finest input scale whose int8 codes hold the largest |x| its site saw
     (``report.calibration``: site -> (max |x|, n)); without it a table activation starts at the
     finest scale whose codes span its table's range (e.g. +-4 for GELU, hard-swish, SiLU).
@@ -714,6 +714,11 @@ def convert(model: nn.Module, tables: Optional[Dict[str, gqalut.TableSet]] = Non
                       ("functional", functional)):
         if not isinstance(val, bool):
             raise TypeError(f"{flag} must be True or False, got {type(val).__name__}")
+    if isinstance(calibrate, torch.Tensor):
+        calibrate = [calibrate]  # one batch, not its rows
+    elif calibrate is not None and (isinstance(calibrate, (str, bytes)) or not hasattr(calibrate, "__iter__")):
+        raise TypeError(f"calibrate must be a tensor or an iterable of inputs (tensors, tuples or dicts), "
+                        f"got {type(calibrate).__name__}")
     ctx = _Ctx(tables, method, entries, activations, softmax, layernorm, softmax_in_frac, layernorm_out_frac)
     # the root itself may be a non-linear module
     new, why = ctx.for_module(model)

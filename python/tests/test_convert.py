@@ -401,6 +401,10 @@ def test_convert_arguments():
         convert(nn.GELU(), method="magic")
     with pytest.raises(TypeError, match="functional must be True or False"):
         convert(nn.GELU(), functional=1)
+    with pytest.raises(TypeError, match="calibrate must be a tensor or an iterable of inputs .*got int"):
+        convert(nn.GELU(), calibrate=3)
+    rep = convert(nn.Sequential(nn.GELU()), calibrate=torch.full((2, 3), 10.0))  # a tensor: one batch
+    assert rep.calibration == {"0": (10.0, 3)}
     rep = convert(nn.GELU())
     assert list(rep) == [("<root>", "GELU", "TableActivation")] and isinstance(rep.model, gt.TableActivation)
     m = nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=-1), nn.GELU())
