@@ -258,11 +258,58 @@ SoftmaxRef make_softmax_ref(const TableSet& exp2m1_set, const TableSet& div_set,
     m1 = std::max(m1, v);              // k >= 1: any c, halved
   }
   p.exp_max_rel_error = worst;
-  // Gain g: the largest reachable e stays < 2^24.
-  const double emax = std::max(double(m0), double(m1) / 2);
-  p.exp_gain = kExpBits - 1 - static_cast<int>(std::floor(std::log2(emax)));
   p.log2e = static_cast<uint32_t>(std::llround(std::ldexp(1.4426950408889634, kLog2eBits)));
   p.exp_shift = in_frac + kLog2eBits - s;
+
+  // The DIV table (independent of the EXP stage): octave, Newton steps and R's bound.
+  const Octave o = pick_octave(div_set, 1, "DIV", [](double x, double y) { return x * y - 1.0; });
+  p.div_scale = o.scale;
+  p.div_a = o.a;
+  p.div_max_rel_error = o.max_rel;
+  r.div = div_set.at(o.scale);
+  p.div_table_shift = r.div.shift();
+  if (p.div_table_shift > kRecipTableShiftMax)
+    throw std::invalid_argument(fmt::format("softmax DIV accumulator scale must be <= 2^-{}", kRecipTableShiftMax));
+  const auto [steps, bound] = newton_steps(o.max_rel, kDivSeedLimit, "softmax DIV", [](double d) { return d * d; });
+  p.newton_steps = steps;
+  p.recip_max_rel_error = bound;
+  // R <= 2^15 / (1 - 2^-(a+1)): after a rounding carry X may sit just below the octave.
+  p.r_max = static_cast<uint32_t>(std::floor(std::ldexp(1.0, kRecipBits) / (1.0 - std::ldexp(1.0, -(o.a + 1))))) + 1;
+
+  // Gain g: the largest that keeps every reachable e (k = 0 with c <= 0, or k = 1) below 2^24 - 2^7 and
+  // e16 R below 2^31, from the table's actual mantissas. It starts from 2^23 / (largest mantissa); a table
+  // whose f(0) is slightly negative (uniform fits) has its largest k = 0 mantissa just under 2^L_e and
+  // takes one step less (e(0) ~ 2^23 either way).
+  const double emax = std::max(double(m0), double(m1) / 2);
+  const int g0 = kExpBits - 1 - static_cast<int>(std::floor(std::log2(emax)));
+  uint32_t e0 = 0, e_max = 0;
+  uint64_t prod = 0;
+  bool fits = false;
+  for (int g = g0; g >= g0 - 2 && !fits; --g) {
+    p.exp_gain = g;
+    e0 = softmax_exp(r, 0);  // u = 0: k = 0, c = 0 (u_cap is still 0: set below, after g)
+    e_max = 0;
+    for (uint32_t k = 0; k <= 1; ++k)
+      for (int c = c_lo; c <= c_hi; ++c) {
+        if (k == 0 && c > 0) continue;
+        e_max = std::max(e_max, softmax_exp_shift(p, softmax_exp_mantissa(r, c), k));
+      }
+    prod = uint64_t{softmax_e16(e_max)} * p.r_max;
+    fits = e_max < (1u << kExpBits) - (1u << (kE16Shift - 1)) && prod < (uint64_t{1} << kProductBits);
+  }
+  if (!fits)
+    throw std::invalid_argument(fmt::format(
+        "softmax product e*R must fit {} bits, got {} (the exp2m1 table's largest reachable e = {} at gain {}, "
+        "the DIV octave [2^{}, 2^{}) gives R <= {})",
+        kProductBits, prod, e_max, p.exp_gain, p.div_a, p.div_a + 1, p.r_max));
+  // Range proof of the EXP stage: e(0) >= 2^22 (its shift T below stays >= 1, its mass counts).
+  if (e0 < (1u << (kExpBits - 2)))
+    throw std::invalid_argument(fmt::format(
+        "softmax exp2m1_set (function '{}'): e(0) = {} at gain {} is below 2^22: its largest mantissa 2^L_e + f(c) "
+        "is {} times 2^(L_e + 1) where f(0) gives {}",
+        exp2m1_set.function, e0, p.exp_gain, emax / std::ldexp(1.0, le + 1),
+        std::ldexp(double(eval_acc(r.exp2m1, 0)), -le)));
+  p.max_product = static_cast<uint32_t>(prod);
   // u_cap: the smallest u whose shift k + pre_shift reaches 26 (k is nondecreasing in u),
   // found with u_cap at its maximum so the split sees u itself.
   p.u_cap = 0xffffffffu;
@@ -277,34 +324,6 @@ SoftmaxRef make_softmax_ref(const TableSet& exp2m1_set, const TableSet& div_set,
     if (shift_of(mid) >= kExpZeroShift) hi = mid; else lo = mid + 1;
   }
   p.u_cap = static_cast<uint32_t>(lo);
-  // Range proofs of the EXP stage: e(0) >= 2^22 and every reachable e (k = 0 with c <= 0, or k = 1) < 2^24 - 2^7.
-  const uint32_t e0 = softmax_exp(r, 0);
-  uint32_t e_max = 0;
-  for (uint32_t k = 0; k <= 1; ++k)
-    for (int c = c_lo; c <= c_hi; ++c) {
-      if (k == 0 && c > 0) continue;
-      e_max = std::max(e_max, softmax_exp_shift(p, softmax_exp_mantissa(r, c), k));
-    }
-  if (e0 < (1u << (kExpBits - 2)) || e_max >= (1u << kExpBits) - (1u << (kE16Shift - 1)))
-    throw std::invalid_argument(fmt::format("softmax EXP stage out of range: e(0) = {}, max e = {}", e0, e_max));
-
-  const Octave o = pick_octave(div_set, 1, "DIV", [](double x, double y) { return x * y - 1.0; });
-  p.div_scale = o.scale;
-  p.div_a = o.a;
-  p.div_max_rel_error = o.max_rel;
-  r.div = div_set.at(o.scale);
-  p.div_table_shift = r.div.shift();
-  if (p.div_table_shift > kRecipTableShiftMax)
-    throw std::invalid_argument(fmt::format("softmax DIV accumulator scale must be <= 2^-{}", kRecipTableShiftMax));
-  const auto [steps, bound] = newton_steps(o.max_rel, kDivSeedLimit, "softmax DIV", [](double d) { return d * d; });
-  p.newton_steps = steps;
-  p.recip_max_rel_error = bound;
-  // R <= 2^15 / (1 - 2^-(a+1)): after a rounding carry X may sit just below the octave.
-  p.r_max = static_cast<uint32_t>(std::floor(std::ldexp(1.0, kRecipBits) / (1.0 - std::ldexp(1.0, -(o.a + 1))))) + 1;
-  const uint64_t prod = uint64_t{softmax_e16(e_max)} * p.r_max;
-  if (prod >= (uint64_t{1} << kProductBits))
-    throw std::invalid_argument(fmt::format("softmax product e*R must fit {} bits, got {}", kProductBits, prod));
-  p.max_product = static_cast<uint32_t>(prod);
   // The smallest shift T (sum = e(0) alone) must stay >= 1.
   const int t_min = softmax_out_shift(p, floor_log2(e0));
   if (t_min < 1) throw std::invalid_argument(fmt::format("softmax out_frac {} is too fine (shift {})", out_frac, t_min));

@@ -20,6 +20,7 @@
 #include "gqalut/intops.hpp"
 #include "gqalut/intops_measure.hpp"
 #include "gqalut/io.hpp"
+#include "gqalut/methods.hpp"
 
 using namespace gqalut;
 __extension__ typedef unsigned __int128 u128;  // exact products of the Q28 steps
@@ -35,7 +36,19 @@ TableSet official(const std::string& file) {
   return read_json_file(std::string(GQALUT_SHARED_DIR) + "/reference/official/" + file);
 }
 
+// A uniform-breakpoint fit with automatic INT8 formats (its f(0) is slightly negative: issue 17).
+TableSet uniform(const char* fn, int entries, int scale) {
+  Problem p = Problem::make(find_function(fn), entries);
+  p.scales = {scale};
+  p.slope_format = FormatChoice::parse("auto");
+  p.intercept_format = FormatChoice::parse("auto");
+  return run_method("uniform", p).tables;
+}
+
 struct Sets {
+  TableSet exp8_uniform = uniform("exp2m1", 8, 8);
+  TableSet exp16_uniform = uniform("exp2m1", 16, 8);
+  TableSet reci8_uniform = uniform("reci", 8, 5);
   TableSet exp8 = fit_int8_optimum("exp2m1", 8, {8});
   TableSet exp16 = fit_int8_optimum("exp2m1", 16, {8});
   TableSet reci8 = fit_int8_optimum("reci", 8, {5});
@@ -64,6 +77,9 @@ std::vector<SoftmaxCase> softmax_cases() {
   c.push_back({&s.exp8, &s.reci8, 4, 7});
   c.push_back({&s.exp8, &s.reci8, 4, 15});
   c.push_back({&s.exp8, &s.reci8, 4, 1});
+  // Uniform fits: f(0) < 0 made the gain one too large before (issue 17); the plan now steps it down.
+  for (const TableSet* e : {&s.exp8_uniform, &s.exp16_uniform}) c.push_back({e, &s.reci8_uniform, 4, 8});
+  c.push_back({&s.exp8_uniform, &s.reci8, 10, 8});
   return c;
 }
 std::string name(const SoftmaxCase& c) {
@@ -147,7 +163,11 @@ TEST(Datapath, SoftmaxExpStageEveryInt8Input) {
       }
     }
     ASSERT_GE(ref::softmax_exp(r, 0), 1u << 22);
+    ASSERT_LT(uint64_t{ref::softmax_e16(ref::softmax_exp(r, 0))} * p.r_max, uint64_t{1} << 31);
+    ASSERT_LT(uint64_t(p.max_product), uint64_t{1} << 31);
   }
+  // The uniform fits this covers (issue 17): f(0) slightly negative.
+  EXPECT_LT(eval_acc(sets().exp8_uniform.at(8), 0), 0);
 }
 
 // Sum range reduction, DIV seed and Newton steps, for every DIV code d the plan
