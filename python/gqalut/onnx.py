@@ -1164,6 +1164,9 @@ def load(model, recognize: bool = True) -> OnnxModule:
         if n.op_type == "Constant":
             consts[n.output[0]] = _constant_value(attrs, name)
             continue
+        if n.op_type == "Identity" and n.input[0] in consts:  # exporters share weights through Identity
+            consts[n.output[0]] = consts[n.input[0]]
+            continue
         nodes.append(_Node(n.op_type, list(n.input), list(n.output), attrs, name))
     g = _Graph(nodes, consts, [o.name for o in graph.output], ranks, dims)
     nodes = _fuse(g, opset, recognize)

@@ -250,3 +250,39 @@ def test_ppocr_rec_equals_onnxruntime():
             text.append(labels[k])
         prev = k
     assert "".join(text).strip() == "In the beginning God created"
+
+
+@pytest.mark.parametrize("opset", [11, 13, 17])
+def test_torch_exported_vision_transformer(opset, tmp_path):
+    """torchvision's ViT exported by torch.onnx (decomposed LayerNorm with weights shared through
+    Identity nodes before opset 17, LayerNormalization from 17; erf GELU; attention softmax):
+    5 LayerNorm, 2 GELU, 2 softmax recognized; outputs equal torch's and onnxruntime-node's."""
+    tv = pytest.importorskip("torchvision.models.vision_transformer", reason="python3-torchvision is not installed")
+    torch.manual_seed(0)
+    vit = tv.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64, mlp_dim=128,
+                               num_classes=10).eval()
+    with torch.no_grad():
+        nn.init.normal_(vit.heads.head.weight, std=0.1)
+    x = torch.randn(2, 3, 32, 32)
+    path = tmp_path / f"vit{opset}.onnx"
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(vit, x, str(path), opset_version=opset, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "n"}})
+    m = go.load(path)
+    kinds = {}
+    for v in m.ops.values():
+        kinds[type(v).__name__] = kinds.get(type(v).__name__, 0) + 1
+    assert kinds["LayerNorm"] == 5 and kinds["GELU"] == 2 and kinds.get("Softmax", 0) + kinds.get("SoftmaxFlat", 0) == 2
+    assert "LayerNormLastAxis" not in kinds
+    x2 = torch.randn(3, 3, 32, 32)  # another batch size (dynamic axis)
+    with torch.no_grad():
+        assert np.abs(m(x2).numpy() - vit(x2).numpy()).max() < 1e-5
+    if ORT_MISSING is None:
+        ref = go.run_onnxruntime(path, {"x": x2.numpy()})["y"]
+        with torch.no_grad():
+            assert np.abs(m(x2).numpy() - ref).max() < 1e-4
+    import gqalut.torch as gt
+    rep = gt.convert(m)
+    assert len(rep) == 9 and rep.kept == []
