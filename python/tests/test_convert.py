@@ -265,6 +265,25 @@ def test_transformer_encoder_layer_functional_activation_and_fast_path():
     assert calls and cosine(y, ref) > 0.995
 
 
+def test_transformer_encoder_stack_with_padding_mask():
+    torch.manual_seed(6)
+    layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, activation="gelu", batch_first=True)
+    enc = nn.TransformerEncoder(layer, 2).eval()
+    x = torch.randn(3, 6, 32)
+    mask = torch.zeros(3, 6, dtype=torch.bool)
+    mask[:, -2:] = True
+    slow = copy.deepcopy(enc)  # the float model on torch's standard path (the fast path drops padded rows)
+    for lay in slow.layers:
+        lay.activation_relu_or_gelu = 0
+    with torch.no_grad():
+        ref = slow(x, src_key_padding_mask=mask)
+    rep = convert(enc)
+    assert len(rep) == 10 and rep.kept == []
+    with torch.no_grad():
+        y = enc(x, src_key_padding_mask=mask)
+    assert y.shape == ref.shape and cosine(y[:, :4], ref[:, :4]) > 0.995
+
+
 # ---------------------------------------------------------------- ONNX-loaded models
 
 def test_onnx_patterns_model_every_site_integer():
