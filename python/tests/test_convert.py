@@ -290,20 +290,23 @@ def test_onnx_patterns_model_every_site_integer():
     pytest.importorskip("onnx", reason="python3-onnx is not installed")
     import gqalut.onnx as go
     from test_onnx import synthetic_model
-    m = go.load(synthetic_model())
-    x = torch.randn(2, 5, 16) * 2
-    with torch.no_grad():
-        ref = m(x)[0]
-    rep = convert(m)
-    assert rep.model is m and rep.kept == []
-    assert sorted(r.old for r in rep) == sorted(["LayerNorm", "SiLU", "SiLU", "Hardswish", "Hardsigmoid", "GELU",
-                                                 "Softmax", "Softmax"])
-    assert not any(isinstance(v, FLOAT_NONLINEAR) for v in m.modules())
-    with torch.no_grad():
-        y = m(x)[0]
-    # uncalibrated default input scales: the swish's beta * x reaches 9, past the SiLU table's
-    # +-8 clamp at its default scale, and the final softmax sharpens every difference
-    assert cosine(y, ref) > 0.75
+    torch.manual_seed(7)
+    x, calib = torch.randn(2, 5, 16) * 2, torch.randn(2, 5, 16) * 2
+    for cal, bound in ((None, 0.7), (calib, 0.99)):
+        m = go.load(synthetic_model())
+        with torch.no_grad():
+            ref = m(x)[0]
+        rep = convert(m, calibrate=cal)
+        assert rep.model is m and rep.kept == []
+        assert sorted(r.old for r in rep) == sorted(["LayerNorm", "SiLU", "SiLU", "Hardswish", "Hardsigmoid", "GELU",
+                                                     "Softmax", "Softmax"])
+        assert not any(isinstance(v, FLOAT_NONLINEAR) for v in m.modules())
+        with torch.no_grad():
+            y = m(x)[0]
+        # uncalibrated default input scales: the swish's beta * x reaches 9, past the SiLU table's
+        # +-8 at its default scale, and the final softmax sharpens every difference (cosine
+        # 0.80-0.88 over seeds); calibrated on another batch: 0.996-0.999
+        assert cosine(y, ref) > bound, (cal is None, cosine(y, ref))
 
 
 def test_onnx_patterns_each_site_alone():
