@@ -35,7 +35,7 @@ from torch import nn
 import gqalut
 from .torch import (IntLayerNorm, IntSoftmax, Replacement, TableActivation, default_table)
 
-__all__ = ["convert", "Report", "Attention", "METHODS_FOR_CONVERT", "hsigmoid_table"]
+__all__ = ["convert", "Report", "Attention", "hsigmoid_table"]
 
 # ---------------------------------------------------------------- tables
 
@@ -181,10 +181,6 @@ _NO_INTEGER = (nn.LogSoftmax, nn.Softmin, nn.ELU, nn.CELU, nn.SELU, nn.GLU, nn.S
                nn.InstanceNorm3d, nn.LocalResponseNorm, nn.Softmax2d)
 _INTEGER_TYPES: Tuple[type, ...] = (TableActivation, IntSoftmax, IntLayerNorm)
 PIECEWISE = "kept: piecewise linear (exact on integer codes, no table needed)"
-
-METHODS_FOR_CONVERT = ("optimal", "optimum", "uniform", "ga-improved", "ga", "improved", "ga-faithful", "faithful",
-                       "nnlut", "nn-lut", "ibert")
-
 
 class _Ctx:
     def __init__(self, tables, method, entries, activations, softmax, layernorm, softmax_in_frac, layernorm_out_frac):
