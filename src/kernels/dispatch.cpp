@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "gqalut/kernels.hpp"
+#include "gqalut/text.hpp"
 #include "ukernels.h"
 
 namespace gqalut {
@@ -33,7 +34,7 @@ Isa parse_isa(std::string_view text) {
   if (text == "avx512") return Isa::avx512;
   if (text == "auto") return Isa::automatic;
   throw std::invalid_argument(
-      fmt::format("ISA must be scalar, avx2, avx512 or auto, got '{}'", text));
+      fmt::format("ISA must be scalar, avx2, avx512 or auto, got {}", quote(text, 40)));
 }
 
 bool isa_supported(Isa isa) {
@@ -84,11 +85,16 @@ Isa default_isa() {
   static const Isa chosen = [] {
     const char* env = std::getenv("GQALUT_ISA");
     if (env == nullptr || *env == '\0') return best_isa();
-    Isa isa = parse_isa(env);
+    Isa isa = Isa::automatic;
+    try {
+      isa = parse_isa(env);
+    } catch (const std::invalid_argument& e) {  // name the variable: the user may not know it is set
+      throw std::invalid_argument(std::string("GQALUT_ISA (environment): ") + e.what());
+    }
     if (isa == Isa::automatic) return best_isa();
     if (!isa_supported(isa))
       throw std::invalid_argument(
-          fmt::format("GQALUT_ISA={} is not supported by this CPU", env));
+          fmt::format("GQALUT_ISA (environment) {} is not supported by this CPU", quote(env, 40)));
     return isa;
   }();
   return chosen;

@@ -407,3 +407,61 @@ TEST(Hostile18, ContradictoryMetadataIsRefused) {
   Outcome ok = run("ops gelu --in-frac 6 --tables " + official("gelu_pwl_7.json"));
   EXPECT_EQ(ok.code, 0) << ok.err;
 }
+
+TEST(Hostile18, MessagesAreOneClearLine) {
+  // Class 5. Every integer option of every command: 2^64 - 1 (2^64 for unsigned ones) is
+  // reported as typed, not as -1 or "Could not convert".
+  int options = 0;
+  for (const char* sub : {"fit", "eval", "show", "compare", "export", "sweep", "kernels", "ops"}) {
+    Outcome help = run(std::string(sub) + " --help");
+    ASSERT_EQ(help.code, 0) << sub;
+    std::istringstream lines(help.out);
+    for (std::string line; std::getline(lines, line);) {
+      // "  -k,--entries INT:INT in [2, 64]=8" / "  --seed UINT:UINT64=1"
+      const size_t dash = line.find("--");
+      if (line.rfind("  ", 0) != 0 || dash == std::string::npos || dash > 8) continue;
+      const size_t sp = line.find(' ', dash);
+      if (sp == std::string::npos) continue;
+      const std::string opt = line.substr(dash, sp - dash), type = line.substr(sp + 1, 4);
+      const bool is_uint = type == "UINT", is_int = type.rfind("INT", 0) == 0;
+      if (!is_int && !is_uint) continue;
+      const std::string big = is_uint ? "18446744073709551616" : "18446744073709551615";
+      SCOPED_TRACE(std::string(sub) + " " + opt);
+      Outcome r = run(std::string(sub) + " " + opt + " " + big);
+      EXPECT_EQ(r.code, 2);
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      EXPECT_NE(r.err.find("got '" + big + "'"), std::string::npos) << r.err;
+      ++options;
+    }
+  }
+  EXPECT_GE(options, 15);
+  // A range is named as typed (was "got 65").
+  expect_error("sweep --func gelu --entries 4:100 --no-area",
+               "--entries: entries must be in [2, 64], got 65 (in the range '4:100')");
+  // Unknown subcommands (were "A subcommand is required", and the main help with exit 0).
+  for (const char* args : {"nosuch", "nosuch --help", "--isa scalar nosuch", "fitt --func gelu"})
+    expect_error(args, "unknown subcommand '");
+  expect_error("nosuch --help", "unknown subcommand 'nosuch' (known: fit, eval, show, compare, export,");
+  // A 100,000-character --isa is cut; GQALUT_ISA names itself.
+  const std::string isa(100000, 'x');
+  Outcome r = run("--isa " + isa + " kernels");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_LT(r.err.size(), 200u);
+  EXPECT_NE(r.err.find("ISA must be scalar, avx2, avx512 or auto, got 'xxxx"), std::string::npos) << r.err.substr(0, 200);
+  expect_error("ops gelu", "GQALUT_ISA (environment): ISA must be scalar, avx2, avx512 or auto, got 'bogus'",
+               "GQALUT_ISA=bogus");
+  // .npy errors name the file.
+  fs::path npy = write_npy("bad_dtype.npy", "<c8", "2,", std::string(16, '\0'));
+  expect_error("ops gelu --rows " + npy.string(), "'" + npy.string() + "': dtype '<c8' is not supported");
+  fs::path dims = write_npy("bad_dims.npy", "|i1", "2, x", "");
+  expect_error("ops gelu --rows " + dims.string(), "'" + dims.string() + "': .npy shape must list non-negative integers");
+}
+
+TEST(Hostile18, OutputsAreCheckedBeforeTheWork) {
+  // Class 4: compare --plots without gnuplot ran the whole comparison first.
+  fs::path tables = tmpdir() / "tables_nognuplot";
+  expect_error("compare --funcs gelu --entries 4 --generations 2 --tables " + tables.string() + " --plots " +
+                   (tmpdir() / "plots_nognuplot").string(),
+               "--plots needs gnuplot on the PATH", "PATH=/nonexistent");
+  EXPECT_TRUE(!fs::exists(tables) || fs::is_empty(tables));
+}

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -155,6 +156,20 @@ std::string colour(const std::string& m) {
   return it == c.end() ? "#000000" : it->second;
 }
 
+// True when an executable `program` lies in a folder of $PATH.
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    const std::string dir = end > start ? dirs.substr(start, end - start) : ".";
+    if (::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 // Runs a gnuplot script that draws one PNG, atomically: gnuplot writes a temporary file
 // beside the target, renamed over it only when gnuplot succeeds.
 void render(const std::string& script, const std::string& png) {
@@ -240,6 +255,8 @@ void run(const CompareArgs& a) {
   for (const auto& f : split(a.funcs)) funcs.push_back(find_function(f));
   std::vector<int> plot_scales = a.plots.empty() ? std::vector<int>{} : parse_scales(a.plot_scales);
   // Every output is checked before the work: a bad path fails now, with nothing printed.
+  if (!a.plots.empty() && !on_path("gnuplot"))  // found missing after the whole comparison before
+    throw std::invalid_argument("--plots needs gnuplot on the PATH (apt-get install gnuplot-nox)");
   check_output(a.csv, "CSV");
   check_output(a.json_out, "JSON");
   for (const auto& [dir, what] : {std::pair{a.tables_dir, "table"}, std::pair{a.plots, "plot"}}) {

@@ -172,6 +172,7 @@ void add_fit_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--scales", a->scales, "Input scales n (x = q*2^-n): 0:6, 5, 0,2,4")->capture_default_str();
   cmd->add_option("--input-bits", a->input_bits, "Input code width b_in: 2..8 or 16 (codes -2^(b_in-1)..2^(b_in-1)-1)")
+      ->check(int_in(2, 16))
       ->capture_default_str();
   cmd->add_option("--method,-m", a->method, "ga | ga-faithful | optimal | uniform | nnlut (see below)")->capture_default_str();
   cmd->add_flag("--faithful", a->faithful, "GA as the official trainer runs it");

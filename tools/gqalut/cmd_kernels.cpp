@@ -123,9 +123,9 @@ void add_kernels_command(CLI::App& app) {
       "  gqalut --isa avx2 kernels --table ../shared/reference/official/gelu_pwl_7.json --scale 4 --out-frac 5\n"
       "The global --isa (or GQALUT_ISA) sets the default ISA of every command.");
   cmd->add_option("--table", o->table, "Table file: show the kernel each family runs for it on every ISA");
-  cmd->add_option("--scale", o->scale, "Scale of the table (default: its largest)")->check(CLI::Range(0, 31));
+  cmd->add_option("--scale", o->scale, "Scale of the table (default: its largest)")->check(int_in(0, 31));
   cmd->add_option("--out-frac", o->out_frac, "Output fraction bits of the int8 kernels (default: the scale)")
-      ->check(CLI::Range(0, 31));
+      ->check(int_in(0, 31));
   cmd->add_flag("--json", o->json, "Print JSON");
   cmd->callback([o] { run(*o); });
 }

@@ -95,7 +95,14 @@ std::vector<int> parse_list(const std::string& option, const std::string& text,
     } else {
       int a = num(part.substr(0, colon)), b = num(part.substr(colon + 1));
       if (a > b) throw std::invalid_argument(fmt::format("{}: range {} is empty", option, part));
-      for (int v = a; v <= b; ++v) out.push_back(v);
+      for (int v = a; v <= b; ++v) {
+        try {  // name the range the user wrote, not only the first value of it that fails
+          check(v);
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument(fmt::format("{} (in the range '{}')", e.what(), part));
+        }
+        out.push_back(v);
+      }
     }
   }
   if (out.empty()) throw std::invalid_argument(fmt::format("{} must not be empty, got '{}'", option, text));
@@ -790,18 +797,20 @@ void add_sweep_command(CLI::App& app) {
                   "max |error|) | int8 (int8 data requantized to b_in bits; --scale-mode span)")
       ->capture_default_str();
   cmd->add_option("--split-window", a->split_window, "Fraction bits around the fitting split tried by --split best")
+      ->check(int_in(0, 4))
       ->capture_default_str();
   cmd->add_option("--budget", a->budget, "Error budget (of --metric): report the cheapest point that meets it");
   cmd->add_option("--csv", a->csv, "Write one row per point as CSV");
   cmd->add_option("--json", a->json_out, "Write the points, per-scale errors and references as JSON");
   cmd->add_option("--plot", a->plot, "Write the error-against-area plot with the Pareto fronts (PNG, gnuplot)");
-  cmd->add_option("-j,--jobs", a->jobs, "Parallel points and syntheses")->capture_default_str();
+  cmd->add_option("-j,--jobs", a->jobs, "Parallel points and syntheses")->check(int_in(1, 64))->capture_default_str();
   cmd->add_option("--cache-dir", a->cache_dir, "Cache of optima and synthesis results (default ~/.cache/gqalut)");
   cmd->add_option("--liberty", a->liberty, "Liberty file (default: OSU 0.18 um, fetched into the cache)");
   cmd->add_option("--rtl-dir", a->rtl_dir, "Folder of the INT32/FP32 reference designs (default: the source tree's rtl/)");
   cmd->add_option("--ref-entries", a->ref_entries, "Entry counts of the INT32/FP32 reference units, or none")
       ->capture_default_str();
-  cmd->add_option("--baked-scale", a->baked_scale, "Scale of the baked unit (default: the largest of --scales)");
+  cmd->add_option("--baked-scale", a->baked_scale, "Scale of the baked unit (default: the largest of --scales)")
+      ->check(int_in(0, Table::kMaxScale));
   cmd->add_option("--timing", a->timing,
                   "Critical path: auto (OpenSTA if found, else ABC's estimate, with a note) | opensta (required)\n"
                   "| abc (ABC's estimate). OpenSTA is $GQALUT_STA if set, else sta in PATH")

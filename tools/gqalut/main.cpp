@@ -3,6 +3,9 @@
 #include <exception>
 #include <iostream>
 #include <new>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "cli.hpp"
 #include "gqalut/kernels.hpp"
@@ -28,6 +31,26 @@ int main(int argc, char** argv) {
 #include "commands.def"
 #undef GQALUT_COMMAND
   try {
+    // The first word that is not a main option must name a subcommand: CLI11 would say "A
+    // subcommand is required" for `gqalut nosuch`, and print the main help for `gqalut nosuch --help`.
+    for (int i = 1; i < argc; ++i) {
+      const std::string word = argv[i];
+      if (word == "--isa") {
+        ++i;  // its value
+      } else if (word.empty() || word[0] != '-') {
+        bool found = false;
+        std::string known;
+        for (const CLI::App* sub : app.get_subcommands({})) {
+          found = found || sub->check_name(word);
+          known += (known.empty() ? "" : ", ") + sub->get_name();
+        }
+        if (!found) {
+          throw std::invalid_argument(fmt::format("unknown subcommand {} (known: {}; gqalut --help)",
+                                                  gqalut::quote(word, 40), known));
+        }
+        break;
+      }
+    }
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
