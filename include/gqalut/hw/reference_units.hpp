@@ -1,0 +1,106 @@
+// gqalut hardware layer: the reference units beside the integer softmax / LayerNorm units
+// (issue 16, point 4) — an FP32 softmax and an FP32 LayerNorm unit built from the project's FP32
+// primitives (rtl/fp32_*.v), and the I-BERT-style integer units (rtl/*_ibert.v) — with their
+// bit-exact C++ models, generators (VerilogUnit) and stream testbenches. docs/hw_reference_units.md.
+//
+// The FP32 models round every operation as the RTL does (rtl/models.hpp: round to nearest even,
+// subnormals flushed to zero, canonical NaN); they need the default floating-point environment.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gqalut/intops_measure.hpp"
+
+#include "gqalut/hw/sim.hpp"
+#include "gqalut/hw/unit.hpp"
+
+namespace gqalut::hw {
+
+// ------------------------------------------------------------------ FP32 building blocks
+namespace fp32ref {
+
+// float(q) 2^-frac for a code q of `bits` bits (rtl/fp32_cvt.v fp32_from_int: exact up to 24
+// significant bits, then round to nearest even).
+float from_int(int64_t q, int frac);
+// clamp(round_half_away(x 2^scale), lo, hi); NaN, zeros and subnormals give 0 (fp32_to_int).
+int32_t to_int(float x, int scale, int32_t lo, int32_t hi);
+// e^d (rtl/fp32_exp.v): range reduction t = d log2(e) = k + f, degree-5 polynomial of 2^f.
+float exp(float d);
+// 1/x and 1/sqrt(x) (rtl/fp32_newton.v): 64-entry 9-bit seed, two Newton steps.
+float recip(float x);
+float rsqrt(float x);
+// The seeds: Y / 1024 with Y in [512, 1024) (index = top 6 mantissa bits; for rsqrt the
+// exponent's parity and the top 5 mantissa bits).
+uint32_t recip_seed(int index);
+uint32_t rsqrt_seed(int index);
+// The polynomial coefficients c0..c5 of 2^f on [-1/2, 1/2] (FP32 bits) and log2(e) as a float.
+const uint32_t* exp_coefficients();
+constexpr uint32_t kLog2e = 0x3fb8aa3bu;
+
+}  // namespace fp32ref
+
+// ------------------------------------------------------------------ FP32 units
+struct Fp32SoftmaxConfig {
+  int max_n = 256;        // longest row (buffer depth), >= 2
+  int in_frac = 4;        // int8 logits at 2^-in_frac, in [0, 15]
+  int out_frac = 8;       // uint8 probabilities at 2^-out_frac, in [0, 15]
+  bool pipeline = true;   // one FP32 operation per pipeline stage (else combinational passes)
+};
+
+struct Fp32LayerNormConfig {
+  int max_n = 256;
+  int in_frac = 4;        // int8 x at 2^-in_frac
+  int gamma_frac = 6;     // int8 gamma at 2^-gamma_frac
+  int out_frac = 4;       // int32 beta and int8 y at 2^-out_frac
+  float eps = 1e-5f;      // > 0
+  bool pipeline = true;
+};
+
+// The models: one row (n in [1, max_n]) exactly as the unit computes it.
+void fp32_softmax_row(const Fp32SoftmaxConfig& c, const int8_t* q, uint8_t* out, size_t n);
+void fp32_layernorm_row(const Fp32LayerNormConfig& c, const int8_t* q, const int8_t* gamma, const int32_t* beta,
+                        int8_t* out, size_t n);
+
+// The units: rtl_dir holds the hand-written sources (the source tree's rtl/); the result adds a
+// generated wrapper (the top) with the parameters set, e.g. "ref_softmax_fp32_n256_i4_o8_p1".
+// Throw std::invalid_argument (one line naming the field and value) for a bad configuration.
+VerilogUnit fp32_softmax_unit(const Fp32SoftmaxConfig& c, const std::string& rtl_dir);
+VerilogUnit fp32_layernorm_unit(const Fp32LayerNormConfig& c, const std::string& rtl_dir);
+
+// ------------------------------------------------------------------ I-BERT-style units
+// (declared in the I-BERT section below once include/gqalut/ibert.hpp lands.)
+
+// ------------------------------------------------------------------ error against double
+// The measurement of intops_measure.hpp (`gqalut ops`) for any row function: rows quantized at
+// 2^-in_frac (half away from zero, saturated to int8), the output compared with the double
+// operation on the quantized inputs, clamped to the output codes; LayerNorm's gamma N(1, 0.2) at
+// 2^-gamma_frac and beta N(0, 0.2) at 2^-out_frac drawn from `seed` as measure_layernorm draws them.
+using SoftmaxRowFn = std::function<void(const int8_t* q, uint8_t* out, size_t n)>;
+using LayerNormRowFn =
+    std::function<void(const int8_t* q, const int8_t* gamma, const int32_t* beta, int8_t* out, size_t n)>;
+OpErrorStats measure_softmax_rows(const SoftmaxRowFn& row, int in_frac, int out_frac, const Rows& rows);
+OpErrorStats measure_layernorm_rows(const LayerNormRowFn& row, int in_frac, int gamma_frac, int out_frac, double eps,
+                                    const Rows& rows, uint64_t seed);
+
+// ------------------------------------------------------------------ stream testbenches
+// Softmax-like units (ports in_q/in_last -> out_p/out_last, int8 -> uint8): rows in, expected
+// rows out (from a model), simulated with random valid/ready gaps (stall) under `seed`.
+struct StreamCheck {
+  std::vector<std::vector<int8_t>> q;          // rows of codes
+  std::vector<std::vector<int8_t>> gamma;      // LayerNorm only (same shape as q)
+  std::vector<std::vector<int32_t>> beta;      // LayerNorm only
+  std::vector<std::vector<int32_t>> expected;  // rows of expected output codes
+};
+// The testbench units (rtl/tb_softmax_ref.v, rtl/tb_layernorm_ref.v).
+VerilogUnit softmax_stream_testbench(const std::string& rtl_dir);
+VerilogUnit layernorm_stream_testbench(const std::string& rtl_dir);
+// Writes in.hex / exp.hex and simulates `unit` (a softmax-like or LayerNorm-like unit, by
+// `layernorm`) in the stream testbench. opt.iverilog_flags gets -DUNIT=<unit.top>.
+SimResult simulate_stream(const VerilogUnit& unit, bool layernorm, const StreamCheck& check, const std::string& rtl_dir,
+                          SimOptions opt, unsigned seed = 1, bool stall = true);
+
+}  // namespace gqalut::hw

@@ -1,0 +1,248 @@
+/* verilator lint_off DECLFILENAME */
+// gqalut reference design (issue 16): FP32 LayerNorm unit, the floating-point baseline of the
+// integer LayerNorm unit, built from fp32_add / fp32_mul, fp32_recip_seq / fp32_rsqrt_seq and
+// the conversions of fp32_cvt.v (round to nearest even, FTZ).
+//
+// Interface (one element per cycle, valid/ready; a row ends with in_last / out_last):
+//   in:  int8 code q at 2^-IN_FRAC, int8 gamma at 2^-GAMMA_FRAC, int32 beta at 2^-OUT_FRAC
+//   out: int8 y at 2^-OUT_FRAC.
+// Rows of 1..MAXN elements; the row's (q, gamma, beta) are kept in a buffer. FP32 throughout:
+//   load:  x_i = float(q_i) 2^-IN_FRAC;  Sx = fl(.. fl(0 + x_0) ..),  Sxx = fl(.. fl(0 + fl(x_0 x_0)) ..)
+//   stats: rn = fp32_recip(float(n));  mean = fl(Sx rn);  m2 = fl(Sxx rn);  var = fl(m2 - fl(mean mean));
+//          var = max(var, +0);  r = fp32_rsqrt(fl(var + EPS))     (on the unit's multiplier and adder)
+//   out:   y_i = clamp(round_half_away(fl(fl(fl(fl(x_i - mean) r) g_i) + b_i) 2^OUT_FRAC), -128, 127),
+//          g_i = float(gamma_i) 2^-GAMMA_FRAC, b_i = float(beta_i) 2^-OUT_FRAC (round to nearest even).
+// Phases run one after another, one element per cycle: a row of n takes about 2n + 30 cycles
+// (+ 4 with PIPE = 1, which registers every FP32 operation of the element pipelines).
+// out_valid holds until out_ready (the output pipeline stalls meanwhile).
+module layernorm_fp32 #(
+  parameter MAXN = 256,
+  parameter IN_FRAC = 4,
+  parameter GAMMA_FRAC = 6,
+  parameter OUT_FRAC = 4,
+  parameter [31:0] EPS = 32'h3727c5ac,  // 1e-5f
+  parameter PIPE = 1,
+  parameter AW = (MAXN <= 2) ? 1 : $clog2(MAXN)
+) (
+  input  wire        clk,
+  input  wire        rst,
+  input  wire        in_valid,
+  output wire        in_ready,
+  input  wire [7:0]  in_q,
+  input  wire [7:0]  in_gamma,
+  input  wire [31:0] in_beta,
+  input  wire        in_last,
+  output reg         out_valid,
+  input  wire        out_ready,
+  output reg  [7:0]  out_y,
+  output reg         out_last
+);
+  localparam [2:0] S_LOAD = 3'd0, S_DRAIN = 3'd1, S_RCP = 3'd2, S_STAT = 3'd3, S_RSQ = 3'd4, S_OUT = 3'd5;
+  localparam LAT = 1 + (PIPE != 0 ? 3 : 0);  // buffer read to the output register's input
+  reg [2:0] st;
+  reg [2:0] k;  // step of S_STAT
+  reg [47:0] mem [0:MAXN-1];
+  reg [AW:0] wp, n, rp;
+  reg [31:0] sx, sxx, mean, m2, vr, ve, rs;
+  reg r_start, q_start;
+  wire adv = !(out_valid && !out_ready);
+
+  // Shared units.
+  wire [31:0] m1a, m1b, m1y, a1a, a1b, a1y, m2y, a2y;
+  reg [31:0] m1a_r, m1b_r, a1a_r, a1b_r;
+  fp32_mul u_m1 (.a(m1a), .b(m1b), .y(m1y));
+  fp32_add u_a1 (.a(a1a), .b(a1b), .y(a1y));
+
+  // Load: x, x*x (mul1), then the two accumulators (add1: Sx, add2: Sxx).
+  assign in_ready = (st == S_LOAD);
+  wire fire = in_valid && (st == S_LOAD);
+  wire in_end = in_last || (wp == MAXN - 1);
+  wire [31:0] x_in;
+  fp32_from_int #(.W(8), .F(IN_FRAC)) u_cin (.q(in_q), .y(x_in));
+  wire [31:0] lx, lxx;
+  wire lv, ll;
+  ref_pipe #(.W(64), .EN(PIPE)) p_l (.clk(clk), .en(1'b1), .d({x_in, m1y}), .q({lx, lxx}));
+  ref_vdelay #(.N(PIPE != 0 ? 1 : 0)) v_l (.clk(clk), .rst(rst), .en(1'b1), .v(fire), .l(fire && in_end),
+    .vq(lv), .lq(ll));
+
+  // Output pipeline: read -> d = x - mean (add1) -> u = d r (mul1) -> v = u g (mul2) -> w = v + b (add2).
+  reg [47:0] b_r;
+  reg v_r, l_r;
+  wire [31:0] xo, go, bo;
+  fp32_from_int #(.W(8), .F(IN_FRAC)) u_cx (.q(b_r[7:0]), .y(xo));
+  fp32_from_int #(.W(8), .F(GAMMA_FRAC)) u_cg (.q(b_r[15:8]), .y(go));
+  fp32_from_int #(.W(32), .F(OUT_FRAC)) u_cb (.q(b_r[47:16]), .y(bo));
+  wire [31:0] d, g1, b1, u, g2, b2, v;
+  ref_pipe #(.W(96), .EN(PIPE)) p_d (.clk(clk), .en(adv), .d({a1y, go, bo}), .q({d, g1, b1}));
+  ref_pipe #(.W(96), .EN(PIPE)) p_u (.clk(clk), .en(adv), .d({m1y, g1, b1}), .q({u, g2, b2}));
+  fp32_mul u_m2 (.a(u), .b(g2), .y(m2y));
+  wire [31:0] b3;
+  ref_pipe #(.W(64), .EN(PIPE)) p_v (.clk(clk), .en(adv), .d({m2y, b2}), .q({v, b3}));
+  fp32_add u_a2 (.a(st == S_OUT ? v : sxx), .b(st == S_OUT ? b3 : lxx), .y(a2y));
+  wire [7:0] y_code;
+  fp32_to_int #(.OW(8), .S(OUT_FRAC), .LO(-128), .HI(127)) u_out (.x(a2y), .y(y_code));
+  wire o_v, o_l;
+  ref_vdelay #(.N(LAT - 1)) v_o (.clk(clk), .rst(rst), .en(adv), .v(v_r), .l(l_r), .vq(o_v), .lq(o_l));
+
+  // Newton engines on mul1 / add1.
+  wire [31:0] nf, r_ma, r_mb, r_aa, r_ab, r_y, q_ma, q_mb, q_aa, q_ab, q_y;
+  wire r_busy, r_done, q_busy, q_done;
+  fp32_from_int #(.W(AW + 2), .F(0)) u_cn (.q({1'b0, n}), .y(nf));
+  fp32_recip_seq u_rcp (.clk(clk), .rst(rst), .start(r_start), .x(nf), .busy(r_busy), .done(r_done), .y(r_y),
+    .mul_a(r_ma), .mul_b(r_mb), .mul_y(m1y), .add_a(r_aa), .add_b(r_ab), .add_y(a1y));
+  fp32_rsqrt_seq u_rsq (.clk(clk), .rst(rst), .start(q_start), .x(ve), .busy(q_busy), .done(q_done), .y(q_y),
+    .mul_a(q_ma), .mul_b(q_mb), .mul_y(m1y), .add_a(q_aa), .add_b(q_ab), .add_y(a1y));
+
+  // Operand selection of mul1 / add1.
+  always @* begin
+    m1a_r = x_in; m1b_r = x_in;         // load: x * x
+    a1a_r = sx; a1b_r = lx;             // load: Sx + x
+    case (st)
+      S_RCP: begin m1a_r = r_ma; m1b_r = r_mb; a1a_r = r_aa; a1b_r = r_ab; end
+      S_RSQ: begin m1a_r = q_ma; m1b_r = q_mb; a1a_r = q_aa; a1b_r = q_ab; end
+      S_STAT: begin
+        case (k)
+          3'd0: begin m1a_r = sx; m1b_r = rs; end      // mean = Sx rn
+          3'd1: begin m1a_r = sxx; m1b_r = rs; end     // m2 = Sxx rn
+          3'd2: begin m1a_r = mean; m1b_r = mean; end  // mean^2
+          default: ;
+        endcase
+        a1a_r = (k == 3'd3) ? m2 : vr;                 // var = m2 - mean^2; then var + EPS
+        a1b_r = (k == 3'd3) ? {~rs[31], rs[30:0]} : EPS;
+      end
+      S_OUT: begin m1a_r = d; m1b_r = rs; a1a_r = xo; a1b_r = {~mean[31], mean[30:0]}; end
+      default: ;
+    endcase
+  end
+  assign m1a = m1a_r;
+  assign m1b = m1b_r;
+  assign a1a = a1a_r;
+  assign a1b = a1b_r;
+
+  always @(posedge clk) begin
+    r_start <= 1'b0;
+    q_start <= 1'b0;
+    if (rst) begin
+      st <= S_LOAD;
+      wp <= 0;
+      rp <= 0;
+      n <= 0;
+      k <= 0;
+      sx <= 32'h0;
+      sxx <= 32'h0;
+      v_r <= 1'b0;
+      l_r <= 1'b0;
+      out_valid <= 1'b0;
+      out_last <= 1'b0;
+    end else begin
+      if (lv) begin
+        sx <= a1y;
+        sxx <= a2y;
+      end
+      case (st)
+        S_LOAD:
+          if (fire) begin
+            mem[wp[AW-1:0]] <= {in_beta, in_gamma, in_q};
+            if (in_end) begin
+              n <= wp + 1'b1;
+              wp <= 0;
+              st <= S_DRAIN;
+            end else begin
+              wp <= wp + 1'b1;
+            end
+          end
+        S_DRAIN:  // the last element reaches the accumulators
+          if (ll || PIPE == 0) begin
+            st <= S_RCP;
+            r_start <= 1'b1;
+          end
+        S_RCP:
+          if (r_done) begin
+            rs <= r_y;
+            k <= 0;
+            st <= S_STAT;
+          end
+        S_STAT: begin
+          k <= k + 1'b1;
+          case (k)
+            3'd0: mean <= m1y;
+            3'd1: m2 <= m1y;
+            3'd2: rs <= m1y;                                  // mean^2 (rs is free until rsqrt)
+            3'd3: vr <= a1y[31] ? 32'h00000000 : a1y;         // clamp a negative variance to +0
+            default: begin                                    // a1y = var + EPS
+              ve <= a1y;
+              q_start <= 1'b1;
+              st <= S_RSQ;
+            end
+          endcase
+        end
+        S_RSQ:
+          if (q_done) begin
+            rs <= q_y;
+            rp <= 0;
+            st <= S_OUT;
+          end
+        default:  // S_OUT
+          if (out_valid && out_ready && out_last) begin
+            st <= S_LOAD;
+            sx <= 32'h0;
+            sxx <= 32'h0;
+          end
+      endcase
+      if (adv) begin
+        if (st == S_OUT && rp < n) begin
+          b_r <= mem[rp[AW-1:0]];
+          v_r <= 1'b1;
+          l_r <= (rp == n - 1'b1);
+          rp <= rp + 1'b1;
+        end else begin
+          v_r <= 1'b0;
+          l_r <= 1'b0;
+        end
+        out_valid <= o_v;
+        out_last <= o_l;
+        out_y <= y_code;
+      end
+    end
+  end
+  wire unused = &{1'b0, r_busy, q_busy};
+endmodule
+
+// valid / last delayed by N stages (advancing when en), reset to 0; N = 0 is a wire.
+module ref_vdelay #(
+  parameter N = 1
+) (
+  input  wire clk,
+  input  wire rst,
+  input  wire en,
+  input  wire v,
+  input  wire l,
+  output wire vq,
+  output wire lq
+);
+  generate
+    if (N > 0) begin : d
+      reg [N-1:0] vs, ls;
+      integer i;
+      always @(posedge clk) begin
+        if (rst) begin
+          vs <= 0;
+          ls <= 0;
+        end else if (en) begin
+          vs[0] <= v;
+          ls[0] <= l;
+          for (i = 1; i < N; i = i + 1) begin
+            vs[i] <= vs[i-1];
+            ls[i] <= ls[i-1];
+          end
+        end
+      end
+      assign vq = vs[N-1];
+      assign lq = ls[N-1];
+    end else begin : w
+      assign vq = v;
+      assign lq = l;
+      wire unused = &{1'b0, clk, rst, en};
+    end
+  endgenerate
+endmodule

@@ -1,0 +1,157 @@
+// gqalut reference design (issue 16): FP32 softmax unit, the floating-point baseline of the
+// integer softmax unit, built from fp32_add / fp32_mul / fp32_ge, fp32_exp, fp32_recip_seq and
+// the conversions of fp32_cvt.v (round to nearest even, FTZ).
+//
+// Interface (one element per cycle, valid/ready; a row ends with in_last / out_last):
+//   in:  int8 logit codes q at 2^-IN_FRAC;  out: uint8 probabilities at 2^-OUT_FRAC.
+// Rows of 1..MAXN elements (the MAXN-th element ends a row). The row's codes are kept in an
+// int8 buffer (as the integer unit keeps them); the arithmetic is FP32 throughout:
+//   load:  x_i = float(q_i) 2^-IN_FRAC;  M = max_i x_i            (fp32_ge, first wins ties)
+//   sum:   e_i = fp32_exp(fl(x_i - M));  S = fl(..fl(fl(0 + e_0) + e_1).. + e_{n-1})  (in order)
+//   recip: R = fp32_recip(S)        (Newton, on the unit's multiplier and adder)
+//   out:   p_i = clamp(round_half_away(fl(e_i R) 2^OUT_FRAC), 0, 255)   (e_i recomputed)
+// Phases run one after another, one element per cycle each: a row of n takes
+// 3n + 2 LAT + 13 cycles, LAT = 1 + (PIPE ? 13 : 0) (buffer read, x - M, fp32_exp);
+// the next row is accepted when the last output has left. PIPE = 1 registers every FP32
+// operation of the element pipeline (one operation per stage); PIPE = 0 leaves it
+// combinational between the buffer read and the accumulator / output registers.
+// out_valid holds until out_ready (the element pipeline stalls meanwhile).
+module softmax_fp32 #(
+  parameter MAXN = 256,
+  parameter IN_FRAC = 4,
+  parameter OUT_FRAC = 8,
+  parameter PIPE = 1,
+  parameter AW = (MAXN <= 2) ? 1 : $clog2(MAXN)
+) (
+  input  wire       clk,
+  input  wire       rst,
+  input  wire       in_valid,
+  output wire       in_ready,
+  input  wire [7:0] in_q,
+  input  wire       in_last,
+  output reg        out_valid,
+  input  wire       out_ready,
+  output reg  [7:0] out_p,
+  output reg        out_last
+);
+  localparam [1:0] S_LOAD = 2'd0, S_SUM = 2'd1, S_RCP = 2'd2, S_OUT = 2'd3;
+  localparam LAT = 1 + (PIPE != 0 ? 13 : 0);  // buffer read to e_i
+  reg [1:0] st;
+  reg [7:0] mem [0:MAXN-1];
+  reg [AW:0] wp, n, rp;
+  reg [31:0] mx, acc, rcp;
+  reg rstart;
+  wire adv = !(out_valid && !out_ready);  // the element pipeline advances
+
+  // Load: buffer the codes, running maximum.
+  assign in_ready = (st == S_LOAD);
+  wire [31:0] x_in;
+  fp32_from_int #(.W(8), .F(IN_FRAC)) u_cin (.q(in_q), .y(x_in));
+  wire in_ge;
+  fp32_ge u_ge (.a(mx), .b(x_in), .ge(in_ge));
+  wire in_end = in_last || (wp == MAXN - 1);
+
+  // Element pipeline: buffer read, x - M, exp.
+  reg [7:0] q_r;
+  reg v_r, l_r;
+  wire [31:0] x_r, d0, d, e;
+  fp32_from_int #(.W(8), .F(IN_FRAC)) u_cx (.q(q_r), .y(x_r));
+  fp32_add u_d (.a(x_r), .b({~mx[31], mx[30:0]}), .y(d0));
+  ref_pipe #(.W(32), .EN(PIPE)) p_d (.clk(clk), .en(adv), .d(d0), .q(d));
+  fp32_exp #(.PIPE(PIPE)) u_exp (.clk(clk), .en(adv), .d(d), .y(e));
+  // valid / last of the element at the exp output (LAT - 1 stages after the read register)
+  wire e_v, e_l;
+  generate
+    if (LAT > 1) begin : vdelay
+      reg [LAT-2:0] vs, ls;
+      always @(posedge clk) begin
+        if (rst) vs <= 0;
+        else if (adv) vs <= {vs[LAT-3 >= 0 ? LAT-3 : 0:0], v_r} ;
+        if (adv) ls <= {ls[LAT-3 >= 0 ? LAT-3 : 0:0], l_r};
+      end
+      assign e_v = vs[LAT-2];
+      assign e_l = ls[LAT-2];
+    end else begin : vnone
+      assign e_v = v_r;
+      assign e_l = l_r;
+    end
+  endgenerate
+
+  // The shared multiplier and adder: accumulate (sum), Newton (recip), scale (out).
+  wire [31:0] ma, mb, my, aa, ab, ay, r_ma, r_mb, r_aa, r_ab, r_y;
+  wire r_busy, r_done;
+  fp32_recip_seq u_rcp (.clk(clk), .rst(rst), .start(rstart), .x(acc), .busy(r_busy), .done(r_done), .y(r_y),
+    .mul_a(r_ma), .mul_b(r_mb), .mul_y(my), .add_a(r_aa), .add_b(r_ab), .add_y(ay));
+  assign ma = (st == S_RCP) ? r_ma : e;
+  assign mb = (st == S_RCP) ? r_mb : rcp;
+  assign aa = (st == S_RCP) ? r_aa : acc;
+  assign ab = (st == S_RCP) ? r_ab : e;
+  fp32_mul u_mul (.a(ma), .b(mb), .y(my));
+  fp32_add u_add (.a(aa), .b(ab), .y(ay));
+  wire [7:0] p_code;
+  wire p_unused;
+  fp32_to_int #(.OW(9), .S(OUT_FRAC), .LO(0), .HI(255)) u_out (.x(my), .y({p_unused, p_code}));
+
+  always @(posedge clk) begin
+    rstart <= 1'b0;
+    if (rst) begin
+      st <= S_LOAD;
+      wp <= 0;
+      rp <= 0;
+      n <= 0;
+      v_r <= 1'b0;
+      l_r <= 1'b0;
+      out_valid <= 1'b0;
+      out_last <= 1'b0;
+    end else begin
+      case (st)
+        S_LOAD:
+          if (in_valid) begin
+            mem[wp[AW-1:0]] <= in_q;
+            if (wp == 0 || !in_ge) mx <= x_in;
+            if (in_end) begin
+              n <= wp + 1'b1;
+              wp <= 0;
+              rp <= 0;
+              acc <= 32'h00000000;
+              st <= S_SUM;
+            end else begin
+              wp <= wp + 1'b1;
+            end
+          end
+        S_SUM:
+          if (e_v) begin
+            acc <= ay;
+            if (e_l) begin
+              st <= S_RCP;
+              rstart <= 1'b1;
+            end
+          end
+        S_RCP:
+          if (r_done) begin
+            rcp <= r_y;
+            rp <= 0;
+            st <= S_OUT;
+          end
+        default:  // S_OUT
+          if (out_valid && out_ready && out_last) st <= S_LOAD;
+      endcase
+      // Buffer reads of the sum and out phases.
+      if (adv) begin
+        if ((st == S_SUM || st == S_OUT) && rp < n) begin
+          q_r <= mem[rp[AW-1:0]];
+          v_r <= 1'b1;
+          l_r <= (rp == n - 1'b1);
+          rp <= rp + 1'b1;
+        end else begin
+          v_r <= 1'b0;
+          l_r <= 1'b0;
+        end
+        out_valid <= e_v && (st == S_OUT);
+        out_last <= e_l && (st == S_OUT);
+        out_p <= p_code;
+      end
+    end
+  end
+  wire unused = &{1'b0, r_busy, p_unused};
+endmodule

@@ -1,0 +1,365 @@
+// The reference units of issue 16 (point 4): bit-exact models, generators and stream testbenches
+// (gqalut/hw/reference_units.hpp, docs/hw_reference_units.md).
+#include "gqalut/hw/reference_units.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "../../rtl/models.hpp"  // the FP32 primitives' models (fp32_add, fp32_mul, fp32_ge)
+
+namespace gqalut::hw {
+
+namespace fp32ref {
+namespace {
+
+using rtl::bits_of;
+using rtl::float_of;
+constexpr uint32_t kCoef[6] = {0x3f800001u, 0x3f317218u, 0x3e75fc83u, 0x3d6357b6u, 0x3c1e8838u, 0x3aaf8448u};
+
+float neg(float x) { return float_of(bits_of(x) ^ 0x80000000u); }
+
+// y with its biased exponent moved by `shift`: a result below the normal range is a signed zero,
+// above it a signed infinity (y normal).
+float scale_exponent(float y, int shift, uint32_t sign) {
+  const int e = int((bits_of(y) >> 23) & 0xff) + shift;
+  if (e <= 0) return float_of(sign);
+  if (e >= 255) return float_of(sign | 0x7f800000u);
+  return float_of(sign | (uint32_t(e) << 23) | (bits_of(y) & 0x7fffffu));
+}
+
+}  // namespace
+
+const uint32_t* exp_coefficients() { return kCoef; }
+
+uint32_t recip_seed(int i) { return uint32_t(std::lround(131072.0 / double(129 + 2 * i))); }
+
+uint32_t rsqrt_seed(int i) {
+  const int p = i >> 5, j = i & 31;
+  return uint32_t(std::lround(8192.0 / std::sqrt(double(65 + 2 * j) * double(1 << p))));
+}
+
+float from_int(int64_t q, int frac) { return std::ldexp(static_cast<float>(q), -frac); }
+
+int32_t to_int(float x, int scale, int32_t lo, int32_t hi) {
+  x = rtl::ftz(x);
+  if (std::isnan(x) || x == 0) return 0;
+  const double v = std::round(std::ldexp(double(x), scale));  // half away from zero
+  return int32_t(std::clamp(v, double(lo), double(hi)));
+}
+
+float exp(float d) {
+  const float t = rtl::fp32_mul(d, float_of(kLog2e));
+  if (std::isnan(t)) return float_of(rtl::kCanonicalNan);
+  if (std::fabs(t) >= 256.0f) return t < 0 ? 0.0f : std::numeric_limits<float>::infinity();
+  const int32_t k = to_int(t, 0, -511, 511);
+  const float f = rtl::fp32_add(t, neg(from_int(k, 0)));
+  float p = float_of(kCoef[5]);
+  for (int i = 4; i >= 0; --i) p = rtl::fp32_add(rtl::fp32_mul(p, f), float_of(kCoef[i]));
+  return scale_exponent(p, k, 0);
+}
+
+float recip(float x) {
+  x = rtl::ftz(x);
+  const uint32_t b = bits_of(x), sign = b & 0x80000000u, e = (b >> 23) & 0xff, m = b & 0x7fffffu;
+  if (std::isnan(x)) return float_of(rtl::kCanonicalNan);
+  if (e == 0) return float_of(sign | 0x7f800000u);
+  if (e == 255) return float_of(sign);
+  const float mr = float_of((127u << 23) | m);
+  float y = float_of((126u << 23) | ((recip_seed(int(m >> 17)) - 512u) << 14));
+  for (int s = 0; s < 2; ++s) {
+    const float t = rtl::fp32_mul(mr, y);
+    const float u = rtl::fp32_add(2.0f, neg(t));
+    y = rtl::fp32_mul(y, u);
+  }
+  return scale_exponent(y, -(int(e) - 127), sign);
+}
+
+float rsqrt(float x) {
+  x = rtl::ftz(x);
+  const uint32_t b = bits_of(x), sign = b & 0x80000000u, e = (b >> 23) & 0xff, m = b & 0x7fffffu;
+  if (std::isnan(x)) return float_of(rtl::kCanonicalNan);
+  if (e == 0) return float_of(sign | 0x7f800000u);
+  if (sign) return float_of(rtl::kCanonicalNan);
+  if (e == 255) return 0.0f;
+  const uint32_t p = (e & 1) ? 0 : 1;  // e - 127 odd
+  const float h = float_of(((126u + p) << 23) | m);
+  float y = float_of((126u << 23) | ((rsqrt_seed(int((p << 5) | (m >> 18))) - 512u) << 14));
+  for (int s = 0; s < 2; ++s) {
+    const float a = rtl::fp32_mul(y, y);
+    const float c = rtl::fp32_add(1.5f, neg(rtl::fp32_mul(a, h)));
+    y = rtl::fp32_mul(y, c);
+  }
+  return scale_exponent(y, -((int(e) - 127 - int(p)) / 2), 0);
+}
+
+}  // namespace fp32ref
+
+namespace {
+
+void check_range(const char* unit, const char* field, int v, int lo, int hi) {
+  if (v < lo || v > hi)
+    throw std::invalid_argument(fmt::format("{}: {} must be in [{}, {}], got {}", unit, field, lo, hi, v));
+}
+
+void check_row(const char* unit, size_t n, int max_n) {
+  if (n < 1 || n > size_t(max_n))
+    throw std::invalid_argument(fmt::format("{}: row length must be in [1, max_n = {}], got {}", unit, max_n, n));
+}
+
+void check(const Fp32SoftmaxConfig& c) {
+  check_range("fp32 softmax", "max_n", c.max_n, 2, 1 << 16);
+  check_range("fp32 softmax", "in_frac", c.in_frac, 0, 15);
+  check_range("fp32 softmax", "out_frac", c.out_frac, 0, 15);
+}
+
+void check(const Fp32LayerNormConfig& c) {
+  check_range("fp32 layernorm", "max_n", c.max_n, 2, 1 << 16);
+  check_range("fp32 layernorm", "in_frac", c.in_frac, 0, 15);
+  check_range("fp32 layernorm", "gamma_frac", c.gamma_frac, 0, 15);
+  check_range("fp32 layernorm", "out_frac", c.out_frac, 0, 15);
+  const float e = rtl::ftz(c.eps);
+  if (!(e > 0) || !std::isfinite(e))
+    throw std::invalid_argument(fmt::format("fp32 layernorm: eps must be a positive normal float, got {}", c.eps));
+}
+
+VerilogUnit read_sources(const std::string& rtl_dir, const std::vector<std::string>& names) {
+  std::vector<std::string> paths;
+  for (const auto& n : names) paths.push_back(rtl_dir + "/" + n);
+  return read_unit("", paths);
+}
+
+}  // namespace
+
+void fp32_softmax_row(const Fp32SoftmaxConfig& c, const int8_t* q, uint8_t* out, size_t n) {
+  check(c);
+  check_row("fp32 softmax", n, c.max_n);
+  std::vector<float> x(n);
+  for (size_t i = 0; i < n; ++i) x[i] = fp32ref::from_int(q[i], c.in_frac);
+  float m = x[0];
+  for (size_t i = 1; i < n; ++i)
+    if (!rtl::fp32_ge(m, x[i])) m = x[i];
+  const float neg_m = fp32ref::neg(m);
+  float s = 0.0f;
+  for (size_t i = 0; i < n; ++i) s = rtl::fp32_add(s, fp32ref::exp(rtl::fp32_add(x[i], neg_m)));
+  const float r = fp32ref::recip(s);
+  for (size_t i = 0; i < n; ++i) {
+    const float p = rtl::fp32_mul(fp32ref::exp(rtl::fp32_add(x[i], neg_m)), r);
+    out[i] = uint8_t(fp32ref::to_int(p, c.out_frac, 0, 255));
+  }
+}
+
+void fp32_layernorm_row(const Fp32LayerNormConfig& c, const int8_t* q, const int8_t* gamma, const int32_t* beta,
+                        int8_t* out, size_t n) {
+  check(c);
+  check_row("fp32 layernorm", n, c.max_n);
+  float sx = 0.0f, sxx = 0.0f;
+  for (size_t i = 0; i < n; ++i) {
+    const float x = fp32ref::from_int(q[i], c.in_frac);
+    sx = rtl::fp32_add(sx, x);
+    sxx = rtl::fp32_add(sxx, rtl::fp32_mul(x, x));
+  }
+  const float rn = fp32ref::recip(fp32ref::from_int(int64_t(n), 0));
+  const float mean = rtl::fp32_mul(sx, rn);
+  const float m2 = rtl::fp32_mul(sxx, rn);
+  float var = rtl::fp32_add(m2, fp32ref::neg(rtl::fp32_mul(mean, mean)));
+  if (std::signbit(var)) var = 0.0f;
+  const float r = fp32ref::rsqrt(rtl::fp32_add(var, c.eps));
+  const float neg_mean = fp32ref::neg(mean);
+  for (size_t i = 0; i < n; ++i) {
+    const float d = rtl::fp32_add(fp32ref::from_int(q[i], c.in_frac), neg_mean);
+    const float u = rtl::fp32_mul(d, r);
+    const float v = rtl::fp32_mul(u, fp32ref::from_int(gamma[i], c.gamma_frac));
+    const float w = rtl::fp32_add(v, fp32ref::from_int(beta[i], c.out_frac));
+    out[i] = int8_t(fp32ref::to_int(w, c.out_frac, -128, 127));
+  }
+}
+
+namespace {
+
+const std::vector<std::string> kFp32Common = {"fp32_add.v", "fp32_mul.v", "fp32_ge.v", "fp32_cvt.v", "fp32_exp.v",
+                                              "fp32_newton.v"};
+
+// The wrapper module: the unit's ports, its parameters set.
+std::string wrapper(const std::string& top, const std::string& module, const std::string& params, bool layernorm) {
+  const std::string in_ports = layernorm ? "  input  wire [7:0]  in_q,\n  input  wire [7:0]  in_gamma,\n"
+                                           "  input  wire [31:0] in_beta,\n"
+                                         : "  input  wire [7:0]  in_q,\n";
+  const std::string out_port = layernorm ? "out_y" : "out_p";
+  const std::string in_conn =
+      layernorm ? ".in_q(in_q), .in_gamma(in_gamma), .in_beta(in_beta)," : ".in_q(in_q),";
+  return fmt::format(
+      "// Generated by gqalut (gqalut/hw/reference_units.hpp): {module} with its parameters set.\n"
+      "module {top} (\n"
+      "  input  wire        clk,\n  input  wire        rst,\n  input  wire        in_valid,\n"
+      "  output wire        in_ready,\n{in_ports}  input  wire        in_last,\n"
+      "  output wire        out_valid,\n  input  wire        out_ready,\n  output wire [7:0]  {out},\n"
+      "  output wire        out_last\n);\n"
+      "  {module} #({params}) u_unit (.clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready), {in_conn}\n"
+      "    .in_last(in_last), .out_valid(out_valid), .out_ready(out_ready), .{out}({out}), .out_last(out_last));\n"
+      "endmodule\n",
+      fmt::arg("module", module), fmt::arg("top", top), fmt::arg("in_ports", in_ports), fmt::arg("out", out_port),
+      fmt::arg("params", params), fmt::arg("in_conn", in_conn));
+}
+
+}  // namespace
+
+VerilogUnit fp32_softmax_unit(const Fp32SoftmaxConfig& c, const std::string& rtl_dir) {
+  check(c);
+  std::vector<std::string> names = kFp32Common;
+  names.push_back("softmax_fp32.v");
+  VerilogUnit u = read_sources(rtl_dir, names);
+  u.top = fmt::format("ref_softmax_fp32_n{}_i{}_o{}_p{}", c.max_n, c.in_frac, c.out_frac, c.pipeline ? 1 : 0);
+  const std::string params = fmt::format(".MAXN({}), .IN_FRAC({}), .OUT_FRAC({}), .PIPE({})", c.max_n, c.in_frac,
+                                         c.out_frac, c.pipeline ? 1 : 0);
+  u.files.emplace_back(u.top + ".v", wrapper(u.top, "softmax_fp32", params, false));
+  return u;
+}
+
+VerilogUnit fp32_layernorm_unit(const Fp32LayerNormConfig& c, const std::string& rtl_dir) {
+  check(c);
+  std::vector<std::string> names = kFp32Common;
+  names.push_back("layernorm_fp32.v");
+  VerilogUnit u = read_sources(rtl_dir, names);
+  const uint32_t eps = rtl::bits_of(c.eps);
+  u.top = fmt::format("ref_layernorm_fp32_n{}_i{}_g{}_o{}_e{:08x}_p{}", c.max_n, c.in_frac, c.gamma_frac, c.out_frac,
+                      eps, c.pipeline ? 1 : 0);
+  const std::string params =
+      fmt::format(".MAXN({}), .IN_FRAC({}), .GAMMA_FRAC({}), .OUT_FRAC({}), .EPS(32'h{:08x}), .PIPE({})", c.max_n,
+                  c.in_frac, c.gamma_frac, c.out_frac, eps, c.pipeline ? 1 : 0);
+  u.files.emplace_back(u.top + ".v", wrapper(u.top, "layernorm_fp32", params, true));
+  return u;
+}
+
+namespace {
+
+template <typename T>
+T quantize(double v, int frac) {
+  const double q = std::round(std::ldexp(v, frac));  // half away from zero
+  return static_cast<T>(std::clamp(q, double(std::numeric_limits<T>::min()), double(std::numeric_limits<T>::max())));
+}
+
+struct ErrAccum {
+  OpErrorStats s;
+  double sum = 0, floor_sum = 0;
+  void add(double out, double ref) {
+    const double err = std::abs(out - ref), floor_err = std::abs(std::round(ref) - ref);
+    s.max_err_lsb = std::max(s.max_err_lsb, err);
+    s.floor_max_err_lsb = std::max(s.floor_max_err_lsb, floor_err);
+    sum += err;
+    floor_sum += floor_err;
+    ++s.points;
+  }
+  OpErrorStats done() {
+    s.mean_err_lsb = s.points ? sum / double(s.points) : 0.0;
+    s.floor_mean_err_lsb = s.points ? floor_sum / double(s.points) : 0.0;
+    return s;
+  }
+};
+
+}  // namespace
+
+OpErrorStats measure_softmax_rows(const SoftmaxRowFn& fn, int in_frac, int out_frac, const Rows& rows) {
+  ErrAccum acc;
+  for (const auto& row : rows) {
+    const size_t n = row.size();
+    if (n == 0) continue;
+    acc.s.n = n;
+    ++acc.s.rows;
+    std::vector<int8_t> q(n);
+    std::vector<uint8_t> out(n);
+    std::vector<double> x(n);
+    for (size_t i = 0; i < n; ++i) x[i] = std::ldexp(double(q[i] = quantize<int8_t>(row[i], in_frac)), -in_frac);
+    fn(q.data(), out.data(), n);
+    const double m = *std::max_element(x.begin(), x.end());
+    double s = 0;
+    for (double& v : x) s += v = std::exp(v - m);
+    for (size_t i = 0; i < n; ++i) acc.add(double(out[i]), std::min(std::ldexp(x[i] / s, out_frac), 255.0));
+  }
+  return acc.done();
+}
+
+OpErrorStats measure_layernorm_rows(const LayerNormRowFn& fn, int in_frac, int gamma_frac, int out_frac, double eps,
+                                    const Rows& rows, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> g(1.0, 0.2), b(0.0, 0.2);
+  ErrAccum acc;
+  for (const auto& row : rows) {
+    const size_t n = row.size();
+    if (n == 0) continue;
+    acc.s.n = n;
+    ++acc.s.rows;
+    std::vector<int8_t> q(n), gamma(n), out(n);
+    std::vector<int32_t> beta(n);
+    std::vector<double> x(n), gd(n), bd(n);
+    for (size_t i = 0; i < n; ++i) {
+      q[i] = quantize<int8_t>(row[i], in_frac);
+      gamma[i] = quantize<int8_t>(g(rng), gamma_frac);
+      beta[i] = quantize<int32_t>(b(rng), out_frac);
+      x[i] = std::ldexp(q[i], -in_frac);
+      gd[i] = std::ldexp(gamma[i], -gamma_frac);
+      bd[i] = std::ldexp(double(beta[i]), -out_frac);
+    }
+    fn(q.data(), gamma.data(), beta.data(), out.data(), n);
+    double mean = 0, var = 0;
+    for (double v : x) mean += v;
+    mean /= double(n);
+    for (double v : x) var += (v - mean) * (v - mean);
+    var /= double(n);
+    const double inv = 1.0 / std::sqrt(var + eps);
+    for (size_t i = 0; i < n; ++i)
+      acc.add(double(out[i]), std::clamp(std::ldexp(gd[i] * (x[i] - mean) * inv + bd[i], out_frac), -128.0, 127.0));
+  }
+  return acc.done();
+}
+
+VerilogUnit softmax_stream_testbench(const std::string& rtl_dir) {
+  VerilogUnit u = read_sources(rtl_dir, {"tb_softmax_ref.v"});
+  u.top = "tb_softmax_ref";
+  return u;
+}
+
+VerilogUnit layernorm_stream_testbench(const std::string& rtl_dir) {
+  VerilogUnit u = read_sources(rtl_dir, {"tb_layernorm_ref.v"});
+  u.top = "tb_layernorm_ref";
+  return u;
+}
+
+SimResult simulate_stream(const VerilogUnit& unit, bool layernorm, const StreamCheck& check, const std::string& rtl_dir,
+                          SimOptions opt, unsigned seed, bool stall) {
+  if (check.expected.size() != check.q.size())
+    throw std::invalid_argument(fmt::format("simulate_stream: {} input rows but {} expected rows", check.q.size(),
+                                            check.expected.size()));
+  std::string in, exp;
+  for (size_t r = 0; r < check.q.size(); ++r) {
+    const auto& q = check.q[r];
+    if (q.empty() || check.expected[r].size() != q.size())
+      throw std::invalid_argument(fmt::format("simulate_stream: row {} has {} inputs and {} expected outputs", r,
+                                              q.size(), check.expected[r].size()));
+    if (layernorm && (check.gamma.size() <= r || check.beta.size() <= r || check.gamma[r].size() != q.size() ||
+                      check.beta[r].size() != q.size()))
+      throw std::invalid_argument(fmt::format("simulate_stream: row {} lacks gamma or beta of its length", r));
+    for (size_t i = 0; i < q.size(); ++i) {
+      const unsigned last = i + 1 == q.size() ? 1 : 0;
+      if (layernorm)
+        in += fmt::format("1{:01x}{:08x}{:02x}{:02x}\n", last, uint32_t(check.beta[r][i]), uint8_t(check.gamma[r][i]),
+                          uint8_t(q[i]));
+      else
+        in += fmt::format("1{:01x}{:02x}\n", last, uint8_t(q[i]));
+      exp += fmt::format("1{:01x}{:02x}\n", last, uint8_t(check.expected[r][i]));
+    }
+  }
+  opt.data_files.emplace_back("in.hex", in);
+  opt.data_files.emplace_back("exp.hex", exp);
+  const std::string tb = layernorm ? "tb_layernorm_ref" : "tb_softmax_ref";
+  opt.iverilog_flags.push_back("-DUNIT=" + unit.top);
+  opt.iverilog_flags.push_back(fmt::format("-P{}.SEED={}", tb, seed));
+  opt.iverilog_flags.push_back(fmt::format("-P{}.STALL={}", tb, stall ? 1 : 0));
+  return simulate(unit, layernorm ? layernorm_stream_testbench(rtl_dir) : softmax_stream_testbench(rtl_dir), opt);
+}
+
+}  // namespace gqalut::hw

@@ -1,0 +1,419 @@
+// The FP32 reference units of issue 16 (rtl/fp32_exp.v, fp32_newton.v, fp32_cvt.v,
+// softmax_fp32.v, layernorm_fp32.v): linted by Verilator -Wall, simulated under iverilog bit for
+// bit against the C++ models of gqalut/hw/reference_units.hpp (every int8 EXP input, every seed
+// interval and exponent class of the reciprocal / rsqrt, random rows and edge rows), the models'
+// own accuracy against double precision, and the error on the rows of `gqalut ops`.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "gqalut/hw/reference_units.hpp"
+#include "gqalut/hw/sim.hpp"
+#include "gqalut/intops_measure.hpp"
+#include "rtl/models.hpp"
+
+namespace gqalut {
+namespace {
+
+using hw::fp32ref::from_int;
+using rtl::bits_of;
+using rtl::float_of;
+const std::string kRtl = GQALUT_RTL_DIR;
+constexpr uint32_t kSeed = 20261203;
+const float kInf = std::numeric_limits<float>::infinity();
+// GQALUT_HW_FULL=1: the larger random sets (the reduced default keeps the suite well under a minute).
+const bool kFull = std::getenv("GQALUT_HW_FULL") != nullptr;
+int scaled(int reduced, int full) { return kFull ? full : reduced; }
+
+hw::SimOptions sim_options(const std::string& name) {
+  hw::SimOptions o;
+  o.iverilog = GQALUT_IVERILOG;
+  o.vvp = GQALUT_VVP;
+  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/" + name;
+  return o;
+}
+
+hw::LintResult lint(const hw::VerilogUnit& u, const std::string& name) {
+  hw::LintOptions o;
+  o.verilator = GQALUT_VERILATOR;
+  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/" + name;
+  return hw::lint(u, o);
+}
+
+// ------------------------------------------------------------------ blocks (tb_fp32_ops.v)
+const std::vector<std::string> kBlocks = {"fp32_add.v", "fp32_mul.v", "fp32_cvt.v", "fp32_exp.v", "fp32_newton.v"};
+
+// Runs tb_fp32_ops with OP, one check per (x, expected) pair.
+void run_ops(int op, int pipe, const std::vector<std::pair<uint32_t, uint32_t>>& v, const std::string& name) {
+  std::vector<std::string> paths;
+  for (const auto& f : kBlocks) paths.push_back(kRtl + "/" + f);
+  hw::VerilogUnit design = hw::read_unit("fp32_exp", paths);
+  hw::VerilogUnit tb = hw::read_unit("tb_fp32_ops", {kRtl + "/tb_fp32_ops.v"});
+  std::string hex;
+  for (auto [x, y] : v) hex += fmt::format("1{:08x}{:08x}\n", x, y);
+  hw::SimOptions o = sim_options(name);
+  o.data_files.emplace_back("vec.hex", hex);
+  o.iverilog_flags = {fmt::format("-Ptb_fp32_ops.OP={}", op), fmt::format("-Ptb_fp32_ops.PIPE={}", pipe)};
+  hw::SimResult r = hw::simulate(design, tb, o);
+  EXPECT_TRUE(r.passed()) << r.summary() << "\n" << r.compile_log << r.log;
+  EXPECT_EQ(r.checks, (long long)v.size()) << r.summary();
+}
+
+TEST(Fp32Blocks, LintClean) {
+  std::vector<std::string> paths;
+  for (const auto& f : kBlocks) paths.push_back(kRtl + "/" + f);
+  for (const char* top : {"fp32_exp", "fp32_recip_unit", "fp32_rsqrt_unit"}) {
+    hw::LintResult l = lint(hw::read_unit(top, paths), std::string("lint_") + top);
+    EXPECT_TRUE(l.clean()) << top << ": " << l.log;
+  }
+  hw::LintResult l0 = [&] {
+    hw::LintOptions o;
+    o.verilator = GQALUT_VERILATOR;
+    o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/lint_fp32_exp_comb";
+    o.flags = {"-GPIPE=0"};
+    return hw::lint(hw::read_unit("fp32_exp", paths), o);
+  }();
+  EXPECT_TRUE(l0.clean()) << l0.log;
+}
+
+float random_float(std::mt19937_64& rng) {
+  switch (rng() % 3) {
+    case 0:
+      return float_of(uint32_t(rng()));  // any pattern: subnormals, inf, NaN
+    case 1:
+      return std::uniform_real_distribution<float>(-300.f, 300.f)(rng);
+    default:
+      return std::ldexp(1.0f + float(rng() % (1u << 23)) / float(1u << 23), int(rng() % 60) - 30) *
+             ((rng() & 1) ? -1.f : 1.f);
+  }
+}
+
+// Inputs of the exponential: every int8 difference u at every input scale 2^-f (f = 0..8:
+// the softmax unit's x - M), random values, and the special classes.
+std::vector<float> exp_inputs(bool reduced = false) {
+  std::vector<float> d;
+  for (int f = 0; f <= 8; ++f)
+    if (!reduced || f % 4 == 0)
+      for (int u = 0; u <= 255; ++u) d.push_back(-std::ldexp(float(u), -f));
+  std::mt19937_64 rng(kSeed);
+  for (int i = 0; i < (reduced ? 100 : scaled(600, 5000)); ++i) d.push_back(random_float(rng));
+  for (int i = 0; i < (reduced ? 50 : scaled(200, 2000)); ++i)
+    d.push_back(std::uniform_real_distribution<float>(-1.f, 0.f)(rng));
+  for (float s : {0.0f, -0.0f, kInf, -kInf, std::numeric_limits<float>::quiet_NaN(), 88.0f, 89.0f, -87.0f, -88.0f,
+                  -103.0f, -104.0f, 177.0f, 178.0f, -177.0f, -178.0f, std::ldexp(1.0f, -130), 1e-8f, -1e-8f})
+    d.push_back(s);
+  // Halfway points of the rounding of t = d log2(e) (k changes there).
+  for (int k = -20; k <= 20; ++k) {
+    const float d0 = float((k + 0.5) / std::log2(std::exp(1.0)));
+    d.insert(d.end(), {d0, std::nextafter(d0, -kInf), std::nextafter(d0, kInf)});
+  }
+  return d;
+}
+
+TEST(Fp32Blocks, ExpMatchesModel) {
+  std::vector<std::pair<uint32_t, uint32_t>> v, v0;
+  for (float d : exp_inputs()) v.emplace_back(bits_of(d), bits_of(hw::fp32ref::exp(d)));
+  run_ops(0, 1, v, "fp32_exp_pipe");
+  // The combinational build simulates slowly (every operation re-evaluates on each input event).
+  for (float d : exp_inputs(!kFull)) v0.emplace_back(bits_of(d), bits_of(hw::fp32ref::exp(d)));
+  run_ops(0, 0, v0, "fp32_exp_comb");
+}
+
+// Every seed interval (start, end, random point) at a few exponents, every exponent class at a
+// few mantissas, the specials and random patterns.
+std::vector<float> newton_inputs(int index_shift) {
+  std::mt19937_64 rng(kSeed + index_shift);
+  std::vector<float> x;
+  const uint32_t span = 1u << index_shift;
+  for (uint32_t e : {1u, 127u, 128u, 254u})
+    for (uint32_t i = 0; i < (1u << (23 - index_shift)); ++i)
+      for (uint32_t m : {i * span, i * span + span - 1, i * span + uint32_t(rng() % span)})
+        x.push_back(float_of((e << 23) | m));
+  for (uint32_t e = 0; e <= 255; ++e)
+    for (uint32_t m : {0u, 0x7fffffu, uint32_t(rng() & 0x7fffff)})
+      for (uint32_t s : {0u, 1u}) x.push_back(float_of((s << 31) | (e << 23) | m));
+  for (int i = 0; i < scaled(200, 5000); ++i) x.push_back(random_float(rng));
+  return x;
+}
+
+TEST(Fp32Blocks, RecipMatchesModel) {
+  std::vector<std::pair<uint32_t, uint32_t>> v;
+  for (float x : newton_inputs(17)) v.emplace_back(bits_of(x), bits_of(hw::fp32ref::recip(x)));
+  run_ops(1, 1, v, "fp32_recip");
+}
+
+TEST(Fp32Blocks, RsqrtMatchesModel) {
+  std::vector<std::pair<uint32_t, uint32_t>> v;
+  for (float x : newton_inputs(18)) v.emplace_back(bits_of(x), bits_of(hw::fp32ref::rsqrt(x)));
+  run_ops(2, 1, v, "fp32_rsqrt");
+}
+
+TEST(Fp32Blocks, ConversionsMatchModel) {
+  std::mt19937_64 rng(kSeed + 7);
+  std::vector<float> xs = {0.0f, -0.0f, kInf, -kInf, std::numeric_limits<float>::quiet_NaN(), std::ldexp(1.0f, -130)};
+  // Every halfway point of both output grids and its neighbours, then random values.
+  for (int s : {8, 4})
+    for (int k = -300; k <= 300; ++k) {
+      const float h = std::ldexp(float(k) + 0.5f, -s);
+      xs.insert(xs.end(), {h, std::nextafter(h, -kInf), std::nextafter(h, kInf), std::ldexp(float(k), -s)});
+    }
+  for (int i = 0; i < scaled(1000, 20000); ++i) xs.push_back(random_float(rng));
+  std::vector<std::pair<uint32_t, uint32_t>> v9, v8;
+  for (float x : xs) {
+    v9.emplace_back(bits_of(x), uint32_t(hw::fp32ref::to_int(x, 8, 0, 255)));
+    v8.emplace_back(bits_of(x), uint32_t(hw::fp32ref::to_int(x, 4, -128, 127)));
+  }
+  run_ops(3, 1, v9, "fp32_to_int_u8");
+  run_ops(4, 1, v8, "fp32_to_int_s8");
+  // int32 -> float at 2^-4: exact below 2^24, rounded to nearest even above (ties included).
+  std::vector<int32_t> qs = {0, 1, -1, INT32_MIN, INT32_MAX, (1 << 24) + 1, (1 << 24) + 3, -(1 << 24) - 1, (1 << 25) + 2,
+                             (1 << 25) + 6};
+  for (int i = 0; i < scaled(1000, 20000); ++i) qs.push_back(int32_t(uint32_t(rng())) >> (rng() % 31));
+  std::vector<std::pair<uint32_t, uint32_t>> vi;
+  for (int32_t q : qs) vi.emplace_back(uint32_t(q), bits_of(from_int(q, 4)));
+  run_ops(5, 1, vi, "fp32_from_int32");
+}
+
+// ------------------------------------------------------------------ the models' accuracy
+TEST(Fp32Models, AccurateAgainstDouble) {
+  double e_exp = 0, e_rcp = 0, e_rsq = 0;
+  for (float d : exp_inputs()) {
+    const double ref = std::exp(double(d));
+    if (!(d <= 0 && d > -80)) continue;
+    e_exp = std::max(e_exp, std::abs(double(hw::fp32ref::exp(d)) / ref - 1));
+  }
+  for (float x : newton_inputs(17)) {
+    if (!(x > 1e-37f && x < 1e37f)) continue;
+    e_rcp = std::max(e_rcp, std::abs(double(hw::fp32ref::recip(x)) * double(x) - 1));
+    e_rsq = std::max(e_rsq, std::abs(double(hw::fp32ref::rsqrt(x)) * std::sqrt(double(x)) - 1));
+  }
+  // A few ulp (2^-23 = 1.2e-7): the polynomial's 2.4e-7 plus the rounding of t = d log2(e)
+  // (up to |t| 2^-24 absolute, 80 log2(e) = 115 -> 7e-6 relative at the far end).
+  EXPECT_LT(e_exp, 1e-5);
+  EXPECT_LT(e_rcp, 3e-7);
+  EXPECT_LT(e_rsq, 3e-7);
+  EXPECT_EQ(hw::fp32ref::exp(-200.0f), 0.0f);
+  EXPECT_EQ(bits_of(hw::fp32ref::recip(0.0f)), 0x7f800000u);
+  EXPECT_EQ(bits_of(hw::fp32ref::rsqrt(-1.0f)), rtl::kCanonicalNan);
+  // The seeds are 1 / the interval's midpoint, 9 bits: within 2^-6.9 of the true value on it.
+  for (int i = 0; i < 64; ++i) {
+    const double lo = 1 + i / 64.0, hi = 1 + (i + 1) / 64.0, y = hw::fp32ref::recip_seed(i) / 1024.0;
+    EXPECT_LT(std::max(std::abs(y * lo - 1), std::abs(y * hi - 1)), 1.0 / 120) << i;  // 2^-6.9
+    const int p = i >> 5, j = i & 31;
+    const double a = (1 + j / 32.0) * (1 << p), b = (1 + (j + 1) / 32.0) * (1 << p),
+                 z = hw::fp32ref::rsqrt_seed(i) / 1024.0;
+    EXPECT_LT(std::max(std::abs(z * std::sqrt(a) - 1), std::abs(z * std::sqrt(b) - 1)), 1.0 / 118) << i;
+  }
+}
+
+// ------------------------------------------------------------------ the units
+std::vector<std::vector<int8_t>> edge_and_random_rows(int max_n, int random_rows, std::mt19937_64& rng) {
+  std::vector<std::vector<int8_t>> rows;
+  std::vector<int8_t> all;  // every int8 code once: every EXP-stage input u = M - q in [0, 255]
+  for (int q = -128; q < 128; ++q) all.push_back(int8_t(q));
+  std::shuffle(all.begin(), all.end(), rng);
+  for (size_t i = 0; i < all.size(); i += size_t(max_n))
+    rows.emplace_back(all.begin() + long(i), all.begin() + long(std::min(all.size(), i + size_t(max_n))));
+  rows.push_back({int8_t(-128)});                          // length 1
+  rows.push_back({int8_t(127)});
+  rows.push_back(std::vector<int8_t>(size_t(max_n), 5));    // the maximum length, all equal
+  rows.push_back(std::vector<int8_t>(size_t(max_n), -128));  // all -128
+  std::vector<int8_t> spike(size_t(max_n), -128);
+  spike[size_t(max_n) / 3] = 127;
+  rows.push_back(spike);  // one spike
+  for (int r = 0; r < random_rows; ++r) {
+    const size_t n = 1 + size_t(rng() % size_t(max_n));
+    const int sd = 4 + int(rng() % 40);
+    std::normal_distribution<double> d(0, sd);
+    std::vector<int8_t> row(n);
+    for (auto& v : row) v = int8_t(std::clamp(std::lround(d(rng)), -128L, 127L));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+class Fp32Softmax : public ::testing::TestWithParam<bool> {};
+
+TEST_P(Fp32Softmax, MatchesModelBitExact) {
+  const bool pipe = GetParam();
+  hw::Fp32SoftmaxConfig c;
+  c.max_n = pipe ? 64 : 16;  // the combinational build simulates slowly: short rows
+  c.pipeline = pipe;
+  hw::VerilogUnit u = hw::fp32_softmax_unit(c, kRtl);
+  hw::LintResult l = lint(u, fmt::format("lint_softmax_fp32_p{}", pipe));
+  EXPECT_TRUE(l.clean()) << l.log;
+  std::mt19937_64 rng(kSeed + pipe);
+  hw::StreamCheck chk;
+  chk.q = edge_and_random_rows(c.max_n, pipe ? scaled(30, 1000) : scaled(2, 50), rng);
+  for (const auto& row : chk.q) {
+    std::vector<uint8_t> out(row.size());
+    hw::fp32_softmax_row(c, row.data(), out.data(), row.size());
+    chk.expected.emplace_back(out.begin(), out.end());
+  }
+  size_t n_out = 0;
+  for (const auto& r : chk.q) n_out += r.size();
+  // With random valid/ready gaps, then at full rate.
+  for (bool stall : {true, false}) {
+    if (!pipe && !stall && !kFull) continue;
+    hw::SimResult r = hw::simulate_stream(u, false, chk, kRtl, sim_options(fmt::format("softmax_fp32_p{}_s{}", pipe, stall)),
+                                          kSeed, stall);
+    EXPECT_TRUE(r.passed()) << r.summary() << "\n" << r.compile_log << r.log;
+    EXPECT_EQ(r.checks, (long long)n_out);
+  }
+}
+
+TEST_P(Fp32Softmax, OtherScales) {
+  // in 2^-0 (u up to 255: exp underflows to 0 for part of the row) and out 2^-7.
+  hw::Fp32SoftmaxConfig c;
+  c.max_n = 16;
+  c.in_frac = 0;
+  c.out_frac = 7;
+  c.pipeline = GetParam();
+  if (!c.pipeline && !kFull) GTEST_SKIP() << "combinational build: with GQALUT_HW_FULL=1";
+  std::mt19937_64 rng(kSeed + 11);
+  hw::StreamCheck chk;
+  chk.q = edge_and_random_rows(c.max_n, scaled(10, 300), rng);
+  for (const auto& row : chk.q) {
+    std::vector<uint8_t> out(row.size());
+    hw::fp32_softmax_row(c, row.data(), out.data(), row.size());
+    chk.expected.emplace_back(out.begin(), out.end());
+  }
+  hw::SimResult r = hw::simulate_stream(hw::fp32_softmax_unit(c, kRtl), false, chk, kRtl,
+                                        sim_options(fmt::format("softmax_fp32_i0_p{}", GetParam())), kSeed + 1);
+  EXPECT_TRUE(r.passed()) << r.summary() << "\n" << r.compile_log << r.log;
+}
+
+INSTANTIATE_TEST_SUITE_P(Pipe, Fp32Softmax, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "pipelined" : "combinational"; });
+
+class Fp32LayerNorm : public ::testing::TestWithParam<bool> {};
+
+hw::StreamCheck layernorm_check(const hw::Fp32LayerNormConfig& c, std::vector<std::vector<int8_t>> rows,
+                                std::mt19937_64& rng) {
+  hw::StreamCheck chk;
+  chk.q = std::move(rows);
+  std::normal_distribution<double> g(1.0, 0.3), b(0.0, 0.5);
+  for (size_t r = 0; r < chk.q.size(); ++r) {
+    const auto& q = chk.q[r];
+    std::vector<int8_t> gamma(q.size());
+    std::vector<int32_t> beta(q.size());
+    for (size_t i = 0; i < q.size(); ++i) {
+      gamma[i] = int8_t(std::clamp(std::lround(std::ldexp(g(rng), c.gamma_frac)), -128L, 127L));
+      beta[i] = int32_t(std::lround(std::ldexp(b(rng), c.out_frac)));
+      if (r % 7 == 3 && i % 5 == 0) beta[i] = int32_t(uint32_t(rng()));  // int32 extremes: saturation, rounding
+      if (r % 7 == 4 && i % 3 == 0) gamma[i] = int8_t(rng() & 1 ? -128 : 127);
+    }
+    chk.gamma.push_back(gamma);
+    chk.beta.push_back(beta);
+    std::vector<int8_t> out(q.size());
+    hw::fp32_layernorm_row(c, q.data(), gamma.data(), beta.data(), out.data(), q.size());
+    chk.expected.emplace_back(out.begin(), out.end());
+  }
+  return chk;
+}
+
+TEST_P(Fp32LayerNorm, MatchesModelBitExact) {
+  const bool pipe = GetParam();
+  hw::Fp32LayerNormConfig c;
+  c.max_n = pipe ? 64 : 32;
+  c.pipeline = pipe;
+  hw::VerilogUnit u = hw::fp32_layernorm_unit(c, kRtl);
+  hw::LintResult l = lint(u, fmt::format("lint_layernorm_fp32_p{}", pipe));
+  EXPECT_TRUE(l.clean()) << l.log;
+  std::mt19937_64 rng(kSeed + 20 + pipe);
+  hw::StreamCheck chk =
+      layernorm_check(c, edge_and_random_rows(c.max_n, pipe ? scaled(30, 1000) : scaled(8, 200), rng), rng);
+  size_t n_out = 0;
+  for (const auto& r : chk.q) n_out += r.size();
+  for (bool stall : {true, false}) {
+    if (!pipe && !stall && !kFull) continue;
+    hw::SimResult r = hw::simulate_stream(u, true, chk, kRtl,
+                                          sim_options(fmt::format("layernorm_fp32_p{}_s{}", pipe, stall)), kSeed, stall);
+    EXPECT_TRUE(r.passed()) << r.summary() << "\n" << r.compile_log << r.log;
+    EXPECT_EQ(r.checks, (long long)n_out);
+  }
+}
+
+TEST_P(Fp32LayerNorm, OtherScalesAndEps) {
+  hw::Fp32LayerNormConfig c;
+  c.max_n = 16;
+  c.in_frac = 2;
+  c.gamma_frac = 7;
+  c.out_frac = 6;
+  c.eps = 0.25f;
+  c.pipeline = GetParam();
+  std::mt19937_64 rng(kSeed + 30);
+  hw::StreamCheck chk = layernorm_check(c, edge_and_random_rows(c.max_n, scaled(10, 300), rng), rng);
+  hw::SimResult r = hw::simulate_stream(hw::fp32_layernorm_unit(c, kRtl), true, chk, kRtl,
+                                        sim_options(fmt::format("layernorm_fp32_i2_p{}", GetParam())), kSeed + 2);
+  EXPECT_TRUE(r.passed()) << r.summary() << "\n" << r.compile_log << r.log;
+}
+
+INSTANTIATE_TEST_SUITE_P(Pipe, Fp32LayerNorm, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "pipelined" : "combinational"; });
+
+TEST(Fp32Units, BadConfigurationsAreRefused) {
+  hw::Fp32SoftmaxConfig s;
+  s.in_frac = 16;
+  EXPECT_THROW(hw::fp32_softmax_unit(s, kRtl), std::invalid_argument);
+  hw::Fp32LayerNormConfig l;
+  l.eps = 0;
+  EXPECT_THROW(hw::fp32_layernorm_unit(l, kRtl), std::invalid_argument);
+  hw::Fp32SoftmaxConfig ok;
+  std::vector<int8_t> q(300, 0);
+  std::vector<uint8_t> out(300);
+  EXPECT_THROW(hw::fp32_softmax_row(ok, q.data(), out.data(), 300), std::invalid_argument);  // > max_n
+  EXPECT_THROW(hw::fp32_softmax_row(ok, q.data(), out.data(), 0), std::invalid_argument);
+}
+
+// ------------------------------------------------------------------ error on the `gqalut ops` rows
+// The generic measurement equals intops_measure's on the integer operation (same rows, same
+// definitions), and the FP32 units' errors are at the output format's floor.
+TEST(Fp32Units, ErrorOnOpsRows) {
+  const size_t n = 197;
+  const Rows rows = normal_logit_rows(n, 8, 1 * 1000003 + n);
+  const SoftmaxPlan plan = prepare_softmax(fit_int8_optimum("exp2m1", 8, {8}), fit_int8_optimum("reci", 8, {5}), 4, 8);
+  const OpErrorStats a = measure_softmax(plan, rows, false, Isa::scalar);
+  const OpErrorStats b = hw::measure_softmax_rows(
+      [&](const int8_t* q, uint8_t* out, size_t m) { softmax_row(plan, q, out, m, Isa::scalar); }, 4, 8, rows);
+  EXPECT_EQ(a.points, b.points);
+  EXPECT_DOUBLE_EQ(a.max_err_lsb, b.max_err_lsb);
+  EXPECT_DOUBLE_EQ(a.mean_err_lsb, b.mean_err_lsb);
+
+  hw::Fp32SoftmaxConfig c;
+  c.max_n = 4096;
+  const OpErrorStats f = hw::measure_softmax_rows(
+      [&](const int8_t* q, uint8_t* out, size_t m) { hw::fp32_softmax_row(c, q, out, m); }, 4, 8, rows);
+  EXPECT_LE(f.max_err_lsb, 0.5 + 1e-3);
+  EXPECT_NEAR(f.mean_err_lsb, f.floor_mean_err_lsb, 1e-3);
+
+  const LayerNormPlan lp = prepare_layernorm(fit_int8_optimum("rsqrt", 8, {5}), 4, 4, 6, 1e-5);
+  const Rows lrows = layernorm_rows(n, 8, 1 * 1000003 + n);
+  const OpErrorStats la = measure_layernorm(lp, lrows, 1, Isa::scalar);
+  const OpErrorStats lb = hw::measure_layernorm_rows(
+      [&](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out, size_t m) {
+        layernorm_row(lp, q, g, be, out, m, Isa::scalar);
+      },
+      4, 6, 4, 1e-5, lrows, 1);
+  EXPECT_DOUBLE_EQ(la.max_err_lsb, lb.max_err_lsb);
+  EXPECT_DOUBLE_EQ(la.mean_err_lsb, lb.mean_err_lsb);
+  hw::Fp32LayerNormConfig lc;
+  lc.max_n = 4096;
+  const OpErrorStats lf = hw::measure_layernorm_rows(
+      [&](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out, size_t m) {
+        hw::fp32_layernorm_row(lc, q, g, be, out, m);
+      },
+      4, 6, 4, 1e-5, lrows, 1);
+  EXPECT_LE(lf.max_err_lsb, 0.5 + 1e-3);
+}
+
+}  // namespace
+}  // namespace gqalut
