@@ -253,19 +253,26 @@ endmodule
 std::string out_module(const Geo& g) {
   auto v = vars_of(g);
   v["RX"] = zext("r", g.RW, kProdBits);
-  return subst(R"(// Output stage (ref::softmax_out): e16 = (e + 2^7) >> 8, out = min((e16 R + 2^(T-1)) >> T, ${MAXC}),
-// 0 when T >= 32 (zero).
-module ${P}_out (
+  return subst(R"(// Output stage, part 1 (ref::softmax_out): the product e16 R, e16 = (e + 2^7) >> 8 (< 2^31: the
+// plan's max_product).
+module ${P}_out_mul (
   input  wire [23:0]   e,
   input  wire [${RW1}:0] r,
-  input  wire [4:0]    t,    // T in [1, 31]
-  input  wire          zero,
-  output wire [7:0]    p
+  output wire [30:0]   prod
 );
   /* verilator lint_off UNUSEDSIGNAL */
   wire [23:0] er = e + 24'd128;
   /* verilator lint_on UNUSEDSIGNAL */
-  wire [30:0] prod = {15'd0, er[23:8]} * ${RX};
+  assign prod = {15'd0, er[23:8]} * ${RX};
+endmodule
+
+// Output stage, part 2: out = min((e16 R + 2^(T-1)) >> T, ${MAXC}), 0 when T >= 32 (zero).
+module ${P}_out_round (
+  input  wire [30:0]   prod,
+  input  wire [4:0]    t,    // T in [1, 31]
+  input  wire          zero,
+  output wire [7:0]    p
+);
   wire [31:0] rnd = 32'd1 << (t - 5'd1);
   wire [31:0] v = ({1'b0, prod} + rnd) >> t;
   assign p = zero ? 8'd0 : ((v > 32'd${MAXC}) ? 8'd${MAXC} : v[7:0]);
@@ -463,11 +470,15 @@ ${PWL}  reg [${WA1}:0] a2_${J};
   ${P}_exp_shift u_shift${J} (.acc(a2_${J}), .k(k2_${J}), .e(e3w${J}));
   reg [23:0] e3_${J};
   wire [7:0] pw${J};
-  ${P}_out u_out${J} (.e(e3_${J}), .r(rr), .t(rt), .zero(rz), .p(pw${J}));
+  wire [30:0] m4w${J};
+  ${P}_out_mul u_omul${J} (.e(e3_${J}), .r(rr), .prod(m4w${J}));
+  reg [30:0] m4_${J};
+  ${P}_out_round u_ornd${J} (.prod(m4_${J}), .t(rt), .zero(rz), .p(pw${J}));
   always @(posedge clk) if (adv) begin
     k1_${J} <= k1w${J}; c1_${J} <= c1w${J};
     a2_${J} <= a2w${J}; k2_${J} <= k1_${J};
     e3_${J} <= e3w${J};
+    m4_${J} <= m4w${J};
   end
 )",
                    [&] {
@@ -479,15 +490,16 @@ ${PWL}  reg [${WA1}:0] a2_${J};
                      return w;
                    }());
     const std::string m = j == 0 ? "1'b1" : fmt::format("(!l3 || keep_last > {}'d{})", g.KB, j);
+    const std::string m4 = j == 0 ? "1'b1" : fmt::format("(!l4 || keep_last > {}'d{})", g.KB, j);
     bsum += fmt::format(" + (({}) ? {{{}'d0, e3_{}}} : {}'d0)", m, g.SW - 24, j, g.SW);
-    outp = fmt::format("({} ? pw{} : 8'd0)", m, j) + (outp.empty() ? "" : ", ") + outp;
+    outp = fmt::format("({} ? pw{} : 8'd0)", m4, j) + (outp.empty() ? "" : ", ") + outp;
   }
   v["LANES"] = lanes;
   v["BSUM"] = bsum;
   v["OUTP"] = L > 1 ? "{" + outp + "}" : "pw0";
   v["KEEPL"] = L > 1 ? fmt::format("  reg [{}:0] keep_last;  // valid lanes of the row's last beat\n", g.KB - 1) : "";
   v["KEEPSET"] = L > 1 ? fmt::format("            keep_last <= in_last ? in_keep : {}'d{};\n", g.KB, L) : "";
-  v["KEEPO"] = L > 1 ? fmt::format("      out_keep <= l3 ? keep_last : {}'d{};\n", g.KB, L) : "";
+  v["KEEPO"] = L > 1 ? fmt::format("      out_keep <= l4 ? keep_last : {}'d{};\n", g.KB, L) : "";
   v["SWX"] = S(g.SW);
   v["ROWEND"] = fmt::format("(in_last || wp == {}'d{})", g.CW, g.NB - 1);
   v["RA"] = g.CW > g.ABW ? fmt::format("rp[{}:0]", g.ABW - 1) : "rp";
@@ -526,17 +538,17 @@ ${BEATMAX}
   always @(posedge clk) if (take) mem[${WA_}] <= in_q;
   // element pipeline: buffer read -> split -> EXP2M1 -> shift -> (sum | output)
   reg [${QW1}:0] qr;
-  reg vr, lr, fr, v1, l1, f1, v2, l2, f2, v3, l3, f3;
+  reg vr, lr, fr, v1, l1, f1, v2, l2, f2, v3, l3, f3, v4, l4, f4;
   always @(posedge clk) begin
     if (rst) begin
-      vr <= 1'b0; v1 <= 1'b0; v2 <= 1'b0; v3 <= 1'b0;
+      vr <= 1'b0; v1 <= 1'b0; v2 <= 1'b0; v3 <= 1'b0; v4 <= 1'b0;
     end else if (adv) begin
-      vr <= issue; v1 <= vr; v2 <= v1; v3 <= v2;
+      vr <= issue; v1 <= vr; v2 <= v1; v3 <= v2; v4 <= v3 && (ph == PASS3);
     end
     if (adv) begin
       qr <= mem[${RA}];
       lr <= (rp == nb - ${CW}'d1); fr <= (rp == ${CW}'d0);
-      l1 <= lr; f1 <= fr; l2 <= l1; f2 <= f1; l3 <= l2; f3 <= f2;
+      l1 <= lr; f1 <= fr; l2 <= l1; f2 <= f1; l3 <= l2; f3 <= f2; l4 <= l3; f4 <= f3;
     end
   end
   // the reciprocal
@@ -582,11 +594,11 @@ ${KEEPSET}            rp <= ${CW}'d0;
   // output register
   always @(posedge clk) begin
     if (rst) out_valid <= 1'b0;
-    else if (adv) out_valid <= v3 && (ph == PASS3);
+    else if (adv) out_valid <= v4;
     if (adv) begin
       out_p <= ${OUTP};
-      out_first <= f3;
-      out_last <= l3;
+      out_first <= f4;
+      out_last <= l4;
 ${KEEPO}    end
   end
 endmodule
@@ -676,7 +688,10 @@ VerilogUnit generate_softmax_unit(const ref::SoftmaxRef& r, const SoftmaxUnitOpt
                                            detail::seqmul_module(g.P + "_mul", kYBits, g.MB, g.DB));
   u.files.emplace_back(g.P + "_exp_split.v", file_header(g, "EXP stage 1") + exp_split_module(g));
   u.files.emplace_back(g.P + "_exp_shift.v", file_header(g, "EXP stage 3") + exp_shift_module(g));
-  u.files.emplace_back(g.P + "_out.v", file_header(g, "output stage") + out_module(g));
+  const std::string out = out_module(g);
+  const size_t part2 = out.find("// Output stage, part 2");
+  u.files.emplace_back(g.P + "_out_mul.v", file_header(g, "output stage, product") + out.substr(0, part2));
+  u.files.emplace_back(g.P + "_out_round.v", file_header(g, "output stage, rounding") + out.substr(part2));
   u.files.emplace_back(g.P + "_recip.v", file_header(g, "the once-per-row reciprocal") + recip_module(g));
   u.files.emplace_back(g.P + ".v", file_header(g, "top (streaming softmax unit)") + top_module(g));
   return u;
@@ -698,11 +713,12 @@ UnitTiming softmax_unit_timing(const ref::SoftmaxRef& r, const SoftmaxUnitOption
     throw std::invalid_argument(fmt::format("softmax row length must be in [1, {}], got {}", g.N, n));
   UnitTiming t;
   t.beats = (n + g.L - 1) / g.L;
-  t.pipeline_depth = 4;
+  t.pipeline_depth = 5;
   // start cycle, LOG, SPLIT, SEED, then per Newton step two multiplies of (1 + CYC + 1) cycles.
   t.recip_cycles = 4 + static_cast<long long>(g.NS) * 2 * (g.CYC + 2);
-  // LOAD B beats, PASS2 B issues + 4 pipeline cycles, RSTART, the reciprocal, PASS3 B issues + 4.
-  t.row_cycles = t.beats + (t.beats + 4) + 1 + t.recip_cycles + (t.beats + 4);
+  // LOAD B beats, PASS2 B issues + 4 pipeline cycles (read, split, EXP2M1, shift: the sum),
+  // RSTART, the reciprocal, PASS3 B issues + 5 (read, split, EXP2M1, shift, product: the output).
+  t.row_cycles = t.beats + (t.beats + 4) + 1 + t.recip_cycles + (t.beats + 5);
   t.interval = t.row_cycles + 1;
   return t;
 }
@@ -866,7 +882,9 @@ ${PWL}  ${P}_exp_shift u_shift (.acc(acc), .k(k), .e(e));
   reg oz;
   reg [7:0] op;
   wire [7:0] p;
-  ${P}_out u_out (.e(oe), .r(oR), .t(oT), .zero(oz), .p(p));
+  wire [30:0] oprod;
+  ${P}_out_mul u_omul (.e(oe), .r(oR), .prod(oprod));
+  ${P}_out_round u_ornd (.prod(oprod), .t(oT), .zero(oz), .p(p));
   reg [7:0] eu;
   reg [${KW1}:0] ek;
   reg [7:0] ec;

@@ -12,10 +12,9 @@
 
 #include <fmt/format.h>
 
-#include "gqalut/export.hpp"
+#include "gqalut/hw/pwl_unit.hpp"
 #include "gqalut/hw/softmax_unit.hpp"
 #include "gqalut/table.hpp"
-#include "gqalut/verilog.hpp"
 
 namespace gqalut::hw::detail {
 
@@ -91,7 +90,7 @@ struct HexWord {
   }
 };
 
-// A PWL unit (src/export/verilog.cpp) for one table: baked or programmable, combinational.
+// A PWL unit (the hardware layer's generator, gqalut/hw/pwl_unit.hpp) for one table: baked or programmable, combinational.
 struct Pwl {
   std::string module, text;
   int acc_bits = 0;      // width of its acc output
@@ -107,11 +106,11 @@ inline Pwl make_pwl(const Table& t, const std::string& module, bool programmable
   eo.scale = t.n;
   eo.name = module;
   eo.programmable = programmable;
-  std::ostringstream os;
-  write_verilog(os, set, eo);
+  const VerilogUnit u = pwl_unit(set, eo);
+  require(u.files.size() == 1, "the PWL generator must give one file");
   Pwl p;
   p.module = module;
-  p.text = os.str();
+  p.text = u.files.front().second;
   require(t.input_bits == 8, fmt::format("the {} table must take 8-bit codes, got {}", function, t.input_bits));
   if (programmable) {
     p.geometry = programmable_geometry(set);
