@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes gqalut's input parsers with libFuzzer + AddressSanitizer + UBSan (docs/fuzzing.md).
+# Fuzzes gqalut's input parsers (table JSON, option texts, ops --rows files) and the text that
+# reaches generated C/Verilog, with libFuzzer + AddressSanitizer + UBSan (docs/fuzzing.md).
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 120; scripts/test.sh runs it with 60)
 # Builds build-asan/ (scripts/sanitize_build.sh), makes a seed corpus from the committed seeds
 # (fuzz/seeds/: deep nesting, typed metadata, huge ranges), the official tables and every kind of
@@ -21,7 +22,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 corpus=$out/fuzz-corpus
 findings=$out/fuzz-findings
 rm -rf "$corpus" "$findings"
-mkdir -p "$corpus/json" "$corpus/parsers" "$findings"
+mkdir -p "$corpus/json" "$corpus/parsers" "$corpus/rows" "$corpus/names" "$findings"
 
 # JSON seeds: committed hostile seeds, the official tables, and every table file gqalut writes.
 cp "$root/fuzz/seeds/json/"*.json "$corpus/json/"
@@ -61,6 +62,32 @@ for t in "-4 4" "0 1" "-1e7 1e7" "-1e17 1e17" "-1e308 1e308" "-65536 65536" "1 1
   seed 7 "$t"
 done
 
+# Rows seeds (ops --rows): selector byte 0 (.npy with its size), 1 (.npy as a stream), 2 (CSV),
+# then a committed file: every dtype, 1-D and 2-D, a shape whose product wraps 64 bits, CSV with
+# comments and blank lines.
+for f in "$root/fuzz/seeds/rows/"*.npy; do
+  b=$(basename "$f" .npy)
+  { printf '\x00'; cat "$f"; } >"$corpus/rows/${b}_sized"
+  { printf '\x01'; cat "$f"; } >"$corpus/rows/${b}_stream"
+done
+for f in "$root/fuzz/seeds/rows/"*.csv; do { printf '\x02'; cat "$f"; } >"$corpus/rows/$(basename "$f" .csv)"; done
+
+# Export-name seeds: flags (bit 0: give --name), the lengths of the function name and of the
+# method metadata, those texts, then the name. The injections of issue 18 and plain names.
+j=0
+name_seed() {  # FLAGS FUNCTION METHOD NAME
+  printf "\\x$(printf %02x "$1")\\x$(printf %02x "${#2}")\\x$(printf %02x "${#3}")%s%s%s" "$2" "$3" "$4" \
+    >"$corpus/names/seed$j"
+  j=$((j + 1))
+}
+name_seed 0 'gelu */ int gqalut_injected = 42; /* ' 'ga' ''
+name_seed 0 $'gelu\nmodule injected; endmodule\n//' $'x\n*/' ''
+name_seed 0 'gelu ??/' 'a /* b' ''
+name_seed 1 'gelu' 'optimal' 'module'
+name_seed 1 'gelu' 'optimal' 'my_lut'
+name_seed 1 'gelu' 'optimal' '_x'
+name_seed 1 'silu' '`define X' 'lut8__a'
+
 run() {
   local name=$1 corpus=$2
   shift 2
@@ -77,4 +104,7 @@ run() {
 # below every depth that crashed the reader.
 run fuzz_read_json "$corpus/json" -dict="$root/fuzz/json.dict" -max_len=131072
 run fuzz_parsers "$corpus/parsers" -max_len=256
+# Rows: -max_len covers a 2-D .npy of a few thousand values and long CSV lines.
+run fuzz_rows "$corpus/rows" -max_len=65536
+run fuzz_export_names "$corpus/names" -max_len=512
 echo "fuzz.sh: no findings" >&2
