@@ -60,7 +60,7 @@ class SoftmaxPlan {
 };
 
 // exp2m1_set: a table set of 2^x - 1 on a range containing [-1/2, 1/2) (fit one
-// with `gqalut fit exp2m1 --format auto`, scale 8; the old e^x tables on [-8, 0]
+// with `gqalut fit --func exp2m1 --scales 8 --format auto`, scale 8; the old e^x tables on [-8, 0]
 // are refused with a message saying so); div_set: a reciprocal set (range e.g.
 // [0.5, 4]). Picks the finest EXP2M1 scale s_e <= 8 the set has, and the DIV
 // scale/octave with the smallest relative error; adds Newton steps until the

@@ -230,7 +230,7 @@ SoftmaxRef make_softmax_ref(const TableSet& exp2m1_set, const TableSet& div_set,
   if (p.exp_scale < 0)
     throw std::invalid_argument(fmt::format(
         "softmax exp2m1_set (function '{}', range [{}, {}]) must hold 2^x - 1 on a range containing [-0.5, 0.5) at "
-        "a scale in [1, 8] (8 is best; fit one with `gqalut fit exp2m1 --format auto`)",
+        "a scale in [1, 8] (8 is best; fit one with `gqalut fit --func exp2m1 --scales 8 --format auto`)",
         exp2m1_set.function, exp2m1_set.lo, exp2m1_set.hi));
   const int s = p.exp_scale;
   r.exp2m1 = exp2m1_set.at(s);
@@ -250,8 +250,8 @@ SoftmaxRef make_softmax_ref(const TableSet& exp2m1_set, const TableSet& div_set,
     if (!(v > 0) || std::abs(rel) > 0.05)
       throw std::invalid_argument(fmt::format(
           "softmax exp2m1_set (function '{}') must approximate 2^x - 1 on [-0.5, 0.5): at x = {} it gives {}, "
-          "2^x - 1 = {} (an e^x table on [-8, 0], the softmax input before issue 10, is not accepted; fit one "
-          "with `gqalut fit exp2m1 --format auto`)",
+          "2^x - 1 = {} (an e^x table on [-8, 0], the softmax input of older gqalut versions, is not accepted; fit one "
+          "with `gqalut fit --func exp2m1 --scales 8 --format auto`)",
           exp2m1_set.function, x, got - 1.0, want - 1.0));
     worst = std::max(worst, std::abs(rel));
     if (c <= 0) m0 = std::max(m0, v);  // k = 0 reaches c <= 0 only

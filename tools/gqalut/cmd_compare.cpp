@@ -369,7 +369,7 @@ void add_compare_command(CLI::App& app) {
       "All are paper scores (mean P-int MSE over the scales; default: the scales the official tables provide).\n\n"
       "Examples:\n"
       "  gqalut compare\n"
-      "  gqalut compare --funcs gelu --entries 8 --plots docs/plots --csv docs/compare.csv");
+      "  gqalut compare --funcs gelu --entries 8 --plots plots --csv compare.csv");
   cmd->add_option("--funcs", a->funcs, "Comma-separated functions")->capture_default_str();
   cmd->add_option("--entries", a->entries, "Comma-separated entry counts, each in [2, 64]")->capture_default_str();
   cmd->add_option("--scales", a->scales, "Scales for every function (default: the official tables')");

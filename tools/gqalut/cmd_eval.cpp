@@ -126,9 +126,9 @@ void add_eval_command(CLI::App& app) {
       "Tie rule: a file gqalut writes records the rule its codes are for and is evaluated with it. An\n"
       "official file records none: it is evaluated as trained (right rule) and, beside it, as the\n"
       "official PyTorch op deploys it (left rule: torch.bucketize sends x on a breakpoint left).\n\n"
-      "Example:\n"
+      "Examples (gelu8.json: from `gqalut fit --func gelu --entries 8 -o gelu8.json`):\n"
       "  gqalut eval --table ../shared/reference/official/gelu_pwl_7.json\n"
-      "  gqalut eval --table t.json --protocol grid --scales 4:6 --json");
+      "  gqalut eval --table gelu8.json --protocol grid --scales 4:6 --json");
   cmd->add_option("--table,table", args->table, "Table file (official GQA-LUT JSON or gqalut's)")->required();
   args->fn.add(*cmd);
   cmd->add_option("--protocol", args->protocol, "int | grid")->capture_default_str();

@@ -269,7 +269,7 @@ void run(const OpsArgs& a) {
                r["rows"].get<size_t>(), r["max_err_lsb"].get<double>(), r["mean_err_lsb"].get<double>(),
                r["floor_max_err_lsb"].get<double>(), r["floor_mean_err_lsb"].get<double>());
   if (tmax > 0)
-    fmt::print("target (issue 10): max <= {}{} LSB: {}\n", tmax, tmean > 0 ? fmt::format(", mean <= {}", tmean) : "",
+    fmt::print("accuracy target (docs/intops.md): max <= {}{} LSB: {}\n", tmax, tmean > 0 ? fmt::format(", mean <= {}", tmean) : "",
                j["meets_target"].get<bool>() ? "met" : "NOT met");
 }
 
@@ -294,9 +294,10 @@ void add_ops_command(CLI::App& app) {
       "Examples:\n"
       "  gqalut ops softmax --entries 8 --json\n"
       "  gqalut ops softmax --entries 16 --set peaked\n"
+      "  gqalut fit --func exp2m1 --entries 8 --scales 8 --method optimal --format auto -o exp2m1_8.json\n"
       "  gqalut ops softmax --tables exp2m1_8.json ../shared/reference/official/reci_pwl_7.json\n"
       "  gqalut ops layernorm --tables ../shared/reference/official/sqrt_reci_pwl_7.json\n"
-      "  gqalut ops gelu --in-frac 5 --rows activations.npy");
+      "  gqalut ops gelu --in-frac 5 --rows activations.npy   # your data: numpy.save('activations.npy', x)");
   cmd->add_option("op", a->op, "softmax | layernorm | gelu | hswish | silu | sigmoid | tanh")->required();
   cmd->add_option("--tables", a->tables, "Table files: softmax EXP2M1 DIV; layernorm RSQRT; activations one")
       ->expected(1, 2);

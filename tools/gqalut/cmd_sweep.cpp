@@ -776,7 +776,7 @@ void add_sweep_command(CLI::App& app) {
       "timing column says which), cached by design hash in --cache-dir. Lists: 4,8,16 or 4:8.\n\n"
       "Examples:\n"
       "  gqalut sweep --func gelu --entries 4,8,16 --input-bits 4,8 --coef-bits 4,6,8 --csv s.csv --plot s.png\n"
-      "  gqalut sweep --func exp --entries 4:16 --input-bits 4:8 --coef-bits 4:8 --budget 1e-4 --jobs 2");
+      "  gqalut sweep --func exp --entries 4:8 --input-bits 4 --coef-bits 6:8 --budget 1e-4 --jobs 2");
   a->fn.add(*cmd);
   cmd->add_option("--entries", a->entries, "Entry counts K, in [2, 64]")->capture_default_str();
   cmd->add_option("--input-bits", a->input_bits, "Input code widths b_in: 2..8 or 16")->capture_default_str();
