@@ -224,7 +224,7 @@ RowsData read_rows_csv(std::istream& in, const std::string& source) {
           fail(source, fmt::format("line {}: a field holds two numbers (use commas between numbers)", lineno));
         if (num.size() >= kMaxCsvNumberChars)
           fail(source,
-               fmt::format("line {}: a number must have at most {} characters, got {}...", lineno,
+               fmt::format("line {}: a number must have at most {} characters, got {}", lineno,
                            kMaxCsvNumberChars, quote(num, 20)));
         num += c;
         field_has_text = true;
