@@ -384,6 +384,7 @@ TEST(Hostile18, FifosAndDevicesAreRefusedNotReadForever) {
   expect_error("show " + f, table);
   expect_error("export --format c " + f, table);
   expect_error("ops layernorm --tables " + f, table);
+  expect_error("kernels --table " + f, table);
   expect_error("ops gelu --rows " + f, "cannot open rows file '" + f + "': not a regular file (a FIFO)");
   expect_error("ops gelu --rows " + f + ".npy", "cannot open rows file '" + f + ".npy': No such file or directory");
   expect_error("eval --table /dev/zero", "cannot open table file '/dev/zero': not a regular file (a device)");
