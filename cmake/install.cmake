@@ -16,6 +16,9 @@ install(TARGETS ${gqalut_install_targets} EXPORT gqalutTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/gqalut DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# The hand-written Verilog units (reference LUTs, FP32 primitives, their testbenches): `gqalut hw`
+# and `gqalut sweep` look for them in <prefix>/share/gqalut/rtl (gqalut::hw::find_rtl_dir).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/rtl/ DESTINATION ${CMAKE_INSTALL_DATADIR}/gqalut/rtl FILES_MATCHING PATTERN "*.v")
 if(TARGET gqalut)
   install(TARGETS gqalut RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
