@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -325,6 +326,99 @@ TEST(Sweep, CriticalPathIsOpenStaOrLabelledAbcEstimate) {
   EXPECT_NE(r.out.find("(0 designs synthesised"), std::string::npos) << r.out;
   r = sweep(args, "GQALUT_STA=/nonexistent");
   EXPECT_NE(r.out.find("(0 designs synthesised"), std::string::npos) << r.out;
+}
+
+// ---- issue 18: reliability of the sweep and its area flow (each test failed before its fix).
+
+// The only file in a folder (the one cache entry a one-point sweep writes there).
+fs::path only_file_in(const fs::path& dir) {
+  fs::path found;
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) found = e.path(), ++n;
+  EXPECT_EQ(n, 1) << dir;
+  return found;
+}
+
+// Class 3: an optimum cache entry of another entry count or coefficient width, put under this
+// point's key, is not served: the point is solved again and the entry replaced.
+TEST(Sweep18, CacheEntryOfAnotherPointIsNeverServed) {
+  for (const char* other : {"--entries 2 --coef-bits 4", "--entries 4 --coef-bits 6"}) {
+    SCOPED_TRACE(other);
+    const fs::path base = tmpdir() / ("cache18_" + std::to_string(std::hash<std::string>()(other)));
+    fs::remove_all(base);
+    fs::create_directories(base);
+    const std::string point = "--func gelu --input-bits 4 --no-area ";
+    fs::path fresh = base / "fresh.csv", served = base / "served.csv";
+    Outcome r = sweep(point + "--entries 4 --coef-bits 4 --cache-dir " + (base / "mine").string() + " --csv " + fresh.string());
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = sweep(point + other + " --cache-dir " + (base / "other").string());
+    ASSERT_EQ(r.code, 0) << r.err;
+    const fs::path mine = only_file_in(base / "mine" / "optimum");
+    const std::string original = slurp(mine);
+    fs::copy_file(only_file_in(base / "other" / "optimum"), mine, fs::copy_options::overwrite_existing);
+    r = sweep(point + "--entries 4 --coef-bits 4 --cache-dir " + (base / "mine").string() + " --csv " + served.string());
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(slurp(served), slurp(fresh));
+    EXPECT_EQ(slurp(mine), original);  // the planted entry was replaced by this point's
+  }
+}
+
+// Class 3: a named Liberty file that is not there is an error, not dropped area columns.
+TEST(Sweep18, MissingLibertyIsAnError) {
+  Outcome r = sweep("--func gelu --entries 2 --input-bits 4 --coef-bits 4 --liberty /nonexistent/cells.lib --cache-dir " +
+                    (tmpdir() / "cache18_lib").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "gqalut: error: --liberty /nonexistent/cells.lib: no such file\n");
+  EXPECT_EQ(r.out, "");
+}
+
+// Class 3: a named folder of reference units that is not there is an error, never a silent fall
+// back to the source tree (checked before the work, with or without the area flow).
+TEST(Sweep18, MissingRtlDirIsAnError) {
+  for (const char* area : {"--no-area", ""}) {
+    Outcome r = sweep(std::string("--func gelu --entries 2 --input-bits 4 --coef-bits 4 --rtl-dir /nonexistent/rtl ") +
+                      area + " --cache-dir " + (tmpdir() / "cache18_rtl").string());
+    EXPECT_EQ(r.code, 2) << area;
+    EXPECT_EQ(r.err,
+              "gqalut: error: --rtl-dir /nonexistent/rtl: no reference units there (lut_int32.v, lut_fp32.v, "
+              "fp32_ge.v, fp32_mul.v, fp32_add.v)\n");
+    EXPECT_EQ(r.out, "");
+  }
+}
+
+// Class 4: a budget no point meets, or an output that cannot be written, fails before any
+// report is printed or file written; an unwritable output before any work (no optimum solved).
+TEST(Sweep18, BudgetAndOutputsFailBeforeTheReport) {
+  const fs::path cache = tmpdir() / "cache18_out", csv = tmpdir() / "budget18.csv";
+  const std::string point = "--func gelu --entries 2 --input-bits 4 --coef-bits 4 --no-area --cache-dir " + cache.string();
+  Outcome r = sweep(point + " --budget 1e-300 --csv " + csv.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err.rfind("gqalut: error: --budget 1e-300: no point meets it", 0), 0u) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_FALSE(fs::exists(csv));
+  fs::remove_all(cache);
+  for (const char* opt : {"--csv", "--json", "--plot"}) {
+    SCOPED_TRACE(opt);
+    r = sweep(point + " " + opt + " /nonexistent/dir/out");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.err.rfind("gqalut: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find("/nonexistent/dir/out"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_FALSE(fs::exists(cache / "optimum"));  // no optimum was solved
+  }
+}
+
+// Class 5: a cache folder whose `work` is a file gives one line naming it (no OpenSTA note, no
+// raw "filesystem error:").
+TEST(Sweep18, CacheWorkIsAFileIsOneClearLine) {
+  const fs::path cache = tmpdir() / "cache18_work";
+  fs::create_directories(cache);
+  std::ofstream(cache / "work") << "a file\n";
+  Outcome r = sweep("--func gelu --entries 2 --input-bits 4 --coef-bits 4 --cache-dir " + cache.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "gqalut: error: cache folder " + cache.string() + ": " + (cache / "work").string() +
+                       " is a file, not a folder\n");
+  EXPECT_EQ(r.out, "");
 }
 
 }  // namespace

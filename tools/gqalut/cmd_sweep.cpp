@@ -25,14 +25,12 @@
 
 #include "cli.hpp"
 #include "gqalut/atomic_file.hpp"
+#include "gqalut/hw/registry.hpp"
 #include "gqalut/hw/synth.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/metrics.hpp"
 #include "gqalut/verilog.hpp"
 
-#ifndef GQALUT_RTL_DIR
-#define GQALUT_RTL_DIR ""
-#endif
 
 namespace gqalut::cli {
 namespace {
@@ -143,6 +141,21 @@ double max_abs_of(const ErrorReport& r) {
   return m;
 }
 
+// Whether a cached table set is the optimum of this point: its function, entry count, input and
+// coefficient widths, and exactly the point's scales.
+bool holds_point(const TableSet& set, const Point& pt, const std::string& function) {
+  if (set.function != function || set.tables.size() != pt.scales.size()) return false;
+  for (int n : pt.scales) {
+    auto it = set.tables.find(n);
+    if (it == set.tables.end()) return false;
+    const Table& t = it->second;
+    if (t.entries() != pt.entries || t.input_bits != pt.input_bits || t.slope_format.width != pt.coef_bits ||
+        t.intercept_format.width != pt.coef_bits)
+      return false;
+  }
+  return true;
+}
+
 // The exact optimum of one point. split "fit": Problem's auto split (the
 // largest fraction at which the function's slopes and intercepts fit);
 // "best": the best of the splits within `window` fraction bits of it (more
@@ -173,6 +186,9 @@ void solve(Point& pt, const Function& fn, double lo, double hi, Objective obj, c
       std::istringstream tin(j.at("table").dump());
       pt.set = read_json(tin, entry.string());
       pt.splits_tried = j.at("splits_tried").get<int>();
+      // Served only if it is this point's table: the file name is a hash, and an entry copied,
+      // renamed or written by another version must not stand in for it.
+      if (!holds_point(pt.set, pt, fn.name)) pt.set = TableSet{};
     } catch (const std::exception&) {
       pt.set = TableSet{};  // unreadable entry: solve again
     }
@@ -259,20 +275,6 @@ std::string verilog_text(const TableSet& set, const ExportOptions& o) {
   std::ostringstream out;
   write_verilog(out, set, o);
   return out.str();
-}
-
-std::string find_rtl_dir(const std::string& given) {
-  std::vector<fs::path> tries;
-  if (!given.empty()) tries.push_back(given);
-  if (*GQALUT_RTL_DIR) tries.push_back(GQALUT_RTL_DIR);
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec)
-    for (const char* rel : {"../../rtl", "../rtl", "../share/gqalut/rtl"}) tries.push_back(exe.parent_path() / rel);
-  for (const auto& d : tries)
-    if (fs::is_regular_file(d / "lut_int32.v", ec) && fs::is_regular_file(d / "lut_fp32.v", ec)) return d.string();
-  if (!given.empty()) throw std::invalid_argument(fmt::format("--rtl-dir {}: no lut_int32.v / lut_fp32.v there", given));
-  return {};
 }
 
 std::string read_text(const fs::path& p) {
@@ -450,6 +452,11 @@ void run(const SweepArgs& args) {
     throw std::invalid_argument(fmt::format("--budget must be a positive number, got {}", *a.budget));
   if (a.baked_scale >= 0 && std::find(scales.begin(), scales.end(), a.baked_scale) == scales.end())
     throw std::invalid_argument(fmt::format("--baked-scale {} is not one of --scales {}", a.baked_scale, a.scales));
+  // Every output, and a named folder of reference units, is checked before the work.
+  check_output(a.csv, "--csv");
+  check_output(a.json_out, "--json");
+  check_output(a.plot, "--plot");
+  if (!a.rtl_dir.empty()) hw::find_rtl_dir(a.rtl_dir);
   const std::string cache_dir = a.cache_dir.empty() ? default_cache_dir() : a.cache_dir;
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
@@ -511,7 +518,8 @@ void run(const SweepArgs& args) {
   if (with_area && !flow.timing_note().empty())
     fmt::print(stderr, "gqalut: note: critical paths are ABC's estimate (timing abc-estimate): {}\n",
                flow.timing_note());
-  const std::string rtl_dir = with_area && !ref_entries.empty() ? find_rtl_dir(a.rtl_dir) : std::string();
+  // The reference rows are asked for (--ref-entries): their units must be found, never dropped.
+  const std::string rtl_dir = with_area && !ref_entries.empty() ? hw::find_rtl_dir(a.rtl_dir) : std::string();
 
   Progress progress("sweep");
   ProgressFn tick = progress.callback();
@@ -617,9 +625,26 @@ void run(const SweepArgs& args) {
   progress.finish();
   const auto t2 = std::chrono::steady_clock::now();
 
-  // ---- report
   const char* err_name = a.judge == "int8" ? (obj == Objective::mse ? "int8_input_score" : "int8_input_max_abs_error")
                                             : (obj == Objective::mse ? "paper_score" : "max_abs_error");
+  // ---- budget: decided before anything is printed or written (a budget no point meets is an
+  // error, not a report followed by one)
+  const Point* best = nullptr;
+  if (a.budget) {
+    auto cost = [&](const Point& p) { return with_area ? p.baked->area_um2 : p.table_bits(); };
+    const Point* closest = nullptr;
+    for (const auto& p : pts) {
+      if (!closest || p.error(obj) < closest->error(obj)) closest = &p;
+      if (p.error(obj) > *a.budget) continue;
+      if (!best || cost(p) < cost(*best) || (cost(p) == cost(*best) && p.error(obj) < best->error(obj))) best = &p;
+    }
+    if (!best)
+      throw std::invalid_argument(fmt::format(
+          "--budget {}: no point meets it (the smallest {} is {} at K={} input_bits={} coef_bits={})", *a.budget,
+          err_name, sci(closest->error(obj)), closest->entries, closest->input_bits, closest->coef_bits));
+  }
+
+  // ---- report
   fmt::print("Sweep of {} on [{}, {}], scales {} ({}): exact optimum per point (objective {}, coefficient split {}),\n"
              "errors in the P-int protocol (paper score = mean over the scales of the MSE; max |error| over all).\n",
              fn.name, lo, hi, a.scales, a.scale_mode, to_string(obj), a.split);
@@ -739,20 +764,7 @@ void run(const SweepArgs& args) {
     }
   }
 
-  // ---- budget
-  if (a.budget) {
-    const Point* best = nullptr;
-    auto cost = [&](const Point& p) { return with_area ? p.baked->area_um2 : p.table_bits(); };
-    const Point* closest = nullptr;
-    for (const auto& p : pts) {
-      if (!closest || p.error(obj) < closest->error(obj)) closest = &p;
-      if (p.error(obj) > *a.budget) continue;
-      if (!best || cost(p) < cost(*best) || (cost(p) == cost(*best) && p.error(obj) < best->error(obj))) best = &p;
-    }
-    if (!best)
-      throw std::invalid_argument(fmt::format(
-          "--budget {}: no point meets it (the smallest {} is {} at K={} input_bits={} coef_bits={})", *a.budget,
-          err_name, sci(closest->error(obj)), closest->entries, closest->input_bits, closest->coef_bits));
+  if (best) {
     fmt::print("\nbudget {} = {}: cheapest point K={} input_bits={} coef_bits={} ({} {}, {} {}) at {}\n", err_name,
                *a.budget, best->entries, best->input_bits, best->coef_bits, best->fk.name(), best->fb.name(), err_name,
                sci(best->error(obj)),
