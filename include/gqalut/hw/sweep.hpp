@@ -1,0 +1,49 @@
+// gqalut hardware layer: the design-space sweep (issue 16, point 5; `gqalut sweep` is the command
+// over it). For every point of entries x input bits x coefficient bits: the exact optimum (paper
+// score, max |error|), the generated PWL units (baked for one scale, and programmable) synthesised
+// with SynthFlow (area, cells, flip-flops, critical path; cached by design hash), the INT32/FP32
+// reference units, the Pareto front of error against area, and with a budget the cheapest point
+// that meets it. docs/sweep.md.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gqalut/function.hpp"
+#include "gqalut/search.hpp"
+
+namespace gqalut::hw {
+
+// The parsed and checked settings of one sweep (the command checks the lists, names and outputs;
+// run_sweep checks what needs the function: codes per scale, the scales of each width).
+struct SweepSettings {
+  Function fn;
+  double lo = 0, hi = 0;
+  std::vector<int> entries, input_bits, coef_bits;
+  std::vector<int> ref_entries;  // INT32/FP32 reference units (empty: none)
+  std::vector<int> int8_scales;  // the scales n of --scales
+  std::string scales;            // --scales as typed (for messages and the report)
+  Objective objective = Objective::mse;
+  std::string split = "best";    // best | fit
+  int split_window = 2;
+  std::string scale_mode = "span";  // span | code
+  std::string judge = "own";        // own | int8
+  std::optional<double> budget;
+  std::string csv, json_out, plot;  // outputs ("" = none), checked by the caller before the work
+  int jobs = 1;
+  std::string cache_dir;  // "" = default_cache_dir()
+  std::string liberty, rtl_dir;
+  std::string timing = "auto";  // auto | opensta | abc
+  int baked_scale = -1;
+  bool no_area = false, no_fetch = false;
+};
+
+// Runs the sweep: prints the report on stdout and writes the CSV/JSON/plot named in `s`.
+// `tick(fraction, note)` reports progress; `progress_done()` is called before the report.
+// Throws std::invalid_argument (one line) for a setting that cannot be met (a budget no point
+// meets: before anything is printed or written).
+void run_sweep(const SweepSettings& s, const ProgressFn& tick = {}, const std::function<void()>& progress_done = {});
+
+}  // namespace gqalut::hw
