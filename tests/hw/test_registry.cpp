@@ -11,6 +11,7 @@
 
 #include "gqalut/hw/registry.hpp"
 #include "gqalut/io.hpp"
+#include "gqalut/recipes.hpp"
 
 namespace gqalut::hw {
 namespace {
@@ -128,6 +129,57 @@ TEST(Registry, RtlDirIsNeverASilentFallback) {
   UnitRequest r;
   r.rtl_dir = "/nonexistent/rtl";
   EXPECT_THROW(build_unit("lut-int32", r), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace gqalut::hw
+
+namespace gqalut::hw {
+namespace {
+
+bool registered(const std::string& kind) {
+  for (const auto& k : unit_kinds())
+    if (kind == k.name) return true;
+  return false;
+}
+
+// The row units, as the report and `gqalut hw` build them: lint-clean, every stage input and the
+// reduced row set bit-exact with the scalar reference, and the reference's error on the rows of
+// `gqalut ops` within the operation's accuracy target (gqalut/recipes.hpp), the same figure
+// `gqalut ops` prints (softmax, 8 entries: 0.5137 LSB max).
+TEST(Registry, RowUnitsPassAndMeetTheirErrorBounds) {
+  int tried = 0;
+  for (const auto& [kind, out_frac] : {std::pair<const char*, int>{"softmax", 8}, {"layernorm", 4}}) {
+    if (!registered(kind)) continue;
+    const AccuracyTarget* target = accuracy_target(kind, 8, out_frac);
+    ASSERT_NE(target, nullptr);
+    ++tried;
+    for (int lanes : {1, 4}) {
+      SCOPED_TRACE(fmt::format("{} lanes {}", kind, lanes));
+      UnitRequest r;
+      r.entries = 8;
+      r.lanes = lanes;
+      r.programmable = lanes == 4;
+      r.max_n = 64;
+      BuiltUnit b = build_unit(kind, r);
+      EXPECT_GT(b.elements_per_cycle, 0);
+      EXPECT_LE(b.elements_per_cycle, lanes);
+      const std::string tag = fmt::format("{}_{}", kind, lanes);
+      LintResult l = lint(b.unit, lint_opts(tag, b));
+      EXPECT_TRUE(l.clean()) << l.summary();
+      SimResult s = b.simulate(sim(tag));
+      EXPECT_TRUE(s.passed()) << s.summary();
+      EXPECT_GT(s.checks, 1000);
+      ASSERT_TRUE(b.error);
+      UnitError e = b.error();
+      EXPECT_LE(e.max_lsb, target->max_lsb);
+      if (target->mean_lsb >= 0) {
+        EXPECT_LE(e.mean_lsb, target->mean_lsb);
+      }
+      EXPECT_GT(e.mean_lsb, 0);
+    }
+  }
+  if (!tried) GTEST_SKIP() << "neither softmax nor layernorm is registered in this build";
 }
 
 }  // namespace
