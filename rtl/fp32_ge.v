@@ -1,5 +1,6 @@
 // gqalut reference design: FP32 building block of lut_fp32.v (same conventions).
 // a >= b, IEEE semantics with subnormals flushed to zero.
+`timescale 1ns / 1ps
 module fp32_ge (
   input  wire [31:0] a,
   input  wire [31:0] b,

@@ -1,5 +1,6 @@
 // gqalut reference design: FP32 building block of lut_fp32.v (same conventions).
 // y = a * b, round to nearest even, FTZ, canonical NaN.
+`timescale 1ns / 1ps
 module fp32_mul (
   input  wire [31:0] a,
   input  wire [31:0] b,

@@ -13,6 +13,7 @@
 // Write port: waddr = {bank[1:0], index[IB-1:0]}, wdata[31:0] (float bits):
 //   bank 0: breakpoints P_0..P_{K-2}; bank 1: slopes; bank 2: intercepts.
 // Table registers have no reset. OUTREG = 1 registers y and out_valid (one cycle).
+`timescale 1ns / 1ps
 module lut_fp32 #(
   parameter K = 8,
   parameter OUTREG = 0,

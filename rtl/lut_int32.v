@@ -10,6 +10,7 @@
 //   B_0..B_{K-1}; bank 3: index 0 = sk (2 bits), index 1 = sb (3 bits).
 // Table registers have no reset. OUTREG = 1 registers acc and out_valid (one cycle);
 // OUTREG = 0 is combinational (out_valid = in_valid).
+`timescale 1ns / 1ps
 module lut_int32 #(
   parameter K = 8,
   parameter OUTREG = 0,
