@@ -72,12 +72,16 @@ std::vector<ReportItem> ops_report_items(const std::vector<int>& entries, const 
             r.programmable = prog;
             items.push_back({fmt::format("{} K={} {} {}", op, K, lane_text, prog ? "programmable" : "baked"), op, r, op});
           }
+      // The references take one element per cycle: listed once, at lanes 1 (rows of more lanes
+      // are compared with them per element per cycle).
+      if (L != lanes.front()) continue;
+      r.lanes = 1;
       r.entries = 8;
       r.programmable = false;
       for (const char* ref : {"fp32", "ibert"}) {
         const std::string kind = fmt::format("{}-{}", op, ref);
         if (has(kind))
-          items.push_back({fmt::format("{} {} {}", op, ref == std::string("fp32") ? "FP32" : "I-BERT-style", lane_text),
+          items.push_back({fmt::format("{} {} 1 lane", op, ref == std::string("fp32") ? "FP32" : "I-BERT-style"),
                            kind, r, op});
       }
     }

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -645,6 +646,136 @@ void run_sweep(const SweepSettings& a, const ProgressFn& tick, const std::functi
                                        best->prog->area_um2)
                          : fmt::format("{:.0f} table bits (no area: cheapest by table storage)", best->table_bits()));
   }
+}
+
+void run_unit_sweep(const UnitSweepSettings& a, const ProgressFn& tick, const std::function<void()>& progress_done) {
+  const UnitKind& kind = find_unit_kind(a.unit);
+  if (a.entries.empty() || a.lanes.empty())
+    throw std::invalid_argument(fmt::format("sweep --unit {}: --entries and --lanes must not be empty", a.unit));
+  const auto timing = a.timing == "opensta" ? TimingChoice::opensta
+                      : a.timing == "abc"   ? TimingChoice::abc
+                                            : TimingChoice::automatic;
+  if (a.timing != "auto" && a.timing != "opensta" && a.timing != "abc")
+    throw std::invalid_argument(fmt::format("--timing must be auto, opensta or abc, got '{}'", a.timing));
+  const std::string cache_dir = a.cache_dir.empty() ? default_cache_dir() : a.cache_dir;
+  const SynthFlow flow = SynthFlow::find(cache_dir, a.liberty, !a.no_fetch, timing);
+  if (timing == TimingChoice::opensta && !flow.timing_note().empty())
+    throw std::invalid_argument("--timing opensta: " + flow.timing_note());
+  if (!flow.available())
+    throw std::invalid_argument(fmt::format("sweep --unit {} needs synthesis: {}", a.unit, flow.why()));
+  std::vector<ReportItem> items;
+  for (int K : a.entries)
+    for (int L : a.lanes)
+      for (bool prog : {false, true}) {
+        UnitRequest r;
+        r.entries = K;
+        r.lanes = L;
+        r.programmable = prog;
+        r.max_n = a.max_n;
+        r.rtl_dir = a.rtl_dir;
+        items.push_back({fmt::format("K={} lanes={} {}", K, L, prog ? "programmable" : "baked"), kind.name, r, a.unit});
+      }
+  // The first unit is built here: a kind without an error measurement is refused before the work.
+  if (!build_unit(kind.name, items.front().request).error)
+    throw std::invalid_argument(fmt::format("sweep --unit {}: this kind has no error measurement", a.unit));
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<ReportRow> rows = run_report(items, flow, a.jobs, true, [&](int d, int t, const std::string& what) {
+    if (tick) tick(double(d) / t, what);
+  });
+  if (progress_done) progress_done();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // The Pareto front of (area, max error): no other unit is both smaller-or-equal and strictly
+  // better, or strictly smaller and as good.
+  std::vector<size_t> idx(rows.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) {
+    if (rows[x].synth.area_um2 != rows[y].synth.area_um2) return rows[x].synth.area_um2 < rows[y].synth.area_um2;
+    return rows[x].error->max_lsb < rows[y].error->max_lsb;
+  });
+  std::vector<bool> front(rows.size(), false);
+  double best_err = std::numeric_limits<double>::infinity();
+  for (size_t i : idx)
+    if (rows[i].error->max_lsb < best_err) best_err = rows[i].error->max_lsb, front[i] = true;
+  const ReportRow* best = nullptr;
+  if (a.budget) {
+    best = cheapest_within(rows, *a.budget);
+    if (!best) {
+      double smallest = std::numeric_limits<double>::infinity();
+      for (const auto& r : rows) smallest = std::min(smallest, r.error->max_lsb);
+      throw std::invalid_argument(
+          fmt::format("--budget {}: no {} unit meets it (the smallest max error is {:.4f} LSB)", *a.budget, a.unit, smallest));
+    }
+  }
+  fmt::print("Sweep of the {} unit ({}): entries x lanes x baked/programmable, synthesised with {} ({}),\n"
+             "errors on the rows of gqalut ops ({}). * = Pareto front of max error against area.\n\n",
+             a.unit, kind.summary, fs::path(flow.liberty()).filename().string(), flow.timing_tool(),
+             rows.front().error->on);
+  fmt::print("{:>3} {:>5} {:<12} | {:>9} {:>6} {:>5} {:>6} {:>8} | {:>7} {:>10} | {:>8} {:>8}\n", "K", "lanes", "tables",
+             "area um2", "cells", "ff", "ns", "mW", "el/cyc", "um2/el/cyc", "max LSB", "mean LSB");
+  std::string csv =
+      "unit,entries,lanes,tables,area_um2,cells,flip_flops,critical_path_ns,power_mw,elements_per_cycle,"
+      "area_per_element_per_cycle_um2,max_error_lsb,mean_error_lsb,pareto\n";
+  json pj = json::array();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const ReportRow& r = rows[i];
+    const SynthResult& s = r.synth;
+    const std::string tables = r.item.request.programmable ? "programmable" : "baked";
+    const std::string power = s.power_mw >= 0 ? fmt::format("{:.3f}", s.power_mw) : "";
+    fmt::print("{:>3} {:>5} {:<12} | {:>9.0f} {:>6} {:>5} {:>6.2f} {:>8} | {:>7.3f} {:>10.0f} | {:>8.4f} {:>8.4f}{}\n",
+               r.item.request.entries, r.item.request.lanes, tables, s.area_um2, s.cells, s.flip_flops,
+               s.critical_path_ns, power, r.elements_per_cycle, r.area_per_throughput(), r.error->max_lsb,
+               r.error->mean_lsb, front[i] ? " *" : "");
+    csv += fmt::format("{},{},{},{},{:.2f},{},{},{:.2f},{},{:.6g},{:.2f},{:.17g},{:.17g},{}\n", a.unit,
+                       r.item.request.entries, r.item.request.lanes, tables, s.area_um2, s.cells, s.flip_flops,
+                       s.critical_path_ns, power, r.elements_per_cycle, r.area_per_throughput(), r.error->max_lsb,
+                       r.error->mean_lsb, front[i] ? 1 : 0);
+    json sj = {{"area_um2", s.area_um2}, {"cells", s.cells}, {"flip_flops", s.flip_flops},
+               {"critical_path_ns", s.critical_path_ns}, {"timing", s.timing}};
+    sj["power_mw"] = s.power_mw >= 0 ? json(s.power_mw) : json(nullptr);
+    pj.push_back({{"unit", a.unit}, {"entries", r.item.request.entries}, {"lanes", r.item.request.lanes},
+                  {"programmable", r.item.request.programmable}, {"description", r.description},
+                  {"elements_per_cycle", r.elements_per_cycle}, {"synthesis", sj},
+                  {"max_error_lsb", r.error->max_lsb}, {"mean_error_lsb", r.error->mean_lsb}, {"pareto", bool(front[i])}});
+  }
+  fmt::print("\n{} units: {:.1f} s.\n", rows.size(), secs);
+  if (!a.csv.empty()) {
+    write_file_atomic(a.csv, csv);
+    fmt::print("csv: {}\n", a.csv);
+  }
+  if (!a.json_out.empty()) {
+    json out = {{"unit", a.unit}, {"liberty", flow.liberty()}, {"timing", flow.timing()},
+                {"timing_tool", flow.timing_tool()}, {"errors_on", rows.front().error->on}, {"points", pj}};
+    write_file_atomic(a.json_out, out.dump(2) + "\n");
+    fmt::print("json: {}\n", a.json_out);
+  }
+  if (!a.plot.empty()) {
+    std::string gp = fmt::format(
+        "set terminal pngcairo size 1000,650 font ',10'\nset grid\nset logscale x\n"
+        "set xlabel 'area (um^2, yosys + OSU 0.18 um)'\nset ylabel 'max error (output LSB, rows of gqalut ops)'\n"
+        "set key outside right top\nset title '{} units: max error against area (labels: K/lanes/b|p)' noenhanced\n"
+        "plot '-' with points pt 7 ps 1 lc rgb '#9ecae1' title 'baked', '-' with points pt 5 ps 1 lc rgb '#fdae6b' "
+        "title 'programmable', '-' with steps lw 2 lc rgb '#08519c' title 'Pareto front', '-' with labels offset "
+        "0.5,0.6 left font ',8' notitle\n",
+        a.unit);
+    std::string baked, prog, fr, labels;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const ReportRow& r = rows[i];
+      std::string pt = fmt::format("{} {}\n", r.synth.area_um2, r.error->max_lsb);
+      (r.item.request.programmable ? prog : baked) += pt;
+      labels += fmt::format("{} {} {}/{}/{}\n", r.synth.area_um2, r.error->max_lsb, r.item.request.entries,
+                            r.item.request.lanes, r.item.request.programmable ? "p" : "b");
+    }
+    for (size_t i : idx)
+      if (front[i]) fr += fmt::format("{} {}\n", rows[i].synth.area_um2, rows[i].error->max_lsb);
+    write_gnuplot_png(a.plot, gp + baked + "e\n" + prog + "e\n" + fr + "e\n" + labels + "e\n");
+    fmt::print("plot: {}\n", a.plot);
+  }
+  if (best)
+    fmt::print("\nbudget max error = {} LSB: cheapest unit K={} lanes={} {} at {:.0f} um2 (max error {:.4f} LSB, "
+               "{:.3f} elements/cycle)\n",
+               *a.budget, best->item.request.entries, best->item.request.lanes,
+               best->item.request.programmable ? "programmable" : "baked", best->synth.area_um2, best->error->max_lsb,
+               best->elements_per_cycle);
 }
 
 }  // namespace gqalut::hw

@@ -301,12 +301,14 @@ void run_report(const ReportArgs& a) {
                                             *a.budget, smallest));
   }
   // The reference of a row's group: PWL: INT32 and FP32 of the same K; ops: FP32 at the same lanes.
-  auto ref_area = [&](const hw::ReportRow& r, const std::string& kind) -> double {
+  auto ref_row = [&](const hw::ReportRow& r, const std::string& kind) -> const hw::ReportRow* {
     for (const auto& o : rows)
-      if (o.item.kind == kind && o.item.group == r.item.group &&
-          (a.set == "pwl" || o.item.request.lanes == r.item.request.lanes))
-        return o.synth.area_um2;
-    return 0;
+      if (o.item.kind == kind && o.item.group == r.item.group) return &o;
+    return nullptr;
+  };
+  auto ref_area = [&](const hw::ReportRow& r, const std::string& kind) -> double {
+    const hw::ReportRow* o = ref_row(r, kind);
+    return o ? o->synth.area_um2 : 0;
   };
   std::string csv, md;
   json jr = json::array();
@@ -316,10 +318,10 @@ void run_report(const ReportArgs& a) {
     csv = "design,entries,area_um2,cells,flip_flops,critical_path_ns,power_mw,ratio_int32,ratio_fp32\n";
   } else {
     md = "| unit | entries | lanes | tables | area (um^2) | cells | flip-flops | critical path (ns) | power @ 100 MHz (mW) "
-         "| elements/cycle | um^2 per element/cycle | max error (LSB) | mean error (LSB) | area vs FP32 |\n"
-         "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+         "| elements/cycle | um^2 per element/cycle | max error (LSB) | mean error (LSB) | area vs FP32 | per element/cycle vs "
+         "FP32 |\n|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     csv = "unit,kind,entries,lanes,tables,area_um2,cells,flip_flops,critical_path_ns,power_mw,elements_per_cycle,"
-          "area_per_element_per_cycle_um2,max_error_lsb,mean_error_lsb,ratio_fp32\n";
+          "area_per_element_per_cycle_um2,max_error_lsb,mean_error_lsb,ratio_fp32,ratio_fp32_per_throughput\n";
   }
   for (const auto& r : rows) {
     const auto& s = r.synth;
@@ -342,21 +344,24 @@ void run_report(const ReportArgs& a) {
       j["ratio_fp32"] = af > 0 ? json(s.area_um2 / af) : json(nullptr);
     } else {
       const std::string op = r.item.group;
-      const double af = ref_area(r, op + "-fp32");
+      const hw::ReportRow* fp = ref_row(r, op + "-fp32");
+      const double af = fp ? fp->synth.area_um2 : 0, tf = fp ? fp->area_per_throughput() : 0;
       const std::string rf = af > 0 ? fmt::format("{:.3f}", s.area_um2 / af) : "";
+      const std::string rt = tf > 0 ? fmt::format("{:.3f}", r.area_per_throughput() / tf) : "";
       const bool ref = r.item.kind.find('-') != std::string::npos;
       const std::string tables = ref ? "-" : r.item.request.programmable ? "programmable" : "baked";
       const std::string ent = ref ? "-" : std::to_string(r.item.request.entries);
-      md += fmt::format("| {} | {} | {} | {} | {:.0f} | {} | {} | {:.2f} | {} | {:g} | {:.0f} | {} | {} | {} |\n",
+      md += fmt::format("| {} | {} | {} | {} | {:.0f} | {} | {} | {:.2f} | {} | {:.3f} | {:.0f} | {} | {} | {} | {} |\n",
                         r.item.label, ent, r.item.request.lanes, tables, s.area_um2, s.cells, s.flip_flops,
                         s.critical_path_ns, power, r.elements_per_cycle, r.area_per_throughput(),
                         num_or(r.error ? r.error->max_lsb : 0, "{:.3f}", bool(r.error)),
-                        num_or(r.error ? r.error->mean_lsb : 0, "{:.4f}", bool(r.error)), rf);
-      csv += fmt::format("{},{},{},{},{},{:.0f},{},{},{:.2f},{},{:g},{:.0f},{},{},{}\n", r.item.label, r.item.kind, ent,
-                         r.item.request.lanes, tables, s.area_um2, s.cells, s.flip_flops, s.critical_path_ns, power,
+                        num_or(r.error ? r.error->mean_lsb : 0, "{:.4f}", bool(r.error)), rf, rt);
+      csv += fmt::format("{},{},{},{},{},{:.0f},{},{},{:.2f},{},{:.6g},{:.0f},{},{},{},{}\n", r.item.label, r.item.kind,
+                         ent, r.item.request.lanes, tables, s.area_um2, s.cells, s.flip_flops, s.critical_path_ns, power,
                          r.elements_per_cycle, r.area_per_throughput(),
                          num_or(r.error ? r.error->max_lsb : 0, "{:.17g}", bool(r.error)),
-                         num_or(r.error ? r.error->mean_lsb : 0, "{:.17g}", bool(r.error)), rf);
+                         num_or(r.error ? r.error->mean_lsb : 0, "{:.17g}", bool(r.error)), rf, rt);
+      j["ratio_fp32_per_throughput"] = tf > 0 ? json(r.area_per_throughput() / tf) : json(nullptr);
       j["ratio_fp32"] = af > 0 ? json(s.area_um2 / af) : json(nullptr);
     }
     jr.push_back(j);

@@ -53,7 +53,11 @@ struct SweepArgs {
   int baked_scale = -1;
   bool no_area = false;
   bool no_fetch = false;
+  std::string unit = "pwl";  // or a row unit kind of the registry: softmax, layernorm
+  std::string lanes = "1";
+  int max_n = 0;
 };
+
 
 // "4,8,16", "4:8" or a mix; every value checked by `check`.
 std::vector<int> parse_list(const std::string& option, const std::string& text,
@@ -91,7 +95,44 @@ std::vector<int> parse_list(const std::string& option, const std::string& text,
   return out;
 }
 
+// --unit softmax|layernorm: a sweep over the registry's row units (entries x lanes x
+// baked/programmable), every option checked before the work.
+void run_units(const SweepArgs& a) {
+  if (a.fn.given()) throw std::invalid_argument(fmt::format("--unit {} takes no --func/--expr (its tables come from its recipes)", a.unit));
+  if (a.no_area) throw std::invalid_argument(fmt::format("--unit {} needs synthesis: --no-area does not apply", a.unit));
+  hw::UnitSweepSettings s;
+  s.unit = a.unit;
+  s.entries = parse_list("--entries", a.entries, [](int v) {
+    if (v < 2 || v > 64) throw std::invalid_argument(fmt::format("--entries: entries must be in [2, 64], got {}", v));
+  });
+  s.lanes = parse_list("--lanes", a.lanes, [](int v) {
+    if (v < 1 || v > 16) throw std::invalid_argument(fmt::format("--lanes: lanes must be in [1, 16], got {}", v));
+  });
+  if (a.budget && !(std::isfinite(*a.budget) && *a.budget > 0))
+    throw std::invalid_argument(fmt::format("--budget must be a positive number, got {}", *a.budget));
+  if (a.jobs < 1 || a.jobs > 64) throw std::invalid_argument(fmt::format("--jobs must be in [1, 64], got {}", a.jobs));
+  check_output(a.csv, "--csv");
+  check_output(a.json_out, "--json");
+  check_output(a.plot, "--plot");
+  if (!a.rtl_dir.empty()) hw::find_rtl_dir(a.rtl_dir);
+  hw::find_unit_kind(a.unit);
+  s.max_n = a.max_n;
+  s.budget = a.budget;
+  s.csv = a.csv;
+  s.json_out = a.json_out;
+  s.plot = a.plot;
+  s.jobs = a.jobs;
+  s.cache_dir = a.cache_dir;
+  s.liberty = a.liberty;
+  s.rtl_dir = a.rtl_dir;
+  s.timing = a.timing;
+  s.no_fetch = a.no_fetch;
+  Progress progress("sweep");
+  hw::run_unit_sweep(s, progress.callback(), [&] { progress.finish(); });
+}
+
 void run(const SweepArgs& args) {
+  if (args.unit != "pwl") return run_units(args);
   SweepArgs a = args;
   // ---- arguments
   double lo = 0, hi = 0;
@@ -177,7 +218,8 @@ void add_sweep_command(CLI::App& app) {
       "timing column says which), cached by design hash in --cache-dir. Lists: 4,8,16 or 4:8.\n\n"
       "Examples:\n"
       "  gqalut sweep --func gelu --entries 4,8,16 --input-bits 4,8 --coef-bits 4,6,8 --csv s.csv --plot s.png\n"
-      "  gqalut sweep --func exp --entries 4:8 --input-bits 4 --coef-bits 6:8 --budget 1e-4 --jobs 2");
+      "  gqalut sweep --func exp --entries 4:8 --input-bits 4 --coef-bits 6:8 --budget 1e-4 --jobs 2\n"
+      "  gqalut sweep --unit softmax --entries 4,8 --lanes 1 --max-n 64 --budget 1.0 --jobs 2");
   a->fn.add(*cmd);
   cmd->add_option("--entries", a->entries, "Entry counts K, in [2, 64]")->capture_default_str();
   cmd->add_option("--input-bits", a->input_bits, "Input code widths b_in: 2..8 or 16")->capture_default_str();
@@ -217,6 +259,14 @@ void add_sweep_command(CLI::App& app) {
                   "| abc (ABC's estimate). OpenSTA is $GQALUT_STA if set, else sta in PATH")
       ->capture_default_str();
   cmd->add_flag("--no-area", a->no_area, "Errors only: no synthesis");
+  cmd->add_option("--unit", a->unit,
+                  "pwl (the PWL unit of --func over --entries x --input-bits x --coef-bits) | softmax | layernorm\n"
+                  "(the registry's row units over --entries x --lanes, baked and programmable; errors in output\n"
+                  "LSB on the rows of gqalut ops, --budget in LSB)")
+      ->capture_default_str();
+  cmd->add_option("--lanes", a->lanes, "--unit softmax|layernorm: elements per beat, e.g. 1,4")->capture_default_str();
+  cmd->add_option("--max-n", a->max_n, "--unit softmax|layernorm: longest row (0: the unit's default)")
+      ->check(int_in(0, 4096));
   cmd->add_flag("--no-fetch", a->no_fetch, "Never run apt-get download for the Liberty file");
   cmd->callback([a] { run(*a); });
 }

@@ -46,4 +46,26 @@ struct SweepSettings {
 // meets: before anything is printed or written).
 void run_sweep(const SweepSettings& s, const ProgressFn& tick = {}, const std::function<void()>& progress_done = {});
 
+// A sweep over a row unit kind of the registry (softmax, layernorm): every entries x lanes point,
+// baked and programmable, built, synthesised and measured (max/mean error in output LSB on the
+// rows of `gqalut ops`); the Pareto front of max error against area, and with a budget (LSB) the
+// smallest unit that meets it.
+struct UnitSweepSettings {
+  std::string unit;  // a registry kind with an error measurement, e.g. "softmax", "layernorm"
+  std::vector<int> entries, lanes;
+  int max_n = 0;  // 0: the kind's default
+  std::optional<double> budget;
+  std::string csv, json_out, plot;  // checked by the caller before the work
+  int jobs = 1;
+  std::string cache_dir, liberty, rtl_dir;
+  std::string timing = "auto";
+  bool no_fetch = false;
+};
+
+// Prints the table on stdout and writes the outputs; throws std::invalid_argument (one line) when
+// the kind is unknown or has no error measurement, when synthesis is not available (this sweep is
+// about area), or when no unit meets the budget (before anything is printed or written).
+void run_unit_sweep(const UnitSweepSettings& s, const ProgressFn& tick = {},
+                    const std::function<void()>& progress_done = {});
+
 }  // namespace gqalut::hw
