@@ -237,7 +237,7 @@ void write_report_plot(const std::string& file, const std::vector<hw::ReportRow>
   std::string gp =
       "set terminal pngcairo size 1000,650 font ',10'\nset grid\nset logscale x\n"
       "set xlabel 'area (um^2, yosys + OSU 0.18 um)'\nset ylabel 'max error (output LSB)'\n"
-      "set key outside right top\nset title 'softmax and LayerNorm units: max error against area' noenhanced\n";
+      "set key outside right top\nset title 'softmax and LayerNorm units: max error against area (labels: entries/lanes/baked|programmable)' noenhanced\n";
   std::map<std::string, std::string> series;  // title -> points
   std::string labels;
   for (const auto& r : rows) {
@@ -245,7 +245,10 @@ void write_report_plot(const std::string& file, const std::vector<hw::ReportRow>
     const bool ref = r.item.kind.find('-') != std::string::npos;
     const std::string title = r.item.group + (ref ? " references" : " units");
     series[title] += fmt::format("{} {}\n", r.synth.area_um2, r.error->max_lsb);
-    labels += fmt::format("{} {} \"{}\"\n", r.synth.area_um2, r.error->max_lsb, r.item.label);
+    const std::string label =
+        ref ? (r.item.kind.find("fp32") != std::string::npos ? "FP32" : "I-BERT")
+            : fmt::format("{}/{}/{}", r.item.request.entries, r.item.request.lanes, r.item.request.programmable ? "p" : "b");
+    labels += fmt::format("{} {} \"{}\"\n", r.synth.area_um2, r.error->max_lsb, label);
   }
   if (series.empty()) throw std::invalid_argument("--plot: no unit has a measured error to plot");
   std::string cmd = "plot ", data;
@@ -408,7 +411,7 @@ void add_hw_command(CLI::App& app) {
       "  gqalut hw generate pwl --table gelu8.json --programmable --output-dir .\n"
       "  gqalut hw simulate pwl --table gelu8.json\n"
       "  gqalut hw synthesize lut-int32 --entries 8 --json\n"
-      "  gqalut hw report --set pwl --table gelu8.json");
+      "  gqalut hw report --set pwl --table gelu8.json --jobs 2");
 
   auto* list = hw->add_subcommand("list", "List the unit kinds and the options each reads");
   auto list_json = std::make_shared<bool>(false);
