@@ -438,6 +438,84 @@ def _conv(op, x, w, b=None):
               dilation=list(op.attrs.get("dilations", [1] * nd)), groups=op.attrs.get("group", 1))
 
 
+def _conv_transpose(op, x, w, b=None):
+    nd = x.dim() - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(f"ONNX ConvTranspose node '{op.node}': {nd}-D convolution is not supported")
+    if "output_shape" in op.attrs:
+        raise ValueError(f"ONNX ConvTranspose node '{op.node}': the output_shape attribute is not supported "
+                         "(give pads and output_padding)")
+    pads = _conv_pads(op, nd)
+    fn = (_F.conv_transpose1d, _F.conv_transpose2d, _F.conv_transpose3d)[nd - 1]
+    y = fn(x, w, b, stride=list(op.attrs.get("strides", [1] * nd)), padding=0,
+           output_padding=list(op.attrs.get("output_padding", [0] * nd)), groups=op.attrs.get("group", 1),
+           dilation=list(op.attrs.get("dilations", [1] * nd)))
+    idx = [slice(None), slice(None)] + [slice(pads[i], y.shape[2 + i] - pads[nd + i]) for i in range(nd)]
+    return y[tuple(idx)]
+
+
+def _resize(op, x, *rest):
+    """ONNX Resize (opset 11+): nearest in every coordinate mode and rounding, linear (half_pixel,
+    pytorch_half_pixel, align_corners) on the spatial axes of 3-5-D input."""
+    scales = rest[1] if len(rest) > 1 and rest[1] is not None and rest[1].numel() else None
+    sizes = rest[2] if len(rest) > 2 and rest[2] is not None and rest[2].numel() else None
+    if op.opset < 11:
+        scales = rest[0] if rest else None
+    in_shape = list(x.shape)
+    if sizes is not None:
+        out_shape = _ints(sizes)
+        sc = [o / i if i else 1.0 for o, i in zip(out_shape, in_shape)]
+    elif scales is not None:
+        sc = [float(v) for v in scales.reshape(-1).tolist()]
+        out_shape = [int(_math.floor(i * f)) for i, f in zip(in_shape, sc)]
+    else:
+        raise ValueError(f"ONNX Resize node '{op.node}': needs scales or sizes")
+    mode = op.attrs.get("mode", "nearest")
+    ctm = op.attrs.get("coordinate_transformation_mode", "half_pixel" if op.opset >= 11 else "asymmetric")
+    if mode == "nearest":
+        nmode = op.attrs.get("nearest_mode", "round_prefer_floor")
+        y = x
+        for a, (i, o, f) in enumerate(zip(in_shape, out_shape, sc)):
+            if i == o and f == 1.0:
+                continue
+            d = _torch.arange(o, dtype=_torch.float64)
+            if ctm == "asymmetric":
+                src = d / f
+            elif ctm == "half_pixel":
+                src = (d + 0.5) / f - 0.5
+            elif ctm == "pytorch_half_pixel":
+                src = (d + 0.5) / f - 0.5 if o > 1 else _torch.zeros_like(d)
+            elif ctm == "align_corners":
+                src = d * (i - 1) / (o - 1) if o > 1 else _torch.zeros_like(d)
+            elif ctm == "tf_half_pixel_for_nn":
+                src = (d + 0.5) / f
+            else:
+                raise ValueError(f"ONNX Resize node '{op.node}': coordinate_transformation_mode '{ctm}' "
+                                 "is not supported")
+            if nmode == "floor":
+                idx = _torch.floor(src)
+            elif nmode == "ceil":
+                idx = _torch.ceil(src)
+            elif nmode == "round_prefer_floor":
+                idx = _torch.where(src - _torch.floor(src) == 0.5, _torch.floor(src), _torch.round(src))
+            elif nmode == "round_prefer_ceil":
+                idx = _torch.where(src - _torch.floor(src) == 0.5, _torch.ceil(src), _torch.round(src))
+            else:
+                raise ValueError(f"ONNX Resize node '{op.node}': nearest_mode '{nmode}' is not supported")
+            y = y.index_select(a, idx.clamp(0, i - 1).to(_torch.int64))
+        return y
+    if mode == "linear" and 3 <= x.dim() <= 5 and out_shape[:2] == in_shape[:2] and \
+            ctm in ("half_pixel", "pytorch_half_pixel", "align_corners"):
+        if ctm == "pytorch_half_pixel" and any(o == 1 for o in out_shape[2:]):
+            raise ValueError(f"ONNX Resize node '{op.node}': pytorch_half_pixel to a length of 1 is not supported")
+        m = ("linear", "bilinear", "trilinear")[x.dim() - 3]
+        if sizes is None and ctm != "align_corners":  # the coordinates use the given scales, not out/in
+            return _F.interpolate(x, scale_factor=sc[2:], mode=m, align_corners=False, recompute_scale_factor=False)
+        return _F.interpolate(x, size=out_shape[2:], mode=m, align_corners=(ctm == "align_corners"))
+    raise ValueError(f"ONNX Resize node '{op.node}': mode '{mode}' with coordinate_transformation_mode '{ctm}' "
+                     "is not supported (nearest any; linear on the spatial axes with half_pixel or align_corners)")
+
+
 def _pool(kind):
     def impl(op, x):
         nd = x.dim() - 2
@@ -613,7 +691,8 @@ _IMPL = {
     "Add": (lambda op, a, b: a + b, None), "Sub": (lambda op, a, b: a - b, None),
     "Mul": (lambda op, a, b: a * b, None), "Div": (_div, None), "Neg": (_unary(_torch.neg), None),
     "MatMul": (lambda op, a, b: _torch.matmul(a, b), None), "Gemm": (_gemm, None),
-    "Conv": (_conv, None), "BatchNormalization": (_batchnorm, None),
+    "Conv": (_conv, None), "ConvTranspose": (_conv_transpose, None), "Resize": (_resize, None),
+    "BatchNormalization": (_batchnorm, None),
     "AveragePool": (_pool("avg"), None), "MaxPool": (_pool("max"), "max pooling (exact on integer codes)"),
     "GlobalAveragePool": (_global_pool("avg"), None),
     "GlobalMaxPool": (_global_pool("max"), "max pooling (exact on integer codes)"),

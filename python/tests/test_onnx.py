@@ -286,3 +286,49 @@ def test_torch_exported_vision_transformer(opset, tmp_path):
     import gqalut.torch as gt
     rep = gt.convert(m)
     assert len(rep) == 9 and rep.kept == []
+
+
+@needs_ort
+def test_resize_and_conv_transpose_equal_onnxruntime(tmp_path):
+    """Resize (nearest in several coordinate/rounding modes, linear) and ConvTranspose with
+    asymmetric pads and output padding, against onnxruntime-node."""
+    rng = np.random.default_rng(4)
+    w = numpy_helper.from_array(rng.normal(0, 0.5, (3, 2, 3, 3)).astype(np.float32), "w")
+    b = numpy_helper.from_array(rng.normal(0, 0.5, (2,)).astype(np.float32), "b")
+    roi = numpy_helper.from_array(np.zeros(0, np.float32), "roi")
+    sc = numpy_helper.from_array(np.array([1, 1, 1.5, 2.5], np.float32), "sc")
+    sizes = numpy_helper.from_array(np.array([1, 3, 7, 9], np.int64), "sizes")
+    N = [helper.make_node("Resize", ["x", "roi", "sc"], ["r1"], mode="nearest", name="r1"),
+         helper.make_node("Resize", ["x", "roi", "sc"], ["r2"], mode="nearest", coordinate_transformation_mode="asymmetric",
+                          nearest_mode="floor", name="r2"),
+         helper.make_node("Resize", ["x", "roi", "", "sizes"], ["r3"], mode="nearest",
+                          coordinate_transformation_mode="align_corners", nearest_mode="round_prefer_ceil", name="r3"),
+         helper.make_node("Resize", ["x", "roi", "sc"], ["r4"], mode="linear", name="r4"),
+         helper.make_node("Resize", ["x", "roi", "", "sizes"], ["r5"], mode="linear",
+                          coordinate_transformation_mode="align_corners", name="r5"),
+         helper.make_node("ConvTranspose", ["x", "w", "b"], ["ct"], strides=[2, 2], pads=[1, 0, 0, 1],
+                          output_padding=[1, 0], name="ct")]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("r1", "r2", "r3", "r4", "r5", "ct")]
+    g = helper.make_graph(N, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])], outs,
+                          initializer=[w, b, roi, sc, sizes])
+    path = tmp_path / "resize.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    x = rng.normal(0, 1, (1, 3, 4, 5)).astype(np.float32)
+    ref = go.run_onnxruntime(path, {"x": x})
+    got = go.load(path)(torch.from_numpy(x))
+    for name, y in zip(("r1", "r2", "r3", "r4", "r5", "ct"), got):
+        assert y.shape == ref[name].shape, name
+        assert np.abs(y.detach().numpy() - ref[name]).max() < 1e-5, name
+
+
+@needs_ort
+def test_ppocr_det_and_cls_equal_onnxruntime():
+    rng = np.random.default_rng(5)
+    for name, shape in (("ppocr-det", (1, 3, 96, 160)), ("ppocr-cls", (2, 3, 48, 192))):
+        path = go.model_path(name)
+        x = rng.uniform(-1, 1, shape).astype(np.float32)
+        ref = go.run_onnxruntime(path, {"x": x})
+        with torch.no_grad():
+            y = go.load(path).eval()(torch.from_numpy(x)).numpy()
+        want = next(iter(ref.values()))
+        assert y.shape == want.shape and np.abs(y - want).max() < 1e-4, name
