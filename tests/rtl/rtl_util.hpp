@@ -1,4 +1,4 @@
-// Helpers for the RTL tests: scratch directories, running iverilog/vvp/verilator.
+// Helpers for the RTL tests: scratch directories; simulation and lint through the hardware layer.
 #pragma once
 
 #include <cstdlib>
@@ -8,7 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "gqalut/hw/sim.hpp"
+
 namespace gqalut::rtl_test {
+
+namespace hw = gqalut::hw;
 
 namespace fs = std::filesystem;
 
@@ -37,32 +41,31 @@ struct RunResult {
   std::string log;
 };
 
-// Runs `cmd` in `dir` with stdout+stderr captured in dir/<tag>.log.
-inline RunResult run_in(const fs::path& dir, const std::string& cmd, const std::string& tag) {
-  fs::path log = dir / (tag + ".log");
-  std::string full = "cd '" + dir.string() + "' && (" + cmd + ") > '" + log.string() + "' 2>&1";
-  RunResult r;
-  r.status = std::system(full.c_str());
-  r.log = read_file(log);
-  return r;
+// The hardware layer's simulator and linter (gqalut/hw/sim.hpp) on files already written in `dir`
+// (names relative to it), with this build's iverilog/vvp/verilator.
+inline hw::VerilogUnit unit_of(const fs::path& dir, const std::vector<std::string>& sources, const std::string& top) {
+  std::vector<std::string> paths;
+  for (const auto& s : sources) paths.push_back((dir / s).string());
+  return hw::read_unit(top, paths);
 }
 
-// Compiles `sources` with iverilog -g2005 (plus `flags`) and runs the simulation.
-inline RunResult simulate(const fs::path& dir, const std::vector<std::string>& sources,
-                          const std::string& flags = "") {
-  std::string cmd = std::string(GQALUT_IVERILOG) + " -g2005 -Wall -o sim.vvp " + flags;
-  for (const auto& s : sources) cmd += " '" + s + "'";
-  RunResult c = run_in(dir, cmd, "iverilog");
-  if (c.status != 0) return c;
-  return run_in(dir, std::string(GQALUT_VVP) + " -n sim.vvp", "vvp");
+// Compiles `sources` with iverilog -g2005 -Wall and runs the simulation.
+inline RunResult simulate(const fs::path& dir, const std::vector<std::string>& sources) {
+  hw::SimOptions o;
+  o.work_dir = dir.string();
+  o.iverilog = GQALUT_IVERILOG;
+  o.vvp = GQALUT_VVP;
+  hw::SimResult r = hw::simulate(unit_of(dir, sources, ""), hw::VerilogUnit{}, o);
+  return {r.compiled ? r.exit_code : (r.exit_code == 0 ? 1 : r.exit_code), r.compile_log + r.log};
 }
 
 // verilator --lint-only -Wall on `sources` (top module `top`).
-inline RunResult lint(const fs::path& dir, const std::vector<std::string>& sources, const std::string& top,
-                      const std::string& flags = "") {
-  std::string cmd = std::string(GQALUT_VERILATOR) + " --lint-only -Wall --top-module " + top + " " + flags;
-  for (const auto& s : sources) cmd += " '" + s + "'";
-  return run_in(dir, cmd, "verilator_" + top);
+inline RunResult lint(const fs::path& dir, const std::vector<std::string>& sources, const std::string& top) {
+  hw::LintOptions o;
+  o.work_dir = dir.string();
+  o.verilator = GQALUT_VERILATOR;
+  hw::LintResult r = hw::lint(unit_of(dir, sources, top), o);
+  return {r.clean() ? 0 : (r.exit_code == 0 ? 1 : r.exit_code), r.log};
 }
 
 inline bool passed(const RunResult& r) {
