@@ -4,16 +4,25 @@
 #include <stdexcept>
 
 #include "gqalut/methods.hpp"
+#include "gqalut/recipes.hpp"
 
 namespace gqalut::vit {
 
+namespace {
+// The softmax / LayerNorm tables come from the operations' recipes (gqalut/recipes.hpp).
+TableSpec from_recipe(const char* recipe, TableSpec::Formats formats) {
+  const TableRecipe& r = table_recipe(recipe);
+  return {r.function, r.lo, r.hi, r.scales, formats, r.slope_format, r.intercept_format};
+}
+}  // namespace
+
 const std::vector<TableSpec>& table_specs() {
   static const std::vector<TableSpec> specs{
-      {"gelu", -4, 4, {0, 1, 2, 3, 4, 5, 6}, TableSpec::Formats::function},
-      {"exp2m1", -0.5, 0.5, {8}, TableSpec::Formats::automatic},
-      {"reci", 1, 2, {6}, TableSpec::Formats::reduction},
-      {"rsqrt", 1, 4, {5}, TableSpec::Formats::reduction},
-      {"hswish", -4, 4, {0, 1, 2, 3, 4, 5, 6}, TableSpec::Formats::function},
+      {"gelu", -4, 4, {0, 1, 2, 3, 4, 5, 6}, TableSpec::Formats::function, "", ""},
+      from_recipe("exp2m1", TableSpec::Formats::automatic),
+      from_recipe("div-octave", TableSpec::Formats::reduction),
+      from_recipe("rsqrt-octave", TableSpec::Formats::reduction),
+      {"hswish", -4, 4, {0, 1, 2, 3, 4, 5, 6}, TableSpec::Formats::function, "", ""},
   };
   return specs;
 }
@@ -30,16 +39,12 @@ Problem make_problem(const TableSpec& spec, int entries) {
   p.lo = spec.lo;
   p.hi = spec.hi;
   p.scales = spec.scales;
-  if (spec.formats == TableSpec::Formats::reduction) {
-    // Slopes of 1/x on [1, 2] and 1/sqrt(x) on [1, 4] lie in [-1, 0): q0.7;
-    // intercepts below 2: q1.6. (Fixed rather than "auto": auto may pick
-    // 8 fractional bits, whose format name "q-1.8" io cannot read back.)
-    p.slope_format = FormatChoice{Format{7, 8}};
-    p.intercept_format = FormatChoice{kQ1_6};
-  } else if (spec.formats == TableSpec::Formats::automatic) {
-    // The INT8 formats the library's default tables use (fit_int8_optimum).
-    p.slope_format = FormatChoice::parse("auto");
-    p.intercept_format = FormatChoice::parse("auto");
+  if (!spec.slope_format.empty()) {
+    // The recipe's formats: "auto" (the library's INT8 choice) or, for the reduction tables,
+    // slopes q0.7 (1/x on [1, 2] and 1/sqrt(x) on [1, 4] lie in [-1, 0)) and intercepts q1.6
+    // (fixed rather than auto: auto may pick 8 fractional bits, "q-1.8", which io cannot read back).
+    p.slope_format = FormatChoice::parse(spec.slope_format);
+    p.intercept_format = FormatChoice::parse(spec.intercept_format);
   }
   p.validate();
   return p;

@@ -11,7 +11,8 @@
 namespace gqalut::vit {
 
 // What the models need of each function: its range, the scales to provide and
-// the code formats. gelu [-4, 4] at scales 0..6 (the paper's, the function's
+// the code formats (exp2m1, reci and rsqrt: the recipes "exp2m1", "div-octave" and
+// "rsqrt-octave" of gqalut/recipes.hpp). gelu [-4, 4] at scales 0..6 (the paper's, the function's
 // formats); exp2m1 (2^x - 1) on [-1/2, 1/2) at scale 8, the softmax's EXP stage
 // after range reduction (int8 codes -128..127; automatic INT8 formats, as
 // gqalut::fit_int8_optimum makes them); reci on [1, 2] at scale 6 and rsqrt on
@@ -24,6 +25,8 @@ struct TableSpec {
   double lo = 0, hi = 0;
   std::vector<int> scales;
   Formats formats = Formats::function;  // reduction: also the faithful GA's chords on the range ends
+  // FormatChoice text of the recipe (gqalut/recipes.hpp) the spec comes from; empty: the function's formats.
+  std::string slope_format, intercept_format;
 };
 const std::vector<TableSpec>& table_specs();
 // The spec of one function; throws std::invalid_argument for an unknown one.

@@ -12,6 +12,8 @@
 
 #include "gqalut/function.hpp"
 #include "gqalut/intops.hpp"
+#include "gqalut/methods.hpp"
+#include "gqalut/recipes.hpp"
 #include "gqalut/search.hpp"
 
 namespace gqalut {
@@ -26,6 +28,20 @@ inline TableSet fit_int8_optimum(const std::string& function, int entries, std::
   p.slope_format = FormatChoice::parse("auto");
   p.intercept_format = FormatChoice::parse("auto");
   return Optimal().run(p).tables;
+}
+
+// A recipe's table set (include/gqalut/recipes.hpp): its function, range, scales and
+// formats, fitted with `method` (gqalut's registry, find_method) and `entries`.
+// Header-only: callers link gqalut::search.
+inline TableSet fit_recipe(const TableRecipe& r, int entries, const std::string& method = "optimal") {
+  Problem p = Problem::make(find_function(r.function), entries);
+  p.lo = r.lo;
+  p.hi = r.hi;
+  p.scales = r.scales;
+  p.slope_format = FormatChoice::parse(r.slope_format);
+  p.intercept_format = FormatChoice::parse(r.intercept_format);
+  p.validate();
+  return run_method(method, p).tables;
 }
 
 struct OpErrorStats {

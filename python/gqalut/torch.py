@@ -200,14 +200,19 @@ def _round_codes(x: torch.Tensor, frac: int, lo: float, hi: float) -> torch.Tens
     return torch.clamp(torch.round(x * (2.0 ** frac)), lo, hi)
 
 
+def recipe_table(recipe: str, entries: int = 8, method: str = "optimal") -> gqalut.TableSet:
+    """The table set of an operation's recipe (``gqalut._core.table_recipes()``, the C++
+    include/gqalut/recipes.hpp: "exp2m1", "div", "rsqrt", ...), fitted once with `method`."""
+    recipes = {r["name"]: r for r in gqalut._core.table_recipes()}
+    if recipe not in recipes:
+        raise ValueError(f"unknown table recipe {recipe!r} (known: {', '.join(recipes)})")
+    r = recipes[recipe]
+    return default_table(r["function"], entries=entries, method=method, range=r["range"], scales=r["scales"],
+                         slope_format=r["slope_format"], intercept_format=r["intercept_format"])
+
+
 def _default_softmax_tables() -> Tuple[gqalut.TableSet, gqalut.TableSet]:
-    names = gqalut.functions()
-    if "exp2m1" in names:  # the EXP stage of the current datapath (docs/intops.md)
-        exp_t = default_table("exp2m1", entries=8, method="optimal", format="auto", scales=[8])
-    else:
-        exp_t = default_table("exp", entries=8, method="optimal")
-    div_t = default_table("reci", entries=8, method="optimal", format="auto", scales=[5])
-    return exp_t, div_t
+    return recipe_table("exp2m1"), recipe_table("div")  # the EXP2M1 and DIV stages (docs/intops.md)
 
 
 def _int32_codes(x: torch.Tensor, frac: int) -> torch.Tensor:
@@ -377,7 +382,7 @@ class IntLayerNorm(nn.Module):
         self.out_frac = gqalut._frac(out_frac, "out_frac", gqalut._LAYERNORM_FRAC)
         if rsqrt_table is not None and not isinstance(rsqrt_table, gqalut.TableSet):
             raise TypeError(f"rsqrt_table must be a gqalut.TableSet, got {type(rsqrt_table).__name__}")
-        self.rsqrt_table = rsqrt_table or default_table("rsqrt", entries=8, method="optimal", scales="0:5")
+        self.rsqrt_table = rsqrt_table or recipe_table("rsqrt")
         self._plans: Dict[Tuple[int, int], object] = {}
         if elementwise_affine:
             self.weight = nn.Parameter(torch.ones(self.size))

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "gqalut/intops.hpp"
+#include "gqalut/recipes.hpp"
 
 namespace py = pybind11;
 
@@ -69,6 +70,39 @@ py::array_t<int8_t> activation_array(const ActivationPlan& plan, py::array_t<int
 }  // namespace
 
 void bind_intops(py::module_& m) {
+  // The operations' table recipes and accuracy targets (gqalut/recipes.hpp): the one place they are written.
+  m.def("table_recipes", [] {
+    py::list out;
+    for (const TableRecipe& r : table_recipes()) {
+      py::dict d;
+      d["name"] = r.name;
+      d["role"] = r.role;
+      d["op"] = r.op;
+      d["function"] = r.function;
+      d["range"] = py::make_tuple(r.lo, r.hi);
+      d["scales"] = r.scales;
+      d["slope_format"] = r.slope_format;
+      d["intercept_format"] = r.intercept_format;
+      d["why"] = r.why;
+      out.append(d);
+    }
+    return out;
+  });
+  m.def("accuracy_targets", [] {
+    py::list out;
+    for (const AccuracyTarget& t : accuracy_targets()) {
+      py::dict d;
+      d["op"] = t.op;
+      d["rows"] = t.rows;
+      d["max_entries"] = t.max_entries;
+      d["out_frac"] = t.out_frac;
+      d["max_lsb"] = t.max_lsb;
+      d["mean_lsb"] = t.mean_lsb;
+      d["source"] = t.source;
+      out.append(d);
+    }
+    return out;
+  });
   py::class_<SoftmaxPlan>(m, "SoftmaxPlan")
       .def_property_readonly("in_frac", [](const SoftmaxPlan& p) { return p.datapath().in_frac; })
       .def_property_readonly("out_frac", [](const SoftmaxPlan& p) { return p.datapath().out_frac; })

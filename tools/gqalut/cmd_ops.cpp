@@ -17,6 +17,7 @@
 #include "gqalut/intops_measure.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/methods.hpp"
+#include "gqalut/recipes.hpp"
 #include "gqalut/rows.hpp"
 #include "gqalut/text.hpp"
 
@@ -99,6 +100,19 @@ TableUse get_table(const OpsArgs& a, size_t index, const std::string& fn, std::v
   return t;
 }
 
+// A softmax / LayerNorm table: a file (get_table), or the recipe (gqalut/recipes.hpp) fitted
+// with --method and --entries.
+TableUse get_op_table(const OpsArgs& a, size_t index, const std::string& recipe) {
+  const TableRecipe& r = table_recipe(recipe);
+  if (!a.tables.empty()) return get_table(a, index, r.function, r.scales);
+  TableUse t;
+  t.role = r.function;
+  t.set = fit_recipe(r, a.entries, a.method);
+  t.source = fmt::format("fit {} {}-entry, recipe {} ({} on [{}, {}], formats {}/{})", a.method, a.entries, r.name,
+                         r.function, r.lo, r.hi, r.slope_format, r.intercept_format);
+  return t;
+}
+
 nlohmann::ordered_json table_json(const TableUse& t, int scale) {
   nlohmann::ordered_json j;
   j["role"] = t.role;
@@ -173,7 +187,7 @@ void run(const OpsArgs& a) {
   int out_frac = 0;
   if (a.op == "softmax") {
     out_frac = a.out_frac >= 0 ? a.out_frac : 8;
-    TableUse e = get_table(a, 0, "exp2m1", {8}), d = get_table(a, 1, "reci", {5});
+    TableUse e = get_op_table(a, 0, "exp2m1"), d = get_op_table(a, 1, "div");
     const SoftmaxPlan plan = prepare_softmax(e.set, d.set, in_frac, out_frac);
     const SoftmaxDatapath& p = plan.datapath();
     tables.push_back(table_json(e, p.exp_scale));
@@ -193,7 +207,7 @@ void run(const OpsArgs& a) {
     }
   } else if (a.op == "layernorm") {
     out_frac = a.out_frac >= 0 ? a.out_frac : 4;
-    TableUse r = get_table(a, 0, "rsqrt", {5});
+    TableUse r = get_op_table(a, 0, "rsqrt");
     const LayerNormPlan plan = prepare_layernorm(r.set, in_frac, out_frac, 6, 1e-5);
     const LayerNormDatapath& p = plan.datapath();
     tables.push_back(table_json(r, p.rsqrt_scale));
@@ -229,13 +243,13 @@ void run(const OpsArgs& a) {
   j["tables"] = tables;
   if (!plan_j.is_null()) j["plan"] = plan_j;
   j["rows"] = rows;
-  // Issue 10's targets, for the standard row sets.
+  // The operation's accuracy target (gqalut/recipes.hpp), for the standard row sets.
   double tmax = -1, tmean = -1;
-  if (!user && a.op == "softmax" && out_frac == 8 && max_entries <= 16) {
-    tmax = max_entries <= 8 ? 1.5 : 1.0;
-    tmean = 0.25;
+  const AccuracyTarget* target = user || act ? nullptr : accuracy_target(a.op, max_entries, out_frac);
+  if (target) {
+    tmax = target->max_lsb;
+    tmean = target->mean_lsb;
   }
-  if (!user && a.op == "layernorm" && max_entries <= 8) tmax = 1.0;
   if (tmax > 0) {
     bool ok = true;
     for (const auto& r : rows)
