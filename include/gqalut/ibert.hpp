@@ -68,14 +68,23 @@ int64_t i_exp(const Exp& e, int64_t q);
 
 // ---- softmax --------------------------------------------------------------------------
 
+// i-exp's output has about 2 in_frac + 1.5 bits (e(0) ~ 2.8 4^in_frac) and its ln2 step
+// floor(ln2 2^in_frac) is coarse at small in_frac: at int8 logits' 2^-4, e(0) = 686 and every
+// e^-x below ~1/1400 truncates to 0 (measured: up to 151 LSB on peaked rows), so the
+// differences u = q - max are first shifted to the working scale 2^-work_frac (exact).
+inline constexpr int kSoftmaxWorkFrac = 10;
 struct Softmax {
-  Exp exp;
+  Exp exp;           // at the working scale 2^-work_frac
+  int in_frac = 0;   // logits at 2^-in_frac
+  int shift = 0;     // work_frac - in_frac (>= 0): u << shift
   int out_frac = 8;  // probabilities at 2^-out_frac, in [1, 15]
 };
-Softmax make_softmax(int in_frac, int out_frac = 8);
+// work_frac < 0: max(in_frac, kSoftmaxWorkFrac); else in [in_frac, 20] (work_frac = in_frac: I-BERT as
+// the paper runs it, at the logits' own scale).
+Softmax make_softmax(int in_frac, int out_frac = 8, int work_frac = -1);
 // One output: min(round(e 2^out_frac / S), max_code) (rounding half up; S >= 1).
 uint32_t softmax_out(const Softmax& s, int64_t e, int64_t S, uint32_t max_code);
-// Rows: max, e_i = i_exp(q_i - max), S = sum e_i, then softmax_out. max_code 255 (uint8), 127 (int8).
+// Rows: max, e_i = i_exp((q_i - max) << shift), S = sum e_i, then softmax_out. max_code 255 (uint8), 127 (int8).
 void softmax_row(const Softmax& s, const int8_t* q, uint8_t* out, size_t n);
 void softmax_row(const Softmax& s, const int32_t* q, uint8_t* out, size_t n);
 void softmax_row(const Softmax& s, const int8_t* q, int8_t* out, size_t n);

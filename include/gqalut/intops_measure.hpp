@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "gqalut/function.hpp"
@@ -73,6 +74,28 @@ OpErrorStats measure_softmax(const SoftmaxPlan& plan, const Rows& rows, bool int
 // gamma N(1, 0.2) at 2^-gamma_frac and beta N(0, 0.2) at 2^-out_frac, drawn
 // from `seed`, per row; int8 output at 2^-out_frac.
 OpErrorStats measure_layernorm(const LayerNormPlan& plan, const Rows& rows, uint64_t seed, Isa isa = Isa::automatic);
+
+// The same protocol for any implementation of an operation (the table plans above
+// are wrapped in these; I-BERT's operations, include/gqalut/ibert.hpp, are measured
+// through them in `gqalut ops --method ibert`): the row functions and the formats.
+struct SoftmaxRowOp {
+  int in_frac = 0, out_frac = 8;
+  std::function<void(const int8_t*, uint8_t*, size_t)> s8;    // int8 logits
+  std::function<void(const int32_t*, uint8_t*, size_t)> s32;  // int32 logits
+};
+OpErrorStats measure_softmax(const SoftmaxRowOp& op, const Rows& rows, bool int32_logits);
+struct LayerNormRowOp {
+  int in_frac = 0, out_frac = 4, gamma_frac = 6;
+  double eps = 1e-5;
+  std::function<void(const int8_t* x, const int8_t* gamma, const int32_t* beta, int8_t* out, size_t n)> row;
+};
+OpErrorStats measure_layernorm(const LayerNormRowOp& op, const Rows& rows, uint64_t seed);
+struct Int8Op {
+  int in_frac = 0, out_frac = 0;
+  std::function<void(const int8_t*, int8_t*, size_t)> run;
+};
+OpErrorStats measure_activation(const Int8Op& op, const Function& fn);
+OpErrorStats measure_activation(const Int8Op& op, const Function& fn, const Rows& rows);
 
 // Every int8 code q with x = q 2^-in_frac in [fn.lo, fn.hi].
 OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, int in_frac,

@@ -27,6 +27,10 @@
 #include "gqalut/table.hpp"
 #include "intops_bridge.hpp"
 
+namespace gqalut::python {
+void bind_ibert(pybind11::module_& m);  // ibert_bindings.cpp
+}
+
 namespace py = pybind11;
 using json = nlohmann::json;
 
@@ -357,4 +361,5 @@ PYBIND11_MODULE(_core, m) {
   m.attr("MAX_SCALE") = int(Table::kMaxScale);
 
   bind_intops(m);
+  bind_ibert(m);  // I-BERT baseline (ibert_bindings.cpp)
 }

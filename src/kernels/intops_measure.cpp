@@ -74,8 +74,7 @@ Rows layernorm_rows(size_t n, size_t rows, uint64_t seed) {
   return out;
 }
 
-OpErrorStats measure_softmax(const SoftmaxPlan& sm, const Rows& rows, bool int32_logits, Isa isa) {
-  const SoftmaxDatapath& plan = sm.datapath();
+OpErrorStats measure_softmax(const SoftmaxRowOp& op, const Rows& rows, bool int32_logits) {
   Accum acc;
   const double hi = (1 << 8) - 1;  // uint8 probabilities
   for (const auto& row : rows) {
@@ -87,26 +86,35 @@ OpErrorStats measure_softmax(const SoftmaxPlan& sm, const Rows& rows, bool int32
     std::vector<uint8_t> out(n);
     if (int32_logits) {
       std::vector<int32_t> q(n);
-      for (size_t i = 0; i < n; ++i) x[i] = std::ldexp(double(q[i] = quantize<int32_t>(row[i], plan.in_frac)), -plan.in_frac);
-      softmax_row(sm, q.data(), out.data(), n, isa);
+      for (size_t i = 0; i < n; ++i) x[i] = std::ldexp(double(q[i] = quantize<int32_t>(row[i], op.in_frac)), -op.in_frac);
+      op.s32(q.data(), out.data(), n);
     } else {
       std::vector<int8_t> q(n);
-      for (size_t i = 0; i < n; ++i) x[i] = std::ldexp(double(q[i] = quantize<int8_t>(row[i], plan.in_frac)), -plan.in_frac);
-      softmax_row(sm, q.data(), out.data(), n, isa);
+      for (size_t i = 0; i < n; ++i) x[i] = std::ldexp(double(q[i] = quantize<int8_t>(row[i], op.in_frac)), -op.in_frac);
+      op.s8(q.data(), out.data(), n);
     }
     const double m = *std::max_element(x.begin(), x.end());
     double s = 0;
     for (double& v : x) s += v = std::exp(v - m);
     for (size_t i = 0; i < n; ++i) {
-      const double ref = std::min(std::ldexp(x[i] / s, plan.out_frac), hi);
+      const double ref = std::min(std::ldexp(x[i] / s, op.out_frac), hi);
       acc.add(double(out[i]), ref);
     }
   }
   return acc.done();
 }
 
-OpErrorStats measure_layernorm(const LayerNormPlan& ln, const Rows& rows, uint64_t seed, Isa isa) {
-  const LayerNormDatapath& plan = ln.datapath();
+OpErrorStats measure_softmax(const SoftmaxPlan& sm, const Rows& rows, bool int32_logits, Isa isa) {
+  const SoftmaxDatapath& plan = sm.datapath();
+  SoftmaxRowOp op;
+  op.in_frac = plan.in_frac;
+  op.out_frac = plan.out_frac;
+  op.s8 = [&](const int8_t* q, uint8_t* out, size_t n) { softmax_row(sm, q, out, n, isa); };
+  op.s32 = [&](const int32_t* q, uint8_t* out, size_t n) { softmax_row(sm, q, out, n, isa); };
+  return measure_softmax(op, rows, int32_logits);
+}
+
+OpErrorStats measure_layernorm(const LayerNormRowOp& plan, const Rows& rows, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> g(1.0, 0.2), b(0.0, 0.2);
   Accum acc;
@@ -127,7 +135,7 @@ OpErrorStats measure_layernorm(const LayerNormPlan& ln, const Rows& rows, uint64
       gd[i] = std::ldexp(gamma[i], -plan.gamma_frac);
       bd[i] = std::ldexp(double(beta[i]), -plan.out_frac);
     }
-    layernorm_row(ln, q.data(), gamma.data(), beta.data(), out.data(), n, isa);
+    plan.row(q.data(), gamma.data(), beta.data(), out.data(), n);
     double mean = 0, var = 0;
     for (double v : x) mean += v;
     mean /= double(n);
@@ -142,18 +150,30 @@ OpErrorStats measure_layernorm(const LayerNormPlan& ln, const Rows& rows, uint64
   return acc.done();
 }
 
-OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, int in_frac, Isa isa) {
+OpErrorStats measure_layernorm(const LayerNormPlan& ln, const Rows& rows, uint64_t seed, Isa isa) {
+  const LayerNormDatapath& p = ln.datapath();
+  LayerNormRowOp op;
+  op.in_frac = p.in_frac;
+  op.out_frac = p.out_frac;
+  op.gamma_frac = p.gamma_frac;
+  op.eps = p.eps;
+  op.row = [&](const int8_t* x, const int8_t* g, const int32_t* b, int8_t* out, size_t n) {
+    layernorm_row(ln, x, g, b, out, n, isa);
+  };
+  return measure_layernorm(op, rows, seed);
+}
+
+OpErrorStats measure_activation(const Int8Op& op, const Function& fn) {
   Accum acc;
   std::vector<int8_t> in, out;
   for (int q = -128; q < 128; ++q) {
-    const double x = std::ldexp(q, -in_frac);
+    const double x = std::ldexp(q, -op.in_frac);
     if (x >= fn.lo && x <= fn.hi) in.push_back(static_cast<int8_t>(q));
   }
   out.resize(in.size());
-  activation(plan, in.data(), out.data(), in.size(), isa);
-  const int of = plan.out_frac();
+  op.run(in.data(), out.data(), in.size());
   for (size_t i = 0; i < in.size(); ++i) {
-    const double y = std::clamp(std::ldexp(fn(std::ldexp(in[i], -in_frac)), of), -128.0, 127.0);
+    const double y = std::clamp(std::ldexp(fn(std::ldexp(in[i], -op.in_frac)), op.out_frac), -128.0, 127.0);
     acc.add(double(out[i]), y);
   }
   acc.s.rows = 1;
@@ -161,23 +181,40 @@ OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, 
   return acc.done();
 }
 
-OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, int in_frac, const Rows& rows,
-                                Isa isa) {
+OpErrorStats measure_activation(const Int8Op& op, const Function& fn, const Rows& rows) {
   Accum acc;
-  const int of = plan.out_frac();
   for (const auto& row : rows) {
     if (row.empty()) continue;
     acc.s.n = row.size();
     ++acc.s.rows;
     std::vector<int8_t> q(row.size()), out(row.size());
-    for (size_t i = 0; i < row.size(); ++i) q[i] = quantize<int8_t>(row[i], in_frac);
-    activation(plan, q.data(), out.data(), q.size(), isa);
+    for (size_t i = 0; i < row.size(); ++i) q[i] = quantize<int8_t>(row[i], op.in_frac);
+    op.run(q.data(), out.data(), q.size());
     for (size_t i = 0; i < row.size(); ++i) {
-      const double y = std::clamp(std::ldexp(fn(std::ldexp(q[i], -in_frac)), of), -128.0, 127.0);
+      const double y = std::clamp(std::ldexp(fn(std::ldexp(q[i], -op.in_frac)), op.out_frac), -128.0, 127.0);
       acc.add(double(out[i]), y);
     }
   }
   return acc.done();
+}
+
+namespace {
+Int8Op int8_op(const ActivationPlan& plan, int in_frac, Isa isa) {
+  Int8Op op;
+  op.in_frac = in_frac;
+  op.out_frac = plan.out_frac();
+  op.run = [&plan, isa](const int8_t* in, int8_t* out, size_t n) { activation(plan, in, out, n, isa); };
+  return op;
+}
+}  // namespace
+
+OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, int in_frac, Isa isa) {
+  return measure_activation(int8_op(plan, in_frac, isa), fn);
+}
+
+OpErrorStats measure_activation(const ActivationPlan& plan, const Function& fn, int in_frac, const Rows& rows,
+                                Isa isa) {
+  return measure_activation(int8_op(plan, in_frac, isa), fn, rows);
 }
 
 }  // namespace gqalut

@@ -81,10 +81,15 @@ int64_t i_exp(const Exp& e, int64_t q) {
 
 // ---- softmax --------------------------------------------------------------------------
 
-Softmax make_softmax(int in_frac, int out_frac) {
+Softmax make_softmax(int in_frac, int out_frac, int work_frac) {
+  check_range("I-BERT softmax in_frac", in_frac, 0, kExpInFracMax);
   check_range("I-BERT softmax out_frac", out_frac, 1, 15);
+  if (work_frac < 0) work_frac = std::max(in_frac, kSoftmaxWorkFrac);
+  check_range("I-BERT softmax work_frac", work_frac, std::max(in_frac, kExpInFracMin), kExpInFracMax);
   Softmax s;
-  s.exp = make_exp(in_frac);
+  s.exp = make_exp(work_frac);
+  s.in_frac = in_frac;
+  s.shift = work_frac - in_frac;
   s.out_frac = out_frac;
   return s;
 }
@@ -103,7 +108,7 @@ void softmax_any(const Softmax& s, const In* q, Out* out, size_t n, uint32_t max
   for (size_t i = 1; i < n; ++i) m = std::max<int64_t>(m, q[i]);
   std::vector<int64_t> e(n);
   int64_t S = 0;
-  for (size_t i = 0; i < n; ++i) S += e[i] = i_exp(s.exp, int64_t{q[i]} - m);
+  for (size_t i = 0; i < n; ++i) S += e[i] = i_exp(s.exp, (int64_t{q[i]} - m) * (int64_t{1} << s.shift));
   for (size_t i = 0; i < n; ++i) out[i] = static_cast<Out>(softmax_out(s, e[i], S, max_code));
 }
 

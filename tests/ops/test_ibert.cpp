@@ -81,10 +81,12 @@ TEST(Ibert, ExpEveryInt8InputEqualsItsDefinitionAndItsBound) {
 // Softmax rows: each output is the rounded integer division, rows sum to 2^out_frac within n/2 codes.
 TEST(Ibert, SoftmaxRowsAreTheRoundedDivisionAndSumToOne) {
   std::mt19937_64 rng(test_seed());
-  for (int f : {1, 4, 10, 16})
+  for (auto [f, w] : {std::pair{1, -1}, {4, -1}, {4, 4}, {10, -1}, {16, -1}, {0, 12}})
     for (int o : {1, 7, 8, 15}) {
-      SCOPED_TRACE(fmt::format("in_frac {} out_frac {}", f, o));
-      const ibert::Softmax s = ibert::make_softmax(f, o);
+      SCOPED_TRACE(fmt::format("in_frac {} work_frac {} out_frac {}", f, w, o));
+      const ibert::Softmax s = ibert::make_softmax(f, o, w);
+      ASSERT_EQ(s.exp.in_frac, w < 0 ? std::max(f, ibert::kSoftmaxWorkFrac) : w);
+      ASSERT_EQ(s.shift, s.exp.in_frac - f);
       for (size_t n : {size_t{1}, size_t{2}, size_t{17}, size_t{197}, size_t{768}}) {
         std::vector<int32_t> q(n);
         std::normal_distribution<double> nd(0, 2.0);
@@ -95,7 +97,7 @@ TEST(Ibert, SoftmaxRowsAreTheRoundedDivisionAndSumToOne) {
         const int64_t m = *std::max_element(q.begin(), q.end());
         std::vector<int64_t> e(n);
         int64_t S = 0;
-        for (size_t i = 0; i < n; ++i) S += e[i] = ibert::i_exp(s.exp, q[i] - m);
+        for (size_t i = 0; i < n; ++i) S += e[i] = ibert::i_exp(s.exp, (q[i] - m) * (int64_t{1} << s.shift));
         int64_t sum = 0;
         bool saturated = false;
         for (size_t i = 0; i < n; ++i) {
@@ -266,6 +268,7 @@ TEST(Ibert, BadArgumentsAreRefusedNamingTheRule) {
   };
   EXPECT_EQ(message([] { ibert::make_exp(0); }), "I-BERT exp in_frac must be in [1, 20], got 0");
   EXPECT_EQ(message([] { ibert::make_softmax(4, 16); }), "I-BERT softmax out_frac must be in [1, 15], got 16");
+  EXPECT_EQ(message([] { ibert::make_softmax(6, 8, 5); }), "I-BERT softmax work_frac must be in [6, 20], got 5");
   EXPECT_EQ(message([] { ibert::make_gelu(11, 5); }), "I-BERT gelu in_frac must be in [1, 10], got 11");
   EXPECT_EQ(message([] { ibert::make_layernorm(4, 4, 6, -1.0); }), "eps must be >= 0, got -1");
 }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "gqalut/ibert.hpp"
 #include "gqalut/intops.hpp"
 #include "gqalut/intops_measure.hpp"
 #include "gqalut/io.hpp"
@@ -36,6 +37,7 @@ struct OpsArgs {
   int rows_per_length = 40;
   uint64_t seed = 1;
   bool json = false;
+  int ibert_work_frac = -1;  // --method ibert softmax: i-exp's working scale (-1: max(in_frac, 10))
 };
 
 const char* const kActivations[] = {"gelu", "hswish", "silu", "sigmoid", "tanh"};
@@ -142,6 +144,65 @@ std::vector<Rows> row_groups(const OpsArgs& a) {
   return groups;
 }
 
+// --method ibert: I-BERT's integer operations (gqalut/ibert.hpp; no tables) through the same
+// protocol and rows as the table methods.
+void run_ibert(const OpsArgs& a, int in_frac, int out_frac, RowsData* user, bool user_int32,
+               nlohmann::ordered_json& plan_j, const std::function<void(const OpErrorStats&)>& add_rows) {
+  plan_j["method"] = "ibert";
+  if (a.op == "softmax") {
+    const ibert::Softmax s = ibert::make_softmax(in_frac, out_frac, a.ibert_work_frac);
+    plan_j["work_frac"] = s.exp.in_frac;
+    plan_j["q_ln2"] = s.exp.q_ln2;
+    plan_j["poly_qb"] = s.exp.poly.qb;
+    plan_j["poly_qc"] = s.exp.poly.qc;
+    SoftmaxRowOp op;
+    op.in_frac = in_frac;
+    op.out_frac = out_frac;
+    op.s8 = [&](const int8_t* q, uint8_t* out, size_t n) { ibert::softmax_row(s, q, out, n); };
+    op.s32 = [&](const int32_t* q, uint8_t* out, size_t n) { ibert::softmax_row(s, q, out, n); };
+    if (user) {
+      for (const Rows& g : user_groups(*user, in_frac)) add_rows(measure_softmax(op, g, user_int32));
+    } else {
+      for (const Rows& g : row_groups(a)) add_rows(measure_softmax(op, g, a.set == "int32"));
+    }
+  } else if (a.op == "layernorm") {
+    const ibert::LayerNorm l = ibert::make_layernorm(in_frac, out_frac, 6, 1e-5);
+    LayerNormRowOp op;
+    op.in_frac = in_frac;
+    op.out_frac = out_frac;
+    op.gamma_frac = l.gamma_frac;
+    op.eps = l.eps;
+    op.row = [&](const int8_t* x, const int8_t* g, const int32_t* b, int8_t* out, size_t n) {
+      ibert::layernorm_row(l, x, g, b, out, n);
+    };
+    plan_j["gamma_frac"] = l.gamma_frac;
+    plan_j["eps"] = l.eps;
+    if (user) {
+      for (const Rows& g : user_groups(*user, in_frac)) add_rows(measure_layernorm(op, g, a.seed));
+    } else {
+      for (const Rows& g : row_groups(a)) add_rows(measure_layernorm(op, g, a.seed));
+    }
+  } else {
+    const ibert::Gelu g = ibert::make_gelu(in_frac, out_frac);
+    plan_j["erf_qb"] = g.erf.qb;
+    plan_j["erf_qc"] = g.erf.qc;
+    plan_j["q_one"] = g.q_one;
+    Int8Op op;
+    op.in_frac = in_frac;
+    op.out_frac = out_frac;
+    op.run = [&](const int8_t* in, int8_t* out, size_t n) { ibert::gelu(g, in, out, n); };
+    const Function& fn = find_function("gelu");
+    if (user) {
+      if (user->codes)
+        for (auto& row : user->rows)
+          for (double& v : row) v = std::ldexp(v, -in_frac);
+      add_rows(measure_activation(op, fn, user->rows));
+    } else {
+      add_rows(measure_activation(op, fn));
+    }
+  }
+}
+
 void run(const OpsArgs& a) {
   const bool act = is_activation(a.op);
   if (!act && a.op != "softmax" && a.op != "layernorm")
@@ -161,7 +222,15 @@ void run(const OpsArgs& a) {
     throw std::invalid_argument(fmt::format("--set {} applies to softmax (its logit rows)", a.set));
   if (!a.rows_file.empty() && a.set != "normal")
     throw std::invalid_argument("--set chooses a standard row set: not with --rows");
-  find_method(a.method);  // an unknown method is refused before any work
+  const bool ibert_method = a.method == "ibert";
+  if (ibert_method && a.op != "softmax" && a.op != "layernorm" && a.op != "gelu")
+    throw std::invalid_argument(fmt::format(
+        "--method ibert has I-BERT's softmax, layernorm and gelu, not {}", quote(a.op, 40)));
+  if (a.ibert_work_frac >= 0 && !(ibert_method && a.op == "softmax"))
+    throw std::invalid_argument("--ibert-work-frac applies to --method ibert softmax");
+  if (ibert_method && a.entries != 8)
+    throw std::invalid_argument("--method ibert uses no tables: --entries does not apply");
+  if (!ibert_method) find_method(a.method);  // an unknown method is refused before any work
 
   std::unique_ptr<RowsData> user;
   if (!a.rows_file.empty()) user = std::make_unique<RowsData>(read_rows_file(a.rows_file));
@@ -185,7 +254,10 @@ void run(const OpsArgs& a) {
     rows.push_back(r);
   };
   int out_frac = 0;
-  if (a.op == "softmax") {
+  if (ibert_method) {
+    out_frac = a.out_frac >= 0 ? a.out_frac : (a.op == "softmax" ? 8 : a.op == "layernorm" ? 4 : 5);
+    run_ibert(a, in_frac, out_frac, user.get(), user_int32, plan_j, add_rows);
+  } else if (a.op == "softmax") {
     out_frac = a.out_frac >= 0 ? a.out_frac : 8;
     TableUse e = get_op_table(a, 0, "exp2m1"), d = get_op_table(a, 1, "div");
     const SoftmaxPlan plan = prepare_softmax(e.set, d.set, in_frac, out_frac);
@@ -245,7 +317,8 @@ void run(const OpsArgs& a) {
   j["rows"] = rows;
   // The operation's accuracy target (gqalut/recipes.hpp), for the standard row sets.
   double tmax = -1, tmean = -1;
-  const AccuracyTarget* target = user || act ? nullptr : accuracy_target(a.op, max_entries, out_frac);
+  const AccuracyTarget* target =
+      user || act || ibert_method ? nullptr : accuracy_target(a.op, max_entries, out_frac);
   if (target) {
     tmax = target->max_lsb;
     tmean = target->mean_lsb;
@@ -311,19 +384,26 @@ void add_ops_command(CLI::App& app) {
       "  gqalut fit --func exp2m1 --entries 8 --scales 8 --method optimal --format auto -o exp2m1_8.json\n"
       "  gqalut ops softmax --tables exp2m1_8.json ../shared/reference/official/reci_pwl_7.json\n"
       "  gqalut ops layernorm --tables ../shared/reference/official/sqrt_reci_pwl_7.json\n"
-      "  gqalut ops gelu --in-frac 5 --rows activations.npy   # your data: numpy.save('activations.npy', x)");
+      "  gqalut ops gelu --in-frac 5 --rows activations.npy   # your data: numpy.save('activations.npy', x)\n"
+      "  gqalut ops softmax --method ibert          # I-BERT's integer operations, same rows\n");
   cmd->add_option("op", a->op, "softmax | layernorm | gelu | hswish | silu | sigmoid | tanh")->required();
   cmd->add_option("--tables", a->tables, "Table files: softmax EXP2M1 DIV; layernorm RSQRT; activations one")
       ->expected(1, 2);
   cmd->add_option("--entries", a->entries, "Entries of the tables ops fits (without --tables)")
       ->check(int_in(2, Table::kMaxEntries))
       ->capture_default_str();
-  cmd->add_option("--method", a->method, "Search method of the tables ops fits (gqalut fit --help lists them)")
+  cmd->add_option("--method", a->method,
+                  "Search method of the tables ops fits (gqalut fit --help lists them), or ibert: I-BERT's integer "
+                  "softmax, layernorm and gelu (no tables)")
       ->capture_default_str();
   cmd->add_option("--in-frac", a->in_frac, "Input scale 2^-N (default 4; softmax --set int32: 10)")
       ->check(int_in(0, 20));
   cmd->add_option("--out-frac", a->out_frac, "Output scale 2^-N (default: softmax 8, layernorm 4, activations 5)")
       ->check(int_in(0, 15));
+  cmd->add_option("--ibert-work-frac", a->ibert_work_frac,
+                  "--method ibert softmax: the scale 2^-N i-exp works at (the logits shifted there exactly; "
+                  "default max(in_frac, 10); = --in-frac: I-BERT at the logits' own scale)")
+      ->check(int_in(1, 20));
   cmd->add_option("--set", a->set, "softmax row set: normal | peaked | int32")->capture_default_str();
   cmd->add_option("--rows", a->rows_file, "Your rows: .npy or CSV (instead of the standard set)");
   cmd->add_option("--rows-per-length", a->rows_per_length, "Standard rows per row length")
