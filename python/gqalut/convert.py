@@ -220,7 +220,7 @@ class _Ctx:
         if dim is None:
             return None, "kept: softmax without an explicit dim"
         if self.ibert is not None:
-            return self.ibert.softmax(dim)
+            return self.ibert.softmax(dim, in_frac=self.softmax_in_frac)
         return IntSoftmax(dim=dim, in_frac=self.softmax_in_frac, exp_table=self.tables.get("exp2m1"),
                           div_table=self.tables.get("reci")), ""
 
@@ -231,7 +231,7 @@ class _Ctx:
         if len(shape) != 1:
             return None, "kept: normalizes several axes"
         if self.ibert is not None:
-            new, why = self.ibert.layernorm(int(shape[0]), eps, weight is not None)
+            new, why = self.ibert.layernorm(int(shape[0]), eps, weight is not None, out_frac=self.layernorm_out_frac)
         else:
             new, why = IntLayerNorm(int(shape[0]), eps=eps, elementwise_affine=weight is not None,
                                     out_frac=self.layernorm_out_frac, rsqrt_table=self.tables.get("rsqrt")), ""
@@ -655,7 +655,9 @@ def _calibrate(model: nn.Module, ctx: _Ctx, batches) -> Dict[str, Tuple[float, O
             continue
         m = stats[key]
         n = None
-        if isinstance(mod, TableActivation) and math.isfinite(m):
+        if ctx.ibert is not None and isinstance(mod, ctx.ibert.IBertGELU):
+            n = mod.calibrate(m)
+        elif isinstance(mod, TableActivation) and math.isfinite(m):
             fit = [sc for sc in mod.scales if m * 2.0 ** sc <= 127.0]
             n = max(fit) if fit else min(mod.scales)
             with torch.no_grad():

@@ -432,3 +432,73 @@ def test_convert_arguments():
     m = nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=-1), nn.GELU())
     rep = convert(m, softmax=False)
     assert [tuple(r) for r in rep] == [("1", "Softmax", "kept: softmax=False"), ("2", "GELU", "TableActivation")]
+
+
+# ---------------------------------------------------------------- I-BERT (method="ibert")
+
+def test_ibert_modules_equal_the_library():
+    from gqalut import _core
+    from gqalut.ibert import IBertGELU, IBertLayerNorm, IBertSoftmax
+    codes = np.arange(-128, 128, dtype=np.int8)
+    for f in range(1, 11):  # every int8 code at every input scale
+        for out in (f, 4):
+            m = IBertGELU(in_frac=f, out_frac=out)
+            x = torch.tensor(codes.astype(np.float64) * 2.0 ** -f, requires_grad=True)
+            y = m(x)
+            assert np.array_equal(y.detach().numpy() * 2.0 ** out, _core.ibert_gelu(codes, f, out).astype(np.float64))
+            y.sum().backward()  # the float GELU's derivative at the (exact) quantized input
+            xd = x.detach().clone().requires_grad_(True)
+            F.gelu(xd).sum().backward()
+            assert torch.allclose(x.grad, xd.grad)
+    g = IBertGELU(in_frac=5)
+    xs = torch.linspace(-4, 3.9, 1001, dtype=torch.float64)
+    assert (g(xs) - F.gelu(xs)).abs().max() < 0.05  # i-GELU + int8 at 2^-5
+    torch.manual_seed(8)
+    logits = torch.randn(4, 7, 9, dtype=torch.float64) * 3
+    sm = IBertSoftmax(dim=1, in_frac=4)
+    q = torch.round(logits * 16).transpose(1, -1).contiguous().numpy().astype(np.int32)
+    want = _core.ibert_softmax(q, 4, 8, -1).astype(np.float64) / 256
+    assert np.array_equal(sm(logits).transpose(1, -1).numpy(), want)
+    assert (sm(logits) - torch.softmax(torch.round(logits * 16) / 16, 1)).abs().max() <= 2.5 / 256
+    ln = IBertLayerNorm(16, eps=1e-5)
+    with torch.no_grad():
+        ln.weight.uniform_(0.5, 1.5)
+        ln.bias.uniform_(-0.5, 0.5)
+    x = torch.randn(3, 5, 16) * 2
+    f = max(0, min(15, math.floor(math.log2(127 / x.abs().max().item()))))
+    gf = max(0, min(15, math.floor(math.log2(127 / ln.weight.abs().max().item()))))
+    out = _core.ibert_layernorm(torch.round(x * 2 ** f).numpy().astype(np.int8),
+                                torch.round(ln.weight.detach() * 2 ** gf).numpy().astype(np.int8),
+                                torch.round(ln.bias.detach() * 16).numpy().astype(np.int32), f, 4, gf, 1e-5)
+    assert np.array_equal(ln(x).detach().numpy() * 16, out.astype(np.float64))
+    assert (ln(x) - F.layer_norm(x, (16,), ln.weight, ln.bias)).abs().max() < 0.25
+    with pytest.raises(ValueError, match=r"in_frac must be in \[1, 10\], got 0"):
+        IBertGELU(in_frac=0)
+    with pytest.raises(ValueError, match="IBertLayerNorm of size 16 got a last axis of 5"):
+        ln(torch.zeros(2, 5))
+
+
+def test_convert_method_ibert():
+    m = small_vit()
+    x = torch.randn(32, 3, 32, 32)
+    with torch.no_grad():
+        ref = m(x)
+    rep = gt.convert(m, method="ibert", calibrate=[torch.randn(16, 3, 32, 32)])
+    kinds = sorted({(r.old, r.new) for r in rep})
+    assert kinds == [("GELU", "IBertGELU"), ("LayerNorm", "IBertLayerNorm"), ("MultiheadAttention", "Attention"),
+                     ("Softmax", "IBertSoftmax")], kinds
+    assert len(rep) == 11 and rep.kept == []
+    gelu = m.encoder.layers[0].mlp[1]
+    absmax, n = rep.calibration["encoder.layers.encoder_layer_0.mlp.1"]
+    assert gelu.in_frac == n == max(1, min(10, math.floor(math.log2(127 / absmax))))
+    with torch.no_grad():
+        y = m(x)
+    assert agreement(y, ref) >= 0.95 and cosine(y, ref) > 0.999
+    for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        with torch.no_grad():
+            assert torch.equal(clone(x), y)
+    # I-BERT has no SiLU / hard-swish / sigmoid: kept float, said so
+    rep = convert(nn.Sequential(nn.SiLU(), nn.Hardswish(), nn.GELU()), method="ibert")
+    assert [tuple(r) for r in rep] == [("0", "SiLU", "kept: I-BERT has no integer SiLU"),
+                                       ("1", "Hardswish", "kept: I-BERT has no integer hard-swish"),
+                                       ("2", "GELU", "IBertGELU")]
