@@ -238,6 +238,7 @@ def ocr_samples(count: int, seed: int, charset: Charset, styles: Sequence[str] =
     for ci, ((src, font, style), n) in enumerate(zip(combos, per)):
         for t in snippets(texts[src], n, charset, seed * 1000 + ci):
             out.append(Sample(t, render(t, FONTS[font], style, rng), src, font, style))
+    random.Random(seed).shuffle(out)  # any prefix mixes sources, fonts and styles
     return out
 
 
