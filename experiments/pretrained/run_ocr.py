@@ -59,7 +59,7 @@ def main(args) -> None:
     adapter = models.OnnxAdapter(onnx_path)
     kinds = tuple(k for k in intops.ALL_KINDS if any(kk == k for kk, _ in adapter.sites()))
     cal = intops.Calibration()
-    study.ocr_outputs(adapter, cal_inputs, cal.ops(), args.batch, prog, "calibration")
+    study.ocr_calibrate(adapter, cal_inputs, cal.ops(), args.batch, prog)
     meta = {"model": os.path.abspath(onnx_path), "keys": os.path.abspath(keys), "samples": len(samples),
             "calibration": len(calib), "calibration_note": calib_note, "kinds": list(kinds),
             "sites": adapter.sites(), "kept": adapter.kept, "calibration_ranges": cal.summary(),
@@ -91,7 +91,7 @@ def run_all(args, adapter, inputs, labels, charset, cal, kinds, prog) -> None:
             continue
         if cfg.method == "float" and cfg.key in done and os.path.isfile(fl_path):
             import torch
-            ref = [o.float() for o in torch.load(os.path.join(args.out, "samples", "float_outputs.pt"))]
+            ref = torch.load(os.path.join(args.out, "samples", "float_ref.pt"))
             continue
         what = f"[{ci + 1}/{len(cfgs)}] {cfg.title}"
         rec = {"key": cfg.key, "method": cfg.method, "entries": cfg.entries, "ops": cfg.label, "ln_mode": cfg.ln_mode,
@@ -99,25 +99,23 @@ def run_all(args, adapter, inputs, labels, charset, cal, kinds, prog) -> None:
                "n": n}
         t0 = time.time()
         if cfg.method == "float":
-            outs = study.ocr_outputs(adapter, inputs, None, args.batch, prog, what)
-            ref = outs
-            per = study.ocr_measures(outs, None, labels, charset)
+            per, ref = study.ocr_run(adapter, inputs, None, args.batch, prog, what, labels, charset, keep_ref=True)
             np.savez_compressed(fl_path, **per)
             import torch
-            torch.save([o.half() for o in outs], os.path.join(args.out, "samples", "float_outputs.pt"))
+            torch.save(ref, os.path.join(args.out, "samples", "float_ref.pt"))
         else:
             io = intops.IntOps(cfg.method, cfg.entries or 8, cal, cfg.kinds, os.path.join(args.out, "tables"),
                                ln_mode=cfg.ln_mode, act_mode=cfg.act_mode)
             try:
                 io.prepare()
-                outs = study.ocr_outputs(adapter, inputs[:n], io.ops(), args.batch, prog, what)
+                per, _ = study.ocr_run(adapter, inputs[:n], io.ops(), args.batch, prog, what, labels[:n], charset,
+                                       ref=ref[:n])
             except (ValueError, NotImplementedError) as e:
                 rec["refused"] = str(e)
                 rec["unavailable"] = isinstance(e, NotImplementedError)
                 study.append(res_path, rec)
                 prog.done(f"{what}: refused: {e}")
                 continue
-            per = study.ocr_measures(outs, ref[:n], labels[:n], charset)
             np.savez_compressed(os.path.join(args.out, "samples", cfg.file), **per)
             rec["notes"] = io.bank.notes
             rec["scales"] = {f"{k}:{s}": _scale_desc(v) for (k, s), v in io.sites.items()}

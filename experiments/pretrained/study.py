@@ -124,44 +124,65 @@ def append(path: str, rec: dict) -> None:
 
 # ---------------------------------------------------------------- OCR
 
-def ocr_outputs(adapter, inputs: List[np.ndarray], ops, batch: int, progress: Progress, what: str) -> List[torch.Tensor]:
-    out: List[Optional[torch.Tensor]] = [None] * len(inputs)
-    bs = data.batches(inputs, batch)
+TOPK = 16  # the float reference keeps, per frame, its top classes and the remaining mass
+
+
+def ocr_run(adapter, inputs: List[np.ndarray], ops, batch: int, progress: Progress, what: str,
+            labels: List[str], charset: data.Charset, ref=None, keep_ref: bool = False):
+    """Runs the model over the inputs in width-sorted batches and measures each image at once
+    (outputs are not kept: 2,000 images x 6,625 classes would not fit in memory).
+
+    Per image: exact match and CER of the CTC greedy decoding of the frames of its own width;
+    with `ref` (the float run's top-16 classes per frame and their probabilities): argmax
+    agreement per frame and KL(float || int) of the distributions coarsened to the float's top 16
+    classes plus one bin for the rest (a lower bound of the full KL by the data-processing
+    inequality; integer probabilities floored at KL_FLOOR). keep_ref: return the reference too."""
+    n = len(inputs)
+    m = {k: np.zeros(n) for k in ("exact", "cer", "agree", "frames", "kl")}
+    refs = [None] * n
     t0 = time.time()
     done = 0
-    for bi, (idx, arr) in enumerate(bs):
+    for idx, arr in data.batches(inputs, batch):
         y = adapter.run(torch.from_numpy(arr), ops)
         if isinstance(y, tuple):
             y = y[0]
         T, W = y.shape[1], arr.shape[3]
         for k, i in enumerate(idx):  # the frames of this image's own width (+1), not the batch's padding
             t = min(T, math.ceil(T * inputs[i].shape[2] / W) + 1)
-            out[i] = y[k, :t].float()
+            yi = y[k, :t].float()
+            ids = yi.argmax(-1)
+            pred = charset.decode(ids.tolist())
+            m["exact"][i] = float(pred == labels[i])
+            m["cer"][i] = data.cer(pred, labels[i])
+            m["frames"][i] = t
+            if keep_ref:
+                pv, pi = yi.topk(TOPK, dim=-1)
+                refs[i] = (pi.clone(), pv.double().clone())
+            if ref is not None:
+                ri, rv = ref[i]
+                m["agree"][i] = float((ids == ri[:, 0]).sum())
+                q = torch.clamp(yi.double(), min=KL_FLOOR)
+                q = q / q.sum(-1, keepdim=True)
+                qt = q.gather(1, ri)
+                p_rest = torch.clamp(1 - rv.sum(-1), min=0)
+                q_rest = torch.clamp(1 - qt.sum(-1), min=KL_FLOOR)
+                kl = (rv * (torch.log(torch.clamp(rv, min=1e-300)) - torch.log(qt))).sum(-1)
+                kl = kl + p_rest * (torch.log(torch.clamp(p_rest, min=1e-300)) - torch.log(q_rest))
+                m["kl"][i] = float(kl.sum())
+        del y
         done += len(idx)
         el = time.time() - t0
-        progress(f"{what}: {done}/{len(inputs)} images, {el:.0f} s, ETA {el / done * (len(inputs) - done):.0f} s")
-    return out  # type: ignore
+        progress(f"{what}: {done}/{n} images, {el:.0f} s, ETA {el / done * (n - done):.0f} s")
+    return m, refs
 
 
-def ocr_measures(outs: List[torch.Tensor], ref: Optional[List[torch.Tensor]], labels: List[str],
-                 charset: data.Charset) -> Dict[str, np.ndarray]:
-    n = len(outs)
-    exact, cer = np.zeros(n), np.zeros(n)
-    agree, frames, kl = np.zeros(n), np.zeros(n), np.zeros(n)
-    for i, y in enumerate(outs):
-        ids = y.argmax(-1)
-        pred = charset.decode(ids.tolist())
-        exact[i] = float(pred == labels[i])
-        cer[i] = data.cer(pred, labels[i])
-        frames[i] = y.shape[0]
-        if ref is not None:
-            r = ref[i]
-            agree[i] = float((ids == r.argmax(-1)).sum())
-            q = torch.clamp(y, min=KL_FLOOR)
-            q = q / q.sum(-1, keepdim=True)
-            p = r.double()
-            kl[i] = float((p * (torch.log(torch.clamp(p, min=1e-300)) - torch.log(q.double()))).sum())
-    return {"exact": exact, "cer": cer, "agree": agree, "frames": frames, "kl": kl}
+def ocr_calibrate(adapter, inputs, ops, batch, progress):
+    t0 = time.time()
+    done = 0
+    for idx, arr in data.batches(inputs, batch):
+        adapter.run(torch.from_numpy(arr), ops)
+        done += len(idx)
+        progress(f"calibration: {done}/{len(inputs)} images, {time.time() - t0:.0f} s")
 
 
 # ---------------------------------------------------------------- USE
