@@ -15,6 +15,8 @@ fi
 if [[ "${GQALUT_WITH_PYTHON:-ON}" == "ON" ]]; then  # the Python package (python/)
   pkgs+=(python3-dev pybind11-dev python3-pybind11 python3-numpy python3-torch python3-pytest
          python3-torchvision)
+  # issue 18: `pip install .` without network (pyproject.toml, --no-build-isolation) and its venv test
+  pkgs+=(python3-pip python3-venv python3-setuptools python3-wheel)
   # issue 17: ONNX models, rendering text for PP-OCR, fonts and texts with known labels
   pkgs+=(python3-onnx python3-pil fonts-dejavu-core fonts-liberation bible-kjv sword-text-web diatheke fortunes)
   # node + npm for scripts/npm_deps.sh (skipped when present, e.g. NodeSource's nodejs bundles npm)

@@ -1,28 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Python package gqalut for /usr/bin/python3 (no network beyond Debian packages):
-# builds it with scripts/build.sh (target python_package) and copies build/python/gqalut into
-# the interpreter's site directory (/usr/local/lib/python3.X/dist-packages on Debian).
-# Afterwards `/usr/bin/python3 -c "import gqalut, gqalut.torch"` works from any directory.
-# GQALUT_PYTHON_PREFIX=DIR installs into DIR instead (then put DIR on PYTHONPATH);
-# GQALUT_BUILD_DIR=DIR installs an already built tree DIR/python/gqalut without building.
+# Installs the Python package gqalut for /usr/bin/python3: a thin wrapper over
+#   /usr/bin/python3 -m pip install --no-build-isolation --no-index --break-system-packages .
+# (pyproject.toml + setup.py build the extension with CMake; no network). Remove it with
+# `/usr/bin/python3 -m pip uninstall --break-system-packages gqalut`. In a venv, run its pip
+# yourself (docs/python.md). GQALUT_PYTHON_PREFIX=DIR installs into DIR instead (pip --target;
+# put DIR on PYTHONPATH); GQALUT_BUILD_DIR=DIR builds the extension in that CMake tree.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 py=/usr/bin/python3
-if [[ -z "${GQALUT_BUILD_DIR:-}" ]]; then
-  bash "$root/scripts/build.sh" python_package
+"$py" -m pip --version >/dev/null 2>&1 || { echo "install_python.sh: pip is missing (apt-get install python3-pip)" >&2; exit 1; }
+if [[ -n "${GQALUT_PYTHON_PREFIX:-}" ]]; then
+  mkdir -p "$GQALUT_PYTHON_PREFIX"
+  [[ -w "$GQALUT_PYTHON_PREFIX" ]] || { echo "install_python.sh: cannot write $GQALUT_PYTHON_PREFIX" >&2; exit 1; }
+  "$py" -m pip install --no-build-isolation --no-index --no-deps --upgrade --target "$GQALUT_PYTHON_PREFIX" "$root"
+  dest="$GQALUT_PYTHON_PREFIX"
+else
+  "$py" -m pip install --no-build-isolation --no-index --break-system-packages "$root"
+  dest=""
 fi
-src="${GQALUT_BUILD_DIR:-$root/build}/python/gqalut"
-[[ -f "$src/__init__.py" ]] || { echo "install_python.sh: $src was not built" >&2; exit 1; }
-dest="${GQALUT_PYTHON_PREFIX:-$("$py" -c 'import site; print(site.getsitepackages()[0])')}"
-mkdir -p "$dest"
-if [[ ! -w "$dest" ]]; then
-  echo "install_python.sh: cannot write $dest (run as root, or set GQALUT_PYTHON_PREFIX=DIR)" >&2
-  exit 1
-fi
-tmp="$dest/.gqalut.tmp.$$"
-rm -rf "$tmp"
-cp -r "$src" "$tmp"
-find "$tmp" -name __pycache__ -prune -exec rm -rf {} +
-rm -rf "$dest/gqalut"
-mv "$tmp" "$dest/gqalut"
-(cd / && PYTHONPATH="${GQALUT_PYTHON_PREFIX:+$dest}" "$py" -c "import gqalut, gqalut.torch; print('installed gqalut into $dest/gqalut (kernels: ' + gqalut.isa() + ')')")
+(cd / && PYTHONPATH="$dest" "$py" -c "import gqalut, gqalut.torch, os; print('installed gqalut into ' + os.path.dirname(gqalut.__file__) + ' (kernels: ' + gqalut.isa() + ')')")
