@@ -470,7 +470,7 @@ void add_hw_command(CLI::App& app) {
   add_flow_options(*rep, r->f);
   rep->footer(
       "Examples:\n"
-      "  gqalut hw report --set ops --entries 8 --lanes 1 --budget 1.0 --plot ops.png\n"
+      "  gqalut hw report --set ops --entries 8 --lanes 1 --max-n 64 --budget 1.0 --plot ops.png --jobs 2\n"
       "  gqalut fit --func gelu --entries 8 -o gelu8.json && gqalut hw report --set pwl --table gelu8.json --csv hw.csv");
   rep->callback([r] { run_report(*r); });
 }
