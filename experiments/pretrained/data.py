@@ -35,6 +35,10 @@ _WEB_SKIP = {"Tobit", "Judith", "Wisdom", "Sirach", "Baruch", "Prayer of Azariah
              "II Esdras", "IV Maccabees"}
 
 
+class UsageError(Exception):
+    """Bad command-line input (run.py prints it as one line and exits with code 2)."""
+
+
 class DataError(RuntimeError):
     """A data source is missing or malformed (the message names it and the fix)."""
 

@@ -33,8 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 
-class UsageError(Exception):
-    pass
+from data import UsageError  # noqa: E402  (one class, whether run.py runs as __main__ or is imported)
 
 
 def _parse_list(text: str, what: str, allowed=None, conv=str):

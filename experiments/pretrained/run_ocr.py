@@ -11,7 +11,7 @@ import numpy as np
 import data
 import intops
 import study
-from run import UsageError
+from data import UsageError
 
 
 def _model_paths(args):

@@ -12,7 +12,7 @@ import torch
 import data
 import intops
 import study
-from run import UsageError
+from data import UsageError
 
 
 def main(args) -> None:
