@@ -157,6 +157,12 @@ class UseModel:
                 raise GraphError(f"{mj}: constant node {name} has no weight")
             if n["op"] not in _OPS and n["op"] not in ("Const", "Placeholder"):
                 raise GraphError(f"{mj}: operator {n['op']} (node {name}) is not supported by this loader")
+        self.consumers: Dict[str, int] = {}
+        for n in self.nodes.values():
+            for i in n.get("input", []):
+                if not i.startswith("^"):
+                    base = i.partition(":")[0]
+                    self.consumers[base] = self.consumers.get(base, 0) + 1
         self.tokenizer = Tokenizer(os.path.join(model_dir, "vocab.json"))
         self._find_sites()
         self.output = "module_apply_default/Encoder_en/hidden_layers/l2_normalize"
@@ -211,6 +217,14 @@ class UseModel:
         indices, values = self.inputs_for(texts)
         ops = ops or {}
         memo: Dict[str, List[torch.Tensor]] = {"indices": [indices], "values": [values]}
+        left = dict(self.consumers)  # an intermediate is dropped after its last consumer has read it
+
+        def release(refs) -> None:
+            for r in refs:
+                base = r.partition(":")[0]
+                left[base] = left.get(base, 1) - 1
+                if left[base] <= 0 and base in memo and self.nodes.get(base, {}).get("op") != "Const":
+                    del memo[base]
 
         def value(ref: str) -> torch.Tensor:
             name, _, k = ref.partition(":")
@@ -232,8 +246,11 @@ class UseModel:
                 else:
                     out = [ops[kind](value(n["input"][0]), site)]
             else:
-                ins = [value(i) for i in n.get("input", []) if not i.startswith("^")]
+                refs = [i for i in n.get("input", []) if not i.startswith("^")]
+                ins = [value(i) for i in refs]
                 res = _OPS[n["op"]](n, *ins)
+                del ins
+                release(refs)
                 out = list(res) if isinstance(res, (list, tuple)) else [res]
             memo[name] = out
             return out
