@@ -77,25 +77,3 @@ module fp32_exp #(
   wire unused_fs = &{1'b0, fs[5], p[31]};
   assign y = r;
 endmodule
-
-// A register stage when EN = 1 (advancing when en = 1), a wire when EN = 0.
-module ref_pipe #(
-  parameter W = 32,
-  parameter EN = 1
-) (
-  input  wire         clk,
-  input  wire         en,
-  input  wire [W-1:0] d,
-  output wire [W-1:0] q
-);
-  generate
-    if (EN != 0) begin : r
-      reg [W-1:0] q_r;
-      always @(posedge clk) if (en) q_r <= d;
-      assign q = q_r;
-    end else begin : w
-      assign q = d;
-      wire unused = &{1'b0, clk, en};
-    end
-  endgenerate
-endmodule

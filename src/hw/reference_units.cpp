@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "gqalut/ibert.hpp"
+
 #include "../../rtl/models.hpp"  // the FP32 primitives' models (fp32_add, fp32_mul, fp32_ge)
 
 namespace gqalut::hw {
@@ -181,8 +183,8 @@ void fp32_layernorm_row(const Fp32LayerNormConfig& c, const int8_t* q, const int
 
 namespace {
 
-const std::vector<std::string> kFp32Common = {"fp32_add.v", "fp32_mul.v", "fp32_ge.v", "fp32_cvt.v", "fp32_exp.v",
-                                              "fp32_newton.v"};
+const std::vector<std::string> kFp32Common = {"ref_pipe.v", "fp32_add.v", "fp32_mul.v", "fp32_ge.v", "fp32_cvt.v",
+                                              "fp32_exp.v",  "fp32_newton.v"};
 
 // The wrapper module: the unit's ports, its parameters set.
 std::string wrapper(const std::string& top, const std::string& module, const std::string& params, bool layernorm) {
@@ -315,6 +317,172 @@ OpErrorStats measure_layernorm_rows(const LayerNormRowFn& fn, int in_frac, int g
       acc.add(double(out[i]), std::clamp(std::ldexp(gd[i] * (x[i] - mean) * inv + bd[i], out_frac), -128.0, 127.0));
   }
   return acc.done();
+}
+
+namespace {
+
+void check(const IbertSoftmaxConfig& c) {
+  check_range("I-BERT softmax unit", "max_n", c.max_n, 2, 1 << 16);
+  check_range("I-BERT softmax unit", "in_frac", c.in_frac, 0, 15);
+  check_range("I-BERT softmax unit", "out_frac", c.out_frac, 1, 15);
+  if (c.work_frac != -1) check_range("I-BERT softmax unit", "work_frac", c.work_frac, std::max(c.in_frac, 1), 20);
+}
+
+void check(const IbertLayerNormConfig& c) {
+  check_range("I-BERT layernorm unit", "max_n", c.max_n, 2, 1 << 16);
+  check_range("I-BERT layernorm unit", "in_frac", c.in_frac, 0, 15);
+  check_range("I-BERT layernorm unit", "gamma_frac", c.gamma_frac, 0, 15);
+  check_range("I-BERT layernorm unit", "out_frac", c.out_frac, 0, 15);
+  if (!(c.eps >= 0) || !(std::ldexp(c.eps, 2 * c.in_frac) <= 16384.0))
+    throw std::invalid_argument(
+        fmt::format("I-BERT layernorm unit: eps must be >= 0 with eps 4^in_frac <= 2^14, got {}", c.eps));
+}
+
+
+int bit_length(uint64_t v) { return v == 0 ? 0 : 64 - __builtin_clzll(v); }
+
+__extension__ typedef unsigned __int128 u128;
+
+}  // namespace
+
+IbertEpsFixed ibert_eps_fixed(const IbertLayerNormConfig& c) {
+  check(c);
+  const ibert::LayerNorm l = ibert::make_layernorm(c.in_frac, c.out_frac, c.gamma_frac, c.eps);
+  // ibert's eps_v (layernorm_row_stats): llround(eps n^2 4^f), computed in double.
+  auto want = [&](int64_t n) {
+    return std::llround(l.eps * (double(n) * double(n) * double(int64_t{1} << (2 * l.in_frac))));
+  };
+  const double e = std::ldexp(c.eps, 2 * c.in_frac);
+  if (e == 0) return {};
+  for (int f = 1; f <= 62; ++f) {
+    const double mf = std::round(std::ldexp(e, f));
+    if (mf >= std::ldexp(1.0, 40)) break;
+    const uint64_t m = uint64_t(mf);
+    bool ok = m > 0;
+    for (int64_t n = 1; ok && n <= c.max_n; ++n) {
+      const u128 v = u128(uint64_t(n * n)) * m + (u128(1) << (f - 1));
+      ok = int64_t(v >> f) == want(n);
+    }
+    if (ok) return {m, f, bit_length(m)};
+  }
+  throw std::invalid_argument(fmt::format(
+      "I-BERT layernorm unit: no fixed-point eps (m < 2^40) reproduces round(eps n^2 4^in_frac) for every n <= {} "
+      "(eps {})",
+      c.max_n, c.eps));
+}
+
+void ibert_softmax_row(const IbertSoftmaxConfig& c, const int8_t* q, uint8_t* out, size_t n) {
+  check(c);
+  check_row("I-BERT softmax unit", n, c.max_n);
+  ibert::softmax_row(ibert::make_softmax(c.in_frac, c.out_frac, c.work_frac), q, out, n);
+}
+
+void ibert_layernorm_row(const IbertLayerNormConfig& c, const int8_t* q, const int8_t* gamma, const int32_t* beta,
+                         int8_t* out, size_t n) {
+  check(c);
+  check_row("I-BERT layernorm unit", n, c.max_n);
+  ibert::layernorm_row(ibert::make_layernorm(c.in_frac, c.out_frac, c.gamma_frac, c.eps), q, gamma, beta, out, n);
+}
+
+VerilogUnit ibert_softmax_unit(const IbertSoftmaxConfig& c, const std::string& rtl_dir) {
+  check(c);
+  const ibert::Softmax s = ibert::make_softmax(c.in_frac, c.out_frac, c.work_frac);
+  const ibert::Poly& p = s.exp.poly;
+  const int64_t top = p.qb * p.qb + p.qc;  // e at p = 0: the largest
+  if (p.qb < s.exp.q_ln2 || p.qc < 0 || top <= 0 || s.shift < 0 || s.shift > 20)
+    throw std::invalid_argument(fmt::format("I-BERT softmax unit: unexpected i-exp constants qb {} qc {} q_ln2 {} shift {}",
+                                            p.qb, p.qc, s.exp.q_ln2, s.shift));
+  VerilogUnit u = read_sources(rtl_dir, {"ref_pipe.v", "ref_udiv.v", "softmax_ibert.v"});
+  u.top = fmt::format("ref_softmax_ibert_n{}_i{}_w{}_o{}_p{}", c.max_n, c.in_frac, s.exp.in_frac, c.out_frac,
+                      c.pipeline ? 1 : 0);
+  const std::string params = fmt::format(
+      ".MAXN({}), .OUT_FRAC({}), .SHIFT({}), .QLN2(64'd{}), .QB(64'd{}), .QC(64'd{}), .UW({}), .BW({}), .PW({}), "
+      ".PIPE({})",
+      c.max_n, c.out_frac, s.shift, s.exp.q_ln2, p.qb, p.qc, 9 + s.shift, bit_length(uint64_t(p.qb)),
+      bit_length(uint64_t(top)), c.pipeline ? 1 : 0);
+  u.files.emplace_back(u.top + ".v", wrapper(u.top, "softmax_ibert", params, false));
+  return u;
+}
+
+VerilogUnit ibert_layernorm_unit(const IbertLayerNormConfig& c, const std::string& rtl_dir) {
+  const IbertEpsFixed e = ibert_eps_fixed(c);
+  VerilogUnit u = read_sources(rtl_dir, {"ref_pipe.v", "ref_udiv.v", "layernorm_ibert.v"});
+  u.top = fmt::format("ref_layernorm_ibert_n{}_i{}_g{}_o{}_e{}_{}_p{}", c.max_n, c.in_frac, c.gamma_frac, c.out_frac,
+                      e.m, e.f, c.pipeline ? 1 : 0);
+  const int sh = ibert::kLnFracBits + c.gamma_frac - c.out_frac;
+  const std::string params = fmt::format(".MAXN({}), .SH({}), .EPS_M(64'd{}), .EPS_F({}), .EPW({}), .PIPE({})",
+                                         c.max_n, sh, e.m, e.f, e.bits, c.pipeline ? 1 : 0);
+  u.files.emplace_back(u.top + ".v", wrapper(u.top, "layernorm_ibert", params, true));
+  return u;
+}
+
+std::vector<std::vector<int8_t>> reference_check_rows(int max_n, int random_rows, uint64_t seed) {
+  if (max_n < 2) throw std::invalid_argument(fmt::format("reference_check_rows: max_n must be >= 2, got {}", max_n));
+  std::mt19937_64 rng(seed);
+  const size_t N = size_t(max_n);
+  std::vector<std::vector<int8_t>> rows;
+  std::vector<int8_t> all;
+  for (int q = -128; q < 128; ++q) all.push_back(int8_t(q));
+  std::shuffle(all.begin(), all.end(), rng);
+  for (size_t i = 0; i < all.size(); i += N) {
+    std::vector<int8_t> r(all.begin() + long(i), all.begin() + long(std::min(all.size(), i + N)));
+    r[0] = 127;
+    rows.push_back(r);
+  }
+  rows.push_back({int8_t(-128)});
+  rows.push_back({int8_t(127)});
+  rows.push_back(std::vector<int8_t>(N, 7));
+  rows.push_back(std::vector<int8_t>(N, -128));
+  std::vector<int8_t> spike(N, -128), alt(N), two(N, 3);
+  spike[N / 3] = 127;
+  for (size_t i = 0; i < N; ++i) alt[i] = int8_t(i % 2 ? 127 : -128);
+  two[0] = 4;
+  rows.push_back(spike);
+  rows.push_back(alt);
+  rows.push_back(two);
+  for (int r = 0; r < random_rows; ++r) {
+    const size_t n = 1 + size_t(rng() % N);
+    std::normal_distribution<double> d(double(int(rng() % 40) - 20), 2.0 + double(rng() % 40));
+    std::vector<int8_t> row(n);
+    for (auto& v : row) v = int8_t(std::clamp(std::lround(d(rng)), -128L, 127L));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+StreamCheck softmax_stream_check(const SoftmaxRowFn& model, std::vector<std::vector<int8_t>> rows) {
+  StreamCheck c;
+  c.q = std::move(rows);
+  for (const auto& row : c.q) {
+    std::vector<uint8_t> out(row.size());
+    model(row.data(), out.data(), row.size());
+    c.expected.emplace_back(out.begin(), out.end());
+  }
+  return c;
+}
+
+StreamCheck layernorm_stream_check(const LayerNormRowFn& model, int gamma_frac, int out_frac,
+                                   std::vector<std::vector<int8_t>> rows, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> g(1.0, 0.3), b(0.0, 0.5);
+  StreamCheck c;
+  c.q = std::move(rows);
+  for (size_t r = 0; r < c.q.size(); ++r) {
+    const auto& q = c.q[r];
+    std::vector<int8_t> gamma(q.size()), out(q.size());
+    std::vector<int32_t> beta(q.size());
+    for (size_t i = 0; i < q.size(); ++i) {
+      gamma[i] = int8_t(std::clamp(std::lround(std::ldexp(g(rng), gamma_frac)), -128L, 127L));
+      beta[i] = int32_t(std::clamp(std::lround(std::ldexp(b(rng), out_frac)), -100000L, 100000L));
+      if (r % 5 == 2 && i % 4 == 0) beta[i] = int32_t(uint32_t(rng()));
+      if (r % 5 == 3 && i % 3 == 0) gamma[i] = int8_t(rng() & 1 ? -128 : 127);
+    }
+    model(q.data(), gamma.data(), beta.data(), out.data(), q.size());
+    c.gamma.push_back(gamma);
+    c.beta.push_back(beta);
+    c.expected.emplace_back(out.begin(), out.end());
+  }
+  return c;
 }
 
 VerilogUnit softmax_stream_testbench(const std::string& rtl_dir) {

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "gqalut/hw/reference_units.hpp"
+#include "gqalut/hw/registry.hpp"
 #include "gqalut/hw/sim.hpp"
 #include "gqalut/intops_measure.hpp"
 #include "rtl/models.hpp"
@@ -49,7 +50,7 @@ hw::LintResult lint(const hw::VerilogUnit& u, const std::string& name) {
 }
 
 // ------------------------------------------------------------------ blocks (tb_fp32_ops.v)
-const std::vector<std::string> kBlocks = {"fp32_add.v", "fp32_mul.v", "fp32_cvt.v", "fp32_exp.v", "fp32_newton.v"};
+const std::vector<std::string> kBlocks = {"ref_pipe.v", "fp32_add.v", "fp32_mul.v", "fp32_cvt.v", "fp32_exp.v", "fp32_newton.v"};
 
 // Runs tb_fp32_ops with OP, one check per (x, expected) pair.
 void run_ops(int op, int pipe, const std::vector<std::pair<uint32_t, uint32_t>>& v, const std::string& name) {
@@ -407,12 +408,45 @@ TEST(Fp32Units, ErrorOnOpsRows) {
   EXPECT_DOUBLE_EQ(la.mean_err_lsb, lb.mean_err_lsb);
   hw::Fp32LayerNormConfig lc;
   lc.max_n = 4096;
-  const OpErrorStats lf = hw::measure_layernorm_rows(
-      [&](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out, size_t m) {
-        hw::fp32_layernorm_row(lc, q, g, be, out, m);
-      },
-      4, 6, 4, 1e-5, lrows, 1);
-  EXPECT_LE(lf.max_err_lsb, 0.5 + 1e-3);
+  // The row sets of `gqalut ops` (40 rows per length), printed for docs/hw_reference_units.md.
+  for (size_t len : {size_t{197}, size_t{768}, size_t{3072}}) {
+    const OpErrorStats s = hw::measure_softmax_rows(
+        [&](const int8_t* q, uint8_t* out, size_t m) { hw::fp32_softmax_row(c, q, out, m); }, 4, 8,
+        normal_logit_rows(len, 40, 1 * 1000003 + len));
+    const OpErrorStats pk = hw::measure_softmax_rows(
+        [&](const int8_t* q, uint8_t* out, size_t m) { hw::fp32_softmax_row(c, q, out, m); }, 4, 8,
+        peaked_logit_rows(len, 40, 1 * 1000003 + len));
+    const OpErrorStats lf = hw::measure_layernorm_rows(
+        [&](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out, size_t m) {
+          hw::fp32_layernorm_row(lc, q, g, be, out, m);
+        },
+        4, 6, 4, 1e-5, layernorm_rows(len, 40, 1 * 1000003 + len), 1);
+    fmt::print("FP32 n={}: softmax normal max {:.3f} mean {:.4f} (floor {:.3f} / {:.4f}) | peaked max {:.3f} mean "
+               "{:.4f} | layernorm max {:.3f} mean {:.4f} (floor {:.3f} / {:.4f})\n",
+               len, s.max_err_lsb, s.mean_err_lsb, s.floor_max_err_lsb, s.floor_mean_err_lsb, pk.max_err_lsb,
+               pk.mean_err_lsb, lf.max_err_lsb, lf.mean_err_lsb, lf.floor_max_err_lsb, lf.floor_mean_err_lsb);
+    EXPECT_LE(s.max_err_lsb, 0.5 + 1e-3);
+    EXPECT_LE(lf.max_err_lsb, 0.5 + 1e-3);
+  }
+}
+
+// The registry's kinds (src/hw/units.def): build, verify in their own testbench, measure.
+TEST(Fp32Units, RegistryKinds) {
+  for (const char* kind : {"softmax-fp32", "layernorm-fp32"}) {
+    hw::UnitRequest r;
+    r.max_n = 16;
+    r.rtl_dir = kRtl;
+    const hw::BuiltUnit b = hw::build_unit(kind, r);
+    EXPECT_EQ(b.kind, kind);
+    EXPECT_EQ(b.elements_per_cycle, 1);
+    const hw::SimResult s = b.simulate(sim_options(std::string("registry_") + kind));
+    EXPECT_TRUE(s.passed()) << kind << ": " << s.summary() << "\n" << s.log;
+    EXPECT_GT(s.checks, 256);
+    ASSERT_TRUE(bool(b.error));
+    hw::UnitRequest lanes = r;
+    lanes.lanes = 4;
+    EXPECT_THROW(hw::build_unit(kind, lanes), std::invalid_argument);
+  }
 }
 
 }  // namespace

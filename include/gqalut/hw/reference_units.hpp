@@ -72,7 +72,42 @@ VerilogUnit fp32_softmax_unit(const Fp32SoftmaxConfig& c, const std::string& rtl
 VerilogUnit fp32_layernorm_unit(const Fp32LayerNormConfig& c, const std::string& rtl_dir);
 
 // ------------------------------------------------------------------ I-BERT-style units
-// (declared in the I-BERT section below once include/gqalut/ibert.hpp lands.)
+// rtl/softmax_ibert.v and rtl/layernorm_ibert.v: the integer operations of gqalut::ibert
+// (include/gqalut/ibert.hpp, the library's I-BERT baseline) in hardware, bit-exact with
+// ibert::softmax_row / ibert::layernorm_row (their models), with the constants of
+// ibert::make_softmax / make_layernorm.
+struct IbertSoftmaxConfig {
+  int max_n = 256;
+  int in_frac = 4;        // [0, 15]
+  int out_frac = 8;       // [1, 15]; uint8 out
+  int work_frac = -1;     // ibert::make_softmax's working scale (-1: its default; in_frac: as the paper runs it)
+  bool pipeline = true;   // registers the exp and every quotient bit of the divider
+};
+
+struct IbertLayerNormConfig {
+  int max_n = 256;
+  int in_frac = 4;        // [0, 15]
+  int gamma_frac = 6;     // [0, 15]
+  int out_frac = 4;       // [0, 15]
+  double eps = 1e-5;      // >= 0, eps 4^in_frac <= 2^14
+  bool pipeline = true;
+};
+
+// eps_v = round(eps n^2 4^in_frac) as the unit computes it: (n^2 m + 2^(f-1)) >> f.
+struct IbertEpsFixed {
+  uint64_t m = 0;
+  int f = 1, bits = 1;  // bits of m (>= 1)
+};
+// The smallest f (>= 1) whose fixed-point eps_v equals ibert's for every n in [1, max_n];
+// throws std::invalid_argument if none with m < 2^40 does.
+IbertEpsFixed ibert_eps_fixed(const IbertLayerNormConfig& c);
+
+VerilogUnit ibert_softmax_unit(const IbertSoftmaxConfig& c, const std::string& rtl_dir);
+VerilogUnit ibert_layernorm_unit(const IbertLayerNormConfig& c, const std::string& rtl_dir);
+// The models (ibert::softmax_row / ibert::layernorm_row with the configuration's plan; n in [1, max_n]).
+void ibert_softmax_row(const IbertSoftmaxConfig& c, const int8_t* q, uint8_t* out, size_t n);
+void ibert_layernorm_row(const IbertLayerNormConfig& c, const int8_t* q, const int8_t* gamma, const int32_t* beta,
+                         int8_t* out, size_t n);
 
 // ------------------------------------------------------------------ error against double
 // The measurement of intops_measure.hpp (`gqalut ops`) for any row function: rows quantized at
@@ -95,6 +130,15 @@ struct StreamCheck {
   std::vector<std::vector<int32_t>> beta;      // LayerNorm only
   std::vector<std::vector<int32_t>> expected;  // rows of expected output codes
 };
+// Check rows for a unit of row length <= max_n: every int8 code (rows led by 127, so every
+// EXP-stage input M - q in [0, 255] occurs), length 1, the maximum length all equal / all -128,
+// one spike, alternating -128/127, a tiny variance, then `random_rows` rows of random lengths.
+std::vector<std::vector<int8_t>> reference_check_rows(int max_n, int random_rows, uint64_t seed);
+// The expected outputs of `rows` from a model; LayerNorm draws gamma ~ N(1, 0.3) at 2^-gamma_frac
+// and beta ~ N(0, 0.5) at 2^-out_frac (every 5th row some int32 extremes and extreme gammas).
+StreamCheck softmax_stream_check(const SoftmaxRowFn& model, std::vector<std::vector<int8_t>> rows);
+StreamCheck layernorm_stream_check(const LayerNormRowFn& model, int gamma_frac, int out_frac,
+                                   std::vector<std::vector<int8_t>> rows, uint64_t seed);
 // The testbench units (rtl/tb_softmax_ref.v, rtl/tb_layernorm_ref.v).
 VerilogUnit softmax_stream_testbench(const std::string& rtl_dir);
 VerilogUnit layernorm_stream_testbench(const std::string& rtl_dir);
