@@ -4,6 +4,7 @@
 //
 // fp32_from_int: y = q * 2^-F for a signed W-bit code q, rounded to nearest even when q has
 // more than 24 significant bits (W > 24). The result is always normal for |F| <= 100.
+`timescale 1ns / 1ps
 module fp32_from_int #(
   parameter W = 8,
   parameter F = 0

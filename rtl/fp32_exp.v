@@ -9,6 +9,7 @@
 // NaN in -> canonical NaN. Every fl() is fp32_mul / fp32_add (round to nearest even, FTZ).
 // PIPE = 1 registers the result of every FP operation (latency LAT = 12 cycles, one
 // operation per stage, advancing when en = 1); PIPE = 0 is combinational (LAT = 0).
+`timescale 1ns / 1ps
 module fp32_exp #(
   parameter PIPE = 1
 ) (

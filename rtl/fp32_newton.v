@@ -11,6 +11,7 @@
 //   y = (-1)^s y 2^-e: exponent add, below the normal range -> signed 0.
 //   Specials: +-0 -> +-inf, +-inf -> +-0, NaN -> canonical NaN.
 // start (one cycle, x sampled) -> done one cycle with y, 8 cycles later; busy meanwhile.
+`timescale 1ns / 1ps
 module fp32_recip_seq (
   input  wire        clk,
   input  wire        rst,

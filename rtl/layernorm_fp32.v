@@ -15,6 +15,7 @@
 // Phases run one after another, one element per cycle: a row of n takes about 2n + 30 cycles
 // (+ 4 with PIPE = 1, which registers every FP32 operation of the element pipelines).
 // out_valid holds until out_ready (the output pipeline stalls meanwhile).
+`timescale 1ns / 1ps
 module layernorm_fp32 #(
   parameter MAXN = 256,
   parameter IN_FRAC = 4,

@@ -19,6 +19,7 @@
 //          y = sat8(w + beta)
 // PIPE = 1 registers the divider's every quotient bit (and its operands); PIPE = 0 is
 // combinational. A row of n takes about 2n + VW/2 + QW + 10 cycles.
+`timescale 1ns / 1ps
 module layernorm_ibert #(
   parameter MAXN = 256,
   parameter SH = 16,

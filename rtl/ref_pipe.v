@@ -2,6 +2,7 @@
 // gqalut reference design (issue 16): pipeline helpers of the reference units.
 
 // A register stage when EN = 1 (advancing when en = 1), a wire when EN = 0.
+`timescale 1ns / 1ps
 module ref_pipe #(
   parameter W = 32,
   parameter EN = 1

@@ -3,6 +3,7 @@
 // d = 0 gives q = all ones). One quotient bit per stage, most significant first; PIPE = 1
 // registers every stage (latency QW, advancing when en = 1), PIPE = 0 is combinational.
 // side (SW bits) travels with the operands, so the caller's per-element data stays aligned.
+`timescale 1ns / 1ps
 module ref_udiv #(
   parameter NW = 16,
   parameter DW = 8,

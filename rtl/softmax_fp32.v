@@ -16,6 +16,7 @@
 // operation of the element pipeline (one operation per stage); PIPE = 0 leaves it
 // combinational between the buffer read and the accumulator / output registers.
 // out_valid holds until out_ready (the element pipeline stalls meanwhile).
+`timescale 1ns / 1ps
 module softmax_fp32 #(
   parameter MAXN = 256,
   parameter IN_FRAC = 4,

@@ -14,6 +14,7 @@
 //           enough since e <= S)
 // PIPE = 1 registers the exp (2 stages) and every quotient bit; PIPE = 0 leaves both
 // combinational. A row of n takes about 3n + 2 LAT + OUT_FRAC + 4 cycles.
+`timescale 1ns / 1ps
 module softmax_ibert #(
   parameter MAXN = 256,
   parameter OUT_FRAC = 8,

@@ -81,7 +81,7 @@ TEST_P(IbertSoftmax, MatchesLibraryIbertBitExact) {
   EXPECT_TRUE(l.clean()) << l.log;
   std::mt19937_64 rng(kSeed + uint32_t(p.in_frac));
   hw::StreamCheck chk;
-  chk.q = rows_for(c.max_n, p.pipe ? scaled(300, 20000) : scaled(40, 1000), rng);
+  chk.q = rows_for(c.max_n, p.pipe ? scaled(150, 20000) : scaled(40, 1000), rng);
   const ibert::Softmax sm = ibert::make_softmax(c.in_frac, c.out_frac, c.work_frac);
   for (const auto& row : chk.q) {
     std::vector<uint8_t> out(row.size());
@@ -148,7 +148,7 @@ TEST_P(IbertLayerNorm, MatchesLibraryIbertBitExact) {
   EXPECT_TRUE(l.clean()) << l.log;
   std::mt19937_64 rng(kSeed + 100 + uint32_t(p.in_frac));
   hw::StreamCheck chk;
-  chk.q = rows_for(c.max_n, p.pipe ? scaled(300, 20000) : scaled(40, 1000), rng);
+  chk.q = rows_for(c.max_n, p.pipe ? scaled(150, 20000) : scaled(40, 1000), rng);
   const ibert::LayerNorm ln = ibert::make_layernorm(c.in_frac, c.out_frac, c.gamma_frac, c.eps);
   std::normal_distribution<double> g(1.0, 0.3), b(0.0, 0.5);
   for (size_t r = 0; r < chk.q.size(); ++r) {

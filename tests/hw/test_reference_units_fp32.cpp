@@ -105,8 +105,8 @@ std::vector<float> exp_inputs(bool reduced = false) {
     if (!reduced || f % 4 == 0)
       for (int u = 0; u <= 255; ++u) d.push_back(-std::ldexp(float(u), -f));
   std::mt19937_64 rng(kSeed);
-  for (int i = 0; i < (reduced ? 100 : scaled(600, 5000)); ++i) d.push_back(random_float(rng));
-  for (int i = 0; i < (reduced ? 50 : scaled(200, 2000)); ++i)
+  for (int i = 0; i < (reduced ? 100 : scaled(300, 5000)); ++i) d.push_back(random_float(rng));
+  for (int i = 0; i < (reduced ? 50 : scaled(100, 2000)); ++i)
     d.push_back(std::uniform_real_distribution<float>(-1.f, 0.f)(rng));
   for (float s : {0.0f, -0.0f, kInf, -kInf, std::numeric_limits<float>::quiet_NaN(), 88.0f, 89.0f, -87.0f, -88.0f,
                   -103.0f, -104.0f, 177.0f, 178.0f, -177.0f, -178.0f, std::ldexp(1.0f, -130), 1e-8f, -1e-8f})
@@ -141,7 +141,7 @@ std::vector<float> newton_inputs(int index_shift) {
   for (uint32_t e = 0; e <= 255; ++e)
     for (uint32_t m : {0u, 0x7fffffu, uint32_t(rng() & 0x7fffff)})
       for (uint32_t s : {0u, 1u}) x.push_back(float_of((s << 31) | (e << 23) | m));
-  for (int i = 0; i < scaled(200, 5000); ++i) x.push_back(random_float(rng));
+  for (int i = 0; i < scaled(100, 5000); ++i) x.push_back(random_float(rng));
   return x;
 }
 
@@ -253,7 +253,7 @@ TEST_P(Fp32Softmax, MatchesModelBitExact) {
   EXPECT_TRUE(l.clean()) << l.log;
   std::mt19937_64 rng(kSeed + pipe);
   hw::StreamCheck chk;
-  chk.q = edge_and_random_rows(c.max_n, pipe ? scaled(30, 1000) : scaled(2, 50), rng);
+  chk.q = edge_and_random_rows(c.max_n, pipe ? scaled(15, 1000) : scaled(2, 50), rng);
   for (const auto& row : chk.q) {
     std::vector<uint8_t> out(row.size());
     hw::fp32_softmax_row(c, row.data(), out.data(), row.size());
@@ -331,7 +331,7 @@ TEST_P(Fp32LayerNorm, MatchesModelBitExact) {
   EXPECT_TRUE(l.clean()) << l.log;
   std::mt19937_64 rng(kSeed + 20 + pipe);
   hw::StreamCheck chk =
-      layernorm_check(c, edge_and_random_rows(c.max_n, pipe ? scaled(30, 1000) : scaled(8, 200), rng), rng);
+      layernorm_check(c, edge_and_random_rows(c.max_n, pipe ? scaled(15, 1000) : scaled(8, 200), rng), rng);
   size_t n_out = 0;
   for (const auto& r : chk.q) n_out += r.size();
   for (bool stall : {true, false}) {
