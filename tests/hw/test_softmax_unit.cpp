@@ -47,7 +47,8 @@ void verify(const std::string& name, const SoftmaxUnitOptions& o, long long rows
   if (full()) o2.max_n = 256;  // the full run: rows up to 256 (the edge rows reach it)
   t.random_rows = full() ? 100000 : rows;
   if (full()) t.lengths = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17, 24, 31, 32, 33, 48, 64, 100, 197, 256};
-  const UnitVerification v = verify_softmax_unit(plan8(), o2, t, sim(name), lint_opts(name));
+  const std::string dir = full() ? name + "_full" : name;
+  const UnitVerification v = verify_softmax_unit(plan8(), o2, t, sim(dir), lint_opts(dir));
   EXPECT_TRUE(v.lint.clean()) << v.lint.log;
   EXPECT_TRUE(v.stages.passed()) << v.stages.summary() << "\n" << v.stages.compile_log << v.stages.log;
   EXPECT_TRUE(v.rows.passed()) << v.rows.summary() << "\n" << v.rows.compile_log << v.rows.log.substr(0, 4000);

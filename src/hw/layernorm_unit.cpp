@@ -1,0 +1,1231 @@
+// The integer LayerNorm unit (issue 16, point 3): synthesizable Verilog-2005 generated from a
+// plan's reference (ref::LayerNormRef: the RSQRT table and constants of prepare_layernorm), and
+// its testbenches, whose expected values come from the stage functions of gqalut/datapath.hpp.
+// docs/hw_units.md describes the interface, the pipeline and the timing.
+//
+// Structure (one row at a time; phases LOAD, STATS, PASS):
+//   LOAD   beats of `lanes` (x, gamma, beta) into the row buffer; Sx, Sxx, n
+//   STATS  one sequential multiplier: V = n Sxx - Sx^2 + eps(n) (ref::layernorm_variance), the
+//          split (layernorm_var_split), the RSQRT PWL seed, Newton steps, R (layernorm_rsqrt_round),
+//          then n R, Sx R and the output stage's a, b, s, t (layernorm_row_stage, 32-bit form)
+//   PASS   buffer -> z = clamp((q a - b + 2^(s-1)) >> s) -> z gamma -> round, + beta, sat8
+//          (ref::layernorm_out), one pipeline stage per step
+#include "gqalut/hw/layernorm_unit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "gqalut/intops.hpp"
+#include "gqalut/text.hpp"
+#include "unit_text.hpp"
+
+namespace gqalut::hw {
+
+using detail::HexWord;
+using detail::require;
+using detail::S;
+using detail::subst;
+using detail::ubits;
+
+namespace {
+
+constexpr int kMulA = 36;   // the sequential multiplier's a operand (y2 < 2^34, Sxx, R)
+constexpr int kXW = ref::kNewtonFrac + 5;  // X < 2^33
+constexpr int kYW = 31;     // Y < 1.4 2^30
+constexpr int kY2W = 34;    // (Y Y) >> 28 < 2^34
+constexpr int kXY2W = 30;   // (X y2) >> 28 < 2^29
+constexpr int kRW = 23;     // R = round(Y 2^-8) < 2^23
+constexpr int kAW = ref::kLnMulBits + 1;  // a <= 2^22
+constexpr int kBW = 31;     // |b| <= 128 a + 1 < 2^30
+constexpr int kDW = 34;     // q a - b + 2^(s-1)
+constexpr int kZW = ref::kLnZClampBits + 2;  // z in [-2^23, 2^23]
+constexpr int kVW2 = 34;    // z gamma
+
+int64_t eps_of(const LayerNormDatapath& dp, int64_t n) { return ref::layernorm_eps_codes(dp, n); }
+
+struct Geo {
+  const ref::LayerNormRef* r = nullptr;
+  LayerNormUnitOptions o;
+  std::string P;
+  int L = 1, N = 0, NB = 0, ABW = 1, CW = 1, KB = 1;
+  int NW = 0, SXW = 0, SXXW = 0, EPSW = 1, VW = 0, A = 0, SR = 0, DS = 0, EW = 0, E_min = 0, LZR = 0, LZX = 0;
+  int NS = 0, DB = 4, MB = 0, CYC = 0, NRW = 0, SRW = 0, PW = 0, KW = 0;
+  int64_t eps_max = 0;
+  detail::Pwl pwl;
+};
+
+Geo make_geo(const ref::LayerNormRef& r, const LayerNormUnitOptions& o) {
+  Geo g;
+  g.r = &r;
+  g.o = o;
+  const LayerNormDatapath& dp = r.dp;
+  check_code_name(o.name, "layernorm unit name");
+  require(o.name.size() <= 32, fmt::format("layernorm unit name must be at most 32 characters, got {}", o.name.size()));
+  g.P = o.name;
+  if (o.lanes < 1 || o.lanes > 16)
+    throw std::invalid_argument(fmt::format("layernorm unit lanes must be in [1, 16], got {}", o.lanes));
+  if (o.max_n < 2 || o.max_n > 4096)
+    throw std::invalid_argument(fmt::format("layernorm unit max_n must be in [2, 4096], got {}", o.max_n));
+  if (o.max_n % o.lanes != 0 || o.max_n / o.lanes < 2)
+    throw std::invalid_argument(fmt::format(
+        "layernorm unit max_n must be a multiple of lanes with at least 2 beats, got max_n {} and lanes {}", o.max_n,
+        o.lanes));
+  if (o.mul_digit_bits < 1 || o.mul_digit_bits > 12)
+    throw std::invalid_argument(
+        fmt::format("layernorm unit mul_digit_bits must be in [1, 12], got {}", o.mul_digit_bits));
+  g.L = o.lanes;
+  g.N = o.max_n;
+  g.NB = g.N / g.L;
+  g.ABW = ubits(static_cast<uint64_t>(g.NB - 1));
+  g.CW = ubits(static_cast<uint64_t>(g.NB));
+  g.KB = ubits(static_cast<uint64_t>(g.L));
+  g.NW = ubits(static_cast<uint64_t>(g.N));
+  g.SXW = ubits(uint64_t{128} * static_cast<uint64_t>(g.N)) + 1;
+  g.SXXW = ubits(uint64_t{16384} * static_cast<uint64_t>(g.N));
+  for (int64_t n = 1; n <= g.N; ++n) g.eps_max = std::max(g.eps_max, eps_of(dp, n));
+  require(g.eps_max < (int64_t{1} << 40), "eps codes must be below 2^40");
+  g.EPSW = ubits(static_cast<uint64_t>(g.eps_max));
+  g.VW = ubits(uint64_t{16384} * static_cast<uint64_t>(g.N) * static_cast<uint64_t>(g.N) +
+               static_cast<uint64_t>(g.eps_max));
+  g.A = dp.rsqrt_a;
+  g.SR = dp.rsqrt_scale;
+  require(g.A + 2 <= 7, "RSQRT codes must be positive int8");
+  g.DS = dp.rsqrt_table_shift - ref::kNewtonFrac;
+  g.E_min = -g.A - 1;
+  const int e_max = g.VW - 1 - g.A + 2;
+  g.EW = ubits(static_cast<uint64_t>(std::max(-g.E_min, e_max + g.SR + 1))) + 1;
+  g.LZR = g.A + 2;
+  g.LZX = std::max(0, ref::kNewtonFrac - g.SR - g.E_min);
+  g.NS = dp.newton_steps;
+  g.DB = o.mul_digit_bits;
+  g.MB = (kMulA + g.DB - 1) / g.DB * g.DB;
+  g.CYC = g.MB / g.DB;
+  g.pwl = detail::make_pwl(r.rsqrt, g.P + "_rsqrt", o.programmable, "rsqrt");
+  for (uint32_t c = 1u << g.A; c < (4u << g.A); ++c)
+    require(ref::layernorm_rsqrt_acc(r, c) > 0 && ref::layernorm_rsqrt_seed(r, c) < (uint64_t{1} << kYW),
+            fmt::format("RSQRT seed of code {} must be in (0, 2^31)", c));
+  // R bounds (X within [2^(a-s), 2^(a+2-s)], the Newton bound, rounding) and the output stage's
+  // form: every reachable (n, floor(log2 V)) must give t in [1, 29] (the 32-bit form).
+  const double rel = dp.rsqrt_newton_max_rel_error + 1e-6;
+  const double r_hi = std::ldexp(1.0, ref::kRsqrtBits) / std::sqrt(std::ldexp(1.0, g.A - g.SR)) * (1 + rel) + 2;
+  const double r_lo = std::ldexp(1.0, ref::kRsqrtBits) / std::sqrt(std::ldexp(1.0, g.A + 2 - g.SR)) * (1 - rel) - 2;
+  require(r_hi < std::ldexp(1.0, kRW), "R must stay below 2^23");
+  g.NRW = ubits(static_cast<uint64_t>(r_hi) * static_cast<uint64_t>(g.N));
+  g.SRW = ubits(static_cast<uint64_t>(r_hi) * 128 * static_cast<uint64_t>(g.N)) + 1;
+  int p_max = 0;
+  for (int64_t n = 1; n <= g.N; ++n) {
+    const int b_lo = ubits(static_cast<uint64_t>(std::max(1.0, r_lo)) * static_cast<uint64_t>(n));
+    const int b_hi = ubits(static_cast<uint64_t>(r_hi) * static_cast<uint64_t>(n));
+    for (int lv = 0; lv < g.VW; ++lv) {
+      int e = lv - g.A;
+      if ((e + g.SR) & 1) --e;
+      for (int ee : {e, e + 2}) {
+        const int k = ref::kRsqrtBits + (ee + g.SR) / 2;
+        for (int b = b_lo; b <= b_hi; ++b) {
+          int pp = std::max(0, b - ref::kLnMulBits), f = ref::kLnZFrac, sh = k - f - pp;
+          if (sh < 1) {
+            f -= 1 - sh;
+            sh = 1;
+          }
+          if (sh > ref::kLnShiftMax) {
+            pp += sh - ref::kLnShiftMax;
+            sh = ref::kLnShiftMax;
+          }
+          const int t = f + dp.gamma_frac - dp.out_frac;
+          if (t < 1 || t > ref::kLnOutShiftMax)
+            throw std::invalid_argument(fmt::format(
+                "layernorm unit implements the 32-bit output stage only: rows of {} elements with floor(log2 V) = {} "
+                "need t = {} outside [1, {}] (gamma_frac {}, out_frac {})",
+                n, lv, t, ref::kLnOutShiftMax, dp.gamma_frac, dp.out_frac));
+          p_max = std::max(p_max, pp);
+        }
+      }
+    }
+  }
+  g.PW = ubits(static_cast<uint64_t>(p_max));
+  g.KW = ubits(static_cast<uint64_t>(ref::kRsqrtBits + (e_max + g.SR) / 2 + 64)) + 1;
+  return g;
+}
+
+std::string zext(const std::string& v, int from, int to) {
+  if (to == from) return v;
+  return fmt::format("{{{}'d0, {}}}", to - from, v);
+}
+std::string sext(const std::string& v, int from, int to) {
+  if (to == from) return v;
+  return fmt::format("{{{{{}{{{}[{}]}}}}, {}}}", to - from, v, from - 1, v);
+}
+
+std::map<std::string, std::string> vars_of(const Geo& g) {
+  const LayerNormDatapath& dp = g.r->dp;
+  return {{"P", g.P}, {"L", S(g.L)}, {"N", S(g.N)}, {"NB", S(g.NB)}, {"NB1", S(g.NB - 1)}, {"CW", S(g.CW)},
+          {"CW1", S(g.CW - 1)}, {"KB", S(g.KB)}, {"KB1", S(g.KB - 1)}, {"NW", S(g.NW)}, {"NW1", S(g.NW - 1)},
+          {"SXW", S(g.SXW)}, {"SXW1", S(g.SXW - 1)}, {"SXXW", S(g.SXXW)}, {"SXXW1", S(g.SXXW - 1)},
+          {"EPSW", S(g.EPSW)}, {"EPSW1", S(g.EPSW - 1)}, {"VW", S(g.VW)}, {"VW1", S(g.VW - 1)}, {"A", S(g.A)},
+          {"SR", S(g.SR)}, {"EW", S(g.EW)}, {"EW1", S(g.EW - 1)}, {"NS", S(g.NS)}, {"MB", S(g.MB)},
+          {"MB1", S(g.MB - 1)}, {"NRW", S(g.NRW)}, {"NRW1", S(g.NRW - 1)}, {"SRW", S(g.SRW)},
+          {"SRW1", S(g.SRW - 1)}, {"PW", S(g.PW)}, {"PW1", S(g.PW - 1)}, {"KW", S(g.KW)}, {"KW1", S(g.KW - 1)},
+          {"GF", S(dp.gamma_frac)}, {"OF", S(dp.out_frac)}, {"IF", S(dp.in_frac)}, {"LR", S(dp.rsqrt_table_shift)},
+          {"RW1", S(kRW - 1)}, {"AW1", S(kAW - 1)}, {"BW1", S(kBW - 1)}, {"DW1", S(kDW - 1)},
+          {"ZW1", S(kZW - 1)}, {"VW2", S(kVW2 - 1)}, {"XW1", S(kXW - 1)}, {"YW1", S(kYW - 1)},
+          {"Y2W1", S(kY2W - 1)}, {"XY2W1", S(kXY2W - 1)}, {"MA1", S(kMulA - 1)}};
+}
+
+int prog_aw(const Geo& g) { return g.pwl.address_bits; }
+int prog_dw(const Geo& g) { return g.pwl.data_bits; }
+std::string prog_ports(const Geo& g) {
+  if (!g.o.programmable) return "";
+  return fmt::format(
+      "  input  wire          we,       // RSQRT table write port (docs/hw_units.md)\n"
+      "  input  wire [{}:0]    waddr,\n  input  wire [{}:0]    wdata,\n",
+      prog_aw(g) - 1, prog_dw(g) - 1);
+}
+
+// ---------------------------------------------------------------------------- modules
+std::string stats_module(const Geo& g) {
+  auto v = vars_of(g);
+  const LayerNormDatapath& dp = g.r->dp;
+  v["PROG"] = prog_ports(g);
+  // eps(n) ROM
+  std::string rom;
+  if (g.eps_max == 0) {
+    rom = fmt::format("  wire [{}:0] eps = {}'d0;\n", g.EPSW - 1, g.EPSW);
+  } else {
+    rom = fmt::format("  reg [{}:0] eps;  // round(eps n^2 4^in_frac) (ref::layernorm_eps_codes)\n  always @* begin\n    case (n_r)\n",
+                      g.EPSW - 1);
+    for (int64_t n = 1; n <= g.N; ++n)
+      if (eps_of(dp, n) != 0) rom += fmt::format("      {}'d{}: eps = {}'d{};\n", g.NW, n, g.EPSW, eps_of(dp, n));
+    rom += fmt::format("      default: eps = {}'d0;\n    endcase\n  end\n", g.EPSW);
+  }
+  v["ROM"] = rom;
+  v["EPSX"] = zext("eps", g.EPSW, g.VW);
+  v["MA_SXX"] = zext("sxx_r", g.SXXW, kMulA);
+  v["MA_SXA"] = zext("sxa", g.SXW - 1, kMulA);
+  v["MA_Y"] = zext("y_r", kYW, kMulA);
+  v["MA_Y2"] = zext("y2_r", kY2W, kMulA);
+  v["MA_R"] = zext("rr_r", kRW, kMulA);
+  v["MB_N"] = zext("n_r", g.NW, g.MB);
+  v["MB_SXA"] = zext("sxa", g.SXW - 1, g.MB);
+  v["MB_Y"] = zext("y_r", kYW, g.MB);
+  v["MB_X"] = zext("x_r", kXW, g.MB);
+  v["MB_3"] = zext("xy3", kXY2W, g.MB);
+  v["PWLI"] = g.o.programmable
+                  ? fmt::format("  {} u_rsqrt (.clk(clk), .we(we), .waddr(waddr), .wdata(wdata), .q({}), .acc(acc_w));\n",
+                                g.pwl.module, zext("r_r", g.A + 3, 8))
+                  : fmt::format("  {} u_rsqrt (.q({}), .acc(acc_w));\n", g.pwl.module, zext("r_r", g.A + 3, 8));
+  v["WAC1"] = S(g.pwl.acc_bits - 1);
+  const int sdw = std::max(g.pwl.acc_bits + 1, 35);
+  v["SDW1"] = S(sdw - 1);
+  v["ACCD"] = zext("acc_w", g.pwl.acc_bits, sdw);
+  v["SEED"] = g.DS > 0 ? fmt::format("(acc_d + {}'d{}) >> {}", sdw, uint64_t{1} << (g.DS - 1), g.DS)
+                       : fmt::format("acc_d << {}", -g.DS);
+  v["LZR"] = S(g.LZR);
+  v["LZX"] = S(g.LZX);
+  v["RRW1"] = S(g.VW + g.LZR - 1);
+  v["XSW1"] = S(g.VW + g.LZX - 1);
+  v["VLZR"] = g.LZR > 0 ? fmt::format("{{v_r, {}'d0}}", g.LZR) : "v_r";
+  v["VLZX"] = g.LZX > 0 ? fmt::format("{{v_r, {}'d0}}", g.LZX) : "v_r";
+  v["A1"] = S(g.A + 1);
+  v["A2"] = S(g.A + 2);
+  v["A3"] = S(g.A + 3);
+  v["R4"] = S(4 << g.A);
+  v["LGW"] = S(ubits(static_cast<uint64_t>(g.VW)));
+  v["LGW1"] = S(ubits(static_cast<uint64_t>(g.VW)) - 1);
+  v["LGX"] = sext(zext("lg_r", ubits(static_cast<uint64_t>(g.VW)), g.EW), g.EW, g.EW);
+  v["NSW"] = S(ubits(static_cast<uint64_t>(std::max(g.NS, 1))));
+  v["NSW1"] = S(ubits(static_cast<uint64_t>(std::max(g.NS, 1))) - 1);
+  v["PWM"] = S(kMulA + g.MB - 1);
+  v["NBW"] = S(ubits(static_cast<uint64_t>(g.NRW)));
+  v["NBW1"] = S(ubits(static_cast<uint64_t>(g.NRW)) - 1);
+  v["EXK"] = sext("e_r", g.EW, g.KW);
+  v["PWX"] = zext("p0", ubits(static_cast<uint64_t>(g.NRW)), g.KW);
+  v["SRX"] = sext("sr_r", g.SRW, std::max(g.SRW, kBW) + 1);
+  v["SRXW1"] = S(std::max(g.SRW, kBW));
+  v["NRX"] = zext("nr_r", g.NRW, std::max(g.NRW, kAW) + 1);
+  v["NRXW1"] = S(std::max(g.NRW, kAW));
+  v["TC"] = S(dp.gamma_frac - dp.out_frac);
+  return subst(R"(// Row statistics and the reciprocal square root (ref::layernorm_variance, layernorm_var_split,
+// layernorm_rsqrt_seed, ${NS} x layernorm_newton_step, layernorm_rsqrt_round, layernorm_row_stage in
+// its 32-bit form) on one sequential multiplier. start (n, sx, sxx valid) -> done (one cycle) with
+// a, b, s, t valid from the next cycle on. A row with V = 0 gives a = b = 0, s = t = 1.
+module ${P}_stats (
+  input  wire          clk,
+  input  wire          rst,
+${PROG}  input  wire          start,
+  input  wire [${NW1}:0]   n,
+  input  wire signed [${SXW1}:0] sx,
+  input  wire [${SXXW1}:0]  sxx,
+  output wire          done,
+  output reg  [${AW1}:0]   a,     // a >= 0, <= 2^22
+  output reg  signed [${BW1}:0] b,
+  output reg  [4:0]    s,     // s in [1, 30]
+  output reg  [4:0]    t      // t in [1, 29]
+);
+  localparam [4:0] IDLE = 5'd0, M1S = 5'd1, M1 = 5'd2, M2S = 5'd3, M2 = 5'd4, LOG = 5'd5, SPLIT = 5'd6,
+                   SPLIT2 = 5'd7, SEED = 5'd8, YYS = 5'd9, YY = 5'd10, XYS = 5'd11, XY = 5'd12, Y3S = 5'd13,
+                   Y3 = 5'd14, RND = 5'd15, NRS = 5'd16, NR = 5'd17, SRS = 5'd18, SR = 5'd19, ROW = 5'd20,
+                   ROW2 = 5'd21;
+  reg [4:0] st;
+  reg fin;
+  reg [${NW1}:0] n_r;
+  reg [${SXXW1}:0] sxx_r;
+  reg [${SXW2}:0] sxa;       // |Sx|
+  reg sneg;                  // Sx < 0
+  reg [${VW1}:0] p1, v_r;
+  reg [${LGW1}:0] lg_r;
+  reg signed [${EW1}:0] e_r;
+  reg [${A2}:0] r_r;          // the RSQRT code, [2^a, 2^(a+2))
+  reg [${XW1}:0] x_r;         // X (Q28)
+  reg [${YW1}:0] y_r;         // Y (Q28)
+  reg [${Y2W1}:0] y2_r;
+  reg [${XY2W1}:0] xy2_r;
+  reg [${NSW1}:0] ns_r;
+  reg [${RW1}:0] rr_r;        // R (Q20)
+  reg [${NRW1}:0] nr_r;       // n R
+  reg signed [${SRW1}:0] sr_r;  // Sx R
+  reg [${PW1}:0] p_r;
+  reg vzero;
+${ROM}  // floor(log2 V)
+  reg [${LGW1}:0] lg;
+  integer i;
+  always @* begin
+    lg = ${LGW}'d0;
+    for (i = 0; i < ${VW}; i = i + 1)
+      if (v_r[i]) lg = i[${LGW1}:0];
+  end
+  // E = floor(log2 V) - a, minus 1 if E + s_r is odd; r = round(V 2^-E); a carry to 2^(a+2): r / 4, E + 2
+  wire signed [${EW1}:0] e0a = ${LGX} - ${EW}'sd${A};
+  wire signed [${EW1}:0] e0 = e0a[0] ^ ${SRBIT} ? e0a - ${EW}'sd1 : e0a;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire signed [${EW1}:0] rsh = e0 + ${EW}'sd${LZR1};
+  wire [${RRW1}:0] rrw = ${VLZR} >> rsh[${EW1}:0];
+  wire [${A3}:0] r1 = rrw[${A3}:0] + ${A4}'d1;
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire [${A2}:0] r0 = r1[${A3}:1];
+  wire rcarry = (r0 >= ${A3}'d${R4});
+  // X = V 2^(28 - E - s_r) (truncated)
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire signed [${EW1}:0] xsh = e_r + ${EW}'sd${XSHC};
+  wire [${XSW1}:0] xs = ${VLZX} >> xsh[${EW1}:0];
+  /* verilator lint_on UNUSEDSIGNAL */
+  // the RSQRT table and its seed in Q28
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${WAC1}:0] acc_w;
+  wire [${SDW1}:0] acc_d = ${ACCD};
+  wire [${SDW1}:0] seed = ${SEED};
+  /* verilator lint_on UNUSEDSIGNAL */
+${PWLI}  // the sequential multiplier
+  wire [${XY2W1}:0] xy3 = 30'd${THREE} - xy2_r;
+  reg [${MA1}:0] ma;
+  reg [${MB1}:0] mb;
+  always @* begin
+    case (st)
+      M1S: begin ma = ${MA_SXX}; mb = ${MB_N}; end
+      M2S: begin ma = ${MA_SXA}; mb = ${MB_SXA}; end
+      YYS: begin ma = ${MA_Y}; mb = ${MB_Y}; end
+      XYS: begin ma = ${MA_Y2}; mb = ${MB_X}; end
+      Y3S: begin ma = ${MA_Y}; mb = ${MB_3}; end
+      NRS: begin ma = ${MA_R}; mb = ${MB_N}; end
+      default: begin ma = ${MA_R}; mb = ${MB_SXA}; end
+    endcase
+  end
+  wire mdone;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${PWM}:0] mp;
+  /* verilator lint_on UNUSEDSIGNAL */
+  ${P}_mul u_mul (.clk(clk), .rst(rst), .start(st == M1S || st == M2S || st == YYS || st == XYS || st == Y3S ||
+    st == NRS || st == SRS), .a(ma), .b(mb), .done(mdone), .p(mp));
+  // the output stage's constants (32-bit form): P = max(0, bitlen(n R) - 22), k = 20 + (E + s_r)/2,
+  // s = k - 14 - P (s < 1: F = 13 + s, s = 1; s > 30: P += s - 30, s = 30), t = F + gamma_frac - out_frac
+  reg [${NBW1}:0] nb;
+  integer j;
+  always @* begin
+    nb = ${NBW}'d0;
+    for (j = 0; j < ${NRW}; j = j + 1)
+      if (nr_r[j]) nb = j[${NBW1}:0] + ${NBW}'d1;
+  end
+  wire [${NBW1}:0] p0 = (nb > ${NBW}'d22) ? nb - ${NBW}'d22 : ${NBW}'d0;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire signed [${KW1}:0] kk = ${EXK} + ${KW}'sd${SR};
+  wire signed [${KW1}:0] sh0 = ${KW}'sd20 + (kk >>> 1) - ${KW}'sd14 - $signed(${PWX});
+  wire signed [${KW1}:0] p_adj = $signed(${PWX}) + ((sh0 > ${KW}'sd30) ? sh0 - ${KW}'sd30 : ${KW}'sd0);
+  wire signed [${KW1}:0] f0 = (sh0 < ${KW}'sd1) ? ${KW}'sd13 + sh0 : ${KW}'sd14;
+  wire signed [${KW1}:0] tt = f0 + ${KW}'sd${TCP} - ${KW}'sd${TCN};
+  wire [${NRXW1}:0] ah = ${NRX} + ((p_r == ${PW}'d0) ? ${NRXW}'d0 : (${NRXW}'d1 << (p_r - ${PW}'d1)));
+  wire [${NRXW1}:0] av = ah >> p_r;
+  wire signed [${SRXW1}:0] bh = ${SRX} + ((p_r == ${PW}'d0) ? ${SRXW}'sd0 : $signed(${SRXW}'d1 << (p_r - ${PW}'d1)));
+  wire signed [${SRXW1}:0] bv = bh >>> p_r;
+  /* verilator lint_on UNUSEDSIGNAL */
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [31:0] yr8 = {1'b0, y_r} + 32'd128;  // R = round(Y 2^-8)
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign done = fin;
+  always @(posedge clk) begin
+    if (rst) begin
+      st <= IDLE;
+      fin <= 1'b0;
+    end else begin
+      fin <= 1'b0;
+      case (st)
+        IDLE: if (start) begin
+          n_r <= n;
+          sxx_r <= sxx;
+          sxa <= sx[${SXW1}] ? -sx[${SXW2}:0] : sx[${SXW2}:0];
+          sneg <= sx[${SXW1}];
+          st <= M1S;
+        end
+        M1S: st <= M1;
+        M1: if (mdone) begin p1 <= mp[${VW1}:0]; st <= M2S; end
+        M2S: st <= M2;
+        M2: if (mdone) begin v_r <= p1 - mp[${VW1}:0] + ${EPSX}; st <= LOG; end
+        LOG: begin lg_r <= lg; vzero <= (v_r == ${VW}'d0); st <= SPLIT; end
+        SPLIT: begin
+          e_r <= rcarry ? e0 + ${EW}'sd2 : e0;
+          r_r <= rcarry ? {2'b00, r0[${A2}:2]} : r0;
+          st <= SPLIT2;
+        end
+        SPLIT2: begin x_r <= xs[${XW1}:0]; st <= SEED; end
+        SEED: begin
+          y_r <= seed[${YW1}:0];
+          ns_r <= ${NSW}'d${NS};
+          st <= (${NSW}'d${NS} == ${NSW}'d0) ? RND : YYS;
+        end
+        YYS: st <= YY;
+        YY: if (mdone) begin y2_r <= mp[${Y2HI}:28]; st <= XYS; end
+        XYS: st <= XY;
+        XY: if (mdone) begin xy2_r <= mp[${XY2HI}:28]; st <= Y3S; end
+        Y3S: st <= Y3;
+        Y3: if (mdone) begin
+          y_r <= mp[${YHI}:29];
+          ns_r <= ns_r - ${NSW}'d1;
+          st <= (ns_r == ${NSW}'d1) ? RND : YYS;
+        end
+        RND: begin rr_r <= yr8[30:8]; st <= NRS; end
+        NRS: st <= NR;
+        NR: if (mdone) begin nr_r <= mp[${NRW1}:0]; st <= SRS; end
+        SRS: st <= SR;
+        SR: if (mdone) begin sr_r <= sneg ? -$signed(mp[${SRW1}:0]) : $signed(mp[${SRW1}:0]); st <= ROW; end
+        ROW: begin
+          p_r <= p_adj[${PW1}:0];
+          s <= (sh0 < ${KW}'sd1) ? 5'd1 : ((sh0 > ${KW}'sd30) ? 5'd30 : sh0[4:0]);
+          t <= vzero ? 5'd1 : tt[4:0];
+          st <= ROW2;
+        end
+        ROW2: begin
+          a <= vzero ? ${AW}'d0 : av[${AW1}:0];
+          b <= vzero ? ${BW}'sd0 : bv[${BW1}:0];
+          if (vzero) s <= 5'd1;
+          fin <= 1'b1;
+          st <= IDLE;
+        end
+        default: st <= IDLE;
+      endcase
+    end
+  end
+endmodule
+)",
+               [&] {
+                 auto w = v;
+                 w["SRBIT"] = (g.SR & 1) ? "1'b1" : "1'b0";
+                 w["LZR1"] = S(g.LZR - 1);
+                 w["A4"] = S(g.A + 4);
+                 w["XSHC"] = S(g.SR - ref::kNewtonFrac + g.LZX);
+                 w["THREE"] = S(int64_t{3} << ref::kNewtonFrac);
+                 w["Y2HI"] = S(28 + kY2W - 1);
+                 w["XY2HI"] = S(28 + kXY2W - 1);
+                 w["YHI"] = S(29 + kYW - 1);
+                 w["RW"] = S(kRW);
+                 w["AW"] = S(kAW);
+                 w["BW"] = S(kBW);
+                 w["SXW2"] = S(g.SXW - 2);
+                 w["NRXW"] = S(std::max(g.NRW, kAW) + 1);
+                 w["SRXW"] = S(std::max(g.SRW, kBW) + 1);
+                 const int tc = g.r->dp.gamma_frac - g.r->dp.out_frac;
+                 w["TCP"] = S(tc > 0 ? tc : 0);
+                 w["TCN"] = S(tc < 0 ? -tc : 0);
+                 return w;
+               }());
+}
+
+std::string out_modules(const Geo& g) {
+  auto v = vars_of(g);
+  v["CLAMP"] = S(ref::kLnBetaClamp);
+  return subst(R"(// Output stage 1 (ref::layernorm_out, 32-bit form): d = q a - b + 2^(s-1).
+module ${P}_out1 (
+  input  wire signed [7:0]  q,
+  input  wire [${AW1}:0]      a,
+  input  wire signed [${BW1}:0] b,
+  input  wire [4:0]         s,
+  output wire signed [${DW1}:0] d
+);
+  wire signed [${DW1}:0] qa = $signed({{${QAP}{q[7]}}, q}) * $signed({${AZ}'d0, a});
+  assign d = qa - $signed({{${BP}{b[${BW1}]}}, b}) + $signed(${DWW}'d1 << (s - 5'd1));
+endmodule
+
+// Output stage 2: z = clamp(d >> s, -2^23, 2^23).
+module ${P}_out2 (
+  input  wire signed [${DW1}:0] d,
+  input  wire [4:0]         s,
+  output wire signed [${ZW1}:0] z
+);
+  wire signed [${DW1}:0] ds = d >>> s;
+  assign z = (ds > ${DWW}'sd8388608) ? ${ZWW}'sd8388608 : ((ds < -${DWW}'sd8388608) ? -${ZWW}'sd8388608 : ds[${ZW1}:0]);
+endmodule
+
+// Output stage 3: v = z gamma.
+module ${P}_out3 (
+  input  wire signed [${ZW1}:0] z,
+  input  wire signed [7:0]  gamma,
+  output wire signed [${VW2}:0] v
+);
+  assign v = $signed({{${ZP}{z[${ZW1}]}}, z}) * $signed({{${GP}{gamma[7]}}, gamma});
+endmodule
+
+// Output stage 4: w = (v + 2^(t-1) - (v < 0)) >> t, y = sat8(w + clamp(beta, +-(3 2^29 - 1))).
+module ${P}_out4 (
+  input  wire signed [${VW2}:0] v,
+  input  wire [4:0]         t,
+  input  wire signed [31:0] beta,
+  output wire signed [7:0]  y
+);
+  wire signed [${VW2}:0] vr = v + $signed(${VWW}'d1 << (t - 5'd1)) - {${VWM1}'d0, v[${VW2}]};
+  wire signed [${VW2}:0] w = vr >>> t;
+  wire signed [31:0] bc = (beta > 32'sd${CLAMP}) ? 32'sd${CLAMP} : ((beta < -32'sd${CLAMP}) ? -32'sd${CLAMP} : beta);
+  wire signed [${VW2}:0] sum = w + {{${BCP}{bc[31]}}, bc};
+  assign y = (sum > ${VWW}'sd127) ? 8'sd127 : ((sum < -${VWW}'sd128) ? -8'sd128 : sum[7:0]);
+endmodule
+)",
+               [&] {
+                 auto w = v;
+                 w["QAP"] = S(kDW - 8);
+                 w["AZ"] = S(kDW - kAW);
+                 w["BP"] = S(kDW - kBW);
+                 w["DWW"] = S(kDW);
+                 w["ZWW"] = S(kZW);
+                 w["ZP"] = S(kVW2 - kZW);
+                 w["GP"] = S(kVW2 - 8);
+                 w["VWW"] = S(kVW2);
+                 w["VWM1"] = S(kVW2 - 1);
+                 w["BCP"] = S(kVW2 - 32);
+                 return w;
+               }());
+}
+
+std::string top_module(const Geo& g) {
+  auto v = vars_of(g);
+  const int L = g.L;
+  v["PROG"] = prog_ports(g);
+  v["PROGC"] = g.o.programmable ? "    .we(we), .waddr(waddr), .wdata(wdata),\n" : "";
+  v["KEEPIN"] = L > 1 ? fmt::format("  input  wire [{}:0]    in_keep,  // last beat: lanes 0..in_keep-1 hold elements (1..{})\n", g.KB - 1, L) : "";
+  v["KEEPOUT_END"] = L > 1 ? fmt::format(",\n  output reg  [{}:0]    out_keep  // last beat: lanes 0..out_keep-1 hold outputs\n", g.KB - 1) : "\n";
+  v["IW1"] = S(48 * L - 1);
+  v["QW1"] = S(8 * L - 1);
+  v["BTW1"] = S(32 * L - 1);
+  // sums of the input beat over its valid lanes
+  const int bsxw = ubits(128u * static_cast<uint32_t>(L)) + 1, bsxxw = ubits(16384u * static_cast<uint32_t>(L));
+  std::string sums, lanes, outy, keepmask;
+  std::string bsx = fmt::format("{}'sd0", g.SXW), bsxx = fmt::format("{}'d0", g.SXXW);
+  for (int j = 0; j < L; ++j) {
+    const std::string m = j == 0 ? "1'b1" : fmt::format("(!in_last || in_keep > {}'d{})", g.KB, j);
+    sums += fmt::format("  wire signed [7:0] iq{j} = in_q[{h}:{l}];\n  wire signed [15:0] iqx{j} = {{{{8{{iq{j}[7]}}}}, iq{j}}};\n  wire [15:0] iqq{j} = iqx{j} * iqx{j};\n",
+                        fmt::arg("j", j), fmt::arg("h", 8 * j + 7), fmt::arg("l", 8 * j));
+    bsx += fmt::format(" + ({} ? {} : {}'sd0)", m, sext("iq" + S(j), 8, g.SXW), g.SXW);
+    bsxx += fmt::format(" + ({} ? {} : {}'d0)", m, zext("iqq" + S(j), 16, g.SXXW), g.SXXW);
+    const std::string mo = j == 0 ? "1'b1" : fmt::format("(!l3 || keep_last > {}'d{})", g.KB, j);
+    outy = fmt::format("({} ? yw{} : 8'd0)", mo, j) + (outy.empty() ? "" : ", ") + outy;
+    auto w = v;
+    w["J"] = S(j);
+    w["QH"] = S(8 * j + 7);
+    w["QL"] = S(8 * j);
+    w["GH"] = S(8 * L + 8 * j + 7);
+    w["GL"] = S(8 * L + 8 * j);
+    w["BH"] = S(16 * L + 32 * j + 31);
+    w["BL"] = S(16 * L + 32 * j);
+    lanes += subst(R"(  // lane ${J}
+  wire signed [${DW1}:0] d1w${J};
+  ${P}_out1 u_o1_${J} (.q(rd[${QH}:${QL}]), .a(ca), .b(cb), .s(cs), .d(d1w${J}));
+  reg signed [${DW1}:0] d1_${J};
+  reg signed [7:0] g1_${J}, g2_${J};
+  reg signed [31:0] b1_${J}, b2_${J}, b3_${J};
+  wire signed [${ZW1}:0] z2w${J};
+  ${P}_out2 u_o2_${J} (.d(d1_${J}), .s(cs), .z(z2w${J}));
+  reg signed [${ZW1}:0] z2_${J};
+  wire signed [${VW2}:0] v3w${J};
+  ${P}_out3 u_o3_${J} (.z(z2_${J}), .gamma(g2_${J}), .v(v3w${J}));
+  reg signed [${VW2}:0] v3_${J};
+  wire signed [7:0] yw${J};
+  ${P}_out4 u_o4_${J} (.v(v3_${J}), .t(ct), .beta(b3_${J}), .y(yw${J}));
+  always @(posedge clk) if (adv) begin
+    d1_${J} <= d1w${J}; g1_${J} <= rd[${GH}:${GL}]; b1_${J} <= rd[${BH}:${BL}];
+    z2_${J} <= z2w${J}; g2_${J} <= g1_${J}; b2_${J} <= b1_${J};
+    v3_${J} <= v3w${J}; b3_${J} <= b2_${J};
+  end
+)",
+                   w);
+  }
+  v["SUMS"] = sums;
+  v["BSX"] = bsx;
+  v["BSXX"] = bsxx;
+  v["LANES"] = lanes;
+  v["OUTY"] = L > 1 ? "{" + outy + "}" : "yw0";
+  v["KEEPL"] = L > 1 ? fmt::format("  reg [{}:0] keep_last;\n", g.KB - 1) : "";
+  v["KEEPSET"] = L > 1 ? fmt::format("            keep_last <= in_last ? in_keep : {}'d{};\n", g.KB, L) : "";
+  v["KEEPO"] = L > 1 ? fmt::format("      out_keep <= l3 ? keep_last : {}'d{};\n", g.KB, L) : "";
+  v["ROWEND"] = fmt::format("(in_last || wp == {}'d{})", g.CW, g.NB - 1);
+  v["RA"] = g.CW > g.ABW ? fmt::format("rp[{}:0]", g.ABW - 1) : "rp";
+  v["WA_"] = g.CW > g.ABW ? fmt::format("wp[{}:0]", g.ABW - 1) : "wp";
+  // n = wp L + keep (the row's last beat)
+  v["NCOUNT"] = L > 1 ? fmt::format("{} * {}'d{} + {}", zext("wp", g.CW, g.NW), g.NW, L, zext("in_keep", g.KB, g.NW))
+                      : fmt::format("{} + {}'d1", zext("wp", g.CW, g.NW), g.NW);
+  v["BSXW"] = S(bsxw);
+  v["BSXXW"] = S(bsxxw);
+  return subst(R"(// Integer LayerNorm unit: ${L} lane(s), rows of 1..${N} int8 x at 2^-${IF}, int8 gamma at 2^-${GF},
+// int32 beta and int8 y at 2^-${OF}. Generated by gqalut (gqalut::hw::generate_layernorm_unit);
+// docs/hw_units.md. Stream in: beats of ${L} (x, gamma, beta) (lane j = in_q[8j+7:8j], in_gamma[8j+7:8j],
+// in_beta[32j+31:32j]); in_last marks the row's last beat (the ${NB}th beat ends a row by itself).
+// Stream out: y in the same beats, out_first / out_last mark the row's first / last beat.
+module ${P} (
+  input  wire          clk,
+  input  wire          rst,      // synchronous, active high
+${PROG}  input  wire          in_valid,
+  output wire          in_ready,
+  input  wire [${QW1}:0]   in_q,
+  input  wire [${QW1}:0]   in_gamma,
+  input  wire [${BTW1}:0]  in_beta,
+  input  wire          in_last,
+${KEEPIN}  output reg           out_valid,
+  input  wire          out_ready,
+  output reg  [${QW1}:0]   out_y,
+  output reg           out_first,
+  output reg           out_last${KEEPOUT_END});
+  localparam [1:0] LOAD = 2'd0, SSTART = 2'd1, SWAIT = 2'd2, PASS = 2'd3;
+  reg [1:0] ph;
+  reg [${IW1}:0] mem [0:${NB1}];   // the row buffer: {beta, gamma, x} per beat
+  reg [${CW1}:0] wp, nb, rp;
+${KEEPL}  reg signed [${SXW1}:0] sx;
+  reg [${SXXW1}:0] sxx;
+  reg [${NW1}:0] n;
+  wire adv = !out_valid || out_ready;
+  assign in_ready = (ph == LOAD);
+  wire take = in_valid && (ph == LOAD);
+  wire issue = (ph == PASS) && (rp != nb);
+${SUMS}  wire signed [${SXW1}:0] bsx = ${BSX};
+  wire [${SXXW1}:0] bsxx = ${BSXX};
+  always @(posedge clk) if (take) mem[${WA_}] <= {in_beta, in_gamma, in_q};
+  // the row statistics
+  wire sdone;
+  wire [${AW1}:0] ca;
+  wire signed [${BW1}:0] cb;
+  wire [4:0] cs, ct;
+  ${P}_stats u_stats (.clk(clk), .rst(rst),
+${PROGC}    .start(ph == SSTART), .n(n), .sx(sx), .sxx(sxx), .done(sdone), .a(ca), .b(cb), .s(cs), .t(ct));
+  // element pipeline: buffer read -> d -> z -> z gamma -> output
+  reg [${IW1}:0] rd;
+  reg vr, lr, fr, v1, l1, f1, v2, l2, f2, v3, l3, f3;
+  always @(posedge clk) begin
+    if (rst) begin
+      vr <= 1'b0; v1 <= 1'b0; v2 <= 1'b0; v3 <= 1'b0;
+    end else if (adv) begin
+      vr <= issue; v1 <= vr; v2 <= v1; v3 <= v2;
+    end
+    if (adv) begin
+      rd <= mem[${RA}];
+      lr <= (rp == nb - ${CW}'d1); fr <= (rp == ${CW}'d0);
+      l1 <= lr; f1 <= fr; l2 <= l1; f2 <= f1; l3 <= l2; f3 <= f2;
+    end
+  end
+${LANES}  always @(posedge clk) begin
+    if (rst) begin
+      ph <= LOAD;
+      wp <= ${CW}'d0;
+      rp <= ${CW}'d0;
+    end else begin
+      case (ph)
+        LOAD: if (take) begin
+          sx <= (wp == ${CW}'d0) ? bsx : sx + bsx;
+          sxx <= (wp == ${CW}'d0) ? bsxx : sxx + bsxx;
+          wp <= wp + ${CW}'d1;
+          if (${ROWEND}) begin
+            nb <= wp + ${CW}'d1;
+            n <= ${NCOUNT};
+${KEEPSET}            rp <= ${CW}'d0;
+            ph <= SSTART;
+          end
+        end
+        SSTART: ph <= SWAIT;
+        SWAIT: if (sdone) ph <= PASS;
+        PASS: begin
+          if (issue && adv) rp <= rp + ${CW}'d1;
+          if (out_valid && out_ready && out_last) begin wp <= ${CW}'d0; ph <= LOAD; end
+        end
+        default: ph <= LOAD;
+      endcase
+    end
+  end
+  always @(posedge clk) begin
+    if (rst) out_valid <= 1'b0;
+    else if (adv) out_valid <= v3;
+    if (adv) begin
+      out_y <= ${OUTY};
+      out_first <= f3;
+      out_last <= l3;
+${KEEPO}    end
+  end
+endmodule
+)",
+               v);
+}
+
+const char* kTimescale = "`timescale 1ns / 1ps\n";
+
+std::string file_header(const Geo& g, const std::string& what) {
+  const LayerNormDatapath& dp = g.r->dp;
+  return fmt::format(
+      "// Generated by gqalut (gqalut::hw::generate_layernorm_unit): {}.\n"
+      "// Plan: in_frac {}, out_frac {}, gamma_frac {}, eps {}, RSQRT scale {} octave a = {} (L_r {}), {} Newton step(s).\n"
+      "// {} table. Verilog-2005, synthesizable. Do not edit: regenerate.\n{}",
+      what, dp.in_frac, dp.out_frac, dp.gamma_frac, dp.eps, dp.rsqrt_scale, dp.rsqrt_a, dp.rsqrt_table_shift,
+      dp.newton_steps, g.o.programmable ? "Programmable" : "Baked", kTimescale);
+}
+
+std::vector<UnitRegisterWrite> program_of(const Geo& g) {
+  std::vector<UnitRegisterWrite> out;
+  for (const auto& w : program_image(g.r->rsqrt, g.pwl.geometry)) out.push_back({w.addr, w.data});
+  return out;
+}
+
+std::string program_file(const Geo& g, const std::vector<UnitRegisterWrite>& w) {
+  std::string s;
+  for (const auto& x : w) s += HexWord().add(x.addr, prog_aw(g)).add(x.data, prog_dw(g)).str() + "\n";
+  return s;
+}
+
+std::string tb_program(const Geo& g, size_t nwrites) {
+  if (!g.o.programmable) return "";
+  return subst(R"(  reg we = 1'b0;
+  reg [${AW1}:0] waddr = 0;
+  reg [${DW1}:0] wdata = 0;
+  reg [${PW1}:0] prog [0:${NP1}];
+  integer pi;
+  task load_tables;
+  begin
+    for (pi = 0; pi < ${NP}; pi = pi + 1) begin
+      @(negedge clk); we = 1'b1; {waddr, wdata} = prog[pi];
+    end
+    @(negedge clk); we = 1'b0;
+  end
+  endtask
+)",
+               {{"AW1", S(prog_aw(g) - 1)},
+                {"DW1", S(prog_dw(g) - 1)},
+                {"PW1", S(prog_aw(g) + prog_dw(g) - 1)},
+                {"NP", S(static_cast<long long>(nwrites))},
+                {"NP1", S(static_cast<long long>(nwrites) - 1)}});
+}
+
+const char* kEpilogue = R"(    if (errors == 0) $display("PASS: %0d checks", checks);
+    else begin
+      $display("FAIL: %0d of %0d checks", errors, checks);
+      $fatal(1, "testbench failed");
+    end
+    $finish;
+  end
+endmodule
+)";
+
+// Random rows: normal around a centre with a few widths, uniform, near-constant; gamma and beta
+// around the typical ranges with occasional extremes.
+void random_row(std::mt19937_64& rng, size_t n, int gamma_frac, int out_frac, std::vector<int8_t>& x,
+                std::vector<int8_t>& gm, std::vector<int32_t>& bt) {
+  x.resize(n);
+  gm.resize(n);
+  bt.resize(n);
+  const int kind = std::uniform_int_distribution<int>(0, 5)(rng);
+  const double sigma = std::vector<double>{0.4, 3, 12, 40, 90, 1}[static_cast<size_t>(kind)];
+  const int centre = std::uniform_int_distribution<int>(-100, 100)(rng);
+  for (size_t i = 0; i < n; ++i) {
+    const long q = kind == 5 ? std::uniform_int_distribution<int>(-128, 127)(rng)
+                             : std::lround(centre + std::normal_distribution<double>(0, sigma)(rng));
+    x[i] = static_cast<int8_t>(std::clamp<long>(q, -128, 127));
+    const int gk = std::uniform_int_distribution<int>(0, 9)(rng);
+    gm[i] = static_cast<int8_t>(gk == 0 ? std::uniform_int_distribution<int>(-128, 127)(rng)
+                                        : std::clamp<long>(std::lround(std::ldexp(std::normal_distribution<double>(1, 0.3)(rng), gamma_frac)), -128, 127));
+    const int bk = std::uniform_int_distribution<int>(0, 19)(rng);
+    bt[i] = bk == 0 ? static_cast<int32_t>(std::uniform_int_distribution<int64_t>(INT32_MIN, INT32_MAX)(rng))
+                    : static_cast<int32_t>(std::lround(std::ldexp(std::normal_distribution<double>(0, 0.5)(rng), out_frac)));
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------- public API
+VerilogUnit generate_layernorm_unit(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt) {
+  const Geo g = make_geo(r, opt);
+  VerilogUnit u;
+  u.top = g.P;
+  u.files.emplace_back(g.pwl.module + ".v", g.pwl.text);
+  u.files.emplace_back(g.P + "_mul.v", file_header(g, "the per-row sequential multiplier") +
+                                           detail::seqmul_module(g.P + "_mul", kMulA, g.MB, g.DB));
+  u.files.emplace_back(g.P + "_stats.v", file_header(g, "row statistics and rsqrt") + stats_module(g));
+  const std::string out = out_modules(g);
+  const char* marks[] = {"// Output stage 1", "// Output stage 2", "// Output stage 3", "// Output stage 4"};
+  for (int i = 0; i < 4; ++i) {
+    const size_t from = out.find(marks[i]);
+    const size_t to = i == 3 ? std::string::npos : out.find(marks[i + 1]);
+    u.files.emplace_back(fmt::format("{}_out{}.v", g.P, i + 1),
+                         file_header(g, fmt::format("output stage {}", i + 1)) + out.substr(from, to - from));
+  }
+  u.files.emplace_back(g.P + ".v", file_header(g, "top (streaming LayerNorm unit)") + top_module(g));
+  return u;
+}
+
+VerilogUnit generate_layernorm_unit(const LayerNormPlan& plan, const LayerNormUnitOptions& opt) {
+  return generate_layernorm_unit(plan.reference(), opt);
+}
+
+std::vector<UnitRegisterWrite> layernorm_unit_program(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt) {
+  LayerNormUnitOptions o = opt;
+  o.programmable = true;
+  return program_of(make_geo(r, o));
+}
+
+UnitTiming layernorm_unit_timing(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt, long long n) {
+  const Geo g = make_geo(r, opt);
+  if (n < 1 || n > g.N)
+    throw std::invalid_argument(fmt::format("layernorm row length must be in [1, {}], got {}", g.N, n));
+  UnitTiming t;
+  t.beats = (n + g.L - 1) / g.L;
+  t.pipeline_depth = 4;
+  const long long mul = 1 + g.CYC + 1;  // start state, CYC digits, the cycle that sees done
+  // start, M1, M2, LOG, SPLIT, SPLIT2, SEED, 3 multiplies per Newton step, RND, NR, SR, ROW, ROW2
+  t.recip_cycles = 1 + 2 * mul + 4 + static_cast<long long>(g.NS) * 3 * mul + 1 + 2 * mul + 2;
+  // LOAD B beats, SSTART, the statistics, PASS: B issues + 4 pipeline cycles.
+  t.row_cycles = t.beats + 1 + t.recip_cycles + (t.beats + 4);
+  t.interval = t.row_cycles + 1;
+  return t;
+}
+
+namespace {
+
+struct StatsVec {
+  int64_t n, sx, sxx;
+};
+
+}  // namespace
+
+UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt,
+                                        const UnitTestOptions& to) {
+  const Geo g = make_geo(r, opt);
+  const LayerNormDatapath& dp = r.dp;
+  std::vector<StatsVec> sv;
+  const int64_t sxx_max = (int64_t{1} << g.SXXW) - 1;
+  // V given directly: n = 1 (V = Sxx + eps(1)) or n = 2 (V = 2 Sxx - Sx^2 + eps(2), Sx in {0, 1}).
+  auto add_v = [&](int64_t V) {
+    const int64_t e1 = eps_of(dp, 1), e2 = eps_of(dp, 2);
+    if (V - e1 >= 0 && V - e1 <= sxx_max) {
+      sv.push_back({1, 0, V - e1});
+      return;
+    }
+    const int64_t w = V - e2;
+    if (w < 0) return;
+    const int64_t sx = w % 2 ? 1 : 0, sxx = (w + sx) / 2;
+    if (sxx <= sxx_max) sv.push_back({2, sx, sxx});
+  };
+  for (int64_t V = 0; V < (int64_t{8} << g.A); ++V) add_v(V);  // every small V (E <= 0 and the first codes)
+  const int lv_max = ubits(static_cast<uint64_t>(2 * sxx_max)) - 1;
+  for (int lv : {g.A + 3, g.A + 4, (g.A + 3 + lv_max) / 2, (g.A + 3 + lv_max) / 2 + 1, lv_max - 1, lv_max}) {
+    int e = lv - g.A;
+    if ((e + g.SR) & 1) --e;
+    for (int64_t c = int64_t{1} << g.A; c < (int64_t{4} << g.A); ++c)
+      for (int64_t V : {(c << e) - (int64_t{1} << (e - 1)), c << e, (c << e) + (int64_t{1} << (e - 1)) - 1})
+        if (V >= 1 && ubits(static_cast<uint64_t>(V)) - 1 <= lv_max) add_v(V);
+    add_v((int64_t{2} << lv) - 1);  // rounds up to the next octave (the carry)
+  }
+  // Sums of edge and random rows (reachable classes: every n, Sx, R, P).
+  std::mt19937_64 rng(to.seed * 104729 + 3);
+  std::vector<int8_t> x, gm;
+  std::vector<int32_t> bt;
+  auto add_row = [&](const std::vector<int8_t>& q) {
+    const ref::LayerNormSums su = ref::layernorm_sums(q.data(), q.size());
+    sv.push_back({static_cast<int64_t>(q.size()), su.sx, su.sxx});
+  };
+  for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{g.N - 1}, int64_t{g.N}}) {
+    add_row(std::vector<int8_t>(static_cast<size_t>(n), -128));
+    add_row(std::vector<int8_t>(static_cast<size_t>(n), 127));
+    std::vector<int8_t> alt(static_cast<size_t>(n));
+    for (size_t i = 0; i < alt.size(); ++i) alt[i] = i % 2 ? 127 : -128;
+    add_row(alt);
+    std::vector<int8_t> spike(static_cast<size_t>(n), 0);
+    spike[0] = 127;
+    add_row(spike);
+  }
+  for (long long i = 0; i < to.stage_random / 8; ++i) {
+    const size_t n = std::uniform_int_distribution<size_t>(1, static_cast<size_t>(g.N))(rng);
+    random_row(rng, n, dp.gamma_frac, dp.out_frac, x, gm, bt);
+    add_row(x);
+  }
+  std::string svf;
+  std::vector<ref::LayerNormRowStage> stages;
+  for (const auto& v : sv) {
+    const int64_t V = ref::layernorm_variance(dp, v.sx, v.sxx, v.n);
+    require(V >= 0 && V < (int64_t{1} << g.VW), "stage vector V within the unit's width");
+    const ref::LayerNormRowStage stg = ref::layernorm_row_stage(r, v.sx, v.sxx, v.n);
+    require(!stg.wide, "stage vectors stay in the 32-bit form");
+    stages.push_back(stg);
+    ref::LayerNormRsqrt rs;
+    if (V > 0) rs = ref::layernorm_rsqrt(r, V);
+    svf += HexWord()
+               .add(static_cast<uint64_t>(v.n), g.NW)
+               .add(static_cast<uint64_t>(v.sx), g.SXW)
+               .add(static_cast<uint64_t>(v.sxx), g.SXXW)
+               .add(static_cast<uint64_t>(V), g.VW)
+               .add(V > 0 ? 0 : 1, 1)
+               .add(static_cast<uint64_t>(rs.split.E), g.EW)
+               .add(rs.split.r, g.A + 3)
+               .add(rs.split.X, kXW)
+               .add(rs.y0, kYW)
+               .add(rs.y, kYW)
+               .add(static_cast<uint64_t>(rs.R), kRW)
+               .add(static_cast<uint64_t>(stg.a), kAW)
+               .add(static_cast<uint64_t>(stg.b), kBW)
+               .add(static_cast<uint64_t>(stg.s), 5)
+               .add(static_cast<uint64_t>(stg.t), 5)
+               .str() +
+           "\n";
+  }
+  const int svw = g.NW + g.SXW + g.SXXW + g.VW + 1 + g.EW + g.A + 3 + kXW + 2 * kYW + kRW + kAW + kBW + 10;
+  // Output stage: every q with corner gamma/beta on a few row stages, then random.
+  std::string ovf;
+  long long nov = 0;
+  auto add_out = [&](const ref::LayerNormRowStage& st, int q, int gmm, int32_t beta) {
+    ovf += HexWord()
+               .add(static_cast<uint64_t>(q), 8)
+               .add(static_cast<uint64_t>(gmm), 8)
+               .add(static_cast<uint64_t>(static_cast<uint32_t>(beta)), 32)
+               .add(static_cast<uint64_t>(st.a), kAW)
+               .add(static_cast<uint64_t>(st.b), kBW)
+               .add(static_cast<uint64_t>(st.s), 5)
+               .add(static_cast<uint64_t>(st.t), 5)
+               .add(static_cast<uint64_t>(static_cast<uint8_t>(
+                        ref::layernorm_out(st, static_cast<int8_t>(q), static_cast<int8_t>(gmm), beta))),
+                    8)
+               .str() +
+           "\n";
+    ++nov;
+  };
+  for (size_t k = 0; k < stages.size(); k += std::max<size_t>(1, stages.size() / 8))
+    for (int q = -128; q <= 127; ++q)
+      for (int gmm : {-128, -1, 64, 127})
+        for (int32_t beta : {INT32_MIN, -5, 0, 1000, INT32_MAX}) add_out(stages[k], q, gmm, beta);
+  for (long long i = 0; i < to.stage_random; ++i)
+    add_out(stages[static_cast<size_t>(i) % stages.size()], std::uniform_int_distribution<int>(-128, 127)(rng),
+            std::uniform_int_distribution<int>(-128, 127)(rng),
+            i % 4 ? std::uniform_int_distribution<int32_t>(-300, 300)(rng)
+                  : static_cast<int32_t>(std::uniform_int_distribution<int64_t>(INT32_MIN, INT32_MAX)(rng)));
+  const int ovw = 8 + 8 + 32 + kAW + kBW + 10 + 8;
+  const auto prog = g.o.programmable ? program_of(g) : std::vector<UnitRegisterWrite>{};
+  auto v = vars_of(g);
+  v["SVW1"] = S(svw - 1);
+  v["OVW1"] = S(ovw - 1);
+  v["NSV"] = S(static_cast<long long>(sv.size()));
+  v["NSV1"] = S(static_cast<long long>(sv.size()) - 1);
+  v["NO"] = S(nov);
+  v["NO1"] = S(nov - 1);
+  v["PROGDECL"] = tb_program(g, prog.size());
+  v["LOAD"] = g.o.programmable ? "    $readmemh(\"prog.hex\", prog);\n    load_tables;\n" : "";
+  v["PROGC"] = g.o.programmable ? ".we(we), .waddr(waddr), .wdata(wdata), " : "";
+  v["RC1"] = S(g.A + 2);
+  UnitTestbench tb;
+  tb.tb.top = "tb_" + g.P + "_stages";
+  tb.tb.files.emplace_back(tb.tb.top + ".v", std::string("// Generated by gqalut: stage testbench of ") + g.P +
+      ". Expected values: gqalut::ref stage functions.\n" + kTimescale + subst(R"(module tb_${P}_stages;
+  reg clk = 1'b0;
+  always #5 clk = ~clk;
+  reg rst = 1'b1;
+  integer errors = 0, checks = 0, i;
+${PROGDECL}  reg [${SVW1}:0] sv [0:${NSV1}];
+  reg start = 1'b0;
+  reg [${NW1}:0] n;
+  reg signed [${SXW1}:0] sx;
+  reg [${SXXW1}:0] sxx;
+  wire done;
+  wire [${AW1}:0] a;
+  wire signed [${BW1}:0] b;
+  wire [4:0] s, t;
+  ${P}_stats u_stats (.clk(clk), .rst(rst), ${PROGC}.start(start), .n(n), .sx(sx), .sxx(sxx), .done(done),
+    .a(a), .b(b), .s(s), .t(t));
+  reg [${YW1}:0] y0_seen;
+  always @(posedge clk) if (u_stats.st == 5'd8) y0_seen <= u_stats.seed[${YW1}:0];
+  reg [${VW1}:0] eV;
+  reg ez;
+  reg [${EW1}:0] eE;
+  reg [${RC1}:0] er;
+  reg [${XW1}:0] eX;
+  reg [${YW1}:0] ey0, ey;
+  reg [${RW1}:0] eR;
+  reg [${AW1}:0] ea;
+  reg [${BW1}:0] eb;
+  reg [4:0] es, et;
+  // output stage
+  reg [${OVW1}:0] ov [0:${NO1}];
+  reg signed [7:0] oq, og, oy;
+  reg signed [31:0] obeta;
+  reg [${AW1}:0] oa;
+  reg signed [${BW1}:0] ob;
+  reg [4:0] os, ot;
+  wire signed [${DW1}:0] od;
+  wire signed [${ZW1}:0] oz;
+  wire signed [${VW2}:0] ovv;
+  wire signed [7:0] y;
+  ${P}_out1 u_o1 (.q(oq), .a(oa), .b(ob), .s(os), .d(od));
+  ${P}_out2 u_o2 (.d(od), .s(os), .z(oz));
+  ${P}_out3 u_o3 (.z(oz), .gamma(og), .v(ovv));
+  ${P}_out4 u_o4 (.v(ovv), .t(ot), .beta(obeta), .y(y));
+  initial begin
+    $readmemh("stats.hex", sv);
+    $readmemh("out.hex", ov);
+    repeat (2) @(negedge clk);
+    rst = 1'b0;
+${LOAD}    for (i = 0; i < ${NSV}; i = i + 1) begin
+      @(negedge clk);
+      {n, sx, sxx, eV, ez, eE, er, eX, ey0, ey, eR, ea, eb, es, et} = sv[i];
+      start = 1'b1;
+      @(negedge clk);
+      start = 1'b0;
+      while (!done) @(negedge clk);
+      @(negedge clk);
+      checks = checks + 1;
+      if (u_stats.v_r !== eV || a !== ea || b !== eb || s !== es || t !== et ||
+          (!ez && (u_stats.e_r !== eE || u_stats.r_r !== er || u_stats.x_r !== eX || y0_seen !== ey0 ||
+                   u_stats.y_r !== ey || u_stats.rr_r !== eR))) begin
+        errors = errors + 1;
+        if (errors <= 20) $display("FAIL: STATS n=%0d sx=%0d sxx=%0d: V=%0d E=%0d r=%0d X=%0d y0=%0d y=%0d R=%0d a=%0d b=%0d s=%0d t=%0d, expected %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d",
+          n, sx, sxx, u_stats.v_r, u_stats.e_r, u_stats.r_r, u_stats.x_r, y0_seen, u_stats.y_r, u_stats.rr_r, a, b, s, t,
+          eV, $signed(eE), er, eX, ey0, ey, eR, ea, $signed(eb), es, et);
+      end
+    end
+    for (i = 0; i < ${NO}; i = i + 1) begin
+      {oq, og, obeta, oa, ob, os, ot, oy} = ov[i];
+      #1;
+      checks = checks + 1;
+      if (y !== oy) begin
+        errors = errors + 1;
+        if (errors <= 20) $display("FAIL: OUT q=%0d gamma=%0d beta=%0d a=%0d b=%0d s=%0d t=%0d: y=%0d expected %0d",
+                                   oq, og, obeta, oa, ob, os, ot, y, oy);
+      end
+    end
+)", v) + kEpilogue);
+  tb.data_files = {{"stats.hex", svf}, {"out.hex", ovf}};
+  if (g.o.programmable) tb.data_files.emplace_back("prog.hex", program_file(g, prog));
+  tb.checks = static_cast<long long>(sv.size()) + nov;
+  return tb;
+}
+
+UnitTestbench layernorm_row_testbench(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt,
+                                      const UnitTestOptions& to) {
+  const Geo g = make_geo(r, opt);
+  const LayerNormDatapath& dp = r.dp;
+  const int N = g.N, L = g.L;
+  struct Row {
+    std::vector<int8_t> x, gm;
+    std::vector<int32_t> bt;
+  };
+  std::vector<Row> rows;
+  std::mt19937_64 rng(to.seed);
+  auto edge = [&](std::vector<int8_t> x) {
+    Row rw;
+    rw.x = std::move(x);
+    const size_t n = rw.x.size();
+    rw.gm.assign(n, static_cast<int8_t>(1 << std::min(dp.gamma_frac, 6)));
+    rw.bt.assign(n, 3);
+    if (n > 2) {
+      rw.gm[0] = 127;
+      rw.gm[1] = -128;
+      rw.bt[0] = INT32_MAX;
+      rw.bt[n - 1] = INT32_MIN;
+    }
+    rows.push_back(std::move(rw));
+  };
+  edge({0});
+  edge({-128});
+  edge({127});
+  edge(std::vector<int8_t>(static_cast<size_t>(N), 5));
+  edge(std::vector<int8_t>(static_cast<size_t>(N), -128));
+  edge(std::vector<int8_t>(5, 9));  // V = 0 when eps(5) = 0
+  {
+    std::vector<int8_t> spike(static_cast<size_t>(N), -3);
+    spike[static_cast<size_t>(N / 2)] = 120;
+    edge(spike);
+    std::vector<int8_t> alt(static_cast<size_t>(N));
+    for (int i = 0; i < N; ++i) alt[static_cast<size_t>(i)] = i % 2 ? 127 : -128;
+    edge(alt);
+    for (int n : {2, 3, L, L + 1, 2 * L - 1, N - 1}) {
+      if (n < 1 || n > N) continue;
+      std::vector<int8_t> sp(static_cast<size_t>(n), -128);
+      sp[static_cast<size_t>(n - 1)] = 127;
+      edge(sp);
+    }
+  }
+  for (long long i = 0; i < to.random_rows; ++i) {
+    const size_t n = to.lengths.empty()
+                         ? std::uniform_int_distribution<size_t>(1, static_cast<size_t>(N))(rng)
+                         : static_cast<size_t>(to.lengths[static_cast<size_t>(i) % to.lengths.size()]);
+    if (n < 1 || n > static_cast<size_t>(N))
+      throw std::invalid_argument(fmt::format("layernorm testbench row length must be in [1, {}], got {}", N, n));
+    Row rw;
+    random_row(rng, n, dp.gamma_frac, dp.out_frac, rw.x, rw.gm, rw.bt);
+    rows.push_back(std::move(rw));
+  }
+  std::string in, out;
+  long long nin = 0, elems = 0;
+  UnitTestbench tb;
+  for (const auto& rw : rows) {
+    const size_t n = rw.x.size();
+    std::vector<int8_t> y(n);
+    ref::layernorm_row_ref(r, rw.x.data(), rw.gm.data(), rw.bt.data(), y.data(), n);
+    for (size_t b = 0; b * static_cast<size_t>(L) < n; ++b) {
+      const size_t lo = b * static_cast<size_t>(L), keep = std::min(static_cast<size_t>(L), n - lo);
+      const bool last = lo + keep == n;
+      HexWord wi, wo;
+      wi.add(last, 1).add(keep % static_cast<size_t>(1 << g.KB), g.KB);
+      wo.add(b == 0, 1).add(last, 1).add(keep % static_cast<size_t>(1 << g.KB), g.KB);
+      for (int j = L - 1; j >= 0; --j) {
+        const size_t i = lo + static_cast<size_t>(j);
+        wi.add(i < n ? static_cast<uint32_t>(rw.bt[i]) : 0, 32);
+      }
+      for (int j = L - 1; j >= 0; --j) {
+        const size_t i = lo + static_cast<size_t>(j);
+        wi.add(i < n ? static_cast<uint8_t>(rw.gm[i]) : 0, 8);
+      }
+      for (int j = L - 1; j >= 0; --j) {
+        const size_t i = lo + static_cast<size_t>(j);
+        wi.add(i < n ? static_cast<uint8_t>(rw.x[i]) : 0, 8);
+        wo.add(i < n ? static_cast<uint8_t>(y[i]) : 0, 8);
+      }
+      in += wi.str() + "\n";
+      out += wo.str() + "\n";
+      ++nin;
+    }
+    elems += static_cast<long long>(n);
+    tb.row_lengths.push_back(static_cast<long long>(n));
+  }
+  const auto prog = g.o.programmable ? program_of(g) : std::vector<UnitRegisterWrite>{};
+  auto v = vars_of(g);
+  v["NI"] = S(nin);
+  v["NI1"] = S(nin - 1);
+  v["IW1"] = S(1 + g.KB + 48 * L - 1);
+  v["OW1"] = S(2 + g.KB + 8 * L - 1);
+  v["QW1"] = S(8 * L - 1);
+  v["BTW1"] = S(32 * L - 1);
+  v["PROGDECL"] = tb_program(g, prog.size());
+  v["LOAD"] = g.o.programmable ? "    $readmemh(\"prog.hex\", prog);\n    load_tables;\n" : "";
+  v["PROGC"] = g.o.programmable ? "    .we(we), .waddr(waddr), .wdata(wdata),\n" : "";
+  v["KEEPC"] = L > 1 ? ".in_keep(ikeep), " : "";
+  v["OKEEPC"] = L > 1 ? ", .out_keep(okeep)" : "";
+  v["OKEEPD"] = L > 1 ? fmt::format("  wire [{}:0] okeep;\n", g.KB - 1) : fmt::format("  wire [{}:0] okeep = 1'b1;\n", g.KB - 1);
+  v["STALL"] = to.stall ? "1" : "0";
+  v["SEED"] = S(static_cast<long long>(to.seed % 1000000007));
+  v["LIMIT"] = S(layernorm_unit_timing(r, opt, 1).row_cycles * static_cast<long long>(rows.size()) * 4 + elems * 8 / L + 10000);
+  tb.tb.top = "tb_" + g.P + "_rows";
+  tb.tb.files.emplace_back(tb.tb.top + ".v", std::string("// Generated by gqalut: row testbench of ") + g.P +
+      ". Expected values: gqalut::ref::layernorm_row_ref.\n" + kTimescale + subst(R"(module tb_${P}_rows;
+  reg clk = 1'b0;
+  always #5 clk = ~clk;
+  reg rst = 1'b1;
+  integer errors = 0, checks = 0, ii = 0, oi = 0, j, seed = ${SEED}, cycles = 0;
+${PROGDECL}  reg [${IW1}:0] inb [0:${NI1}];
+  reg [${OW1}:0] outb [0:${NI1}];
+  reg in_valid = 1'b0, in_last = 1'b0, out_ready = 1'b0;
+  reg [${QW1}:0] in_q = 0, in_gamma = 0;
+  reg [${BTW1}:0] in_beta = 0;
+  reg [${KB1}:0] ikeep = 0;
+  wire in_ready, out_valid, out_first, out_last;
+  wire [${QW1}:0] out_y;
+${OKEEPD}  ${P} dut (.clk(clk), .rst(rst),
+${PROGC}    .in_valid(in_valid), .in_ready(in_ready), .in_q(in_q), .in_gamma(in_gamma), .in_beta(in_beta),
+    .in_last(in_last), ${KEEPC}
+    .out_valid(out_valid), .out_ready(out_ready), .out_y(out_y), .out_first(out_first), .out_last(out_last)${OKEEPC});
+  reg ef, el;
+  reg [${KB1}:0] ek;
+  reg [${QW1}:0] ep;
+  reg started = 1'b0;
+  always @(posedge clk) begin
+    if (!rst && started) begin
+      cycles <= cycles + 1;
+      if (in_valid && in_ready) ii = ii + 1;
+      if (in_valid && !in_ready) begin
+        in_valid <= 1'b1;
+      end else if (ii < ${NI} && (${STALL} == 0 || ($random(seed) & 3) != 0)) begin
+        in_valid <= 1'b1;
+        {in_last, ikeep, in_beta, in_gamma, in_q} <= inb[ii];
+      end else begin
+        in_valid <= 1'b0;
+      end
+      out_ready <= (${STALL} == 0) || (($random(seed) & 3) != 0);
+    end
+  end
+  always @(posedge clk) begin
+    if (!rst && out_valid && out_ready) begin
+      {ef, el, ek, ep} = outb[oi];
+      if (out_first !== ef || out_last !== el || okeep !== ek) begin
+        errors = errors + 1;
+        if (errors <= 20) $display("FAIL: beat %0d markers first=%0d last=%0d keep=%0d, expected %0d %0d %0d",
+                                   oi, out_first, out_last, okeep, ef, el, ek);
+      end
+      for (j = 0; j < ${L}; j = j + 1)
+        if (j < ek || ${L} == 1) begin
+          checks = checks + 1;
+          if (out_y[8*j +: 8] !== ep[8*j +: 8]) begin
+            errors = errors + 1;
+            if (errors <= 20) $display("FAIL: beat %0d lane %0d: y=%0d expected %0d", oi, j,
+                                       $signed(out_y[8*j +: 8]), $signed(ep[8*j +: 8]));
+          end
+        end
+      oi = oi + 1;
+    end
+  end
+  initial begin
+    $readmemh("in.hex", inb);
+    $readmemh("expected.hex", outb);
+    repeat (2) @(negedge clk);
+    rst = 1'b0;
+${LOAD}    @(negedge clk);
+    started = 1'b1;
+    while (oi < ${NI} && cycles < ${LIMIT}) @(negedge clk);
+    if (oi < ${NI}) begin
+      errors = errors + 1;
+      $display("FAIL: timed out after %0d cycles with %0d of %0d output beats", cycles, oi, ${NI});
+    end
+    $display("CYCLES: %0d", cycles);
+)", v) + kEpilogue);
+  tb.data_files = {{"in.hex", in}, {"expected.hex", out}};
+  if (g.o.programmable) tb.data_files.emplace_back("prog.hex", program_file(g, prog));
+  tb.checks = elems;
+  return tb;
+}
+
+UnitVerification verify_layernorm_unit(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt,
+                                       const UnitTestOptions& t, const SimOptions& sim, const LintOptions& lint) {
+  const VerilogUnit unit = generate_layernorm_unit(r, opt);
+  UnitVerification v;
+  LintOptions lo = lint;
+  if (!lo.work_dir.empty()) lo.work_dir += "/lint";
+  v.lint = hw::lint(unit, lo);
+  const UnitTestbench st = layernorm_stage_testbench(r, opt, t);
+  SimOptions so = sim;
+  if (!so.work_dir.empty()) so.work_dir += "/stages";
+  so.data_files.insert(so.data_files.end(), st.data_files.begin(), st.data_files.end());
+  v.stages = simulate(unit, st.tb, so);
+  const UnitTestbench rt = layernorm_row_testbench(r, opt, t);
+  SimOptions ro = sim;
+  if (!ro.work_dir.empty()) ro.work_dir += "/rows";
+  ro.data_files.insert(ro.data_files.end(), rt.data_files.begin(), rt.data_files.end());
+  v.rows = simulate(unit, rt.tb, ro);
+  return v;
+}
+
+}  // namespace gqalut::hw
