@@ -108,7 +108,7 @@ struct Err {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   const SoftmaxPlan sm =
-      prepare_softmax(fit_int8_optimum("exp2m1", 8, {8}), official("reci_pwl_7.json"), kInFrac, kProbFrac);
+      prepare_softmax(fit_recipe(table_recipe("exp2m1"), 8), official("reci_pwl_7.json"), kInFrac, kProbFrac);
   const LayerNormPlan ln = prepare_layernorm(official("sqrt_reci_pwl_7.json"), kInFrac, kLnOut, kGammaFrac, kEps);
   const auto isas = available_isas();
   static std::map<size_t, Data> data;

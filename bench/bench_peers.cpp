@@ -384,7 +384,7 @@ int main(int argc, char** argv) {
   };
   static std::vector<SoftmaxVariant> sms;
   for (int k : {8, 16})
-    sms.push_back({k, prepare_softmax(fit_int8_optimum("exp2m1", k, {8}), fit_int8_optimum("reci", k, {5}), kSmIn,
+    sms.push_back({k, prepare_softmax(fit_recipe(table_recipe("exp2m1"), k), fit_recipe(table_recipe("div"), k), kSmIn,
                                       kSmOut)});
   const LayerNormPlan ln = prepare_layernorm(official("sqrt_reci_pwl_7.json"), kLnIn, kLnOut, kGammaFrac, kEps);
   static std::map<size_t, RowData> rows;

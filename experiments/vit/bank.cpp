@@ -49,7 +49,7 @@ LutBank load_official_bank(const std::string& dir, int entries) {
   bank.name = "official-" + std::to_string(entries);
   auto path = [&](const char* fn) { return dir + "/" + fn + "_pwl_" + std::to_string(entries - 1) + ".json"; };
   bank.gelu = read_json_file(path("gelu"));
-  bank.exp = fit_int8_optimum("exp2m1", entries, {8});
+  bank.exp = fit_recipe(table_recipe("exp2m1"), entries);  // the recipe (gqalut/recipes.hpp)
   bank.reci = read_json_file(path("reci"));
   bank.rsqrt = read_json_file(path("sqrt_reci"));
   if (std::filesystem::exists(path("hswish"))) bank.hswish = read_json_file(path("hswish"));

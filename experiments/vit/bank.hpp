@@ -37,7 +37,7 @@ LutBank load_bank(const std::string& dir, const std::string& method, int entries
 // when its file exists. The official release has no 2^x - 1 table for the
 // range-reduced softmax (its EXP table is e^x on [-8, 0], which the library's
 // softmax no longer takes), so the bank's exp2m1 table is gqalut's optimum with
-// the same entry count (gqalut::fit_int8_optimum("exp2m1", entries, {8})).
+// the same entry count (the recipe "exp2m1": gqalut::fit_recipe(table_recipe("exp2m1"), entries)).
 LutBank load_official_bank(const std::string& dir, int entries);
 
 // The table set of a function name in the bank ("gelu", "exp2m1", "hswish",

@@ -49,13 +49,13 @@ struct Sets {
   TableSet exp8_uniform = uniform("exp2m1", 8, 8);
   TableSet exp16_uniform = uniform("exp2m1", 16, 8);
   TableSet reci8_uniform = uniform("reci", 8, 5);
-  TableSet exp8 = fit_int8_optimum("exp2m1", 8, {8});
-  TableSet exp16 = fit_int8_optimum("exp2m1", 16, {8});
-  TableSet reci8 = fit_int8_optimum("reci", 8, {5});
-  TableSet reci16 = fit_int8_optimum("reci", 16, {5});
+  TableSet exp8 = fit_recipe(table_recipe("exp2m1"), 8);
+  TableSet exp16 = fit_recipe(table_recipe("exp2m1"), 16);
+  TableSet reci8 = fit_recipe(table_recipe("div"), 8);
+  TableSet reci16 = fit_recipe(table_recipe("div"), 16);
   TableSet reci7 = official("reci_pwl_7.json");
-  TableSet rsqrt8 = fit_int8_optimum("rsqrt", 8, {5});
-  TableSet rsqrt16 = fit_int8_optimum("rsqrt", 16, {5});
+  TableSet rsqrt8 = fit_recipe(table_recipe("rsqrt"), 8);
+  TableSet rsqrt16 = fit_recipe(table_recipe("rsqrt"), 16);
   TableSet rsqrt7 = official("sqrt_reci_pwl_7.json");
 };
 const Sets& sets() {
