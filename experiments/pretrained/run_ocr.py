@@ -37,6 +37,13 @@ def main(args) -> None:
     onnx_path, keys = _model_paths(args)
     charset = data.Charset(keys)
     prog = study.Progress()
+    old_meta = os.path.join(args.out, "meta.json")
+    if os.path.isfile(old_meta):  # resuming: the float reference's frames depend on the batching
+        with open(old_meta, encoding="utf-8") as f:
+            old = json.load(f)
+        if old.get("batch", args.batch) != args.batch:
+            raise UsageError(f"{args.out} holds a run with --batch {old.get('batch')}; resume with the same "
+                             f"--batch (frames depend on the batch's padding) or use another --out")
     os.makedirs(os.path.join(args.out, "samples"), exist_ok=True)
     t0 = time.time()
     # evaluation data (labels used only for the accuracy measures) and calibration data (other images, no labels)
@@ -64,7 +71,7 @@ def main(args) -> None:
             "calibration": len(calib), "calibration_note": calib_note, "kinds": list(kinds),
             "sites": adapter.sites(), "kept": adapter.kept, "calibration_ranges": cal.summary(),
             "styles": [s.style for s in samples], "sources": [s.source for s in samples],
-            "fonts": [s.font for s in samples], "labels": labels, "kind": "ocr"}
+            "fonts": [s.font for s in samples], "labels": labels, "kind": "ocr", "batch": args.batch}
     with open(os.path.join(args.out, "meta.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f)
     prog.done("calibration ranges:\n  " + "\n  ".join(cal.summary()))
