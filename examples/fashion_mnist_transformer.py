@@ -154,7 +154,7 @@ def main(argv=None):
           f"the float model after the same {a.finetune} steps: {fp32_more:.4f}")
     print(f"wall time {time.time() - t0:.1f} s")
     return {"float": fp32, "converted": converted, "finetuned": tuned, "float_more": fp32_more,
-            "replaced": len(report)}
+            "replaced": len(report.integer)}
 
 
 if __name__ == "__main__":
