@@ -238,86 +238,25 @@ VerilogUnit fp32_layernorm_unit(const Fp32LayerNormConfig& c, const std::string&
   return u;
 }
 
-namespace {
-
-template <typename T>
-T quantize(double v, int frac) {
-  const double q = std::round(std::ldexp(v, frac));  // half away from zero
-  return static_cast<T>(std::clamp(q, double(std::numeric_limits<T>::min()), double(std::numeric_limits<T>::max())));
-}
-
-struct ErrAccum {
-  OpErrorStats s;
-  double sum = 0, floor_sum = 0;
-  void add(double out, double ref) {
-    const double err = std::abs(out - ref), floor_err = std::abs(std::round(ref) - ref);
-    s.max_err_lsb = std::max(s.max_err_lsb, err);
-    s.floor_max_err_lsb = std::max(s.floor_max_err_lsb, floor_err);
-    sum += err;
-    floor_sum += floor_err;
-    ++s.points;
-  }
-  OpErrorStats done() {
-    s.mean_err_lsb = s.points ? sum / double(s.points) : 0.0;
-    s.floor_mean_err_lsb = s.points ? floor_sum / double(s.points) : 0.0;
-    return s;
-  }
-};
-
-}  // namespace
-
+// The protocol of intops_measure.hpp itself (one implementation): the row functions wrapped as
+// its row operations.
 OpErrorStats measure_softmax_rows(const SoftmaxRowFn& fn, int in_frac, int out_frac, const Rows& rows) {
-  ErrAccum acc;
-  for (const auto& row : rows) {
-    const size_t n = row.size();
-    if (n == 0) continue;
-    acc.s.n = n;
-    ++acc.s.rows;
-    std::vector<int8_t> q(n);
-    std::vector<uint8_t> out(n);
-    std::vector<double> x(n);
-    for (size_t i = 0; i < n; ++i) x[i] = std::ldexp(double(q[i] = quantize<int8_t>(row[i], in_frac)), -in_frac);
-    fn(q.data(), out.data(), n);
-    const double m = *std::max_element(x.begin(), x.end());
-    double s = 0;
-    for (double& v : x) s += v = std::exp(v - m);
-    for (size_t i = 0; i < n; ++i) acc.add(double(out[i]), std::min(std::ldexp(x[i] / s, out_frac), 255.0));
-  }
-  return acc.done();
+  SoftmaxRowOp op;
+  op.in_frac = in_frac;
+  op.out_frac = out_frac;
+  op.s8 = fn;
+  return measure_softmax(op, rows, false);
 }
 
 OpErrorStats measure_layernorm_rows(const LayerNormRowFn& fn, int in_frac, int gamma_frac, int out_frac, double eps,
                                     const Rows& rows, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> g(1.0, 0.2), b(0.0, 0.2);
-  ErrAccum acc;
-  for (const auto& row : rows) {
-    const size_t n = row.size();
-    if (n == 0) continue;
-    acc.s.n = n;
-    ++acc.s.rows;
-    std::vector<int8_t> q(n), gamma(n), out(n);
-    std::vector<int32_t> beta(n);
-    std::vector<double> x(n), gd(n), bd(n);
-    for (size_t i = 0; i < n; ++i) {
-      q[i] = quantize<int8_t>(row[i], in_frac);
-      gamma[i] = quantize<int8_t>(g(rng), gamma_frac);
-      beta[i] = quantize<int32_t>(b(rng), out_frac);
-      x[i] = std::ldexp(q[i], -in_frac);
-      gd[i] = std::ldexp(gamma[i], -gamma_frac);
-      bd[i] = std::ldexp(double(beta[i]), -out_frac);
-    }
-    fn(q.data(), gamma.data(), beta.data(), out.data(), n);
-    double mean = 0, var = 0;
-    for (double v : x) mean += v;
-    mean /= double(n);
-    for (double v : x) var += (v - mean) * (v - mean);
-    var /= double(n);
-    const double inv = 1.0 / std::sqrt(var + eps);
-    for (size_t i = 0; i < n; ++i)
-      acc.add(double(out[i]), std::clamp(std::ldexp(gd[i] * (x[i] - mean) * inv + bd[i], out_frac), -128.0, 127.0));
-  }
-  return acc.done();
+  LayerNormRowOp op;
+  op.in_frac = in_frac;
+  op.gamma_frac = gamma_frac;
+  op.out_frac = out_frac;
+  op.eps = eps;
+  op.row = fn;
+  return measure_layernorm(op, rows, seed);
 }
 
 namespace {
