@@ -1152,6 +1152,7 @@ class OnnxModule(_nn.Module):
         self.input_names: List[str] = []
         self.output_names: List[str] = []
         self._program: List[Tuple[str, List[str], List[str]]] = []
+        self._free_after: List[List[str]] = []  # per program step: the values no later step reads
         self._const_attr: Dict[str, str] = {}
         self.opset = 0
 
@@ -1169,7 +1170,9 @@ class OnnxModule(_nn.Module):
             raise TypeError(f"missing model input(s): {', '.join(missing)}")
         for onnx_name, attr in self._const_attr.items():
             env[onnx_name] = getattr(self.consts, attr)
-        for key, ins, outs in self._program:
+        if len(self._free_after) != len(self._program):  # the program was edited after load()
+            self._free_after = _last_uses(self._program, set(self.output_names) | set(self._const_attr))
+        for (key, ins, outs), dead in zip(self._program, self._free_after):
             r = self.ops[key](*[env[i] if i else None for i in ins])
             if len(outs) == 1:
                 env[outs[0]] = r
@@ -1177,6 +1180,9 @@ class OnnxModule(_nn.Module):
                 for o, v in zip(outs, r):
                     if o:
                         env[o] = v
+            del r
+            for name in dead:  # intermediates past their last consumer: freed now, not at the end
+                env.pop(name, None)
         res = tuple(env[o] for o in self.output_names)
         return res[0] if len(res) == 1 else res
 
@@ -1277,4 +1283,20 @@ def load(model, recognize: bool = True) -> OnnxModule:
             key = _sanitize(n.name, keys, "op")
             m.ops[key] = _Op(n.op, n.name, n.attrs, opset, len(n.outputs))
         m._program.append((key, list(n.inputs), list(n.outputs)))
+    m._free_after = _last_uses(m._program, set(m.output_names) | set(m._const_attr))
     return m
+
+
+def _last_uses(program: Sequence[Tuple[str, List[str], List[str]]], keep: set) -> List[List[str]]:
+    """Per step of ``program``: the values computed by the program (or fed in) that no later
+    step reads, so that forward() drops them there. A value nobody reads is dropped at the
+    step that makes it. ``keep``: never dropped (graph outputs, constants)."""
+    last: Dict[str, int] = {}
+    for step, (_, ins, outs) in enumerate(program):
+        for name in list(ins) + list(outs):
+            if name and name not in keep:
+                last[name] = step
+    free: List[List[str]] = [[] for _ in program]
+    for name, step in last.items():
+        free[step].append(name)
+    return free
