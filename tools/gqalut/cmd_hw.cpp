@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <chrono>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -112,18 +114,27 @@ struct GenerateArgs {
   bool as_json = false;
 };
 
-void run_generate(const GenerateArgs& a) {
+void check_output_dir(const std::string& dir) {
   std::error_code ec;
-  if (!fs::is_directory(a.out_dir, ec))
-    throw std::invalid_argument(fmt::format("--output-dir {}: not a folder", a.out_dir));
-  const hw::BuiltUnit b = build(a.u);
-  for (const auto& f : b.unit.files) check_output((fs::path(a.out_dir) / f.first).string(), "generate");
+  if (!fs::is_directory(dir, ec)) throw std::invalid_argument(fmt::format("--output-dir {}: not a folder", dir));
+}
+
+// Writes the unit's files into `dir` (checked first, each written atomically); their paths.
+json write_unit_files(const hw::BuiltUnit& b, const std::string& dir, const char* what) {
+  for (const auto& f : b.unit.files) check_output((fs::path(dir) / f.first).string(), what);
   json files = json::array();
   for (const auto& [name, text] : b.unit.files) {
-    const std::string p = (fs::path(a.out_dir) / name).string();
-    gqalut::write_file_atomic(p, text, "generate");
+    const std::string p = (fs::path(dir) / name).string();
+    gqalut::write_file_atomic(p, text, what);
     files.push_back(p);
   }
+  return files;
+}
+
+void run_generate(const GenerateArgs& a) {
+  check_output_dir(a.out_dir);
+  const hw::BuiltUnit b = build(a.u);
+  const json files = write_unit_files(b, a.out_dir, "generate");
   if (a.as_json) {
     std::cout << json{{"kind", b.kind}, {"description", b.description}, {"top", b.unit.top}, {"files", files},
                       {"chparam", b.chparam}, {"elements_per_cycle", b.elements_per_cycle}}
@@ -144,22 +155,44 @@ struct SimulateArgs {
   bool no_lint = false, as_json = false;
 };
 
-void run_simulate(const SimulateArgs& a) {
-  const hw::BuiltUnit b = build(a.u);
-  hw::LintResult l;
-  if (!a.no_lint) {
+// Verilator lint (unless no_lint) and the unit's own testbench under iverilog.
+struct Verdict {
+  hw::LintResult lint;
+  hw::SimResult sim;
+  double seconds = 0;
+  bool linted = false;
+  bool ok() const { return sim.passed() && (!linted || lint.clean()); }
+  std::string failure(const std::string& kind) const {
+    return fmt::format("{} {}", kind, !sim.passed() ? "failed its testbench: " + sim.summary()
+                                                    : "is not lint-clean: " + lint.summary());
+  }
+};
+
+Verdict lint_and_simulate(const hw::BuiltUnit& b, const std::string& work_dir, double timeout_s, bool no_lint) {
+  Verdict v;
+  if (!no_lint) {
     hw::LintOptions lo;
     lo.flags = b.lint_flags;
-    lo.work_dir = a.work_dir.empty() ? "" : (fs::path(a.work_dir) / "lint").string();
-    l = hw::lint(b.unit, lo);
+    lo.work_dir = work_dir.empty() ? "" : (fs::path(work_dir) / "lint").string();
+    v.lint = hw::lint(b.unit, lo);
+    v.linted = true;
   }
   hw::SimOptions so;
-  so.work_dir = a.work_dir;
-  so.timeout_s = a.timeout_s;
+  so.work_dir = work_dir;
+  so.timeout_s = timeout_s;
   const auto t0 = std::chrono::steady_clock::now();
-  const hw::SimResult s = b.simulate(so);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const bool ok = s.passed() && (a.no_lint || l.clean());
+  v.sim = b.simulate(so);
+  v.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return v;
+}
+
+void run_simulate(const SimulateArgs& a) {
+  const hw::BuiltUnit b = build(a.u);
+  const Verdict v = lint_and_simulate(b, a.work_dir, a.timeout_s, a.no_lint);
+  const hw::LintResult& l = v.lint;
+  const hw::SimResult& s = v.sim;
+  const double secs = v.seconds;
+  const bool ok = v.ok();
   if (a.as_json) {
     json j = {{"kind", b.kind},          {"description", b.description}, {"top", b.unit.top},
               {"passed", s.passed()},    {"checks", s.checks},           {"summary", s.summary()},
@@ -173,8 +206,7 @@ void run_simulate(const SimulateArgs& a) {
     if (!s.work_dir.empty()) fmt::print("work folder: {}\n", s.work_dir);
   }
   if (!ok) {
-    std::cerr << fmt::format("gqalut: hw simulate: {} {}\n", b.kind,
-                             !s.passed() ? "failed its testbench: " + s.summary() : "is not lint-clean: " + l.summary());
+    std::cerr << "gqalut: hw simulate: " << v.failure(b.kind) << "\n";
     std::exit(1);
   }
 }
@@ -395,6 +427,94 @@ void run_report(const ReportArgs& a) {
   if (!a.plot.empty()) write_report_plot(a.plot, rows);
 }
 
+// ------------------------------------------------------------------ softmax | layernorm
+// One whole unit in one command: generate (optionally into a folder), lint and simulate against
+// the scalar reference, measure its error on gqalut ops' rows, synthesise it, and, with
+// --compare, the FP32 and I-BERT-style units of the same row length beside it.
+struct OpUnitArgs {
+  std::string op;
+  hw::UnitRequest req;
+  FlowArgs f;
+  std::string out_dir, work_dir;
+  double timeout_s = 600;
+  bool compare = false, no_sim = false, no_synth = false, as_json = false;
+};
+
+void run_op_unit(const OpUnitArgs& a) {
+  if (!a.out_dir.empty()) check_output_dir(a.out_dir);
+  const hw::BuiltUnit b = hw::build_unit(a.op, a.req);
+  json out = {{"kind", b.kind}, {"description", b.description}, {"top", b.unit.top},
+              {"entries", a.req.entries}, {"lanes", a.req.lanes}, {"programmable", a.req.programmable},
+              {"elements_per_cycle", b.elements_per_cycle}};
+  if (!a.as_json) fmt::print("{}: {}\n", b.kind, b.description);
+  if (!a.out_dir.empty()) {
+    out["files"] = write_unit_files(b, a.out_dir, a.op.c_str());
+    if (!a.as_json) fmt::print("files: {} in {}\n", b.unit.files.size(), a.out_dir);
+  }
+  std::optional<Verdict> v;
+  if (!a.no_sim) {
+    v = lint_and_simulate(b, a.work_dir, a.timeout_s, false);
+    out["verification"] = {{"passed", v->ok()}, {"checks", v->sim.checks}, {"summary", v->sim.summary()},
+                           {"lint", v->lint.summary()}, {"full", a.req.full}, {"seconds", v->seconds}};
+    if (!a.as_json)
+      fmt::print("bit-exact against the scalar reference ({} set, {:.1f} s): {}; lint: {}\n",
+                 a.req.full ? "full" : "reduced", v->seconds, v->sim.summary(), v->lint.summary());
+  }
+  std::vector<hw::ReportItem> items = {{a.op + " unit", a.op, a.req, a.op}};
+  if (a.compare) {
+    hw::UnitRequest r = a.req;
+    r.lanes = 1;
+    r.programmable = false;
+    items.push_back({a.op + " FP32", a.op + "-fp32", r, a.op});
+    items.push_back({a.op + " I-BERT-style", a.op + "-ibert", r, a.op});
+  }
+  std::vector<hw::ReportRow> rows;
+  if (a.no_synth) {
+    const hw::UnitError e = b.error();
+    out["error"] = {{"max_lsb", e.max_lsb}, {"mean_lsb", e.mean_lsb}, {"on", e.on}};
+    if (!a.as_json) fmt::print("error: max {:.3f} LSB, mean {:.4f} LSB ({})\n", e.max_lsb, e.mean_lsb, e.on);
+  } else {
+    const hw::SynthFlow flow = flow_of(a.f);
+    Progress progress("hw " + a.op);
+    ProgressFn tick = progress.callback();
+    rows = hw::run_report(items, flow, 1, true, [&](int d, int t, const std::string& what) {
+      if (tick) tick(double(d) / t, what);
+    });
+    progress.finish();
+    json units = json::array();
+    for (const auto& r : rows) {
+      json j = {{"label", r.item.label}, {"kind", r.item.kind}, {"description", r.description},
+                {"elements_per_cycle", r.elements_per_cycle}, {"area_per_element_per_cycle_um2", r.area_per_throughput()},
+                {"synthesis", synth_json(r.synth)}};
+      if (r.error) j["error"] = {{"max_lsb", r.error->max_lsb}, {"mean_lsb", r.error->mean_lsb}, {"on", r.error->on}};
+      if (&r != &rows.front() && r.synth.area_um2 > 0) {
+        j["unit_area_ratio"] = rows.front().synth.area_um2 / r.synth.area_um2;
+        if (r.synth.power_mw > 0 && rows.front().synth.power_mw >= 0)
+          j["unit_power_ratio"] = rows.front().synth.power_mw / r.synth.power_mw;
+      }
+      units.push_back(j);
+      if (a.as_json) continue;
+      const auto& s = r.synth;
+      fmt::print("{:<22} area {:>10.0f} um^2, {:>6} cells, {:>5} flip-flops, {:>7.2f} ns, power {}, {:.3f} elements/cycle",
+                 r.item.label, s.area_um2, s.cells, s.flip_flops, s.critical_path_ns,
+                 s.power_mw >= 0 ? fmt::format("{:.1f} mW", s.power_mw) : std::string("n/a"), r.elements_per_cycle);
+      if (r.error) fmt::print(", max error {:.3f} LSB, mean {:.4f}", r.error->max_lsb, r.error->mean_lsb);
+      if (&r != &rows.front() && s.area_um2 > 0)
+        fmt::print(" (unit/this: area {:.3f}{})", rows.front().synth.area_um2 / s.area_um2,
+                   s.power_mw > 0 && rows.front().synth.power_mw >= 0
+                       ? fmt::format(", power {:.3f}", rows.front().synth.power_mw / s.power_mw)
+                       : std::string());
+      fmt::print("\n");
+    }
+    out["units"] = units;
+  }
+  if (a.as_json) std::cout << out.dump(2) << "\n";
+  if (v && !v->ok()) {
+    std::cerr << "gqalut: hw " << a.op << ": " << v->failure(b.kind) << "\n";
+    std::exit(1);
+  }
+}
+
 }  // namespace
 
 void add_hw_command(CLI::App& app) {
@@ -407,6 +527,7 @@ void add_hw_command(CLI::App& app) {
       "OpenSTA). Needs iverilog/verilator to simulate and yosys (+ opensta) to synthesise (scripts/deps.sh).\n\n"
       "Examples:\n"
       "  gqalut hw list\n"
+      "  gqalut hw softmax --entries 8 --max-n 16\n"
       "  gqalut fit --func gelu --entries 8 -o gelu8.json\n"
       "  gqalut hw generate pwl --table gelu8.json --programmable --output-dir .\n"
       "  gqalut hw simulate pwl --table gelu8.json\n"
@@ -445,6 +566,36 @@ void add_hw_command(CLI::App& app) {
   syn->add_flag("--json", y->as_json, "JSON on stdout");
   syn->footer("Example:\n  gqalut hw synthesize lut-int32 --entries 16 --json");
   syn->callback([y] { run_synthesize(*y); });
+
+  for (const char* op : {"softmax", "layernorm"}) {
+    auto o = std::make_shared<OpUnitArgs>();
+    o->op = op;
+    const std::string what = std::string(op) == "softmax" ? "softmax" : "LayerNorm";
+    auto* c = hw->add_subcommand(op, "The whole " + what + " unit: generate, verify bit-exact, error, area (--compare: FP32, I-BERT)");
+    c->add_option("--entries", o->req.entries, "Table entries K")->check(int_in(2, 64))->capture_default_str();
+    c->add_option("--lanes", o->req.lanes, "Elements per cycle")->check(int_in(1, 16))->capture_default_str();
+    c->add_option("--max-n", o->req.max_n, "Longest row (0: 256)")->check(int_in(0, 1 << 16));
+    c->add_flag("--programmable", o->req.programmable, "Run-time loadable tables (else baked constants)");
+    c->add_option("--seed", o->req.seed, "Seed of the random checks")->check(seed_value())->capture_default_str();
+    c->add_flag("--full", o->req.full, "Every check: 10^5 random rows and the stage sweeps (minutes; default: the reduced set)");
+    c->add_option("-o,--output-dir", o->out_dir, "Also write the Verilog files there (it must exist)");
+    c->add_option("--work-dir", o->work_dir, "Keep the simulation's sources, testbench and logs there");
+    c->add_option("--timeout", o->timeout_s, "Seconds for each of iverilog and vvp")->capture_default_str();
+    c->add_flag("--compare", o->compare, "Synthesise the FP32 and I-BERT-style units of the same row length beside it");
+    c->add_flag("--no-sim", o->no_sim, "Skip lint and simulation");
+    c->add_flag("--no-synth", o->no_synth, "Skip synthesis (error only)");
+    c->add_flag("--json", o->as_json, "JSON on stdout");
+    add_flow_options(*c, o->f);
+    c->footer(fmt::format(
+        "Exit 0 when the unit is lint-clean and bit-exact on every check, 1 when it is not, 2 for bad input.\n"
+        "A cold synthesis takes minutes (rows of 256 are buffered in flip-flops); results are cached.\n"
+        "Examples:\n"
+        "  gqalut hw {0} --entries 8 --max-n 64 --json\n"
+        "  gqalut hw {0} --entries 16 --lanes 4 --programmable --no-synth -o .\n"
+        "  gqalut hw {0} --entries 8 --max-n 16 --compare",
+        op));
+    c->callback([o] { run_op_unit(*o); });
+  }
 
   auto r = std::make_shared<ReportArgs>();
   auto* rep = hw->add_subcommand("report", "Synthesise a set of units side by side, with errors and a budget");
