@@ -31,6 +31,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from . import _core
+from .torch import _IntSoftmaxFnBase
 
 if not hasattr(_core, "ibert_gelu"):  # pragma: no cover (a build without python/src/ibert_bindings.cpp)
     raise ImportError("gqalut.ibert needs the library's I-BERT bindings (gqalut._core.ibert_*), "
@@ -108,24 +109,14 @@ class IBertGELU(nn.Module):
         return f"in_frac={self.in_frac}, out_frac={self.out_frac}"
 
 
-class _SoftmaxFn(torch.autograd.Function):
+class _SoftmaxFn(_IntSoftmaxFnBase):
     @staticmethod
     def forward(ctx, x, dim, in_frac, out_frac, work_frac):
         xt = x.detach().transpose(dim, -1)
         q = _codes(xt, in_frac, -2.0 ** 31, 2.0 ** 31 - 1)
         out = _core.ibert_softmax(np.ascontiguousarray(q.numpy().astype(np.int32)), in_frac, out_frac, work_frac)
         p = torch.from_numpy(out.astype(np.float64)).to(x.dtype) * (2.0 ** -out_frac)
-        ctx.save_for_backward(q.to(x.dtype) * (2.0 ** -in_frac))
-        ctx.dim = dim
-        return p.transpose(dim, -1).contiguous()
-
-    @staticmethod
-    def backward(ctx, g):
-        (xq,) = ctx.saved_tensors
-        pf = torch.softmax(xq, dim=-1)
-        gt = g.transpose(ctx.dim, -1)
-        grad = pf * (gt - (gt * pf).sum(dim=-1, keepdim=True))
-        return grad.transpose(ctx.dim, -1), None, None, None, None
+        return _IntSoftmaxFnBase._finish(ctx, p, q, in_frac, dim, x.dtype)
 
 
 class IBertSoftmax(nn.Module):

@@ -25,7 +25,7 @@ ValueError) and survives copy.deepcopy, pickle and torch.save (plans are rebuilt
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -35,7 +35,7 @@ import gqalut
 from gqalut import _core
 
 __all__ = ["TableActivation", "GELU", "Hardswish", "SiLU", "Sigmoid", "Tanh", "Exp", "IntSoftmax",
-           "IntLayerNorm", "convert", "default_table", "Replacement"]
+           "IntLayerNorm", "convert", "default_table", "recipe_table", "recipe_fit_args", "Replacement"]
 
 _TABLE_CACHE: Dict[Tuple, gqalut.TableSet] = {}
 
@@ -170,28 +170,24 @@ class TableActivation(nn.Module):
         return f"function={self.table.function!r}, entries={self.table.entries}, method={self.table.method!r}, n={self.n}"
 
 
-def _named(func: str, doc: str):
+def _named(name: str, func: str, doc: str):
+    """The TableActivation subclass `name` (module gqalut.torch) on the built-in table of `func`."""
     class Named(TableActivation):
         def __init__(self, table: Optional[gqalut.TableSet] = None, n: Optional[int] = None, learn_scale: bool = True,
                      method: str = "optimal", entries: int = 8):
             super().__init__(table if table is not None else func, n=n, learn_scale=learn_scale, method=method,
                              entries=entries)
     Named.__doc__ = doc + " (a :class:`TableActivation` on the built-in table of %r)." % func
+    Named.__name__ = Named.__qualname__ = name
     return Named
 
 
-GELU = _named("gelu", "Integer GELU")
-GELU.__name__ = GELU.__qualname__ = "GELU"
-Hardswish = _named("hswish", "Integer Hardswish")
-Hardswish.__name__ = Hardswish.__qualname__ = "Hardswish"
-SiLU = _named("silu", "Integer SiLU")
-SiLU.__name__ = SiLU.__qualname__ = "SiLU"
-Sigmoid = _named("sigmoid", "Integer sigmoid")
-Sigmoid.__name__ = Sigmoid.__qualname__ = "Sigmoid"
-Tanh = _named("tanh", "Integer tanh")
-Tanh.__name__ = Tanh.__qualname__ = "Tanh"
-Exp = _named("exp", "Integer exp on its table's range (inputs <= 0)")
-Exp.__name__ = Exp.__qualname__ = "Exp"
+GELU = _named("GELU", "gelu", "Integer GELU")
+Hardswish = _named("Hardswish", "hswish", "Integer Hardswish")
+SiLU = _named("SiLU", "silu", "Integer SiLU")
+Sigmoid = _named("Sigmoid", "sigmoid", "Integer sigmoid")
+Tanh = _named("Tanh", "tanh", "Integer tanh")
+Exp = _named("Exp", "exp", "Integer exp on its table's range (inputs <= 0)")
 
 
 # ---------------------------------------------------------------- softmax / LayerNorm
@@ -200,15 +196,22 @@ def _round_codes(x: torch.Tensor, frac: int, lo: float, hi: float) -> torch.Tens
     return torch.clamp(torch.round(x * (2.0 ** frac)), lo, hi)
 
 
-def recipe_table(recipe: str, entries: int = 8, method: str = "optimal") -> gqalut.TableSet:
-    """The table set of an operation's recipe (``gqalut._core.table_recipes()``, the C++
-    include/gqalut/recipes.hpp: "exp2m1", "div", "rsqrt", ...), fitted once with `method`."""
+def recipe_fit_args(recipe: str) -> Dict[str, Any]:
+    """The :func:`gqalut.fit` arguments of an operation's table recipe (``gqalut._core.table_recipes()``,
+    the C++ include/gqalut/recipes.hpp: "exp2m1", "div", "rsqrt", ...): func, range, scales,
+    slope_format, intercept_format. Add entries, method (and a seed) to fit it."""
     recipes = {r["name"]: r for r in gqalut._core.table_recipes()}
     if recipe not in recipes:
         raise ValueError(f"unknown table recipe {recipe!r} (known: {', '.join(recipes)})")
     r = recipes[recipe]
-    return default_table(r["function"], entries=entries, method=method, range=r["range"], scales=r["scales"],
-                         slope_format=r["slope_format"], intercept_format=r["intercept_format"])
+    return dict(func=r["function"], range=r["range"], scales=r["scales"], slope_format=r["slope_format"],
+                intercept_format=r["intercept_format"])
+
+
+def recipe_table(recipe: str, entries: int = 8, method: str = "optimal") -> gqalut.TableSet:
+    """The table set of an operation's recipe (see :func:`recipe_fit_args`), fitted once with `method`."""
+    args = recipe_fit_args(recipe)
+    return default_table(args.pop("func"), entries=entries, method=method, **args)
 
 
 def _default_softmax_tables() -> Tuple[gqalut.TableSet, gqalut.TableSet]:
@@ -229,15 +232,14 @@ def _nan_rows(y: torch.Tensor, bad: torch.Tensor) -> torch.Tensor:
     return y.masked_fill(rows, float("nan")) if bool(rows.any()) else y
 
 
-class _SoftmaxFn(torch.autograd.Function):
+class _IntSoftmaxFnBase(torch.autograd.Function):
+    """An integer softmax's autograd function (forward(ctx, x, dim, 3 settings) in subclasses,
+    which end with :meth:`_finish`); backward: the float softmax's gradient at the quantized input."""
+
     @staticmethod
-    def forward(ctx, x, dim, plan, in_frac, out_frac):
-        xt = x.detach().transpose(dim, -1).contiguous()
-        codes = _int32_codes(xt, in_frac)
-        p = torch.from_numpy(_core.softmax_s32(plan, codes.numpy())).to(x.dtype) * (2.0 ** -out_frac)
-        p = _nan_rows(p, torch.isnan(xt))
-        xq = codes.to(x.dtype) * (2.0 ** -in_frac)
-        ctx.save_for_backward(xq)
+    def _finish(ctx, p: torch.Tensor, codes: torch.Tensor, in_frac: int, dim: int, dtype) -> torch.Tensor:
+        """Saves the input codes (at 2^-in_frac) for backward; p, rows on the last axis, back to `dim`."""
+        ctx.save_for_backward(codes.to(dtype) * (2.0 ** -in_frac))
         ctx.dim = dim
         return p.transpose(dim, -1).contiguous()
 
@@ -248,6 +250,16 @@ class _SoftmaxFn(torch.autograd.Function):
         gt = g.transpose(ctx.dim, -1)
         grad = pf * (gt - (gt * pf).sum(dim=-1, keepdim=True))
         return grad.transpose(ctx.dim, -1), None, None, None, None
+
+
+class _SoftmaxFn(_IntSoftmaxFnBase):
+    @staticmethod
+    def forward(ctx, x, dim, plan, in_frac, out_frac):
+        xt = x.detach().transpose(dim, -1).contiguous()
+        codes = _int32_codes(xt, in_frac)
+        p = torch.from_numpy(_core.softmax_s32(plan, codes.numpy())).to(x.dtype) * (2.0 ** -out_frac)
+        p = _nan_rows(p, torch.isnan(xt))
+        return _IntSoftmaxFnBase._finish(ctx, p, codes, in_frac, dim, x.dtype)
 
 
 class IntSoftmax(nn.Module):

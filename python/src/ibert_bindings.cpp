@@ -8,39 +8,22 @@
 #include <pybind11/stl.h>
 
 #include <stdexcept>
-#include <vector>
 
 #include <fmt/format.h>
 
 #include "gqalut/ibert.hpp"
+#include "rows.hpp"
 
 namespace py = pybind11;
 
 namespace gqalut::python {
 namespace {
 
-template <class T>
-using carray = py::array_t<T, py::array::c_style>;
-
-std::vector<py::ssize_t> shape_of(const py::array& a) { return {a.shape(), a.shape() + a.ndim()}; }
-
-size_t row_length(const py::array& a, const char* what) {
-  if (a.ndim() < 1 || a.shape(a.ndim() - 1) < 1)
-    throw std::invalid_argument(fmt::format("{} must have at least one element on its last axis", what));
-  return size_t(a.shape(a.ndim() - 1));
-}
-
 template <class In>
 carray<uint8_t> softmax_rows(carray<In> x, int in_frac, int out_frac, int work_frac) {
   const ibert::Softmax s = ibert::make_softmax(in_frac, out_frac, work_frac);
-  const size_t n = row_length(x, "logits");
-  carray<uint8_t> out(shape_of(x));
-  const size_t rows = size_t(x.size()) / n;
-  const In* in = x.data();
-  uint8_t* o = out.mutable_data();
-  py::gil_scoped_release release;
-  for (size_t r = 0; r < rows; ++r) ibert::softmax_row(s, in + r * n, o + r * n, n);
-  return out;
+  return map_rows<uint8_t>(x, "logits",
+                           [&](const In* in, uint8_t* o, size_t n) { ibert::softmax_row(s, in, o, n); });
 }
 
 }  // namespace
@@ -113,19 +96,11 @@ void bind_ibert(py::module_& m) {
       [](carray<int8_t> x, carray<int8_t> gamma, carray<int32_t> beta, int in_frac, int out_frac, int gamma_frac,
          double eps) {
         const ibert::LayerNorm l = ibert::make_layernorm(in_frac, out_frac, gamma_frac, eps);
-        const size_t n = row_length(x, "x");
-        if (size_t(gamma.size()) != n || size_t(beta.size()) != n)
-          throw std::invalid_argument(fmt::format(
-              "gamma and beta must have {} elements (the row length), got {} and {}", n, gamma.size(), beta.size()));
-        carray<int8_t> out(shape_of(x));
-        const size_t rows = size_t(x.size()) / n;
-        const int8_t* in = x.data();
+        check_affine(row_length(x, "x"), gamma, beta);
         const int8_t* g = gamma.data();
         const int32_t* b = beta.data();
-        int8_t* o = out.mutable_data();
-        py::gil_scoped_release release;
-        for (size_t r = 0; r < rows; ++r) ibert::layernorm_row(l, in + r * n, g, b, o + r * n, n);
-        return out;
+        return map_rows<int8_t>(
+            x, "x", [&](const int8_t* in, int8_t* o, size_t n) { ibert::layernorm_row(l, in, g, b, o, n); });
       },
       py::arg("x"), py::arg("gamma"), py::arg("beta"), py::arg("in_frac"), py::arg("out_frac") = 4,
       py::arg("gamma_frac") = 6, py::arg("eps") = 1e-5,

@@ -6,58 +6,32 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
-#include <stdexcept>
-#include <vector>
-
-#include <fmt/format.h>
-
 #include "gqalut/intops.hpp"
 #include "gqalut/recipes.hpp"
+#include "rows.hpp"
 
 namespace py = pybind11;
+using namespace pybind11::literals;
 
 namespace gqalut::python {
 namespace {
 
-std::vector<py::ssize_t> shape_of(const py::array& a) { return {a.shape(), a.shape() + a.ndim()}; }
-
-size_t row_length(const py::array& a, const char* what) {
-  if (a.ndim() < 1 || a.shape(a.ndim() - 1) < 1)
-    throw std::invalid_argument(fmt::format("{} must have at least one element on its last axis", what));
-  return size_t(a.shape(a.ndim() - 1));
-}
-
 template <class In>
-py::array_t<uint8_t> softmax_rows(const SoftmaxPlan& plan, py::array_t<In, py::array::c_style> x) {
-  size_t n = row_length(x, "logits");
-  py::array_t<uint8_t> out(shape_of(x));
-  size_t rows = size_t(x.size()) / n;
-  const In* in = x.data();
-  uint8_t* o = out.mutable_data();
-  py::gil_scoped_release release;
-  for (size_t r = 0; r < rows; ++r) softmax_row(plan, in + r * n, o + r * n, n);
-  return out;
+py::array_t<uint8_t> softmax_rows(const SoftmaxPlan& plan, carray<In> x) {
+  return map_rows<uint8_t>(x, "logits",
+                           [&](const In* in, uint8_t* o, size_t n) { softmax_row(plan, in, o, n); });
 }
 
-py::array_t<int8_t> layernorm_rows(const LayerNormPlan& plan, py::array_t<int8_t, py::array::c_style> x,
-                                   py::array_t<int8_t, py::array::c_style> gamma,
-                                   py::array_t<int32_t, py::array::c_style> beta) {
-  size_t n = row_length(x, "x");
-  if (size_t(gamma.size()) != n || size_t(beta.size()) != n)
-    throw std::invalid_argument(fmt::format("gamma and beta must have {} elements (the row length), got {} and {}", n,
-                                            gamma.size(), beta.size()));
-  py::array_t<int8_t> out(shape_of(x));
-  size_t rows = size_t(x.size()) / n;
-  const int8_t* in = x.data();
+py::array_t<int8_t> layernorm_rows(const LayerNormPlan& plan, carray<int8_t> x, carray<int8_t> gamma,
+                                   carray<int32_t> beta) {
+  check_affine(row_length(x, "x"), gamma, beta);
   const int8_t* g = gamma.data();
   const int32_t* b = beta.data();
-  int8_t* o = out.mutable_data();
-  py::gil_scoped_release release;
-  for (size_t r = 0; r < rows; ++r) layernorm_row(plan, in + r * n, g, b, o + r * n, n);
-  return out;
+  return map_rows<int8_t>(
+      x, "x", [&](const int8_t* in, int8_t* o, size_t n) { layernorm_row(plan, in, g, b, o, n); });
 }
 
-py::array_t<int8_t> activation_array(const ActivationPlan& plan, py::array_t<int8_t, py::array::c_style> x) {
+py::array_t<int8_t> activation_array(const ActivationPlan& plan, carray<int8_t> x) {
   py::array_t<int8_t> out(shape_of(x));
   const int8_t* in = x.data();
   int8_t* o = out.mutable_data();
@@ -73,34 +47,19 @@ void bind_intops(py::module_& m) {
   // The operations' table recipes and accuracy targets (gqalut/recipes.hpp): the one place they are written.
   m.def("table_recipes", [] {
     py::list out;
-    for (const TableRecipe& r : table_recipes()) {
-      py::dict d;
-      d["name"] = r.name;
-      d["role"] = r.role;
-      d["op"] = r.op;
-      d["function"] = r.function;
-      d["range"] = py::make_tuple(r.lo, r.hi);
-      d["scales"] = r.scales;
-      d["slope_format"] = r.slope_format;
-      d["intercept_format"] = r.intercept_format;
-      d["why"] = r.why;
-      out.append(d);
-    }
+    for (const TableRecipe& r : table_recipes())
+      out.append(py::dict("name"_a = r.name, "role"_a = r.role, "op"_a = r.op, "function"_a = r.function,
+                          "range"_a = py::make_tuple(r.lo, r.hi), "scales"_a = r.scales,
+                          "slope_format"_a = r.slope_format, "intercept_format"_a = r.intercept_format,
+                          "why"_a = r.why));
     return out;
   });
   m.def("accuracy_targets", [] {
     py::list out;
-    for (const AccuracyTarget& t : accuracy_targets()) {
-      py::dict d;
-      d["op"] = t.op;
-      d["rows"] = t.rows;
-      d["max_entries"] = t.max_entries;
-      d["out_frac"] = t.out_frac;
-      d["max_lsb"] = t.max_lsb;
-      d["mean_lsb"] = t.mean_lsb;
-      d["source"] = t.source;
-      out.append(d);
-    }
+    for (const AccuracyTarget& t : accuracy_targets())
+      out.append(py::dict("op"_a = t.op, "rows"_a = t.rows, "max_entries"_a = t.max_entries,
+                          "out_frac"_a = t.out_frac, "max_lsb"_a = t.max_lsb, "mean_lsb"_a = t.mean_lsb,
+                          "source"_a = t.source));
     return out;
   });
   py::class_<SoftmaxPlan>(m, "SoftmaxPlan")
