@@ -8,6 +8,8 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -84,7 +86,7 @@ Octave pick_octave(const TableSet& set, int width, const char* what, Rel rel) {
 // given the per-step map; the bound after them (plus 2^-24 per step for the
 // fixed-point truncations). Throws if the seed is too far off to converge.
 template <typename Step>
-std::pair<int, double> newton_steps(double d0, double limit, const char* what, Step step) {
+std::pair<int, double> newton_steps(double d0, double limit, const std::string& what, Step step) {
   if (!(d0 < limit))
     throw std::invalid_argument(fmt::format(
         "{} table is too far off for the Newton steps: max relative error {:.4f}, must be < {}", what, d0, limit));
@@ -95,6 +97,29 @@ std::pair<int, double> newton_steps(double d0, double limit, const char* what, S
     ++steps;
   }
   return {steps, d};
+}
+
+// A reciprocal stage (softmax DIV, LayerNorm RSQRT): the octave of int8 codes
+// whose table seeds the Newton steps best, that table, and the steps it needs.
+struct RecipStage {
+  Octave octave;
+  Table table;
+  int newton_steps = 0;
+  double bound = 0;  // the relative error after the steps
+};
+
+// op: "softmax" / "layernorm", stage: "DIV" / "RSQRT" (they name the rule in
+// every error); width, rel: pick_octave's; seed_limit, step: newton_steps'.
+template <typename Rel, typename Step>
+RecipStage recip_stage(const TableSet& set, int width, const char* op, const char* stage, double seed_limit, Rel rel,
+                       Step step) {
+  RecipStage r;
+  r.octave = pick_octave(set, width, stage, rel);
+  r.table = set.at(r.octave.scale);
+  if (r.table.shift() > kRecipTableShiftMax)
+    throw std::invalid_argument(fmt::format("{} {} accumulator scale must be <= 2^-{}", op, stage, kRecipTableShiftMax));
+  std::tie(r.newton_steps, r.bound) = newton_steps(r.octave.max_rel, seed_limit, fmt::format("{} {}", op, stage), step);
+  return r;
 }
 
 }  // namespace
@@ -262,19 +287,19 @@ SoftmaxRef make_softmax_ref(const TableSet& exp2m1_set, const TableSet& div_set,
   p.exp_shift = in_frac + kLog2eBits - s;
 
   // The DIV table (independent of the EXP stage): octave, Newton steps and R's bound.
-  const Octave o = pick_octave(div_set, 1, "DIV", [](double x, double y) { return x * y - 1.0; });
-  p.div_scale = o.scale;
-  p.div_a = o.a;
-  p.div_max_rel_error = o.max_rel;
-  r.div = div_set.at(o.scale);
+  // Y (2 - X Y) with Y = (1 + d) / X: 1 - X Y' = d^2.
+  const RecipStage div = recip_stage(
+      div_set, 1, "softmax", "DIV", kDivSeedLimit, [](double x, double y) { return x * y - 1.0; },
+      [](double d) { return d * d; });
+  r.div = div.table;
+  p.div_scale = div.octave.scale;
+  p.div_a = div.octave.a;
+  p.div_max_rel_error = div.octave.max_rel;
   p.div_table_shift = r.div.shift();
-  if (p.div_table_shift > kRecipTableShiftMax)
-    throw std::invalid_argument(fmt::format("softmax DIV accumulator scale must be <= 2^-{}", kRecipTableShiftMax));
-  const auto [steps, bound] = newton_steps(o.max_rel, kDivSeedLimit, "softmax DIV", [](double d) { return d * d; });
-  p.newton_steps = steps;
-  p.recip_max_rel_error = bound;
+  p.newton_steps = div.newton_steps;
+  p.recip_max_rel_error = div.bound;
   // R <= 2^15 / (1 - 2^-(a+1)): after a rounding carry X may sit just below the octave.
-  p.r_max = static_cast<uint32_t>(std::floor(std::ldexp(1.0, kRecipBits) / (1.0 - std::ldexp(1.0, -(o.a + 1))))) + 1;
+  p.r_max = static_cast<uint32_t>(std::floor(std::ldexp(1.0, kRecipBits) / (1.0 - std::ldexp(1.0, -(p.div_a + 1))))) + 1;
 
   // Gain g: the largest that keeps every reachable e (k = 0 with c <= 0, or k = 1) below 2^24 - 2^7 and
   // e16 R below 2^31, from the table's actual mantissas. It starts from 2^23 / (largest mantissa); a table
@@ -475,19 +500,17 @@ LayerNormRef make_layernorm_ref(const TableSet& rsqrt_set, int in_frac, int out_
   p.out_frac = out_frac;
   p.gamma_frac = gamma_frac;
   p.eps = eps;
-  const Octave o = pick_octave(rsqrt_set, 2, "RSQRT", [](double x, double y) { return y * std::sqrt(x) - 1.0; });
-  p.rsqrt_scale = o.scale;
-  p.rsqrt_a = o.a;
-  p.rsqrt_max_rel_error = o.max_rel;
-  r.rsqrt = rsqrt_set.at(o.scale);
-  p.rsqrt_table_shift = r.rsqrt.shift();
-  if (p.rsqrt_table_shift > kRecipTableShiftMax)
-    throw std::invalid_argument(fmt::format("layernorm RSQRT accumulator scale must be <= 2^-{}", kRecipTableShiftMax));
   // y (3 - x y^2) / 2 with y = (1 + d) / sqrt(x): 1 - y' sqrt(x) = d^2 (3 + d) / 2.
-  const auto [steps, bound] =
-      newton_steps(o.max_rel, kRsqrtSeedLimit, "layernorm RSQRT", [](double d) { return d * d * (3 + d) / 2; });
-  p.newton_steps = steps;
-  p.rsqrt_newton_max_rel_error = bound;
+  const RecipStage rs = recip_stage(
+      rsqrt_set, 2, "layernorm", "RSQRT", kRsqrtSeedLimit, [](double x, double y) { return y * std::sqrt(x) - 1.0; },
+      [](double d) { return d * d * (3 + d) / 2; });
+  r.rsqrt = rs.table;
+  p.rsqrt_scale = rs.octave.scale;
+  p.rsqrt_a = rs.octave.a;
+  p.rsqrt_max_rel_error = rs.octave.max_rel;
+  p.rsqrt_table_shift = r.rsqrt.shift();
+  p.newton_steps = rs.newton_steps;
+  p.rsqrt_newton_max_rel_error = rs.bound;
   return r;
 }
 
