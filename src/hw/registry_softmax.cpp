@@ -1,18 +1,11 @@
 // The integer softmax unit's kind of the unit registry (units.def: softmax): the unit of helper
 // code gqalut/hw/softmax_unit.hpp, built from the plan of `gqalut ops softmax` (the default table
 // recipes exp2m1 and div fitted at K entries, int8 logits at 2^-4, uint8 probabilities at 2^-8).
-#include <map>
-#include <mutex>
-#include <stdexcept>
-
-#include <fmt/format.h>
-
-#include "gqalut/hw/registry.hpp"
 #include "gqalut/hw/softmax_unit.hpp"
 #include "gqalut/intops.hpp"
 #include "gqalut/intops_measure.hpp"
 #include "gqalut/recipes.hpp"
-#include "row_unit_checks.hpp"
+#include "registry_row_unit.hpp"
 
 namespace gqalut::hw {
 namespace {
@@ -21,60 +14,28 @@ constexpr int kInFrac = 4, kOutFrac = 8;  // gqalut ops softmax's defaults
 
 // The plan of K-entry tables, fitted once per K in this process (the exact optimum of each recipe).
 const SoftmaxPlan& softmax_plan(int K) {
-  static std::mutex m;
-  static std::map<int, std::unique_ptr<SoftmaxPlan>> plans;
-  std::lock_guard<std::mutex> l(m);
-  auto& p = plans[K];
-  if (!p)
-    p = std::make_unique<SoftmaxPlan>(prepare_softmax(fit_recipe(table_recipe("exp2m1"), K),
-                                                      fit_recipe(table_recipe("div"), K), kInFrac, kOutFrac));
-  return *p;
+  return detail::plan_per_entries<SoftmaxPlan>(K, [](int k) {
+    return prepare_softmax(fit_recipe(table_recipe("exp2m1"), k), fit_recipe(table_recipe("div"), k), kInFrac,
+                           kOutFrac);
+  });
 }
+
+const detail::RowUnitKind<SoftmaxPlan, ref::SoftmaxRef, SoftmaxUnitOptions> kSoftmax{
+    "softmax",
+    "integer softmax unit",
+    "EXP2M1/DIV tables",
+    "gqalut ops softmax rows: normal logits, 40 rows of 197 / 768 / 3072 at 2^-4, uint8 out at 2^-8",
+    softmax_plan,
+    generate_softmax_unit,
+    softmax_unit_timing,
+    softmax_stage_testbench,
+    softmax_row_testbench,
+    // the rows of `gqalut ops softmax`: normal logits, 40 rows of n
+    [](const SoftmaxPlan& p, size_t n, uint64_t seed) { return measure_softmax(p, normal_logit_rows(n, 40, seed), false); },
+};
 
 }  // namespace
 
-BuiltUnit build_softmax_unit(const UnitRequest& r) {
-  if (r.entries < 2 || r.entries > 64)
-    throw std::invalid_argument(fmt::format("unit softmax: entries must be in [2, 64], got {}", r.entries));
-  const SoftmaxPlan& plan = softmax_plan(r.entries);
-  SoftmaxUnitOptions o;
-  o.lanes = r.lanes;
-  o.programmable = r.programmable;
-  if (r.max_n > 0) o.max_n = r.max_n;
-  BuiltUnit b;
-  b.unit = generate_softmax_unit(plan.reference(), o);  // checks lanes and max_n
-  const UnitTiming t = softmax_unit_timing(plan.reference(), o, o.max_n);
-  b.elements_per_cycle = double(o.max_n) / double(t.interval);
-  b.description = fmt::format(
-      "integer softmax unit, {}-entry {} EXP2M1/DIV tables, {} lane{}, rows up to {} ({:.3f} elements/cycle on "
-      "back-to-back rows of {})",
-      r.entries, r.programmable ? "programmable" : "baked", o.lanes, o.lanes == 1 ? "" : "s", o.max_n,
-      b.elements_per_cycle, o.max_n);
-  UnitTestOptions tt;
-  tt.seed = r.seed;
-  tt.random_rows = r.full ? 100000 : 300;
-  tt.stage_random = r.full ? 20000 : 2000;
-  const auto& ref = plan.reference();
-  UnitTestbench stages = softmax_stage_testbench(ref, o, tt), rows = softmax_row_testbench(ref, o, tt);
-  b.verify = [stages, rows](const VerilogUnit& unit, const SimOptions& so) { return detail::run_stages_and_rows(unit, stages, rows, so); };
-  // The unit is bit-exact with the scalar reference, so its error is the reference's on the rows
-  // of `gqalut ops softmax` (normal logits, 40 rows of 197 / 768 / 3072).
-  b.error = [K = r.entries] {
-    const SoftmaxPlan& p = softmax_plan(K);
-    UnitError e;
-    double sum = 0;
-    size_t points = 0;
-    for (size_t n : {size_t{197}, size_t{768}, size_t{3072}}) {
-      const OpErrorStats s = measure_softmax(p, normal_logit_rows(n, 40, 1000003 + n), false);
-      e.max_lsb = std::max(e.max_lsb, s.max_err_lsb);
-      sum += s.mean_err_lsb * double(s.points);
-      points += s.points;
-    }
-    e.mean_lsb = points ? sum / double(points) : 0;
-    e.on = "gqalut ops softmax rows: normal logits, 40 rows of 197 / 768 / 3072 at 2^-4, uint8 out at 2^-8";
-    return e;
-  };
-  return b;
-}
+BuiltUnit build_softmax_unit(const UnitRequest& r) { return detail::build_row_unit(kSoftmax, r); }
 
 }  // namespace gqalut::hw
