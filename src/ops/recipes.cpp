@@ -40,9 +40,9 @@ const TableRecipe& table_recipe(std::string_view name) {
 
 const std::vector<AccuracyTarget>& accuracy_targets() {
   static const std::vector<AccuracyTarget> t{
-      {"softmax", "standard", 8, 8, 1.5, 0.25, "issue 10: max <= 1.5 LSB with 8-entry tables, mean <= 0.25"},
-      {"softmax", "standard", 16, 8, 1.0, 0.25, "issue 10: max <= 1.0 LSB with 16-entry tables, mean <= 0.25"},
-      {"layernorm", "standard", 8, -1, 1.0, -1, "issue 10: max <= 1 output step with an 8-entry RSQRT table"},
+      {"softmax", "standard", 8, 8, 1.5, 0.25, "docs/intops.md: max <= 1.5 LSB with 8-entry tables, mean <= 0.25"},
+      {"softmax", "standard", 16, 8, 1.0, 0.25, "docs/intops.md: max <= 1.0 LSB with 16-entry tables, mean <= 0.25"},
+      {"layernorm", "standard", 8, -1, 1.0, -1, "docs/intops.md: max <= 1 output step with an 8-entry RSQRT table"},
   };
   return t;
 }
