@@ -3,7 +3,7 @@
 // integer LayerNorm unit, built from fp32_add / fp32_mul, fp32_recip_seq / fp32_rsqrt_seq and
 // the conversions of fp32_cvt.v (round to nearest even, FTZ).
 //
-// Interface (one element per cycle, valid/ready; a row ends with in_last / out_last):
+// Interface (one element per cycle per phase, valid/ready; a row ends with in_last / out_last):
 //   in:  int8 code q at 2^-IN_FRAC, int8 gamma at 2^-GAMMA_FRAC, int32 beta at 2^-OUT_FRAC
 //   out: int8 y at 2^-OUT_FRAC.
 // Rows of 1..MAXN elements; the row's (q, gamma, beta) are kept in a buffer. FP32 throughout:
@@ -12,8 +12,10 @@
 //          var = max(var, +0);  r = fp32_rsqrt(fl(var + EPS))     (on the unit's multiplier and adder)
 //   out:   y_i = clamp(round_half_away(fl(fl(fl(fl(x_i - mean) r) g_i) + b_i) 2^OUT_FRAC), -128, 127),
 //          g_i = float(gamma_i) 2^-GAMMA_FRAC, b_i = float(beta_i) 2^-OUT_FRAC (round to nearest even).
-// Phases run one after another, one element per cycle: a row of n takes about 2n + 30 cycles
-// (+ 4 with PIPE = 1, which registers every FP32 operation of the element pipelines).
+// Phases run one after another, one element per cycle; the next row is accepted when the last
+// output has left, so rows of n run back to back every 2n + LAT + 27 cycles (first input to first
+// input), LAT = 1 + (PIPE ? 3 : 0); PIPE = 1 registers every FP32 operation of the element
+// pipelines. max_n / that interval is the registry's elements per cycle (test_reference_timing).
 // out_valid holds until out_ready (the output pipeline stalls meanwhile).
 `timescale 1ns / 1ps
 module layernorm_fp32 #(

@@ -18,7 +18,9 @@
 //          w = round_half_away(t 2^-SH) (t 2^-SH when SH <= 0), SH = 14 + GAMMA_FRAC - OUT_FRAC;
 //          y = sat8(w + beta)
 // PIPE = 1 registers the divider's every quotient bit (and its operands); PIPE = 0 is
-// combinational. A row of n takes about 2n + VW/2 + QW + 10 cycles.
+// combinational. The next row is accepted when the last output has left: rows of n run back to
+// back every 2n + VW/2 + 6 + (PIPE ? QW + 1 : 0) cycles (first input to first input; the registry's
+// elements per cycle: max_n / that; test_reference_timing).
 `timescale 1ns / 1ps
 module layernorm_ibert #(
   parameter MAXN = 256,

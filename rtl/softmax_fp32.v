@@ -2,7 +2,7 @@
 // integer softmax unit, built from fp32_add / fp32_mul / fp32_ge, fp32_exp, fp32_recip_seq and
 // the conversions of fp32_cvt.v (round to nearest even, FTZ).
 //
-// Interface (one element per cycle, valid/ready; a row ends with in_last / out_last):
+// Interface (one element per cycle per phase, valid/ready; a row ends with in_last / out_last):
 //   in:  int8 logit codes q at 2^-IN_FRAC;  out: uint8 probabilities at 2^-OUT_FRAC.
 // Rows of 1..MAXN elements (the MAXN-th element ends a row). The row's codes are kept in an
 // int8 buffer (as the integer unit keeps them); the arithmetic is FP32 throughout:
@@ -10,9 +10,10 @@
 //   sum:   e_i = fp32_exp(fl(x_i - M));  S = fl(..fl(fl(0 + e_0) + e_1).. + e_{n-1})  (in order)
 //   recip: R = fp32_recip(S)        (Newton, on the unit's multiplier and adder)
 //   out:   p_i = clamp(round_half_away(fl(e_i R) 2^OUT_FRAC), 0, 255)   (e_i recomputed)
-// Phases run one after another, one element per cycle each: a row of n takes
-// 3n + 2 LAT + 13 cycles, LAT = 1 + (PIPE ? 13 : 0) (buffer read, x - M, fp32_exp);
-// the next row is accepted when the last output has left. PIPE = 1 registers every FP32
+// Phases run one after another, one element per cycle each; the next row is accepted when the
+// last output has left, so rows of n run back to back every 3n + 2 LAT + 10 cycles (first input
+// to first input), LAT = 1 + (PIPE ? 13 : 0) (buffer read, x - M, fp32_exp): max_n / that
+// interval elements per cycle (the registry's figure; tests/hw/test_reference_timing.cpp). PIPE = 1 registers every FP32
 // operation of the element pipeline (one operation per stage); PIPE = 0 leaves it
 // combinational between the buffer read and the accumulator / output registers.
 // out_valid holds until out_ready (the element pipeline stalls meanwhile).

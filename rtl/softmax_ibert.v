@@ -13,7 +13,9 @@
 //          (I-BERT's integer division: a restoring divider of OUT_FRAC + 1 quotient bits,
 //           enough since e <= S)
 // PIPE = 1 registers the exp (2 stages) and every quotient bit; PIPE = 0 leaves both
-// combinational. A row of n takes about 3n + 2 LAT + OUT_FRAC + 4 cycles.
+// combinational. The next row is accepted when the last output has left: rows of n run back to
+// back every 3n + 2 LE + 1 + (PIPE ? OUT_FRAC + 1 : 0) cycles (first input to first input),
+// LE = 1 + (PIPE ? 2 : 0) (the registry's elements per cycle: max_n / that; test_reference_timing).
 `timescale 1ns / 1ps
 module softmax_ibert #(
   parameter MAXN = 256,

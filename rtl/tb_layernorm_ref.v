@@ -3,7 +3,8 @@
 // with random gaps on in_valid and out_ready (SEED; STALL = 0 runs at full rate).
 //   in.hex:  one word per element {4'h1, 3'b0, last, beta[31:0], gamma[7:0], q[7:0]}   (anything else: end)
 //   exp.hex: one word per output  {4'h1, 3'b0, last, y[7:0]}
-// Compile with -DUNIT=<module> (a wrapper with the parameters set). Prints "PASS: <n> checks".
+// Compile with -DUNIT=<module> (a wrapper with the parameters set). Prints "CYCLES: <c>" (cycles
+// from the first out of reset to the last output's, inclusive) and "PASS: <n> checks".
 `timescale 1ns/1ps
 module tb_layernorm_ref;
   parameter MAXW = 1 << 20;
@@ -51,6 +52,7 @@ module tb_layernorm_ref;
       op = op + 1;
     end
     if (op >= nexp || cycles >= TIMEOUT) begin
+      $display("CYCLES: %0d", cycles);
       if (errors == 0 && op == nexp && ip == nin && nexp > 0) $display("PASS: %0d checks", nexp);
       else begin
         $display("FAIL: %0d errors, %0d of %0d outputs, %0d of %0d inputs, %0d cycles", errors, op, nexp, ip, nin,

@@ -1,7 +1,9 @@
 // The reference units' kinds of the unit registry (src/hw/units.def, gqalut/hw/registry.hpp):
 // softmax-fp32, layernorm-fp32, softmax-ibert, layernorm-ibert (gqalut/hw/reference_units.hpp).
+#include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -17,182 +19,170 @@ constexpr int kOpsMaxN = 4096;
 constexpr size_t kOpsLengths[] = {197, 768, 3072};
 constexpr int kOpsRows = 40;
 
-UnitError softmax_error(const SoftmaxRowFn& model, int in_frac, int out_frac) {
+// The error over the three row sets, given each set's statistics.
+template <class Measure>
+UnitError ops_error(const Measure& measure, const char* on) {
   UnitError e;
   double sum = 0;
   size_t points = 0;
   for (size_t n : kOpsLengths) {
-    const OpErrorStats s = measure_softmax_rows(model, in_frac, out_frac, normal_logit_rows(n, kOpsRows, 1000003 + n));
+    const OpErrorStats s = measure(n);
     e.max_lsb = std::max(e.max_lsb, s.max_err_lsb);
     sum += s.mean_err_lsb * double(s.points);
     points += s.points;
   }
   e.mean_lsb = points ? sum / double(points) : 0;
-  e.on = "gqalut ops softmax rows: normal logits, 40 rows of 197 / 768 / 3072 at 2^-4, uint8 out at 2^-8";
+  e.on = on;
   return e;
 }
 
-UnitError layernorm_error(const LayerNormRowFn& model, int in_frac, int gamma_frac, int out_frac, double eps) {
-  UnitError e;
-  double sum = 0;
-  size_t points = 0;
-  for (size_t n : kOpsLengths) {
-    const OpErrorStats s =
-        measure_layernorm_rows(model, in_frac, gamma_frac, out_frac, eps, layernorm_rows(n, kOpsRows, 1000003 + n), 1);
-    e.max_lsb = std::max(e.max_lsb, s.max_err_lsb);
-    sum += s.mean_err_lsb * double(s.points);
-    points += s.points;
-  }
-  e.mean_lsb = points ? sum / double(points) : 0;
-  e.on = "gqalut ops layernorm rows: 40 rows of 197 / 768 / 3072 at 2^-4, gamma 2^-6, int8 out at 2^-4";
-  return e;
+UnitError softmax_error(const SoftmaxRowFn& model, int in_frac, int out_frac) {
+  return ops_error(
+      [&](size_t n) {
+        return measure_softmax_rows(model, in_frac, out_frac, normal_logit_rows(n, kOpsRows, 1000003 + n));
+      },
+      "gqalut ops softmax rows: normal logits, 40 rows of 197 / 768 / 3072 at 2^-4, uint8 out at 2^-8");
+}
+
+UnitError layernorm_error(const LayerNormRowFn& model, int in_frac, int gamma_frac, int out_frac,
+                          double eps) {
+  return ops_error(
+      [&](size_t n) {
+        return measure_layernorm_rows(model, in_frac, gamma_frac, out_frac, eps,
+                                      layernorm_rows(n, kOpsRows, 1000003 + n), 1);
+      },
+      "gqalut ops layernorm rows: 40 rows of 197 / 768 / 3072 at 2^-4, gamma 2^-6, int8 out at 2^-4");
+}
+
+// Cycles from a row's first input to the next row's first input, rows of n back to back (each
+// unit takes the next row once the last output has left): the formulas of the RTL headers,
+// checked against simulation by tests/hw/test_reference_timing.cpp.
+long long row_interval(const Fp32SoftmaxConfig& c, long long n) {
+  const long long lat = 1 + (c.pipeline ? 13 : 0);  // LAT: buffer read to e_i
+  return 3 * n + 2 * lat + 10;
+}
+long long row_interval(const Fp32LayerNormConfig& c, long long n) {
+  const long long lat = 1 + (c.pipeline ? 3 : 0);  // LAT: buffer read to the output register's input
+  return 2 * n + lat + 27;
+}
+long long row_interval(const IbertSoftmaxConfig& c, long long n) {
+  const long long le = 1 + (c.pipeline ? 2 : 0);                  // LE: buffer read to e
+  return 3 * n + 2 * le + 1 + (c.pipeline ? c.out_frac + 1 : 0);  // + the divider's OUT_FRAC + 1 stages
+}
+long long row_interval(const IbertLayerNormConfig& c, long long n) {
+  int aw = 1;  // AW of the buffer address
+  while ((1 << aw) < c.max_n) ++aw;
+  const long long sqrt_steps = aw + 8, quotient_bits = 17 + (aw + 1) / 2;  // VW / 2 and QW
+  return 2 * n + sqrt_steps + 6 + (c.pipeline ? quotient_bits + 1 : 0);
 }
 
 void check_request(const char* kind, const UnitRequest& r) {
   if (r.lanes != 1)
-    throw std::invalid_argument(
-        fmt::format("{}: lanes must be 1 (the reference units take one element per cycle), got {}", kind, r.lanes));
+    throw std::invalid_argument(fmt::format(
+        "{}: lanes must be 1 (the reference units take one row at a time), got {}", kind, r.lanes));
   if (r.programmable)
-    throw std::invalid_argument(fmt::format("{}: has no tables to program (--programmable does not apply)", kind));
+    throw std::invalid_argument(
+        fmt::format("{}: has no tables to program (--programmable does not apply)", kind));
 }
 
-int max_n_of(const UnitRequest& r) { return r.max_n > 0 ? r.max_n : 256; }
-int random_rows(const UnitRequest& r) { return r.full ? 20000 : 200; }
+// The checks of `gqalut hw simulate` (edge rows and random rows of lengths 1..max_n, with random
+// valid/ready gaps, against the unit's model) and the error on the `gqalut ops` rows, for a
+// softmax-like unit (int8 in, uint8 out) ...
+template <class Config>
+void add_checks(BuiltUnit& b, const UnitRequest& r, const Config& c, const std::string& rtl,
+                void (*row)(const Config&, const int8_t*, uint8_t*, size_t)) {
+  const uint64_t seed = r.seed;
+  const int rows = r.full ? 20000 : 200;
+  b.verify = [c, rtl, seed, rows, row](const VerilogUnit& u, const SimOptions& o) {
+    const StreamCheck chk =
+        softmax_stream_check([c, row](const int8_t* q, uint8_t* out, size_t n) { row(c, q, out, n); },
+                             reference_check_rows(c.max_n, rows, seed));
+    return simulate_stream(u, false, chk, rtl, o, unsigned(seed));
+  };
+  b.error = [row] {
+    Config m;
+    m.max_n = kOpsMaxN;
+    return softmax_error([m, row](const int8_t* q, uint8_t* out, size_t n) { row(m, q, out, n); }, m.in_frac,
+                         m.out_frac);
+  };
+}
+
+// ... and for a LayerNorm-like unit (x, gamma, beta in; int8 out).
+template <class Config>
+void add_checks(BuiltUnit& b, const UnitRequest& r, const Config& c, const std::string& rtl,
+                void (*row)(const Config&, const int8_t*, const int8_t*, const int32_t*, int8_t*, size_t)) {
+  const uint64_t seed = r.seed;
+  const int rows = r.full ? 20000 : 200;
+  b.verify = [c, rtl, seed, rows, row](const VerilogUnit& u, const SimOptions& o) {
+    const StreamCheck chk =
+        layernorm_stream_check([c, row](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out,
+                                        size_t n) { row(c, q, g, be, out, n); },
+                               c.gamma_frac, c.out_frac, reference_check_rows(c.max_n, rows, seed), seed);
+    return simulate_stream(u, true, chk, rtl, o, unsigned(seed));
+  };
+  b.error = [row] {
+    Config m;
+    m.max_n = kOpsMaxN;
+    return layernorm_error([m, row](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out,
+                                    size_t n) { row(m, q, g, be, out, n); },
+                           m.in_frac, m.gamma_frac, m.out_frac, double(m.eps));
+  };
+}
+
+// A reference kind: the request's configuration, the unit (`make`, from the hand-written
+// sources), its throughput on back-to-back rows of max_n, a description (`what`, then the rows and
+// the throughput), the checks against the model `row`.
+template <class Config, class Row>
+BuiltUnit reference_kind(const char* kind, const UnitRequest& r,
+                         VerilogUnit (*make)(const Config&, const std::string&), Row row,
+                         const std::string& what) {
+  check_request(kind, r);
+  Config c;
+  c.max_n = r.max_n > 0 ? r.max_n : 256;
+  c.pipeline = r.output_register;  // --combinational: PIPE = 0
+  const std::string rtl = find_rtl_dir(r.rtl_dir);
+  BuiltUnit b;
+  b.kind = kind;
+  b.unit = make(c, rtl);
+  b.elements_per_cycle = double(c.max_n) / double(row_interval(c, c.max_n));
+  b.description = fmt::format("{}, rows up to {} ({:.3f} elements/cycle on back-to-back rows of {})", what,
+                              c.max_n, b.elements_per_cycle, c.max_n);
+  add_checks(b, r, c, rtl, row);
+  return b;
+}
 
 }  // namespace
 
 BuiltUnit build_softmax_fp32_unit(const UnitRequest& r) {
-  check_request("softmax-fp32", r);
-  Fp32SoftmaxConfig c;
-  c.max_n = max_n_of(r);
-  c.pipeline = r.output_register;  // --combinational: PIPE = 0
-  const std::string rtl = find_rtl_dir(r.rtl_dir);
-  BuiltUnit b;
-  b.kind = "softmax-fp32";
-  b.description = fmt::format(
-      "reference: FP32 softmax unit (rtl/softmax_fp32.v: FP32 exp by range reduction + degree-5 polynomial, Newton "
-      "reciprocal), int8 in at 2^-4, uint8 out at 2^-8, rows up to {}, {}",
-      c.max_n, c.pipeline ? "one FP32 operation per pipeline stage" : "combinational element pipeline");
-  b.unit = fp32_softmax_unit(c, rtl);
-  b.elements_per_cycle = 1;
-  const uint64_t seed = r.seed;
-  const int rows = random_rows(r);
-  b.verify = [c, rtl, seed, rows](const VerilogUnit& u, const SimOptions& o) {
-    const StreamCheck chk = softmax_stream_check(
-        [c](const int8_t* q, uint8_t* out, size_t n) { fp32_softmax_row(c, q, out, n); },
-        reference_check_rows(c.max_n, rows, seed));
-    return simulate_stream(u, false, chk, rtl, o, unsigned(seed));
-  };
-  b.error = [] {
-    Fp32SoftmaxConfig m;
-    m.max_n = kOpsMaxN;
-    return softmax_error([m](const int8_t* q, uint8_t* out, size_t n) { fp32_softmax_row(m, q, out, n); }, m.in_frac,
-                         m.out_frac);
-  };
-  return b;
+  return reference_kind(
+      "softmax-fp32", r, &fp32_softmax_unit, &fp32_softmax_row,
+      fmt::format(
+          "reference: FP32 softmax unit (rtl/softmax_fp32.v: FP32 exp by range reduction + degree-5 "
+          "polynomial, Newton reciprocal), int8 in at 2^-4, uint8 out at 2^-8, {}",
+          r.output_register ? "one FP32 operation per pipeline stage" : "combinational element pipeline"));
 }
 
 BuiltUnit build_layernorm_fp32_unit(const UnitRequest& r) {
-  check_request("layernorm-fp32", r);
-  Fp32LayerNormConfig c;
-  c.max_n = max_n_of(r);
-  c.pipeline = r.output_register;  // --combinational: PIPE = 0
-  const std::string rtl = find_rtl_dir(r.rtl_dir);
-  BuiltUnit b;
-  b.kind = "layernorm-fp32";
-  b.description = fmt::format(
-      "reference: FP32 LayerNorm unit (rtl/layernorm_fp32.v: one-pass FP32 mean/variance, Newton 1/n and rsqrt), "
-      "int8 x at 2^-4, gamma at 2^-6, int32 beta and int8 y at 2^-4, eps 1e-5, rows up to {}",
-      c.max_n);
-  b.unit = fp32_layernorm_unit(c, rtl);
-  b.elements_per_cycle = 1;
-  const uint64_t seed = r.seed;
-  const int rows = random_rows(r);
-  b.verify = [c, rtl, seed, rows](const VerilogUnit& u, const SimOptions& o) {
-    const StreamCheck chk = layernorm_stream_check(
-        [c](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out, size_t n) {
-          fp32_layernorm_row(c, q, g, be, out, n);
-        },
-        c.gamma_frac, c.out_frac, reference_check_rows(c.max_n, rows, seed), seed);
-    return simulate_stream(u, true, chk, rtl, o, unsigned(seed));
-  };
-  b.error = [] {
-    Fp32LayerNormConfig m;
-    m.max_n = kOpsMaxN;
-    return layernorm_error(
-        [m](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out, size_t n) {
-          fp32_layernorm_row(m, q, g, be, out, n);
-        },
-        m.in_frac, m.gamma_frac, m.out_frac, double(m.eps));
-  };
-  return b;
+  return reference_kind(
+      "layernorm-fp32", r, &fp32_layernorm_unit, &fp32_layernorm_row,
+      "reference: FP32 LayerNorm unit (rtl/layernorm_fp32.v: one-pass FP32 mean/variance, Newton "
+      "1/n and rsqrt), int8 x at 2^-4, gamma at 2^-6, int32 beta and int8 y at 2^-4, eps 1e-5");
 }
 
 BuiltUnit build_softmax_ibert_unit(const UnitRequest& r) {
-  check_request("softmax-ibert", r);
-  IbertSoftmaxConfig c;
-  c.max_n = max_n_of(r);
-  c.pipeline = r.output_register;  // --combinational: PIPE = 0
-  const std::string rtl = find_rtl_dir(r.rtl_dir);
-  BuiltUnit b;
-  b.kind = "softmax-ibert";
-  b.description = fmt::format(
-      "reference: I-BERT-style integer softmax unit (rtl/softmax_ibert.v: second-order polynomial exp with ln2 range "
-      "reduction, one integer division per element; gqalut::ibert), int8 in at 2^-4, uint8 out, rows up to {}",
-      c.max_n);
-  b.unit = ibert_softmax_unit(c, rtl);
-  b.elements_per_cycle = 1;
-  const uint64_t seed = r.seed;
-  const int rows = random_rows(r);
-  b.verify = [c, rtl, seed, rows](const VerilogUnit& u, const SimOptions& o) {
-    const StreamCheck chk = softmax_stream_check(
-        [c](const int8_t* q, uint8_t* out, size_t n) { ibert_softmax_row(c, q, out, n); },
-        reference_check_rows(c.max_n, rows, seed));
-    return simulate_stream(u, false, chk, rtl, o, unsigned(seed));
-  };
-  b.error = [] {
-    IbertSoftmaxConfig m;
-    m.max_n = kOpsMaxN;
-    return softmax_error([m](const int8_t* q, uint8_t* out, size_t n) { ibert_softmax_row(m, q, out, n); }, m.in_frac,
-                         m.out_frac);
-  };
-  return b;
+  return reference_kind(
+      "softmax-ibert", r, &ibert_softmax_unit, &ibert_softmax_row,
+      "reference: I-BERT-style integer softmax unit (rtl/softmax_ibert.v: second-order polynomial "
+      "exp with ln2 range reduction, one integer division per element; gqalut::ibert), int8 in at "
+      "2^-4, uint8 out");
 }
 
 BuiltUnit build_layernorm_ibert_unit(const UnitRequest& r) {
-  check_request("layernorm-ibert", r);
-  IbertLayerNormConfig c;
-  c.max_n = max_n_of(r);
-  c.pipeline = r.output_register;  // --combinational: PIPE = 0
-  const std::string rtl = find_rtl_dir(r.rtl_dir);
-  BuiltUnit b;
-  b.kind = "layernorm-ibert";
-  b.description = fmt::format(
-      "reference: I-BERT-style integer LayerNorm unit (rtl/layernorm_ibert.v: integer variance, integer square root, "
-      "one integer division per element; gqalut::ibert), same ports as layernorm-fp32, rows up to {}",
-      c.max_n);
-  b.unit = ibert_layernorm_unit(c, rtl);
-  b.elements_per_cycle = 1;
-  const uint64_t seed = r.seed;
-  const int rows = random_rows(r);
-  b.verify = [c, rtl, seed, rows](const VerilogUnit& u, const SimOptions& o) {
-    const StreamCheck chk = layernorm_stream_check(
-        [c](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out, size_t n) {
-          ibert_layernorm_row(c, q, g, be, out, n);
-        },
-        c.gamma_frac, c.out_frac, reference_check_rows(c.max_n, rows, seed), seed);
-    return simulate_stream(u, true, chk, rtl, o, unsigned(seed));
-  };
-  b.error = [] {
-    IbertLayerNormConfig m;
-    m.max_n = kOpsMaxN;
-    return layernorm_error(
-        [m](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out, size_t n) {
-          ibert_layernorm_row(m, q, g, be, out, n);
-        },
-        m.in_frac, m.gamma_frac, m.out_frac, m.eps);
-  };
-  return b;
+  return reference_kind(
+      "layernorm-ibert", r, &ibert_layernorm_unit, &ibert_layernorm_row,
+      "reference: I-BERT-style integer LayerNorm unit (rtl/layernorm_ibert.v: integer variance, "
+      "integer square root, one integer division per element; gqalut::ibert), same ports as "
+      "layernorm-fp32");
 }
 
 }  // namespace gqalut::hw

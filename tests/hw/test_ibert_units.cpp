@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,42 +18,21 @@
 #include "gqalut/hw/sim.hpp"
 #include "gqalut/ibert.hpp"
 #include "gqalut/intops_measure.hpp"
+#include "hw_test_util.hpp"
 
 namespace gqalut {
 namespace {
 
-const std::string kRtl = GQALUT_RTL_DIR;
+using hw::test::kRtl;
+using hw::test::scaled;
 constexpr uint32_t kSeed = 20261204;
 __extension__ typedef unsigned __int128 u128;
-const bool kFull = std::getenv("GQALUT_HW_FULL") != nullptr;
-int scaled(int reduced, int full) { return kFull ? full : reduced; }
-
-hw::SimOptions sim_options(const std::string& name) {
-  hw::SimOptions o;
-  o.iverilog = GQALUT_IVERILOG;
-  o.vvp = GQALUT_VVP;
-  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/" + name;
-  return o;
-}
-
-hw::LintResult lint(const hw::VerilogUnit& u, const std::string& name) {
-  hw::LintOptions o;
-  o.verilator = GQALUT_VERILATOR;
-  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/" + name;
-  return hw::lint(u, o);
-}
 
 // Rows holding every int8 code (every EXP-stage input u = M - q in [0, 255] occurs), the edge rows
 // (length 1, the maximum length all equal / all -128, one spike, the largest and a tiny variance)
 // and random rows of lengths 1..max_n: hw::reference_check_rows.
 std::vector<std::vector<int8_t>> rows_for(int max_n, int random_rows, std::mt19937_64& rng) {
   return hw::reference_check_rows(max_n, random_rows, rng());
-}
-
-size_t count(const std::vector<std::vector<int8_t>>& rows) {
-  size_t n = 0;
-  for (const auto& r : rows) n += r.size();
-  return n;
 }
 
 // ------------------------------------------------------------------ softmax
@@ -77,7 +55,7 @@ TEST_P(IbertSoftmax, MatchesLibraryIbertBitExact) {
   const hw::VerilogUnit u = hw::ibert_softmax_unit(c, kRtl);
   const std::string tag =
       fmt::format("softmax_ibert_i{}_o{}_n{}_w{}_p{}", p.in_frac, p.out_frac, p.max_n, p.work_frac, p.pipe);
-  const hw::LintResult l = lint(u, "lint_" + tag);
+  const hw::LintResult l = hw::test::lint_unit(u, "lint_" + tag);
   EXPECT_TRUE(l.clean()) << l.log;
   std::mt19937_64 rng(kSeed + uint32_t(p.in_frac));
   hw::StreamCheck chk;
@@ -88,13 +66,7 @@ TEST_P(IbertSoftmax, MatchesLibraryIbertBitExact) {
     ibert::softmax_row(sm, row.data(), out.data(), row.size());  // the expected values: the library's I-BERT
     chk.expected.emplace_back(out.begin(), out.end());
   }
-  for (bool stall : {true, false}) {
-    if (!stall && !p.pipe && !kFull) continue;
-    const hw::SimResult r = hw::simulate_stream(u, false, chk, kRtl, sim_options(fmt::format("{}_s{}", tag, stall)),
-                                                kSeed, stall);
-    EXPECT_TRUE(r.passed()) << r.summary() << "\n" << r.compile_log << r.log;
-    EXPECT_EQ(r.checks, (long long)count(chk.q));
-  }
+  hw::test::expect_stream_passes(u, false, chk, tag, kSeed, p.pipe || hw::test::full());
 }
 
 INSTANTIATE_TEST_SUITE_P(Scales, IbertSoftmax,
@@ -144,7 +116,7 @@ TEST_P(IbertLayerNorm, MatchesLibraryIbertBitExact) {
   const hw::VerilogUnit u = hw::ibert_layernorm_unit(c, kRtl);
   const std::string tag =
       fmt::format("layernorm_ibert_i{}_g{}_o{}_n{}_p{}", p.in_frac, p.gamma_frac, p.out_frac, p.max_n, p.pipe);
-  const hw::LintResult l = lint(u, "lint_" + tag);
+  const hw::LintResult l = hw::test::lint_unit(u, "lint_" + tag);
   EXPECT_TRUE(l.clean()) << l.log;
   std::mt19937_64 rng(kSeed + 100 + uint32_t(p.in_frac));
   hw::StreamCheck chk;
@@ -167,13 +139,7 @@ TEST_P(IbertLayerNorm, MatchesLibraryIbertBitExact) {
     chk.beta.push_back(beta);
     chk.expected.emplace_back(out.begin(), out.end());
   }
-  for (bool stall : {true, false}) {
-    if (!stall && !p.pipe && !kFull) continue;
-    const hw::SimResult r = hw::simulate_stream(u, true, chk, kRtl, sim_options(fmt::format("{}_s{}", tag, stall)),
-                                                kSeed, stall);
-    EXPECT_TRUE(r.passed()) << r.summary() << "\n" << r.compile_log << r.log;
-    EXPECT_EQ(r.checks, (long long)count(chk.q));
-  }
+  hw::test::expect_stream_passes(u, true, chk, tag, kSeed, p.pipe || hw::test::full());
 }
 
 INSTANTIATE_TEST_SUITE_P(Scales, IbertLayerNorm,
@@ -247,23 +213,7 @@ TEST(IbertUnits, ErrorOnOpsRows) {
 }
 
 // The registry's kinds (src/hw/units.def): build, verify in their own testbench, measure.
-TEST(IbertUnits, RegistryKinds) {
-  for (const char* kind : {"softmax-ibert", "layernorm-ibert"}) {
-    hw::UnitRequest r;
-    r.max_n = 16;
-    r.rtl_dir = kRtl;
-    const hw::BuiltUnit b = hw::build_unit(kind, r);
-    EXPECT_EQ(b.kind, kind);
-    EXPECT_EQ(b.elements_per_cycle, 1);
-    const hw::SimResult s = b.simulate(sim_options(std::string("registry_") + kind));
-    EXPECT_TRUE(s.passed()) << kind << ": " << s.summary() << "\n" << s.log;
-    EXPECT_GT(s.checks, 256);
-    ASSERT_TRUE(bool(b.error));
-    hw::UnitRequest lanes = r;
-    lanes.lanes = 4;
-    EXPECT_THROW(hw::build_unit(kind, lanes), std::invalid_argument);
-  }
-}
+TEST(IbertUnits, RegistryKinds) { hw::test::expect_reference_kinds_build({"softmax-ibert", "layernorm-ibert"}); }
 
 }  // namespace
 }  // namespace gqalut

@@ -5,7 +5,6 @@
 // own accuracy against double precision, and the error on the rows of `gqalut ops`.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -19,6 +18,7 @@
 #include "gqalut/hw/registry.hpp"
 #include "gqalut/hw/sim.hpp"
 #include "gqalut/intops_measure.hpp"
+#include "hw_test_util.hpp"
 #include "rtl/models.hpp"
 
 namespace gqalut {
@@ -27,27 +27,14 @@ namespace {
 using hw::fp32ref::from_int;
 using rtl::bits_of;
 using rtl::float_of;
-const std::string kRtl = GQALUT_RTL_DIR;
+using hw::test::kRtl;
+using hw::test::lint_unit;
+using hw::test::scaled;
+using hw::test::sim_options;
 constexpr uint32_t kSeed = 20261203;
 const float kInf = std::numeric_limits<float>::infinity();
 // GQALUT_HW_FULL=1: the larger random sets (the reduced default keeps the suite well under a minute).
-const bool kFull = std::getenv("GQALUT_HW_FULL") != nullptr;
-int scaled(int reduced, int full) { return kFull ? full : reduced; }
-
-hw::SimOptions sim_options(const std::string& name) {
-  hw::SimOptions o;
-  o.iverilog = GQALUT_IVERILOG;
-  o.vvp = GQALUT_VVP;
-  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/" + name;
-  return o;
-}
-
-hw::LintResult lint(const hw::VerilogUnit& u, const std::string& name) {
-  hw::LintOptions o;
-  o.verilator = GQALUT_VERILATOR;
-  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/" + name;
-  return hw::lint(u, o);
-}
+const bool kFull = hw::test::full();
 
 // ------------------------------------------------------------------ blocks (tb_fp32_ops.v)
 const std::vector<std::string> kBlocks = {"ref_pipe.v", "fp32_add.v", "fp32_mul.v", "fp32_cvt.v", "fp32_exp.v", "fp32_newton.v"};
@@ -72,16 +59,11 @@ TEST(Fp32Blocks, LintClean) {
   std::vector<std::string> paths;
   for (const auto& f : kBlocks) paths.push_back(kRtl + "/" + f);
   for (const char* top : {"fp32_exp", "fp32_recip_unit", "fp32_rsqrt_unit"}) {
-    hw::LintResult l = lint(hw::read_unit(top, paths), std::string("lint_") + top);
+    hw::LintResult l = lint_unit(hw::read_unit(top, paths), std::string("lint_") + top);
     EXPECT_TRUE(l.clean()) << top << ": " << l.log;
   }
-  hw::LintResult l0 = [&] {
-    hw::LintOptions o;
-    o.verilator = GQALUT_VERILATOR;
-    o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/lint_fp32_exp_comb";
-    o.flags = {"-GPIPE=0"};
-    return hw::lint(hw::read_unit("fp32_exp", paths), o);
-  }();
+  hw::LintResult l0 =
+      hw::lint(hw::read_unit("fp32_exp", paths), hw::test::lint_options("lint_fp32_exp_comb", {"-GPIPE=0"}));
   EXPECT_TRUE(l0.clean()) << l0.log;
 }
 
@@ -249,7 +231,7 @@ TEST_P(Fp32Softmax, MatchesModelBitExact) {
   c.max_n = pipe ? 64 : 16;  // the combinational build simulates slowly: short rows
   c.pipeline = pipe;
   hw::VerilogUnit u = hw::fp32_softmax_unit(c, kRtl);
-  hw::LintResult l = lint(u, fmt::format("lint_softmax_fp32_p{}", pipe));
+  hw::LintResult l = lint_unit(u, fmt::format("lint_softmax_fp32_p{}", pipe));
   EXPECT_TRUE(l.clean()) << l.log;
   std::mt19937_64 rng(kSeed + pipe);
   hw::StreamCheck chk;
@@ -259,16 +241,8 @@ TEST_P(Fp32Softmax, MatchesModelBitExact) {
     hw::fp32_softmax_row(c, row.data(), out.data(), row.size());
     chk.expected.emplace_back(out.begin(), out.end());
   }
-  size_t n_out = 0;
-  for (const auto& r : chk.q) n_out += r.size();
   // With random valid/ready gaps, then at full rate.
-  for (bool stall : {true, false}) {
-    if (!pipe && !stall && !kFull) continue;
-    hw::SimResult r = hw::simulate_stream(u, false, chk, kRtl, sim_options(fmt::format("softmax_fp32_p{}_s{}", pipe, stall)),
-                                          kSeed, stall);
-    EXPECT_TRUE(r.passed()) << r.summary() << "\n" << r.compile_log << r.log;
-    EXPECT_EQ(r.checks, (long long)n_out);
-  }
+  hw::test::expect_stream_passes(u, false, chk, fmt::format("softmax_fp32_p{}", pipe), kSeed, pipe || kFull);
 }
 
 TEST_P(Fp32Softmax, OtherScales) {
@@ -327,20 +301,12 @@ TEST_P(Fp32LayerNorm, MatchesModelBitExact) {
   c.max_n = pipe ? 64 : 32;
   c.pipeline = pipe;
   hw::VerilogUnit u = hw::fp32_layernorm_unit(c, kRtl);
-  hw::LintResult l = lint(u, fmt::format("lint_layernorm_fp32_p{}", pipe));
+  hw::LintResult l = lint_unit(u, fmt::format("lint_layernorm_fp32_p{}", pipe));
   EXPECT_TRUE(l.clean()) << l.log;
   std::mt19937_64 rng(kSeed + 20 + pipe);
   hw::StreamCheck chk =
       layernorm_check(c, edge_and_random_rows(c.max_n, pipe ? scaled(15, 1000) : scaled(8, 200), rng), rng);
-  size_t n_out = 0;
-  for (const auto& r : chk.q) n_out += r.size();
-  for (bool stall : {true, false}) {
-    if (!pipe && !stall && !kFull) continue;
-    hw::SimResult r = hw::simulate_stream(u, true, chk, kRtl,
-                                          sim_options(fmt::format("layernorm_fp32_p{}_s{}", pipe, stall)), kSeed, stall);
-    EXPECT_TRUE(r.passed()) << r.summary() << "\n" << r.compile_log << r.log;
-    EXPECT_EQ(r.checks, (long long)n_out);
-  }
+  hw::test::expect_stream_passes(u, true, chk, fmt::format("layernorm_fp32_p{}", pipe), kSeed, pipe || kFull);
 }
 
 TEST_P(Fp32LayerNorm, OtherScalesAndEps) {
@@ -431,23 +397,7 @@ TEST(Fp32Units, ErrorOnOpsRows) {
 }
 
 // The registry's kinds (src/hw/units.def): build, verify in their own testbench, measure.
-TEST(Fp32Units, RegistryKinds) {
-  for (const char* kind : {"softmax-fp32", "layernorm-fp32"}) {
-    hw::UnitRequest r;
-    r.max_n = 16;
-    r.rtl_dir = kRtl;
-    const hw::BuiltUnit b = hw::build_unit(kind, r);
-    EXPECT_EQ(b.kind, kind);
-    EXPECT_EQ(b.elements_per_cycle, 1);
-    const hw::SimResult s = b.simulate(sim_options(std::string("registry_") + kind));
-    EXPECT_TRUE(s.passed()) << kind << ": " << s.summary() << "\n" << s.log;
-    EXPECT_GT(s.checks, 256);
-    ASSERT_TRUE(bool(b.error));
-    hw::UnitRequest lanes = r;
-    lanes.lanes = 4;
-    EXPECT_THROW(hw::build_unit(kind, lanes), std::invalid_argument);
-  }
-}
+TEST(Fp32Units, RegistryKinds) { hw::test::expect_reference_kinds_build({"softmax-fp32", "layernorm-fp32"}); }
 
 }  // namespace
 }  // namespace gqalut

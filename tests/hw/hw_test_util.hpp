@@ -1,0 +1,99 @@
+// Helpers shared by the hardware-layer tests: this build's iverilog/vvp/verilator working in a
+// folder of the build tree named after the check, the GQALUT_HW_FULL switch, the testbenches'
+// cycle count, and the reference units' stream checks (gqalut/hw/reference_units.hpp).
+#pragma once
+
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "gqalut/hw/reference_units.hpp"
+#include "gqalut/hw/registry.hpp"
+#include "gqalut/hw/sim.hpp"
+
+namespace gqalut::hw::test {
+
+// The source tree's rtl/ (the hand-written units).
+inline const std::string kRtl = GQALUT_RTL_DIR;
+
+// GQALUT_HW_FULL=1 asks for the full check sets (the reduced default keeps the suite short).
+inline bool full() {
+  const char* f = std::getenv("GQALUT_HW_FULL");
+  return f != nullptr && std::string(f) == "1";
+}
+inline int scaled(int reduced, int full_count) { return full() ? full_count : reduced; }
+
+// Simulation and lint with this build's tools, in <build>/tests/hw/work/<name>.
+inline SimOptions sim_options(const std::string& name, double timeout_s = 600) {
+  SimOptions o;
+  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/" + name;
+  o.iverilog = GQALUT_IVERILOG;
+  o.vvp = GQALUT_VVP;
+  o.timeout_s = timeout_s;
+  return o;
+}
+inline LintOptions lint_options(const std::string& name, std::vector<std::string> flags = {}) {
+  LintOptions o;
+  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/" + name;
+  o.verilator = GQALUT_VERILATOR;
+  o.flags = std::move(flags);
+  return o;
+}
+inline LintResult lint_unit(const VerilogUnit& u, const std::string& name) {
+  return lint(u, lint_options(name));
+}
+
+// The count of a testbench's "CYCLES: <c>" line; -1 without one.
+inline long long cycles_of(const std::string& log) {
+  const size_t at = log.find("CYCLES: ");
+  return at == std::string::npos ? -1 : std::stoll(log.substr(at + 8));
+}
+
+inline size_t elements(const std::vector<std::vector<int8_t>>& rows) {
+  size_t n = 0;
+  for (const auto& r : rows) n += r.size();
+  return n;
+}
+
+// A reference unit through its stream testbench (rtl/tb_*_ref.v), with random valid/ready gaps
+// and, unless skipped (slow combinational builds outside the full run), at full rate: every
+// output checked. `tag` names the work folders.
+inline void expect_stream_passes(const VerilogUnit& u, bool layernorm, const StreamCheck& chk,
+                                 const std::string& tag, unsigned seed, bool full_rate = true) {
+  for (bool stall : {true, false}) {
+    if (!stall && !full_rate) continue;
+    const SimResult r =
+        simulate_stream(u, layernorm, chk, kRtl, sim_options(fmt::format("{}_s{}", tag, stall)), seed, stall);
+    EXPECT_TRUE(r.passed()) << tag << ": " << r.summary() << "\n" << r.compile_log << r.log;
+    EXPECT_EQ(r.checks, (long long)elements(chk.q)) << tag;
+  }
+}
+
+// The registry's reference kinds: build at max_n 16, pass their own testbench, have an error
+// measurement, refuse more than one lane.
+inline void expect_reference_kinds_build(std::initializer_list<const char*> kinds) {
+  for (const char* kind : kinds) {
+    UnitRequest r;
+    r.max_n = 16;
+    r.rtl_dir = kRtl;
+    const BuiltUnit b = build_unit(kind, r);
+    EXPECT_EQ(b.kind, kind);
+    // One row at a time, phases one after another: below one element per cycle
+    // (test_reference_timing.cpp checks the figure against simulation).
+    EXPECT_GT(b.elements_per_cycle, 0);
+    EXPECT_LT(b.elements_per_cycle, 1);
+    const SimResult s = b.simulate(sim_options(std::string("registry_") + kind));
+    EXPECT_TRUE(s.passed()) << kind << ": " << s.summary() << "\n" << s.log;
+    EXPECT_GT(s.checks, 256);
+    ASSERT_TRUE(bool(b.error));
+    UnitRequest lanes = r;
+    lanes.lanes = 4;
+    EXPECT_THROW(build_unit(kind, lanes), std::invalid_argument);
+  }
+}
+
+}  // namespace gqalut::hw::test

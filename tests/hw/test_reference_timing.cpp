@@ -1,0 +1,74 @@
+// The reference units' throughput (issue 16): the registry's elements_per_cycle of softmax-fp32,
+// layernorm-fp32, softmax-ibert and layernorm-ibert is max_n over the back-to-back row interval at
+// max_n that the RTL headers document. Here the stream testbench counts the cycles of rows of
+// max_n run back to back at full rate, for both pipeline settings and buffers of 1, 3 and 4
+// address bits (the I-BERT LayerNorm's square root and divider grow with them).
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "hw_test_util.hpp"
+
+namespace gqalut::hw {
+namespace {
+
+using test::cycles_of;
+using test::kRtl;
+
+// The expected outputs of `rows` from the model of `kind` at the request's configuration.
+StreamCheck check_for(const std::string& kind, const UnitRequest& r, std::vector<std::vector<int8_t>> rows) {
+  if (kind == "softmax-fp32" || kind == "softmax-ibert") {
+    Fp32SoftmaxConfig f;
+    IbertSoftmaxConfig i;
+    f.max_n = i.max_n = r.max_n;
+    f.pipeline = i.pipeline = r.output_register;
+    if (kind == "softmax-fp32")
+      return softmax_stream_check(
+          [f](const int8_t* q, uint8_t* out, size_t n) { fp32_softmax_row(f, q, out, n); }, std::move(rows));
+    return softmax_stream_check(
+        [i](const int8_t* q, uint8_t* out, size_t n) { ibert_softmax_row(i, q, out, n); }, std::move(rows));
+  }
+  Fp32LayerNormConfig f;
+  IbertLayerNormConfig i;
+  f.max_n = i.max_n = r.max_n;
+  f.pipeline = i.pipeline = r.output_register;
+  if (kind == "layernorm-fp32")
+    return layernorm_stream_check([f](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out,
+                                      size_t n) { fp32_layernorm_row(f, q, g, b, out, n); },
+                                  f.gamma_frac, f.out_frac, std::move(rows), 7);
+  return layernorm_stream_check([i](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out,
+                                    size_t n) { ibert_layernorm_row(i, q, g, b, out, n); },
+                                i.gamma_frac, i.out_frac, std::move(rows), 7);
+}
+
+TEST(ReferenceTiming, BackToBackRowsTakeTheRegistrysInterval) {
+  constexpr int kRows = 3;
+  for (const char* kind : {"softmax-fp32", "layernorm-fp32", "softmax-ibert", "layernorm-ibert"})
+    for (bool pipe : {true, false})
+      for (int max_n : {2, 5, 16}) {
+        UnitRequest r;
+        r.max_n = max_n;
+        r.output_register = pipe;
+        r.rtl_dir = kRtl;
+        const BuiltUnit b = build_unit(kind, r);
+        const double interval = double(max_n) / b.elements_per_cycle;
+        const std::string tag = fmt::format("timing_{}_n{}_p{}", kind, max_n, pipe);
+        ASSERT_NEAR(interval, std::round(interval), 1e-9) << tag;
+        std::vector<std::vector<int8_t>> rows(kRows, std::vector<int8_t>(size_t(max_n)));
+        for (int k = 0; k < kRows; ++k)
+          for (int j = 0; j < max_n; ++j) rows[size_t(k)][size_t(j)] = int8_t((37 * j + 91 * k) % 256 - 128);
+        const bool layernorm = std::string(kind).rfind("layernorm", 0) == 0;
+        const SimResult s = simulate_stream(b.unit, layernorm, check_for(kind, r, rows), kRtl,
+                                            test::sim_options(tag), 1, /*stall=*/false);
+        ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
+        // The testbench counts from the first cycle out of reset, when the first input is
+        // accepted, to the cycle the last output leaves: the rows' intervals, summed.
+        EXPECT_EQ(cycles_of(s.log), kRows * std::llround(interval)) << tag;
+      }
+}
+
+}  // namespace
+}  // namespace gqalut::hw
