@@ -264,6 +264,7 @@ std::string SynthFlow::key(const Design& d) const {
   // The tools' versions matter, not their paths.
   std::string all = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n", kFlowVersion, liberty_hash_, yosys_version_, timing_,
                                 sta_version_, d.top, d.chparam);
+  if (buffering_) all += "buffering\n";  // absent when off: the entries of earlier runs stay valid
   for (const auto& p : d.idle_inputs) all += fmt::format("idle {}\n", p);
   for (const auto& s : d.sources) all += fmt::format("{}\n{}", s.size(), s);
   return hash_hex(all);
@@ -313,12 +314,16 @@ SynthResult SynthFlow::synth(const Design& d) const {
   script += fmt::format(
       "synth -top {top} -flatten\n"
       "dfflibmap -liberty {lib}\n"
-      // yosys' default ABC script for -liberty, plus the timing report.
-      "abc -liberty {lib} -script +strash;&get,-n;&fraig,-x;&put;scorr;dc2;dretime;strash;&get,-n;&dch,-f;&nf;&put;"
+      // yosys' default ABC script for -liberty (or, buffered, the one it uses with a delay
+      // target: buffers and gate sizing against the clock), plus the timing report.
+      "abc -liberty {lib} -script +strash;&get,-n;&fraig,-x;&put;scorr;dc2;dretime;strash;&get,-n;&dch,-f;{map}"
       "topo;stime,-p\n"
       "opt_clean\n"
       "tee -q -o {stat} stat -liberty {lib}\n",
-      fmt::arg("top", d.top), fmt::arg("lib", lib), fmt::arg("stat", (work / "stat.txt").string()));
+      fmt::arg("top", d.top), fmt::arg("lib", lib), fmt::arg("stat", (work / "stat.txt").string()),
+      fmt::arg("map", buffering_ ? fmt::format("&nf,-D,{0};&put;buffer,-p;upsize,-D,{0};dnsize,-D,{0};",
+                                               int(kClockNs * 1000))
+                                 : std::string("&nf;&put;")));
   // For OpenSTA 2.0, whose reader rejects assignments to concatenations: -purge drops the
   // internal aliases, -simple-lhs writes the rest one wire at a time.
   const fs::path netlist = work / "netlist.v";

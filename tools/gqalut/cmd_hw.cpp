@@ -59,7 +59,7 @@ hw::BuiltUnit build(const UnitArgs& u) {
 
 struct FlowArgs {
   std::string cache_dir, liberty, timing = "auto";
-  bool no_fetch = false;
+  bool no_fetch = false, buffer_nets = false;
 };
 
 void add_flow_options(CLI::App& cmd, FlowArgs& f) {
@@ -68,6 +68,9 @@ void add_flow_options(CLI::App& cmd, FlowArgs& f) {
   cmd.add_option("--timing", f.timing, "Critical path: auto (OpenSTA if found) | opensta (required) | abc")
       ->capture_default_str();
   cmd.add_flag("--no-fetch", f.no_fetch, "Never run apt-get download for the Liberty file");
+  cmd.add_flag("--buffer-nets", f.buffer_nets,
+               "Timing-driven mapping: buffer trees on high-fanout nets and gate sizing against the 10 ns clock\n"
+               "(what makes the critical path and power of row-buffered units meaningful; a few % more area)");
 }
 
 // The flow, or one line saying why there is none (exit 2): these commands exist to synthesise.
@@ -82,6 +85,7 @@ hw::SynthFlow flow_of(const FlowArgs& f) {
   if (t == hw::TimingChoice::opensta && !flow.timing_note().empty())
     throw std::invalid_argument("--timing opensta: " + flow.timing_note());
   if (!flow.available()) throw std::invalid_argument("synthesis is not available: " + flow.why());
+  flow.set_buffering(f.buffer_nets);
   if (!flow.timing_note().empty())
     fmt::print(stderr, "gqalut: note: critical paths are ABC's estimate and there is no power figure: {}\n",
                flow.timing_note());
@@ -225,7 +229,8 @@ void run_synthesize(const SynthesizeArgs& a) {
   if (a.as_json) {
     json j = {{"kind", b.kind}, {"description", b.description}, {"top", b.unit.top},
               {"elements_per_cycle", b.elements_per_cycle}, {"liberty", flow.liberty()},
-              {"timing_tool", flow.timing_tool()}, {"clock_ns", hw::SynthFlow::kClockNs}};
+              {"timing_tool", flow.timing_tool()}, {"clock_ns", hw::SynthFlow::kClockNs},
+              {"buffer_nets", flow.buffering()}};
     j["synthesis"] = synth_json(r);
     j["area_per_element_per_cycle_um2"] = r.area_um2 / b.elements_per_cycle;
     std::cout << j.dump(2) << "\n";
@@ -402,14 +407,15 @@ void run_report(const ReportArgs& a) {
     jr.push_back(j);
   }
   const std::string header = fmt::format(
-      "{}, {} ({}), synth -flatten; dfflibmap; abc; stat -liberty. Critical path: {}. Power: {}.\n",
-      flow.yosys_version(), fs::path(flow.liberty()).filename().string(), flow.liberty(), flow.timing_tool(),
+      "{}, {} ({}), synth -flatten; dfflibmap; abc{}; stat -liberty. Critical path: {}. Power: {}.\n",
+      flow.yosys_version(), fs::path(flow.liberty()).filename().string(), flow.liberty(),
+      flow.buffering() ? " (timing-driven: buffer trees, gate sizing)" : "", flow.timing_tool(),
       flow.timing() == "opensta"
           ? fmt::format("OpenSTA vectorless (inputs 0.5 toggles/cycle, table write port idle), clock {:g} ns",
                         hw::SynthFlow::kClockNs)
           : std::string("n/a without OpenSTA"));
   if (a.as_json) {
-    json out = {{"set", a.set}, {"liberty", flow.liberty()}, {"timing", flow.timing()},
+    json out = {{"set", a.set}, {"liberty", flow.liberty()}, {"timing", flow.timing()}, {"buffer_nets", flow.buffering()},
                 {"timing_tool", flow.timing_tool()}, {"clock_ns", hw::SynthFlow::kClockNs}, {"rows", jr}};
     out["missing_kinds"] = missing;
     if (a.budget) out["budget"] = {{"max_lsb", *a.budget}, {"cheapest", best->item.label}, {"area_um2", best->synth.area_um2}};
@@ -475,6 +481,7 @@ void run_op_unit(const OpUnitArgs& a) {
     if (!a.as_json) fmt::print("error: max {:.3f} LSB, mean {:.4f} LSB ({})\n", e.max_lsb, e.mean_lsb, e.on);
   } else {
     const hw::SynthFlow flow = flow_of(a.f);
+    out["buffer_nets"] = flow.buffering();
     Progress progress("hw " + a.op);
     ProgressFn tick = progress.callback();
     rows = hw::run_report(items, flow, 1, true, [&](int d, int t, const std::string& what) {

@@ -3,7 +3,8 @@
 // by design hash. One flow for `gqalut hw`, `gqalut sweep` and scripts/hw_report.sh.
 //
 //   read_verilog; [chparam]; synth -top T -flatten; dfflibmap -liberty LIB;
-//   abc -liberty LIB (yosys' default mapping script plus "topo; stime -p");
+//   abc -liberty LIB (yosys' default mapping script plus "topo; stime -p"; with set_buffering
+//       the timing-driven one: &nf -D 10000; buffer -p; upsize; dnsize);
 //   opt_clean; stat -liberty LIB; opt_clean -purge; write_verilog NETLIST
 //   sta: read_liberty; read_verilog NETLIST; link_design T;
 //        create_clock clk 10 ns (a virtual clock when T has no clk port);
@@ -73,6 +74,13 @@ class SynthFlow {
   const std::string& cache_dir() const { return cache_; }
   // "opensta" or "abc-estimate": the `timing` of every result of this flow.
   const std::string& timing() const { return timing_; }
+  // Timing-driven buffering (off by default, so figures stay comparable with earlier runs): ABC
+  // maps against the clock (&nf -D), inserts buffer trees on high-fanout nets (`buffer -p`) and
+  // resizes gates (`upsize`, `dnsize`), as a physical flow would. Without it a row buffer's read
+  // address drives thousands of inputs through one cell, and the critical path and power of
+  // buffered units mean nothing. Part of the cache key.
+  void set_buffering(bool on) { buffering_ = on; }
+  bool buffering() const { return buffering_; }
   // e.g. "OpenSTA 2.0.17 (/usr/bin/sta)" or "ABC stime (yosys 0.23)".
   const std::string& timing_tool() const { return timing_tool_; }
   // Why the critical path is ABC's estimate when OpenSTA was wanted (empty otherwise).
@@ -91,6 +99,7 @@ class SynthFlow {
  private:
   std::string yosys_, yosys_version_, sta_, sta_version_, liberty_, liberty_hash_, cache_, why_;
   std::string timing_ = "abc-estimate", timing_tool_, timing_note_;
+  bool buffering_ = false;
 };
 
 // The default cache folder: $GQALUT_CACHE_DIR, else $XDG_CACHE_HOME/gqalut, else
