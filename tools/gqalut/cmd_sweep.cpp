@@ -95,6 +95,30 @@ std::vector<int> parse_list(const std::string& option, const std::string& text,
   return out;
 }
 
+// Every output, and a named folder of reference units, is checked before the work (both sweeps).
+void check_outputs(const SweepArgs& a) {
+  check_output(a.csv, "--csv");
+  check_output(a.json_out, "--json");
+  check_output(a.plot, "--plot");
+  if (!a.rtl_dir.empty()) hw::find_rtl_dir(a.rtl_dir);
+}
+
+// The settings both sweeps take alike (hw::SweepSettings, hw::UnitSweepSettings): budget,
+// outputs, jobs, cache, synthesis inputs.
+template <typename Settings>
+void copy_common(const SweepArgs& a, Settings& s) {
+  s.budget = a.budget;
+  s.csv = a.csv;
+  s.json_out = a.json_out;
+  s.plot = a.plot;
+  s.jobs = a.jobs;
+  s.cache_dir = a.cache_dir;
+  s.liberty = a.liberty;
+  s.rtl_dir = a.rtl_dir;
+  s.timing = a.timing;
+  s.no_fetch = a.no_fetch;
+}
+
 // --unit softmax|layernorm: a sweep over the registry's row units (entries x lanes x
 // baked/programmable), every option checked before the work.
 void run_units(const SweepArgs& a) {
@@ -111,22 +135,10 @@ void run_units(const SweepArgs& a) {
   if (a.budget && !(std::isfinite(*a.budget) && *a.budget > 0))
     throw std::invalid_argument(fmt::format("--budget must be a positive number, got {}", *a.budget));
   if (a.jobs < 1 || a.jobs > 64) throw std::invalid_argument(fmt::format("--jobs must be in [1, 64], got {}", a.jobs));
-  check_output(a.csv, "--csv");
-  check_output(a.json_out, "--json");
-  check_output(a.plot, "--plot");
-  if (!a.rtl_dir.empty()) hw::find_rtl_dir(a.rtl_dir);
+  check_outputs(a);
   hw::find_unit_kind(a.unit);
   s.max_n = a.max_n;
-  s.budget = a.budget;
-  s.csv = a.csv;
-  s.json_out = a.json_out;
-  s.plot = a.plot;
-  s.jobs = a.jobs;
-  s.cache_dir = a.cache_dir;
-  s.liberty = a.liberty;
-  s.rtl_dir = a.rtl_dir;
-  s.timing = a.timing;
-  s.no_fetch = a.no_fetch;
+  copy_common(a, s);
   Progress progress("sweep");
   hw::run_unit_sweep(s, progress.callback(), [&] { progress.finish(); });
 }
@@ -168,11 +180,7 @@ void run(const SweepArgs& args) {
     throw std::invalid_argument(fmt::format("--budget must be a positive number, got {}", *a.budget));
   if (a.baked_scale >= 0 && std::find(scales.begin(), scales.end(), a.baked_scale) == scales.end())
     throw std::invalid_argument(fmt::format("--baked-scale {} is not one of --scales {}", a.baked_scale, a.scales));
-  // Every output, and a named folder of reference units, is checked before the work.
-  check_output(a.csv, "--csv");
-  check_output(a.json_out, "--json");
-  check_output(a.plot, "--plot");
-  if (!a.rtl_dir.empty()) hw::find_rtl_dir(a.rtl_dir);
+  check_outputs(a);
   hw::SweepSettings s;
   s.fn = fn;
   s.lo = lo;
@@ -188,18 +196,9 @@ void run(const SweepArgs& args) {
   s.split_window = a.split_window;
   s.scale_mode = a.scale_mode;
   s.judge = a.judge;
-  s.budget = a.budget;
-  s.csv = a.csv;
-  s.json_out = a.json_out;
-  s.plot = a.plot;
-  s.jobs = a.jobs;
-  s.cache_dir = a.cache_dir;
-  s.liberty = a.liberty;
-  s.rtl_dir = a.rtl_dir;
-  s.timing = a.timing;
   s.baked_scale = a.baked_scale;
   s.no_area = a.no_area;
-  s.no_fetch = a.no_fetch;
+  copy_common(a, s);
   Progress progress("sweep");
   hw::run_sweep(s, progress.callback(), [&] { progress.finish(); });
 }
