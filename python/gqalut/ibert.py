@@ -31,7 +31,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from . import _core
-from .torch import _IntSoftmaxFnBase
+from .torch import _IntLayerNormFnBase, _IntSoftmaxFnBase, _layernorm_affine
 
 if not hasattr(_core, "ibert_gelu"):  # pragma: no cover (a build without python/src/ibert_bindings.cpp)
     raise ImportError("gqalut.ibert needs the library's I-BERT bindings (gqalut._core.ibert_*), "
@@ -148,7 +148,7 @@ class IBertSoftmax(nn.Module):
         return f"dim={self.dim}, in_frac={self.in_frac}, out_frac={self.out_frac}, work_frac={self.work_frac}"
 
 
-class _LayerNormFn(torch.autograd.Function):
+class _LayerNormFn(_IntLayerNormFnBase):
     @staticmethod
     def forward(ctx, x, weight, bias, m, in_frac, gamma_frac):
         w = weight.detach() if weight is not None else torch.ones(m.size, dtype=x.dtype)
@@ -161,25 +161,9 @@ class _LayerNormFn(torch.autograd.Function):
                                     np.ascontiguousarray(bq.numpy().astype(np.int32)), in_frac, m.out_frac, gamma_frac,
                                     m.eps)
         y = torch.from_numpy(out.astype(np.float64)).to(x.dtype) * (2.0 ** -m.out_frac)
-        ctx.save_for_backward(q.to(x.dtype) * (2.0 ** -in_frac), gq.to(x.dtype) * (2.0 ** -gamma_frac),
-                              bq.to(x.dtype) * (2.0 ** -m.out_frac))
-        ctx.has_w, ctx.has_b, ctx.eps, ctx.size = weight is not None, bias is not None, m.eps, m.size
+        _IntLayerNormFnBase._save(ctx, x, weight, bias, (q, gq, bq), (in_frac, gamma_frac, m.out_frac), m.eps, m.size,
+                                  n_inputs=6)
         return y
-
-    @staticmethod
-    def backward(ctx, g):
-        xq, wq, bq = ctx.saved_tensors
-        with torch.enable_grad():
-            xr = xq.detach().requires_grad_(True)
-            wr = wq.detach().requires_grad_(ctx.has_w)
-            br = bq.detach().requires_grad_(ctx.has_b)
-            y = F.layer_norm(xr, (ctx.size,), wr, br, ctx.eps)
-            inputs = [xr] + ([wr] if ctx.has_w else []) + ([br] if ctx.has_b else [])
-            grads = list(torch.autograd.grad(y, inputs, g))
-        gx = grads.pop(0)
-        gw = grads.pop(0) if ctx.has_w else None
-        gb = grads.pop(0) if ctx.has_b else None
-        return gx, gw, gb, None, None, None
 
 
 class IBertLayerNorm(nn.Module):
@@ -204,12 +188,7 @@ class IBertLayerNorm(nn.Module):
         self.in_frac = in_frac if in_frac == "auto" else _check("in_frac", in_frac, 0, 15)
         self.gamma_frac = gamma_frac if gamma_frac == "auto" else _check("gamma_frac", gamma_frac, 0, 15)
         self.out_frac = _check("out_frac", out_frac, 0, 15)
-        if elementwise_affine:
-            self.weight = nn.Parameter(torch.ones(self.size))
-            self.bias = nn.Parameter(torch.zeros(self.size))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _layernorm_affine(self, elementwise_affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_float(x)

@@ -318,20 +318,27 @@ class IntSoftmax(nn.Module):
         return f"dim={self.dim}, in_frac={self.in_frac}, out_frac={self.out_frac}"
 
 
-class _LayerNormFn(torch.autograd.Function):
+def _layernorm_affine(m: nn.Module, elementwise_affine: bool) -> None:
+    """m.weight (ones) and m.bias (zeros) of m.size elements, as nn.LayerNorm makes them, or None."""
+    if elementwise_affine:
+        m.weight = nn.Parameter(torch.ones(m.size))
+        m.bias = nn.Parameter(torch.zeros(m.size))
+    else:
+        m.register_parameter("weight", None)
+        m.register_parameter("bias", None)
+
+
+class _IntLayerNormFnBase(torch.autograd.Function):
+    """An integer LayerNorm's autograd function (forward(ctx, x, weight, bias, settings...) in
+    subclasses, which call :meth:`_save`); backward: the float LayerNorm's gradient at the
+    quantized x, gamma and beta (gamma and beta only where the module has them)."""
+
     @staticmethod
-    def forward(ctx, x, weight, bias, module, in_frac, gamma_frac, g_codes, b_codes):
-        m = module
-        xc = x.detach().contiguous()
-        bad = ~torch.isfinite(xc)
-        xq_codes = _round_codes(xc.masked_fill(bad, 0.0), in_frac, -128, 127).to(torch.int8)
-        plan = m._plan(in_frac, gamma_frac)
-        out = _core.layernorm_s8(plan, xq_codes.numpy(), g_codes.numpy(), b_codes.numpy())
-        y = _nan_rows(torch.from_numpy(out).to(x.dtype) * (2.0 ** -m.out_frac), bad)
-        ctx.save_for_backward(xq_codes.to(x.dtype) * (2.0 ** -in_frac), g_codes.to(x.dtype) * (2.0 ** -gamma_frac),
-                              b_codes.to(x.dtype) * (2.0 ** -m.out_frac))
-        ctx.has_w, ctx.has_b, ctx.eps, ctx.size = weight is not None, bias is not None, m.eps, m.size
-        return y
+    def _save(ctx, x, weight, bias, codes, fracs, eps: float, size: int, n_inputs: int) -> None:
+        """codes: the x, gamma and beta codes; fracs: their scales' exponents; n_inputs: forward's inputs."""
+        ctx.save_for_backward(*[c.to(x.dtype) * (2.0 ** -f) for c, f in zip(codes, fracs)])
+        ctx.has_w, ctx.has_b, ctx.eps, ctx.size = weight is not None, bias is not None, eps, size
+        ctx.n_settings = n_inputs - 3
 
     @staticmethod
     def backward(ctx, g):
@@ -346,7 +353,22 @@ class _LayerNormFn(torch.autograd.Function):
         gx = grads.pop(0)
         gw = grads.pop(0) if ctx.has_w else None
         gb = grads.pop(0) if ctx.has_b else None
-        return gx, gw, gb, None, None, None, None, None
+        return (gx, gw, gb) + (None,) * ctx.n_settings
+
+
+class _LayerNormFn(_IntLayerNormFnBase):
+    @staticmethod
+    def forward(ctx, x, weight, bias, module, in_frac, gamma_frac, g_codes, b_codes):
+        m = module
+        xc = x.detach().contiguous()
+        bad = ~torch.isfinite(xc)
+        xq_codes = _round_codes(xc.masked_fill(bad, 0.0), in_frac, -128, 127).to(torch.int8)
+        plan = m._plan(in_frac, gamma_frac)
+        out = _core.layernorm_s8(plan, xq_codes.numpy(), g_codes.numpy(), b_codes.numpy())
+        y = _nan_rows(torch.from_numpy(out).to(x.dtype) * (2.0 ** -m.out_frac), bad)
+        _IntLayerNormFnBase._save(ctx, x, weight, bias, (xq_codes, g_codes, b_codes), (in_frac, gamma_frac, m.out_frac),
+                                  m.eps, m.size, n_inputs=8)
+        return y
 
 
 class IntLayerNorm(nn.Module):
@@ -396,12 +418,7 @@ class IntLayerNorm(nn.Module):
             raise TypeError(f"rsqrt_table must be a gqalut.TableSet, got {type(rsqrt_table).__name__}")
         self.rsqrt_table = rsqrt_table or recipe_table("rsqrt")
         self._plans: Dict[Tuple[int, int], object] = {}
-        if elementwise_affine:
-            self.weight = nn.Parameter(torch.ones(self.size))
-            self.bias = nn.Parameter(torch.zeros(self.size))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _layernorm_affine(self, elementwise_affine)
 
     def _plan(self, in_frac: int, gamma_frac: int):
         key = (in_frac, gamma_frac)

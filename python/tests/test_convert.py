@@ -72,7 +72,9 @@ def test_attention_with_other_key_value_sizes_and_refusals():
 
 # ---------------------------------------------------------------- torchvision's VisionTransformer
 
-def small_vit():
+def small_vit(init_tokens: bool = True):
+    """A 2-layer torchvision VisionTransformer on 32 x 32 images (seed 0), its head drawn at random;
+    init_tokens: the class token and position embedding too."""
     tv = pytest.importorskip("torchvision.models.vision_transformer", reason="python3-torchvision is not installed")
     torch.manual_seed(0)
     m = tv.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64, mlp_dim=128,
@@ -81,8 +83,9 @@ def small_vit():
         # torchvision zero-initializes the head and the class token; a trained model has neither
         # (a zero class token is a row of variance ~4e-4 whose LayerNorm no int8 scale resolves).
         nn.init.normal_(m.heads.head.weight, std=0.1)
-        nn.init.normal_(m.class_token, std=1.0)
-        nn.init.normal_(m.encoder.pos_embedding, std=0.5)
+        if init_tokens:
+            nn.init.normal_(m.class_token, std=1.0)
+            nn.init.normal_(m.encoder.pos_embedding, std=0.5)
     return m
 
 

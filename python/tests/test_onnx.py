@@ -302,12 +302,8 @@ def test_torch_exported_vision_transformer(opset, tmp_path):
     """torchvision's ViT exported by torch.onnx (decomposed LayerNorm with weights shared through
     Identity nodes before opset 17, LayerNormalization from 17; erf GELU; attention softmax):
     5 LayerNorm, 2 GELU, 2 softmax recognized; outputs equal torch's and onnxruntime-node's."""
-    tv = pytest.importorskip("torchvision.models.vision_transformer", reason="python3-torchvision is not installed")
-    torch.manual_seed(0)
-    vit = tv.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64, mlp_dim=128,
-                               num_classes=10).eval()
-    with torch.no_grad():
-        nn.init.normal_(vit.heads.head.weight, std=0.1)
+    from test_convert import small_vit
+    vit = small_vit(init_tokens=False)
     x = torch.randn(2, 3, 32, 32)
     path = tmp_path / f"vit{opset}.onnx"
     import warnings
