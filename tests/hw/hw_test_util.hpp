@@ -1,8 +1,10 @@
 // Helpers shared by the hardware-layer tests: this build's iverilog/vvp/verilator working in a
 // folder of the build tree named after the check, the GQALUT_HW_FULL switch, the testbenches'
-// cycle count, and the reference units' stream checks (gqalut/hw/reference_units.hpp).
+// cycle count, the integer row units' verification and cycle check (gqalut/hw/softmax_unit.hpp,
+// layernorm_unit.hpp) and the reference units' stream checks (gqalut/hw/reference_units.hpp).
 #pragma once
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -14,6 +16,7 @@
 #include "gqalut/hw/reference_units.hpp"
 #include "gqalut/hw/registry.hpp"
 #include "gqalut/hw/sim.hpp"
+#include "gqalut/hw/softmax_unit.hpp"
 
 namespace gqalut::hw::test {
 
@@ -51,6 +54,52 @@ inline LintResult lint_unit(const VerilogUnit& u, const std::string& name) {
 inline long long cycles_of(const std::string& log) {
   const size_t at = log.find("CYCLES: ");
   return at == std::string::npos ? -1 : std::stoll(log.substr(at + 8));
+}
+
+// An integer row unit (options `o` of SoftmaxUnitOptions / LayerNormUnitOptions) linted and run
+// through its stage and row testbenches with `rows` random rows; GQALUT_HW_FULL=1: 10^5 random
+// rows up to 256, the long lengths included. `verify(o, t, sim, lint)` is verify_softmax_unit /
+// verify_layernorm_unit with a plan; `dir` prefixes the work folders.
+template <class UnitOptions, class Verify>
+void expect_row_unit_verified(const std::string& dir, double timeout_s, UnitOptions o, long long rows,
+                              const Verify& verify) {
+  UnitTestOptions t;
+  t.random_rows = full() ? 100000 : rows;
+  if (full()) {
+    o.max_n = 256;  // the edge rows reach it
+    t.lengths = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17, 24, 31, 32, 33, 48, 64, 100, 197, 256};
+  }
+  const std::string d = full() ? dir + "_full" : dir;
+  const UnitVerification v = verify(o, t, sim_options(d, timeout_s), lint_options(d));
+  EXPECT_TRUE(v.lint.clean()) << v.lint.log;
+  EXPECT_TRUE(v.stages.passed()) << v.stages.summary() << "\n" << v.stages.compile_log << v.stages.log.substr(0, 4000);
+  EXPECT_TRUE(v.rows.passed()) << v.rows.summary() << "\n" << v.rows.compile_log << v.rows.log.substr(0, 4000);
+  std::printf("%s: %s\n", dir.c_str(), v.summary().c_str());
+}
+
+// Without stalls the rows of an integer row unit run back to back: its row testbench's cycle
+// count is the documented interval summed over the rows, plus the one cycle the testbench takes
+// to present the first beat. At 1 and 4 lanes, rows up to 32. `row_testbench(o, t)`,
+// `generate(o)` and `timing(o, n)` are the unit's (softmax_row_testbench, ... with a plan).
+template <class UnitOptions, class RowTestbench, class Generate, class Timing>
+void expect_documented_cycle_count(const std::string& dir, double timeout_s, const RowTestbench& row_testbench,
+                                   const Generate& generate, const Timing& timing) {
+  for (int lanes : {1, 4}) {
+    UnitOptions o;
+    o.max_n = 32;
+    o.lanes = lanes;
+    UnitTestOptions t;
+    t.random_rows = 40;
+    t.stall = false;
+    const UnitTestbench tb = row_testbench(o, t);
+    SimOptions so = sim_options(fmt::format("{}cycles_l{}", dir, lanes), timeout_s);
+    so.data_files = tb.data_files;
+    const SimResult r = simulate(generate(o), tb.tb, so);
+    ASSERT_TRUE(r.passed()) << r.summary();
+    long long want = 1;
+    for (long long n : tb.row_lengths) want += timing(o, n).interval;
+    EXPECT_EQ(cycles_of(r.log), want) << "lanes " << lanes;
+  }
 }
 
 inline size_t elements(const std::vector<std::vector<int8_t>>& rows) {

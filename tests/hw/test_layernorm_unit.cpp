@@ -4,7 +4,6 @@
 // rows' sums), the output stage (every q on corner gamma/beta, random vectors) and on edge and
 // random rows through the streaming interface with random stalls; Verilator-lint clean; the
 // documented cycle count; a wrong unit fails. GQALUT_HW_FULL=1 runs 10^5 random rows.
-#include <cstdlib>
 #include <string>
 
 #include <fmt/format.h>
@@ -13,6 +12,7 @@
 #include "gqalut/hw/layernorm_unit.hpp"
 #include "gqalut/intops.hpp"
 #include "gqalut/intops_measure.hpp"
+#include "hw_test_util.hpp"
 
 namespace gqalut::hw {
 namespace {
@@ -22,37 +22,11 @@ const ref::LayerNormRef& plan8() {
   return p.reference();
 }
 
-SimOptions sim(const std::string& name) {
-  SimOptions o;
-  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/layernorm_" + name;
-  o.iverilog = GQALUT_IVERILOG;
-  o.vvp = GQALUT_VVP;
-  o.timeout_s = 3000;
-  return o;
-}
-LintOptions lint_opts(const std::string& name) {
-  LintOptions o;
-  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/layernorm_" + name;
-  o.verilator = GQALUT_VERILATOR;
-  return o;
-}
-bool full() {
-  const char* f = std::getenv("GQALUT_HW_FULL");
-  return f != nullptr && std::string(f) == "1";
-}
+SimOptions sim(const std::string& name) { return test::sim_options("layernorm_" + name, 3000); }
 
 void verify(const std::string& name, const LayerNormUnitOptions& o, long long rows) {
-  UnitTestOptions t;
-  LayerNormUnitOptions o2 = o;
-  if (full()) o2.max_n = 256;
-  t.random_rows = full() ? 100000 : rows;
-  if (full()) t.lengths = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17, 24, 31, 32, 33, 48, 64, 100, 197, 256};
-  const std::string dir = full() ? name + "_full" : name;
-  const UnitVerification v = verify_layernorm_unit(plan8(), o2, t, sim(dir), lint_opts(dir));
-  EXPECT_TRUE(v.lint.clean()) << v.lint.log;
-  EXPECT_TRUE(v.stages.passed()) << v.stages.summary() << "\n" << v.stages.compile_log << v.stages.log.substr(0, 4000);
-  EXPECT_TRUE(v.rows.passed()) << v.rows.summary() << "\n" << v.rows.compile_log << v.rows.log.substr(0, 4000);
-  std::printf("%s: %s\n", name.c_str(), v.summary().c_str());
+  test::expect_row_unit_verified("layernorm_" + name, 3000, o, rows,
+                                 [](auto&&... a) { return verify_layernorm_unit(plan8(), a...); });
 }
 
 TEST(LayerNormUnit, BakedOneLane) {
@@ -75,30 +49,11 @@ TEST(LayerNormUnit, ProgrammableOneLane) {
   verify("prog_l1", o, 500);
 }
 
-long long cycles_of(const std::string& log) {
-  const size_t at = log.find("CYCLES: ");
-  return at == std::string::npos ? -1 : std::stoll(log.substr(at + 8));
-}
-
-// Without stalls the rows run back to back: the testbench's cycle count is the documented
-// interval summed over its rows, plus the one cycle the testbench takes to present the first beat.
 TEST(LayerNormUnit, CycleCountIsTheDocumentedFormula) {
-  for (int lanes : {1, 4}) {
-    LayerNormUnitOptions o;
-    o.max_n = 32;
-    o.lanes = lanes;
-    UnitTestOptions t;
-    t.random_rows = 40;
-    t.stall = false;
-    const UnitTestbench tb = layernorm_row_testbench(plan8(), o, t);
-    SimOptions so = sim(fmt::format("cycles_l{}", lanes));
-    so.data_files = tb.data_files;
-    const SimResult r = simulate(generate_layernorm_unit(plan8(), o), tb.tb, so);
-    ASSERT_TRUE(r.passed()) << r.summary();
-    long long want = 1;
-    for (long long n : tb.row_lengths) want += layernorm_unit_timing(plan8(), o, n).interval;
-    EXPECT_EQ(cycles_of(r.log), want) << "lanes " << lanes;
-  }
+  test::expect_documented_cycle_count<LayerNormUnitOptions>(
+      "layernorm_", 3000, [](auto&&... a) { return layernorm_row_testbench(plan8(), a...); },
+      [](const LayerNormUnitOptions& o) { return generate_layernorm_unit(plan8(), o); },
+      [](auto&&... a) { return layernorm_unit_timing(plan8(), a...); });
 }
 
 // A unit with one wrong constant (the rounding half 2^(t-1) of the last output stage made 2^(t-2))

@@ -3,7 +3,6 @@
 // interval, several exponents, the rounding carry), output-stage corners and random vectors, and
 // on edge and random rows through the streaming interface with random stalls; Verilator-lint clean;
 // the documented cycle count; a wrong unit fails. GQALUT_HW_FULL=1 runs 10^5 random rows.
-#include <cstdlib>
 #include <string>
 
 #include <fmt/format.h>
@@ -12,6 +11,7 @@
 #include "gqalut/hw/softmax_unit.hpp"
 #include "gqalut/intops.hpp"
 #include "gqalut/intops_measure.hpp"
+#include "hw_test_util.hpp"
 
 namespace gqalut::hw {
 namespace {
@@ -22,37 +22,11 @@ const ref::SoftmaxRef& plan8() {
   return p.reference();
 }
 
-SimOptions sim(const std::string& name) {
-  SimOptions o;
-  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/softmax_" + name;
-  o.iverilog = GQALUT_IVERILOG;
-  o.vvp = GQALUT_VVP;
-  o.timeout_s = 900;
-  return o;
-}
-LintOptions lint_opts(const std::string& name) {
-  LintOptions o;
-  o.work_dir = std::string(GQALUT_RTL_WORK_DIR) + "/softmax_" + name;
-  o.verilator = GQALUT_VERILATOR;
-  return o;
-}
-bool full() {
-  const char* f = std::getenv("GQALUT_HW_FULL");
-  return f != nullptr && std::string(f) == "1";
-}
+SimOptions sim(const std::string& name) { return test::sim_options("softmax_" + name, 900); }
 
 void verify(const std::string& name, const SoftmaxUnitOptions& o, long long rows) {
-  UnitTestOptions t;
-  SoftmaxUnitOptions o2 = o;
-  if (full()) o2.max_n = 256;  // the full run: rows up to 256 (the edge rows reach it)
-  t.random_rows = full() ? 100000 : rows;
-  if (full()) t.lengths = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17, 24, 31, 32, 33, 48, 64, 100, 197, 256};
-  const std::string dir = full() ? name + "_full" : name;
-  const UnitVerification v = verify_softmax_unit(plan8(), o2, t, sim(dir), lint_opts(dir));
-  EXPECT_TRUE(v.lint.clean()) << v.lint.log;
-  EXPECT_TRUE(v.stages.passed()) << v.stages.summary() << "\n" << v.stages.compile_log << v.stages.log;
-  EXPECT_TRUE(v.rows.passed()) << v.rows.summary() << "\n" << v.rows.compile_log << v.rows.log.substr(0, 4000);
-  std::printf("%s: %s\n", name.c_str(), v.summary().c_str());
+  test::expect_row_unit_verified("softmax_" + name, 900, o, rows,
+                                 [](auto&&... a) { return verify_softmax_unit(plan8(), a...); });
 }
 
 TEST(SoftmaxUnit, BakedOneLane) {
@@ -82,30 +56,11 @@ TEST(SoftmaxUnit, ProgrammableOneLaneInt8Out) {
 namespace gqalut::hw {
 namespace {
 
-long long cycles_of(const std::string& log) {
-  const size_t at = log.find("CYCLES: ");
-  return at == std::string::npos ? -1 : std::stoll(log.substr(at + 8));
-}
-
-// Without stalls the rows run back to back: the testbench's cycle count is the documented
-// interval summed over its rows, plus the one cycle the testbench takes to present the first beat.
 TEST(SoftmaxUnit, CycleCountIsTheDocumentedFormula) {
-  for (int lanes : {1, 4}) {
-    SoftmaxUnitOptions o;
-    o.max_n = 32;
-    o.lanes = lanes;
-    UnitTestOptions t;
-    t.random_rows = 40;
-    t.stall = false;
-    const UnitTestbench tb = softmax_row_testbench(plan8(), o, t);
-    SimOptions so = sim(fmt::format("cycles_l{}", lanes));
-    so.data_files = tb.data_files;
-    const SimResult r = simulate(generate_softmax_unit(plan8(), o), tb.tb, so);
-    ASSERT_TRUE(r.passed()) << r.summary();
-    long long want = 1;
-    for (long long n : tb.row_lengths) want += softmax_unit_timing(plan8(), o, n).interval;
-    EXPECT_EQ(cycles_of(r.log), want) << "lanes " << lanes;
-  }
+  test::expect_documented_cycle_count<SoftmaxUnitOptions>(
+      "softmax_", 900, [](auto&&... a) { return softmax_row_testbench(plan8(), a...); },
+      [](const SoftmaxUnitOptions& o) { return generate_softmax_unit(plan8(), o); },
+      [](auto&&... a) { return softmax_unit_timing(plan8(), a...); });
 }
 
 // A unit with one wrong constant (the EXP split's log2(e) constant off by one in its last bit)
