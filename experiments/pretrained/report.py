@@ -123,12 +123,9 @@ def _ocr_tables(meta, rows, fl, args) -> List[str]:
         L += ["### Input-scale policies (optimum 8 entries and the quantize-only control)", "",
               "| activation inputs | LayerNorm inputs | method | argmax agreement | KL per frame | exact | Δ exact |",
               "|---|---|---|---|---|---|---|"]
-        for r in sorted(modes, key=lambda r: (r["act_mode"], r["ln_mode"], r["method"])):
-            if "ci" not in r:
-                continue
-            c = r["ci"]
-            L.append(f"| {r['act_mode']} | {r['ln_mode']} | {_label(r)} | {_ci(c['agree'], 5)} | {_ci(c['kl'], sci=True)} | "
-                     f"{_f(c['exact'][0])} | {_ci(c['exact_diff'])} |")
+        for r in sorted((r for r in modes if "ci" in r), key=lambda r: (r["act_mode"], r["ln_mode"], r["method"])):
+            L.append(_md_row(r, [r["act_mode"], r["ln_mode"], _label(r)], 7, lambda c: [
+                _ci(c["agree"], 5), _ci(c["kl"], sci=True), _f(c["exact"][0]), _ci(c["exact_diff"])]))
         L.append("")
     abl = [r for r in rows if r.get("study") == "ablation"]
     if abl:
@@ -136,22 +133,25 @@ def _ocr_tables(meta, rows, fl, args) -> List[str]:
               "| operation | method | argmax agreement per frame | KL per frame | Δ exact vs float | Δ CER vs float |",
               "|---|---|---|---|---|---|"]
         for r in abl:
-            if "ci" not in r:
-                L.append(f"| {r['ops']} | {_label(r)} | refused: {r.get('refused', 'not run')} | | | |")
-                continue
-            c = r["ci"]
-            L.append(f"| {r['ops']} | {_label(r)} | {_ci(c['agree'], 5)} | {_ci(c['kl'], sci=True)} | "
-                     f"{_ci(c['exact_diff'])} | {_ci(c['cer_diff'])} |")
+            L.append(_md_row(r, [r["ops"], _label(r)], 6, lambda c: [
+                _ci(c["agree"], 5), _ci(c["kl"], sci=True), _ci(c["exact_diff"]), _ci(c["cer_diff"])]))
         L.append("")
     return L
 
 
-def _ocr_row(r) -> str:
+def _md_row(r, lead: List[str], width: int, cells) -> str:
+    """One markdown table row of `width` columns: the `lead` cells, then cells(r's intervals),
+    or, for a configuration without intervals (refused or not run), why, and empty cells."""
     if "ci" not in r:
-        return f"| {_label(r)} | refused: {r.get('refused', 'not run')} | | | | | | |"
-    c = r["ci"]
-    return (f"| {_label(r)} | {_ci(c['agree'], 5)} | {_ci(c['kl'], sci=True)} | {_ci(c['exact'])} | {_ci(c['exact_diff'])} | "
-            f"{_ci(c['cer'])} | {_ci(c['cer_diff'])} | {r.get('exact_clean', 0):.3f} / {r.get('exact_hard', 0):.3f} |")
+        why = f"refused: {r.get('refused', 'not run')}"
+        return "| " + " | ".join(lead + [why]) + " |" + " |" * (width - len(lead) - 1)
+    return "| " + " | ".join(lead + cells(r["ci"])) + " |"
+
+
+def _ocr_row(r) -> str:
+    return _md_row(r, [_label(r)], 8, lambda c: [
+        _ci(c["agree"], 5), _ci(c["kl"], sci=True), _ci(c["exact"]), _ci(c["exact_diff"]), _ci(c["cer"]),
+        _ci(c["cer_diff"]), f"{r.get('exact_clean', 0):.3f} / {r.get('exact_hard', 0):.3f}"])
 
 
 def _use_tables(meta, rows, fl, args) -> List[str]:
@@ -170,12 +170,8 @@ def _use_tables(meta, rows, fl, args) -> List[str]:
               "| operation | method | activation inputs | LayerNorm inputs | cosine to float | retrieval argmax = float's | recall@1 | Δ recall@1 vs float |",
               "|---|---|---|---|---|---|---|---|"]
         for r in sel:
-            if "ci" not in r:
-                L.append(f"| {r['ops']} | {_label(r)} | {r['act_mode']} | {r['ln_mode']} | refused: {r.get('refused', 'not run')} | | | |")
-                continue
-            c = r["ci"]
-            L.append(f"| {r['ops']} | {_label(r)} | {r['act_mode']} | {r['ln_mode']} | {_ci(c['cos'], 5)} | {_ci(c['agree'])} | "
-                     f"{_ci(c['recall'])} | {_ci(c['recall_diff'])} |")
+            L.append(_md_row(r, [r["ops"], _label(r), r["act_mode"], r["ln_mode"]], 8, lambda c: [
+                _ci(c["cos"], 5), _ci(c["agree"]), _ci(c["recall"]), _ci(c["recall_diff"])]))
         L.append("")
     return L
 

@@ -111,18 +111,11 @@ def run_all(args, adapter, inputs, labels, charset, cal, kinds, prog) -> None:
             import torch
             torch.save(ref, os.path.join(args.out, "samples", "float_ref.pt"))
         else:
-            io = intops.IntOps(cfg.method, cfg.entries or 8, cal, cfg.kinds, os.path.join(args.out, "tables"),
-                               ln_mode=cfg.ln_mode, act_mode=cfg.act_mode)
-            try:
-                io.prepare()
-                per, _ = study.ocr_run(adapter, inputs[:n], io.ops(), args.batch, prog, what, labels[:n], charset,
-                                       ref=ref[:n])
-            except (ValueError, NotImplementedError) as e:
-                rec["refused"] = str(e)
-                rec["unavailable"] = isinstance(e, NotImplementedError)
-                study.append(res_path, rec)
-                prog.done(f"{what}: refused: {e}")
+            io, got = study.run_integer(cfg, cal, args.out, rec, res_path, prog, what, lambda ops: study.ocr_run(
+                adapter, inputs[:n], ops, args.batch, prog, what, labels[:n], charset, ref=ref[:n]))
+            if got is None:
                 continue
+            per, _ = got
             np.savez_compressed(os.path.join(args.out, "samples", cfg.file), **per)
             rec["notes"] = io.bank.notes
             rec["scales"] = {f"{k}:{s}": _scale_desc(v) for (k, s), v in io.sites.items()}

@@ -65,18 +65,12 @@ def main(args) -> None:
             np.savez_compressed(os.path.join(args.out, "samples", "float.npz"), **per)
             rec["file"] = "float.npz"
         else:
-            io = intops.IntOps(cfg.method, cfg.entries or 8, cal, cfg.kinds, os.path.join(args.out, "tables"),
-                               ln_mode=cfg.ln_mode, act_mode=cfg.act_mode)
-            try:
-                io.prepare()
-                a = study.use_outputs(adapter, A[:n], io.ops(), args.batch, prog, what + " KJV")
-                b = study.use_outputs(adapter, B[:n], io.ops(), args.batch, prog, what + " WEB")
-            except (ValueError, NotImplementedError) as e:
-                rec["refused"] = str(e)
-                rec["unavailable"] = isinstance(e, NotImplementedError)
-                study.append(res_path, rec)
-                prog.done(f"{what}: refused: {e}")
+            io, got = study.run_integer(cfg, cal, args.out, rec, res_path, prog, what, lambda ops: (
+                study.use_outputs(adapter, A[:n], ops, args.batch, prog, what + " KJV"),
+                study.use_outputs(adapter, B[:n], ops, args.batch, prog, what + " WEB")))
+            if got is None:
                 continue
+            a, b = got
             fan, fbn = fa[:n] / fa[:n].norm(dim=1, keepdim=True), fb[:n] / fb[:n].norm(dim=1, keepdim=True)
             per = study.use_measures(a, b, fan, fbn)
             if n < len(pairs):  # the ablation's float baseline on the same gallery

@@ -115,6 +115,25 @@ def load_done(path: str) -> Dict[str, dict]:
     return done
 
 
+def run_integer(cfg: Config, cal: "intops.Calibration", out: str, rec: dict, res_path: str, progress: Progress,
+                what: str, run: Callable[[Dict[str, Callable]], object]):
+    """One integer configuration: its ops (tables cached under out/tables), prepared, then
+    run(ops). Returns (ops, run's result), or (ops, None) when the library refuses the
+    configuration (ValueError) or lacks it (NotImplementedError): then rec records why and is
+    appended to res_path."""
+    io = intops.IntOps(cfg.method, cfg.entries or 8, cal, cfg.kinds, os.path.join(out, "tables"),
+                       ln_mode=cfg.ln_mode, act_mode=cfg.act_mode)
+    try:
+        io.prepare()
+        return io, run(io.ops())
+    except (ValueError, NotImplementedError) as e:
+        rec["refused"] = str(e)
+        rec["unavailable"] = isinstance(e, NotImplementedError)
+        append(res_path, rec)
+        progress.done(f"{what}: refused: {e}")
+        return io, None
+
+
 def append(path: str, rec: dict) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(rec) + "\n")

@@ -349,20 +349,20 @@ def _split_v(n, x, sizes, axis):
     return list(torch.split(x, _i(sizes), dim=int(axis.item())))
 
 
-def _matmul(n, a, b):
-    if _attr(n, "transpose_a", False):
-        a = a.transpose(-1, -2)
-    if _attr(n, "transpose_b", False):
-        b = b.transpose(-1, -2)
-    return a @ b
+def _matmul_op(flag_a: str, flag_b: str):
+    """a @ b, each operand first transposed on its last two axes where the node's flag says so
+    (MatMul: transpose_a/_b; BatchMatMul: adj_x/_y)."""
+    def op(n, a, b):
+        if _attr(n, flag_a, False):
+            a = a.transpose(-1, -2)
+        if _attr(n, flag_b, False):
+            b = b.transpose(-1, -2)
+        return a @ b
+    return op
 
 
-def _batch_matmul(n, a, b):
-    if _attr(n, "adj_x", False):
-        a = a.transpose(-1, -2)
-    if _attr(n, "adj_y", False):
-        b = b.transpose(-1, -2)
-    return a @ b
+_matmul = _matmul_op("transpose_a", "transpose_b")
+_batch_matmul = _matmul_op("adj_x", "adj_y")
 
 
 def _conv2d(n, x, w):
