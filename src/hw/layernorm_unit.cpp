@@ -21,6 +21,7 @@
 
 #include "gqalut/intops.hpp"
 #include "gqalut/text.hpp"
+#include "row_unit.hpp"
 #include "unit_text.hpp"
 
 namespace gqalut::hw {
@@ -29,7 +30,9 @@ using detail::HexWord;
 using detail::require;
 using detail::S;
 using detail::subst;
+using detail::sext;
 using detail::ubits;
+using detail::zext;
 
 namespace {
 
@@ -47,11 +50,9 @@ constexpr int kVW2 = 34;    // z gamma
 
 int64_t eps_of(const LayerNormDatapath& dp, int64_t n) { return ref::layernorm_eps_codes(dp, n); }
 
-struct Geo {
+struct Geo : detail::RowShape {
   const ref::LayerNormRef* r = nullptr;
   LayerNormUnitOptions o;
-  std::string P;
-  int L = 1, N = 0, NB = 0, ABW = 1, CW = 1, KB = 1;
   int NW = 0, SXW = 0, SXXW = 0, EPSW = 1, VW = 0, A = 0, SR = 0, DS = 0, EW = 0, E_min = 0, LZR = 0, LZX = 0;
   int NS = 0, DB = 4, MB = 0, CYC = 0, NRW = 0, SRW = 0, PW = 0, KW = 0;
   int64_t eps_max = 0;
@@ -63,26 +64,7 @@ Geo make_geo(const ref::LayerNormRef& r, const LayerNormUnitOptions& o) {
   g.r = &r;
   g.o = o;
   const LayerNormDatapath& dp = r.dp;
-  check_code_name(o.name, "layernorm unit name");
-  require(o.name.size() <= 32, fmt::format("layernorm unit name must be at most 32 characters, got {}", o.name.size()));
-  g.P = o.name;
-  if (o.lanes < 1 || o.lanes > 16)
-    throw std::invalid_argument(fmt::format("layernorm unit lanes must be in [1, 16], got {}", o.lanes));
-  if (o.max_n < 2 || o.max_n > 4096)
-    throw std::invalid_argument(fmt::format("layernorm unit max_n must be in [2, 4096], got {}", o.max_n));
-  if (o.max_n % o.lanes != 0 || o.max_n / o.lanes < 2)
-    throw std::invalid_argument(fmt::format(
-        "layernorm unit max_n must be a multiple of lanes with at least 2 beats, got max_n {} and lanes {}", o.max_n,
-        o.lanes));
-  if (o.mul_digit_bits < 1 || o.mul_digit_bits > 12)
-    throw std::invalid_argument(
-        fmt::format("layernorm unit mul_digit_bits must be in [1, 12], got {}", o.mul_digit_bits));
-  g.L = o.lanes;
-  g.N = o.max_n;
-  g.NB = g.N / g.L;
-  g.ABW = ubits(static_cast<uint64_t>(g.NB - 1));
-  g.CW = ubits(static_cast<uint64_t>(g.NB));
-  g.KB = ubits(static_cast<uint64_t>(g.L));
+  static_cast<detail::RowShape&>(g) = detail::row_shape("layernorm", o.name, o.lanes, o.max_n, 4096, o.mul_digit_bits);
   g.NW = ubits(static_cast<uint64_t>(g.N));
   g.SXW = ubits(uint64_t{128} * static_cast<uint64_t>(g.N)) + 1;
   g.SXXW = ubits(uint64_t{16384} * static_cast<uint64_t>(g.N));
@@ -151,19 +133,10 @@ Geo make_geo(const ref::LayerNormRef& r, const LayerNormUnitOptions& o) {
   return g;
 }
 
-std::string zext(const std::string& v, int from, int to) {
-  if (to == from) return v;
-  return fmt::format("{{{}'d0, {}}}", to - from, v);
-}
-std::string sext(const std::string& v, int from, int to) {
-  if (to == from) return v;
-  return fmt::format("{{{{{}{{{}[{}]}}}}, {}}}", to - from, v, from - 1, v);
-}
-
-std::map<std::string, std::string> vars_of(const Geo& g) {
+detail::Vars vars_of(const Geo& g) {
   const LayerNormDatapath& dp = g.r->dp;
-  return {{"P", g.P}, {"L", S(g.L)}, {"N", S(g.N)}, {"NB", S(g.NB)}, {"NB1", S(g.NB - 1)}, {"CW", S(g.CW)},
-          {"CW1", S(g.CW - 1)}, {"KB", S(g.KB)}, {"KB1", S(g.KB - 1)}, {"NW", S(g.NW)}, {"NW1", S(g.NW - 1)},
+  detail::Vars v = detail::row_vars(g);
+  v.insert({{"NW", S(g.NW)}, {"NW1", S(g.NW - 1)},
           {"SXW", S(g.SXW)}, {"SXW1", S(g.SXW - 1)}, {"SXXW", S(g.SXXW)}, {"SXXW1", S(g.SXXW - 1)},
           {"EPSW", S(g.EPSW)}, {"EPSW1", S(g.EPSW - 1)}, {"VW", S(g.VW)}, {"VW1", S(g.VW - 1)}, {"A", S(g.A)},
           {"SR", S(g.SR)}, {"EW", S(g.EW)}, {"EW1", S(g.EW - 1)}, {"NS", S(g.NS)}, {"MB", S(g.MB)},
@@ -172,18 +145,12 @@ std::map<std::string, std::string> vars_of(const Geo& g) {
           {"GF", S(dp.gamma_frac)}, {"OF", S(dp.out_frac)}, {"IF", S(dp.in_frac)}, {"LR", S(dp.rsqrt_table_shift)},
           {"RW1", S(kRW - 1)}, {"AW1", S(kAW - 1)}, {"BW1", S(kBW - 1)}, {"DW1", S(kDW - 1)},
           {"ZW1", S(kZW - 1)}, {"VW2", S(kVW2 - 1)}, {"XW1", S(kXW - 1)}, {"YW1", S(kYW - 1)},
-          {"Y2W1", S(kY2W - 1)}, {"XY2W1", S(kXY2W - 1)}, {"MA1", S(kMulA - 1)}};
+          {"Y2W1", S(kY2W - 1)}, {"XY2W1", S(kXY2W - 1)}, {"MA1", S(kMulA - 1)}});
+  return v;
 }
 
-int prog_aw(const Geo& g) { return g.pwl.address_bits; }
-int prog_dw(const Geo& g) { return g.pwl.data_bits; }
-std::string prog_ports(const Geo& g) {
-  if (!g.o.programmable) return "";
-  return fmt::format(
-      "  input  wire          we,       // RSQRT table write port (docs/hw_units.md)\n"
-      "  input  wire [{}:0]    waddr,\n  input  wire [{}:0]    wdata,\n",
-      prog_aw(g) - 1, prog_dw(g) - 1);
-}
+detail::ProgPort prog_port(const Geo& g) { return {g.o.programmable, g.pwl.address_bits, g.pwl.data_bits}; }
+std::string prog_ports(const Geo& g) { return detail::prog_ports(prog_port(g), "RSQRT table write port (docs/hw_units.md)"); }
 
 // ---------------------------------------------------------------------------- modules
 std::string stats_module(const Geo& g) {
@@ -519,24 +486,19 @@ std::string top_module(const Geo& g) {
   auto v = vars_of(g);
   const int L = g.L;
   v["PROG"] = prog_ports(g);
-  v["PROGC"] = g.o.programmable ? "    .we(we), .waddr(waddr), .wdata(wdata),\n" : "";
-  v["KEEPIN"] = L > 1 ? fmt::format("  input  wire [{}:0]    in_keep,  // last beat: lanes 0..in_keep-1 hold elements (1..{})\n", g.KB - 1, L) : "";
-  v["KEEPOUT_END"] = L > 1 ? fmt::format(",\n  output reg  [{}:0]    out_keep  // last beat: lanes 0..out_keep-1 hold outputs\n", g.KB - 1) : "\n";
+  detail::add_stream_vars(v, g, 3, g.o.programmable);
   v["IW1"] = S(48 * L - 1);
-  v["QW1"] = S(8 * L - 1);
   v["BTW1"] = S(32 * L - 1);
   // sums of the input beat over its valid lanes
   const int bsxw = ubits(128u * static_cast<uint32_t>(L)) + 1, bsxxw = ubits(16384u * static_cast<uint32_t>(L));
-  std::string sums, lanes, outy, keepmask;
+  std::string sums, lanes;
   std::string bsx = fmt::format("{}'sd0", g.SXW), bsxx = fmt::format("{}'d0", g.SXXW);
   for (int j = 0; j < L; ++j) {
-    const std::string m = j == 0 ? "1'b1" : fmt::format("(!in_last || in_keep > {}'d{})", g.KB, j);
+    const std::string m = detail::lane_mask("in_last", "in_keep", g.KB, j);
     sums += fmt::format("  wire signed [7:0] iq{j} = in_q[{h}:{l}];\n  wire signed [15:0] iqx{j} = {{{{8{{iq{j}[7]}}}}, iq{j}}};\n  wire [15:0] iqq{j} = iqx{j} * iqx{j};\n",
                         fmt::arg("j", j), fmt::arg("h", 8 * j + 7), fmt::arg("l", 8 * j));
     bsx += fmt::format(" + ({} ? {} : {}'sd0)", m, sext("iq" + S(j), 8, g.SXW), g.SXW);
     bsxx += fmt::format(" + ({} ? {} : {}'d0)", m, zext("iqq" + S(j), 16, g.SXXW), g.SXXW);
-    const std::string mo = j == 0 ? "1'b1" : fmt::format("(!l3 || keep_last > {}'d{})", g.KB, j);
-    outy = fmt::format("({} ? yw{} : 8'd0)", mo, j) + (outy.empty() ? "" : ", ") + outy;
     auto w = v;
     w["J"] = S(j);
     w["QH"] = S(8 * j + 7);
@@ -571,13 +533,7 @@ std::string top_module(const Geo& g) {
   v["BSX"] = bsx;
   v["BSXX"] = bsxx;
   v["LANES"] = lanes;
-  v["OUTY"] = L > 1 ? "{" + outy + "}" : "yw0";
   v["KEEPL"] = L > 1 ? fmt::format("  reg [{}:0] keep_last;\n", g.KB - 1) : "";
-  v["KEEPSET"] = L > 1 ? fmt::format("            keep_last <= in_last ? in_keep : {}'d{};\n", g.KB, L) : "";
-  v["KEEPO"] = L > 1 ? fmt::format("      out_keep <= l3 ? keep_last : {}'d{};\n", g.KB, L) : "";
-  v["ROWEND"] = fmt::format("(in_last || wp == {}'d{})", g.CW, g.NB - 1);
-  v["RA"] = g.CW > g.ABW ? fmt::format("rp[{}:0]", g.ABW - 1) : "rp";
-  v["WA_"] = g.CW > g.ABW ? fmt::format("wp[{}:0]", g.ABW - 1) : "wp";
   // n = wp L + keep (the row's last beat)
   v["NCOUNT"] = L > 1 ? fmt::format("{} * {}'d{} + {}", zext("wp", g.CW, g.NW), g.NW, L, zext("in_keep", g.KB, g.NW))
                       : fmt::format("{} + {}'d1", zext("wp", g.CW, g.NW), g.NW);
@@ -625,20 +581,7 @@ ${SUMS}  wire signed [${SXW1}:0] bsx = ${BSX};
 ${PROGC}    .start(ph == SSTART), .n(n), .sx(sx), .sxx(sxx), .done(sdone), .a(ca), .b(cb), .s(cs), .t(ct));
   // element pipeline: buffer read -> d -> z -> z gamma -> output
   reg [${IW1}:0] rd;
-  reg vr, lr, fr, v1, l1, f1, v2, l2, f2, v3, l3, f3;
-  always @(posedge clk) begin
-    if (rst) begin
-      vr <= 1'b0; v1 <= 1'b0; v2 <= 1'b0; v3 <= 1'b0;
-    end else if (adv) begin
-      vr <= issue; v1 <= vr; v2 <= v1; v3 <= v2;
-    end
-    if (adv) begin
-      rd <= mem[${RA}];
-      lr <= (rp == nb - ${CW}'d1); fr <= (rp == ${CW}'d0);
-      l1 <= lr; f1 <= fr; l2 <= l1; f2 <= f1; l3 <= l2; f3 <= f2;
-    end
-  end
-${LANES}  always @(posedge clk) begin
+)" + detail::marker_pipeline(3, "rd", "") + R"(${LANES}  always @(posedge clk) begin
     if (rst) begin
       ph <= LOAD;
       wp <= ${CW}'d0;
@@ -666,21 +609,10 @@ ${KEEPSET}            rp <= ${CW}'d0;
       endcase
     end
   end
-  always @(posedge clk) begin
-    if (rst) out_valid <= 1'b0;
-    else if (adv) out_valid <= v3;
-    if (adv) begin
-      out_y <= ${OUTY};
-      out_first <= f3;
-      out_last <= l3;
-${KEEPO}    end
-  end
-endmodule
+)" + detail::output_register("out_y", detail::lane_outputs(g, 3, "yw"), 3) + R"(endmodule
 )",
                v);
 }
-
-const char* kTimescale = "`timescale 1ns / 1ps\n";
 
 std::string file_header(const Geo& g, const std::string& what) {
   const LayerNormDatapath& dp = g.r->dp;
@@ -689,7 +621,7 @@ std::string file_header(const Geo& g, const std::string& what) {
       "// Plan: in_frac {}, out_frac {}, gamma_frac {}, eps {}, RSQRT scale {} octave a = {} (L_r {}), {} Newton step(s).\n"
       "// {} table. Verilog-2005, synthesizable. Do not edit: regenerate.\n{}",
       what, dp.in_frac, dp.out_frac, dp.gamma_frac, dp.eps, dp.rsqrt_scale, dp.rsqrt_a, dp.rsqrt_table_shift,
-      dp.newton_steps, g.o.programmable ? "Programmable" : "Baked", kTimescale);
+      dp.newton_steps, g.o.programmable ? "Programmable" : "Baked", detail::kTimescale);
 }
 
 std::vector<UnitRegisterWrite> program_of(const Geo& g) {
@@ -697,45 +629,6 @@ std::vector<UnitRegisterWrite> program_of(const Geo& g) {
   for (const auto& w : program_image(g.r->rsqrt, g.pwl.geometry)) out.push_back({w.addr, w.data});
   return out;
 }
-
-std::string program_file(const Geo& g, const std::vector<UnitRegisterWrite>& w) {
-  std::string s;
-  for (const auto& x : w) s += HexWord().add(x.addr, prog_aw(g)).add(x.data, prog_dw(g)).str() + "\n";
-  return s;
-}
-
-std::string tb_program(const Geo& g, size_t nwrites) {
-  if (!g.o.programmable) return "";
-  return subst(R"(  reg we = 1'b0;
-  reg [${AW1}:0] waddr = 0;
-  reg [${DW1}:0] wdata = 0;
-  reg [${PW1}:0] prog [0:${NP1}];
-  integer pi;
-  task load_tables;
-  begin
-    for (pi = 0; pi < ${NP}; pi = pi + 1) begin
-      @(negedge clk); we = 1'b1; {waddr, wdata} = prog[pi];
-    end
-    @(negedge clk); we = 1'b0;
-  end
-  endtask
-)",
-               {{"AW1", S(prog_aw(g) - 1)},
-                {"DW1", S(prog_dw(g) - 1)},
-                {"PW1", S(prog_aw(g) + prog_dw(g) - 1)},
-                {"NP", S(static_cast<long long>(nwrites))},
-                {"NP1", S(static_cast<long long>(nwrites) - 1)}});
-}
-
-const char* kEpilogue = R"(    if (errors == 0) $display("PASS: %0d checks", checks);
-    else begin
-      $display("FAIL: %0d of %0d checks", errors, checks);
-      $fatal(1, "testbench failed");
-    end
-    $finish;
-  end
-endmodule
-)";
 
 // Random rows: normal around a centre with a few widths, uniform, near-constant; gamma and beta
 // around the typical ranges with occasional extremes.
@@ -856,9 +749,7 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
   for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{g.N - 1}, int64_t{g.N}}) {
     add_row(std::vector<int8_t>(static_cast<size_t>(n), -128));
     add_row(std::vector<int8_t>(static_cast<size_t>(n), 127));
-    std::vector<int8_t> alt(static_cast<size_t>(n));
-    for (size_t i = 0; i < alt.size(); ++i) alt[i] = i % 2 ? 127 : -128;
-    add_row(alt);
+    add_row(detail::alternating(static_cast<size_t>(n)));
     std::vector<int8_t> spike(static_cast<size_t>(n), 0);
     spike[0] = 127;
     add_row(spike);
@@ -935,19 +826,10 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
   v["NSV1"] = S(static_cast<long long>(sv.size()) - 1);
   v["NO"] = S(nov);
   v["NO1"] = S(nov - 1);
-  v["PROGDECL"] = tb_program(g, prog.size());
-  v["LOAD"] = g.o.programmable ? "    $readmemh(\"prog.hex\", prog);\n    load_tables;\n" : "";
-  v["PROGC"] = g.o.programmable ? ".we(we), .waddr(waddr), .wdata(wdata), " : "";
+  detail::add_tb_program_vars(v, prog_port(g), prog.size(), false);
   v["RC1"] = S(g.A + 2);
   UnitTestbench tb;
-  tb.tb.top = "tb_" + g.P + "_stages";
-  tb.tb.files.emplace_back(tb.tb.top + ".v", std::string("// Generated by gqalut: stage testbench of ") + g.P +
-      ". Expected values: gqalut::ref stage functions.\n" + kTimescale + subst(R"(module tb_${P}_stages;
-  reg clk = 1'b0;
-  always #5 clk = ~clk;
-  reg rst = 1'b1;
-  integer errors = 0, checks = 0, i;
-${PROGDECL}  reg [${SVW1}:0] sv [0:${NSV1}];
+  detail::set_testbench(tb, g.P, "stage", "gqalut::ref stage functions", subst(detail::kStageTbHead + std::string(R"(  reg [${SVW1}:0] sv [0:${NSV1}];
   reg start = 1'b0;
   reg [${NW1}:0] n;
   reg signed [${SXW1}:0] sx;
@@ -988,9 +870,7 @@ ${PROGDECL}  reg [${SVW1}:0] sv [0:${NSV1}];
   initial begin
     $readmemh("stats.hex", sv);
     $readmemh("out.hex", ov);
-    repeat (2) @(negedge clk);
-    rst = 1'b0;
-${LOAD}    for (i = 0; i < ${NSV}; i = i + 1) begin
+)") + detail::kTbReset + R"(    for (i = 0; i < ${NSV}; i = i + 1) begin
       @(negedge clk);
       {n, sx, sxx, eV, ez, eE, er, eX, ey0, ey, eR, ea, eb, es, et} = sv[i];
       start = 1'b1;
@@ -1018,9 +898,8 @@ ${LOAD}    for (i = 0; i < ${NSV}; i = i + 1) begin
                                    oq, og, obeta, oa, ob, os, ot, y, oy);
       end
     end
-)", v) + kEpilogue);
-  tb.data_files = {{"stats.hex", svf}, {"out.hex", ovf}};
-  if (g.o.programmable) tb.data_files.emplace_back("prog.hex", program_file(g, prog));
+)", v));
+  detail::set_data_files(tb, {{"stats.hex", svf}, {"out.hex", ovf}}, prog_port(g), prog);
   tb.checks = static_cast<long long>(sv.size()) + nov;
   return tb;
 }
@@ -1060,83 +939,40 @@ UnitTestbench layernorm_row_testbench(const ref::LayerNormRef& r, const LayerNor
     std::vector<int8_t> spike(static_cast<size_t>(N), -3);
     spike[static_cast<size_t>(N / 2)] = 120;
     edge(spike);
-    std::vector<int8_t> alt(static_cast<size_t>(N));
-    for (int i = 0; i < N; ++i) alt[static_cast<size_t>(i)] = i % 2 ? 127 : -128;
-    edge(alt);
-    for (int n : {2, 3, L, L + 1, 2 * L - 1, N - 1}) {
-      if (n < 1 || n > N) continue;
-      std::vector<int8_t> sp(static_cast<size_t>(n), -128);
-      sp[static_cast<size_t>(n - 1)] = 127;
-      edge(sp);
-    }
+    edge(detail::alternating(static_cast<size_t>(N)));
+    for (int n : detail::edge_lengths(L, N)) edge(detail::last_high(static_cast<size_t>(n)));
   }
   for (long long i = 0; i < to.random_rows; ++i) {
-    const size_t n = to.lengths.empty()
-                         ? std::uniform_int_distribution<size_t>(1, static_cast<size_t>(N))(rng)
-                         : static_cast<size_t>(to.lengths[static_cast<size_t>(i) % to.lengths.size()]);
-    if (n < 1 || n > static_cast<size_t>(N))
-      throw std::invalid_argument(fmt::format("layernorm testbench row length must be in [1, {}], got {}", N, n));
+    const size_t n = detail::random_row_length(rng, to, i, N, "layernorm");
     Row rw;
     random_row(rng, n, dp.gamma_frac, dp.out_frac, rw.x, rw.gm, rw.bt);
     rows.push_back(std::move(rw));
   }
-  std::string in, out;
-  long long nin = 0, elems = 0;
+  detail::RowBeats beats;
+  long long elems = 0;
   UnitTestbench tb;
   for (const auto& rw : rows) {
     const size_t n = rw.x.size();
     std::vector<int8_t> y(n);
     ref::layernorm_row_ref(r, rw.x.data(), rw.gm.data(), rw.bt.data(), y.data(), n);
-    for (size_t b = 0; b * static_cast<size_t>(L) < n; ++b) {
-      const size_t lo = b * static_cast<size_t>(L), keep = std::min(static_cast<size_t>(L), n - lo);
-      const bool last = lo + keep == n;
-      HexWord wi, wo;
-      wi.add(last, 1).add(keep % static_cast<size_t>(1 << g.KB), g.KB);
-      wo.add(b == 0, 1).add(last, 1).add(keep % static_cast<size_t>(1 << g.KB), g.KB);
-      for (int j = L - 1; j >= 0; --j) {
-        const size_t i = lo + static_cast<size_t>(j);
-        wi.add(i < n ? static_cast<uint32_t>(rw.bt[i]) : 0, 32);
-      }
-      for (int j = L - 1; j >= 0; --j) {
-        const size_t i = lo + static_cast<size_t>(j);
-        wi.add(i < n ? static_cast<uint8_t>(rw.gm[i]) : 0, 8);
-      }
-      for (int j = L - 1; j >= 0; --j) {
-        const size_t i = lo + static_cast<size_t>(j);
-        wi.add(i < n ? static_cast<uint8_t>(rw.x[i]) : 0, 8);
-        wo.add(i < n ? static_cast<uint8_t>(y[i]) : 0, 8);
-      }
-      in += wi.str() + "\n";
-      out += wo.str() + "\n";
-      ++nin;
-    }
+    detail::add_row_beats(
+        beats, g, n,
+        [&](HexWord& w, size_t lo) {
+          detail::add_lanes(w, g, lo, n, 32, [&](size_t i) { return static_cast<uint32_t>(rw.bt[i]); });
+          detail::add_lanes(w, g, lo, n, 8, [&](size_t i) { return static_cast<uint8_t>(rw.gm[i]); });
+          detail::add_lanes(w, g, lo, n, 8, [&](size_t i) { return static_cast<uint8_t>(rw.x[i]); });
+        },
+        [&](size_t i) { return static_cast<uint8_t>(y[i]); });
     elems += static_cast<long long>(n);
     tb.row_lengths.push_back(static_cast<long long>(n));
   }
   const auto prog = g.o.programmable ? program_of(g) : std::vector<UnitRegisterWrite>{};
   auto v = vars_of(g);
-  v["NI"] = S(nin);
-  v["NI1"] = S(nin - 1);
+  detail::add_row_tb_vars(v, g, prog_port(g), prog.size(), to, beats.beats, layernorm_unit_timing(r, opt, 1).row_cycles,
+                          rows.size(), elems);
   v["IW1"] = S(1 + g.KB + 48 * L - 1);
-  v["OW1"] = S(2 + g.KB + 8 * L - 1);
-  v["QW1"] = S(8 * L - 1);
   v["BTW1"] = S(32 * L - 1);
-  v["PROGDECL"] = tb_program(g, prog.size());
-  v["LOAD"] = g.o.programmable ? "    $readmemh(\"prog.hex\", prog);\n    load_tables;\n" : "";
-  v["PROGC"] = g.o.programmable ? "    .we(we), .waddr(waddr), .wdata(wdata),\n" : "";
-  v["KEEPC"] = L > 1 ? ".in_keep(ikeep), " : "";
-  v["OKEEPC"] = L > 1 ? ", .out_keep(okeep)" : "";
-  v["OKEEPD"] = L > 1 ? fmt::format("  wire [{}:0] okeep;\n", g.KB - 1) : fmt::format("  wire [{}:0] okeep = 1'b1;\n", g.KB - 1);
-  v["STALL"] = to.stall ? "1" : "0";
-  v["SEED"] = S(static_cast<long long>(to.seed % 1000000007));
-  v["LIMIT"] = S(layernorm_unit_timing(r, opt, 1).row_cycles * static_cast<long long>(rows.size()) * 4 + elems * 8 / L + 10000);
-  tb.tb.top = "tb_" + g.P + "_rows";
-  tb.tb.files.emplace_back(tb.tb.top + ".v", std::string("// Generated by gqalut: row testbench of ") + g.P +
-      ". Expected values: gqalut::ref::layernorm_row_ref.\n" + kTimescale + subst(R"(module tb_${P}_rows;
-  reg clk = 1'b0;
-  always #5 clk = ~clk;
-  reg rst = 1'b1;
-  integer errors = 0, checks = 0, ii = 0, oi = 0, j, seed = ${SEED}, cycles = 0;
+  detail::set_testbench(tb, g.P, "row", "gqalut::ref::layernorm_row_ref", subst(detail::tb_head("rows") + R"(  integer errors = 0, checks = 0, ii = 0, oi = 0, j, seed = ${SEED}, cycles = 0;
 ${PROGDECL}  reg [${IW1}:0] inb [0:${NI1}];
   reg [${OW1}:0] outb [0:${NI1}];
   reg in_valid = 1'b0, in_last = 1'b0, out_ready = 1'b0;
@@ -1153,79 +989,20 @@ ${PROGC}    .in_valid(in_valid), .in_ready(in_ready), .in_q(in_q), .in_gamma(in_
   reg [${KB1}:0] ek;
   reg [${QW1}:0] ep;
   reg started = 1'b0;
-  always @(posedge clk) begin
-    if (!rst && started) begin
-      cycles <= cycles + 1;
-      if (in_valid && in_ready) ii = ii + 1;
-      if (in_valid && !in_ready) begin
-        in_valid <= 1'b1;
-      end else if (ii < ${NI} && (${STALL} == 0 || ($random(seed) & 3) != 0)) begin
-        in_valid <= 1'b1;
-        {in_last, ikeep, in_beta, in_gamma, in_q} <= inb[ii];
-      end else begin
-        in_valid <= 1'b0;
-      end
-      out_ready <= (${STALL} == 0) || (($random(seed) & 3) != 0);
-    end
-  end
-  always @(posedge clk) begin
-    if (!rst && out_valid && out_ready) begin
-      {ef, el, ek, ep} = outb[oi];
-      if (out_first !== ef || out_last !== el || okeep !== ek) begin
-        errors = errors + 1;
-        if (errors <= 20) $display("FAIL: beat %0d markers first=%0d last=%0d keep=%0d, expected %0d %0d %0d",
-                                   oi, out_first, out_last, okeep, ef, el, ek);
-      end
-      for (j = 0; j < ${L}; j = j + 1)
-        if (j < ek || ${L} == 1) begin
-          checks = checks + 1;
-          if (out_y[8*j +: 8] !== ep[8*j +: 8]) begin
-            errors = errors + 1;
-            if (errors <= 20) $display("FAIL: beat %0d lane %0d: y=%0d expected %0d", oi, j,
-                                       $signed(out_y[8*j +: 8]), $signed(ep[8*j +: 8]));
-          end
-        end
-      oi = oi + 1;
-    end
-  end
-  initial begin
-    $readmemh("in.hex", inb);
-    $readmemh("expected.hex", outb);
-    repeat (2) @(negedge clk);
-    rst = 1'b0;
-${LOAD}    @(negedge clk);
-    started = 1'b1;
-    while (oi < ${NI} && cycles < ${LIMIT}) @(negedge clk);
-    if (oi < ${NI}) begin
-      errors = errors + 1;
-      $display("FAIL: timed out after %0d cycles with %0d of %0d output beats", cycles, oi, ${NI});
-    end
-    $display("CYCLES: %0d", cycles);
-)", v) + kEpilogue);
-  tb.data_files = {{"in.hex", in}, {"expected.hex", out}};
-  if (g.o.programmable) tb.data_files.emplace_back("prog.hex", program_file(g, prog));
+)" + detail::row_tb_driver("{in_last, ikeep, in_beta, in_gamma, in_q}", "") +
+      detail::row_tb_checker("out_y", R"($display("FAIL: beat %0d lane %0d: y=%0d expected %0d", oi, j,
+                                       $signed(out_y[8*j +: 8]), $signed(ep[8*j +: 8]));)") +
+      detail::row_tb_run(), v));
+  detail::set_data_files(tb, {{"in.hex", beats.in}, {"expected.hex", beats.out}}, prog_port(g), prog);
   tb.checks = elems;
   return tb;
 }
 
 UnitVerification verify_layernorm_unit(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt,
                                        const UnitTestOptions& t, const SimOptions& sim, const LintOptions& lint) {
-  const VerilogUnit unit = generate_layernorm_unit(r, opt);
-  UnitVerification v;
-  LintOptions lo = lint;
-  if (!lo.work_dir.empty()) lo.work_dir += "/lint";
-  v.lint = hw::lint(unit, lo);
-  const UnitTestbench st = layernorm_stage_testbench(r, opt, t);
-  SimOptions so = sim;
-  if (!so.work_dir.empty()) so.work_dir += "/stages";
-  so.data_files.insert(so.data_files.end(), st.data_files.begin(), st.data_files.end());
-  v.stages = simulate(unit, st.tb, so);
-  const UnitTestbench rt = layernorm_row_testbench(r, opt, t);
-  SimOptions ro = sim;
-  if (!ro.work_dir.empty()) ro.work_dir += "/rows";
-  ro.data_files.insert(ro.data_files.end(), rt.data_files.begin(), rt.data_files.end());
-  v.rows = simulate(unit, rt.tb, ro);
-  return v;
+  return detail::verify_row_unit(
+      generate_layernorm_unit(r, opt), [&] { return layernorm_stage_testbench(r, opt, t); },
+      [&] { return layernorm_row_testbench(r, opt, t); }, sim, lint);
 }
 
 }  // namespace gqalut::hw

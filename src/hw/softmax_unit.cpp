@@ -22,6 +22,7 @@
 
 #include "gqalut/intops.hpp"
 #include "gqalut/text.hpp"
+#include "row_unit.hpp"
 #include "unit_text.hpp"
 
 namespace gqalut::hw {
@@ -31,6 +32,7 @@ using detail::require;
 using detail::S;
 using detail::subst;
 using detail::ubits;
+using detail::zext;
 
 namespace {
 
@@ -42,11 +44,9 @@ constexpr int kProdBits = ref::kProductBits;     // e16 R < 2^31
 
 // Every constant and width of one unit, derived from the reference and the options (each width
 // asserted from the plan).
-struct Geo {
+struct Geo : detail::RowShape {
   const ref::SoftmaxRef* r = nullptr;
   SoftmaxUnitOptions o;
-  std::string P;  // module prefix
-  int L = 1, N = 0, NB = 0, ABW = 1, CW = 1, KB = 1;
   // EXP split
   uint32_t UC = 0;         // u cap within the int8 span
   uint64_t CN = 0;         // narrow log2(e) constant: t = (u CN + 2^(TSH-1)) >> TSH
@@ -68,26 +68,7 @@ Geo make_geo(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& o) {
   g.r = &r;
   g.o = o;
   const SoftmaxDatapath& dp = r.dp;
-  check_code_name(o.name, "softmax unit name");
-  require(o.name.size() <= 32, fmt::format("softmax unit name must be at most 32 characters, got {}", o.name.size()));
-  g.P = o.name;
-  if (o.lanes < 1 || o.lanes > 16)
-    throw std::invalid_argument(fmt::format("softmax unit lanes must be in [1, 16], got {}", o.lanes));
-  if (o.max_n < 2 || o.max_n > (1 << 16))
-    throw std::invalid_argument(fmt::format("softmax unit max_n must be in [2, 65536], got {}", o.max_n));
-  if (o.max_n % o.lanes != 0 || o.max_n / o.lanes < 2)
-    throw std::invalid_argument(fmt::format(
-        "softmax unit max_n must be a multiple of lanes with at least 2 beats, got max_n {} and lanes {}", o.max_n,
-        o.lanes));
-  if (o.mul_digit_bits < 1 || o.mul_digit_bits > 12)
-    throw std::invalid_argument(
-        fmt::format("softmax unit mul_digit_bits must be in [1, 12], got {}", o.mul_digit_bits));
-  g.L = o.lanes;
-  g.N = o.max_n;
-  g.NB = g.N / g.L;
-  g.ABW = ubits(static_cast<uint64_t>(g.NB - 1));
-  g.CW = ubits(static_cast<uint64_t>(g.NB));
-  g.KB = ubits(static_cast<uint64_t>(g.L));
+  static_cast<detail::RowShape&>(g) = detail::row_shape("softmax", o.name, o.lanes, o.max_n, 1 << 16, o.mul_digit_bits);
   g.max_code = o.int8_out ? 127 : 255;
 
   // EXP split: u in [0, 255] capped at u_cap; the narrowest constant giving the same t for every u.
@@ -164,16 +145,10 @@ Geo make_geo(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& o) {
   return g;
 }
 
-std::string zext(const std::string& v, int from, int to) {
-  if (to == from) return v;
-  return fmt::format("{{{}'d0, {}}}", to - from, v);
-}
-
-std::map<std::string, std::string> vars_of(const Geo& g) {
+detail::Vars vars_of(const Geo& g) {
   const SoftmaxDatapath& dp = g.r->dp;
-  std::map<std::string, std::string> v{
-      {"P", g.P}, {"L", S(g.L)}, {"N", S(g.N)}, {"NB", S(g.NB)}, {"NB1", S(g.NB - 1)}, {"ABW1", S(g.ABW - 1)},
-      {"CW", S(g.CW)}, {"CW1", S(g.CW - 1)}, {"KB", S(g.KB)}, {"KB1", S(g.KB - 1)}, {"QW1", S(8 * g.L - 1)},
+  detail::Vars v = detail::row_vars(g);
+  v.insert({
       {"UC", S(g.UC)}, {"TPW", S(g.TPW)}, {"TPW1", S(g.TPW - 1)}, {"TSH", S(g.TSH)}, {"TW", S(g.TW)},
       {"TW1", S(g.TW - 1)}, {"KKW", S(g.KKW)}, {"KKW1", S(g.KKW - 1)}, {"KW", S(g.KW)}, {"KW1", S(g.KW - 1)},
       {"SE", S(g.SE)}, {"SE1", S(g.SE - 1)}, {"WA", S(g.WA)}, {"WA1", S(g.WA - 1)}, {"G", S(g.G)},
@@ -182,7 +157,7 @@ std::map<std::string, std::string> vars_of(const Geo& g) {
       {"A3", S(g.A + 3)}, {"SD", S(g.SD)}, {"K3", S(g.K3)}, {"L1", S(g.L1)}, {"WD", S(g.WD)},
       {"WD1", S(g.WD - 1)}, {"RS", S(g.RS)}, {"RW", S(g.RW)}, {"RW1", S(g.RW - 1)}, {"RMAX", S(g.r_max)},
       {"NS", S(g.NS)}, {"MAXC", S(g.max_code)}, {"CYC", S(g.CYC)}, {"MB", S(g.MB)}, {"MB1", S(g.MB - 1)},
-      {"OF", S(dp.out_frac)}, {"IF", S(dp.in_frac)}};
+      {"OF", S(dp.out_frac)}, {"IF", S(dp.in_frac)}});
   return v;
 }
 
@@ -281,22 +256,18 @@ endmodule
                v);
 }
 
-// Port declarations / connections of the programmable write port.
-std::string prog_ports(const Geo& g, int aw) {
-  if (!g.o.programmable) return "";
-  return fmt::format(
-      "  input  wire          we,       // table write port (see docs/hw_units.md)\n"
-      "  input  wire [{}:0]    waddr,\n  input  wire [{}:0]    wdata,\n",
-      aw - 1, std::max(g.exp_pwl.data_bits, g.div_pwl.data_bits) - 1);
+// The write port of both tables: the address's top bit picks the table (0: EXP2M1, 1: DIV).
+detail::ProgPort prog_port(const Geo& g) {
+  return {g.o.programmable, std::max(g.exp_pwl.address_bits, g.div_pwl.address_bits) + 1,
+          std::max(g.exp_pwl.data_bits, g.div_pwl.data_bits)};
 }
-int prog_aw(const Geo& g) { return std::max(g.exp_pwl.address_bits, g.div_pwl.address_bits) + 1; }
-int prog_dw(const Geo& g) { return std::max(g.exp_pwl.data_bits, g.div_pwl.data_bits); }
+std::string prog_ports(const Geo& g) { return detail::prog_ports(prog_port(g), "table write port (see docs/hw_units.md)"); }
 
 // A PWL instance: (clk, write enable for its table, its address and data slices).
 std::string pwl_inst(const Geo& g, const detail::Pwl& p, int table, const std::string& inst, const std::string& q,
                      const std::string& acc) {
   if (!g.o.programmable) return fmt::format("  {} {} (.q({}), .acc({}));\n", p.module, inst, q, acc);
-  const int aw = prog_aw(g);
+  const int aw = prog_port(g).aw;
   return fmt::format(
       "  {} {} (.clk(clk), .we(we && waddr[{}] == 1'b{}), .waddr(waddr[{}:0]), .wdata(wdata[{}:0]), .q({}), "
       ".acc({}));\n",
@@ -305,7 +276,7 @@ std::string pwl_inst(const Geo& g, const detail::Pwl& p, int table, const std::s
 
 std::string recip_module(const Geo& g) {
   auto v = vars_of(g);
-  v["PROG"] = g.o.programmable ? prog_ports(g, prog_aw(g)) : "";
+  v["PROG"] = prog_ports(g);
   v["D1"] = fmt::format("{}'d{}", g.A + 1, 1u << g.A);
   v["XS_W1"] = S(g.SW + g.L1 - 1);
   v["SL"] = g.L1 > 0 ? fmt::format("{{s_r, {}'d0}}", g.L1) : "s_r";
@@ -438,10 +409,8 @@ endmodule
 std::string top_module(const Geo& g) {
   auto v = vars_of(g);
   const int L = g.L;
-  v["PROG"] = prog_ports(g, prog_aw(g));
-  v["KEEPIN"] = L > 1 ? fmt::format("  input  wire [{}:0]    in_keep,  // last beat: lanes 0..in_keep-1 hold elements (1..{})\n", g.KB - 1, L) : "";
-  v["KEEPOUT"] = L > 1 ? fmt::format("  output reg  [{}:0]    out_keep, // last beat: lanes 0..out_keep-1 hold outputs\n", g.KB - 1) : "";
-  v["PROGC"] = g.o.programmable ? "    .we(we), .waddr(waddr), .wdata(wdata),\n" : "";
+  v["PROG"] = prog_ports(g);
+  detail::add_stream_vars(v, g, 4, g.o.programmable);
   std::string lanes, beatmax;
   // Beat max over the valid lanes of the input beat, lane pipelines.
   beatmax += "  // the input beat's maximum over its valid lanes\n";
@@ -449,10 +418,11 @@ std::string top_module(const Geo& g) {
   for (int j = 1; j < L; ++j)
     beatmax += fmt::format(
         "  wire signed [7:0] bq{j} = in_q[{h}:{l}];\n"
-        "  wire signed [7:0] bm{j} = ((!in_last || in_keep > {kb}'d{j}) && bq{j} > bm{jm}) ? bq{j} : bm{jm};\n",
-        fmt::arg("j", j), fmt::arg("h", 8 * j + 7), fmt::arg("l", 8 * j), fmt::arg("kb", g.KB), fmt::arg("jm", j - 1));
+        "  wire signed [7:0] bm{j} = ({m} && bq{j} > bm{jm}) ? bq{j} : bm{jm};\n", fmt::arg("j", j),
+        fmt::arg("h", 8 * j + 7), fmt::arg("l", 8 * j), fmt::arg("m", detail::lane_mask("in_last", "in_keep", g.KB, j)),
+        fmt::arg("jm", j - 1));
   beatmax += fmt::format("  wire signed [7:0] bmax = bm{};", L - 1);
-  std::string bsum = fmt::format("{}'d0", g.SW), outp, mask;
+  std::string bsum = fmt::format("{}'d0", g.SW);
   for (int j = 0; j < L; ++j) {
     const std::string jj = S(j);
     lanes += subst(R"(  // lane ${J}
@@ -489,22 +459,14 @@ ${PWL}  reg [${WA1}:0] a2_${J};
                      w["PWL"] = pwl_inst(g, g.exp_pwl, 0, "u_exp" + jj, "c1_" + jj, "a2w" + jj);
                      return w;
                    }());
-    const std::string m = j == 0 ? "1'b1" : fmt::format("(!l3 || keep_last > {}'d{})", g.KB, j);
-    const std::string m4 = j == 0 ? "1'b1" : fmt::format("(!l4 || keep_last > {}'d{})", g.KB, j);
-    bsum += fmt::format(" + (({}) ? {{{}'d0, e3_{}}} : {}'d0)", m, g.SW - 24, j, g.SW);
-    outp = fmt::format("({} ? pw{} : 8'd0)", m4, j) + (outp.empty() ? "" : ", ") + outp;
+    bsum += fmt::format(" + (({}) ? {{{}'d0, e3_{}}} : {}'d0)", detail::lane_mask("l3", "keep_last", g.KB, j), g.SW - 24,
+                        j, g.SW);
   }
   v["LANES"] = lanes;
   v["BSUM"] = bsum;
-  v["OUTP"] = L > 1 ? "{" + outp + "}" : "pw0";
+  v["BEATMAX"] = beatmax;
   v["KEEPL"] = L > 1 ? fmt::format("  reg [{}:0] keep_last;  // valid lanes of the row's last beat\n", g.KB - 1) : "";
-  v["KEEPSET"] = L > 1 ? fmt::format("            keep_last <= in_last ? in_keep : {}'d{};\n", g.KB, L) : "";
-  v["KEEPO"] = L > 1 ? fmt::format("      out_keep <= l4 ? keep_last : {}'d{};\n", g.KB, L) : "";
   v["SWX"] = S(g.SW);
-  v["ROWEND"] = fmt::format("(in_last || wp == {}'d{})", g.CW, g.NB - 1);
-  v["RA"] = g.CW > g.ABW ? fmt::format("rp[{}:0]", g.ABW - 1) : "rp";
-  v["WA_"] = g.CW > g.ABW ? fmt::format("wp[{}:0]", g.ABW - 1) : "wp";
-  v["XKEEP"] = L > 1 ? "" : "";
   return subst(R"(// Integer softmax unit: ${L} lane(s), rows of 1..${N} int8 logits at 2^-${IF}, outputs at 2^-${OF}
 // (saturated to ${MAXC}). Generated by gqalut (gqalut::hw::generate_softmax_unit); docs/hw_units.md.
 // Stream in: beats of ${L} codes (lane j = in_q[8j+7:8j]), in_last marks the row's last beat (the
@@ -538,20 +500,7 @@ ${BEATMAX}
   always @(posedge clk) if (take) mem[${WA_}] <= in_q;
   // element pipeline: buffer read -> split -> EXP2M1 -> shift -> (sum | output)
   reg [${QW1}:0] qr;
-  reg vr, lr, fr, v1, l1, f1, v2, l2, f2, v3, l3, f3, v4, l4, f4;
-  always @(posedge clk) begin
-    if (rst) begin
-      vr <= 1'b0; v1 <= 1'b0; v2 <= 1'b0; v3 <= 1'b0; v4 <= 1'b0;
-    end else if (adv) begin
-      vr <= issue; v1 <= vr; v2 <= v1; v3 <= v2; v4 <= v3 && (ph == PASS3);
-    end
-    if (adv) begin
-      qr <= mem[${RA}];
-      lr <= (rp == nb - ${CW}'d1); fr <= (rp == ${CW}'d0);
-      l1 <= lr; f1 <= fr; l2 <= l1; f2 <= f1; l3 <= l2; f3 <= f2; l4 <= l3; f4 <= f3;
-    end
-  end
-  // the reciprocal
+)" + detail::marker_pipeline(4, "qr", " && (ph == PASS3)") + R"(  // the reciprocal
   wire rdone;
   wire [${RW1}:0] rr;
   wire [4:0] rt;
@@ -592,28 +541,12 @@ ${KEEPSET}            rp <= ${CW}'d0;
     end
   end
   // output register
-  always @(posedge clk) begin
-    if (rst) out_valid <= 1'b0;
-    else if (adv) out_valid <= v4;
-    if (adv) begin
-      out_p <= ${OUTP};
-      out_first <= f4;
-      out_last <= l4;
-${KEEPO}    end
-  end
-endmodule
+)" + detail::output_register("out_p", detail::lane_outputs(g, 4, "pw"), 4) + R"(endmodule
 )",
-               [&] {
-                 auto w = v;
-                 w["KEEPOUT_END"] = L > 1 ? fmt::format(",\n  output reg  [{}:0]    out_keep  // last beat: lanes 0..out_keep-1 hold outputs\n", g.KB - 1) : "\n";
-                 w["BEATMAX"] = beatmax;
-                 return w;
-               }());
+               v);
 }
 
 // ---------------------------------------------------------------------------- testbench pieces
-const char* kTimescale = "`timescale 1ns / 1ps\n";
-
 std::string file_header(const Geo& g, const std::string& what) {
   const SoftmaxDatapath& dp = g.r->dp;
   return fmt::format(
@@ -621,58 +554,15 @@ std::string file_header(const Geo& g, const std::string& what) {
       "// Plan: in_frac {}, out_frac {}, EXP2M1 scale {} (L_e {}, g {}, u_cap {}), DIV scale {} octave a = {} (L_d {}),\n"
       "// {} Newton step(s), r_max {}. {} tables. Verilog-2005, synthesizable. Do not edit: regenerate.\n{}",
       what, dp.in_frac, dp.out_frac, dp.exp_scale, dp.exp_table_shift, dp.exp_gain, dp.u_cap, dp.div_scale, dp.div_a,
-      dp.div_table_shift, dp.newton_steps, dp.r_max, g.o.programmable ? "Programmable" : "Baked", kTimescale);
-}
-
-// The program writes as a $readmemh file: {addr, data} per line.
-std::string program_file(const Geo& g, const std::vector<UnitRegisterWrite>& w) {
-  std::string s;
-  for (const auto& x : w) s += HexWord().add(x.addr, prog_aw(g)).add(x.data, prog_dw(g)).str() + "\n";
-  return s;
+      dp.div_table_shift, dp.newton_steps, dp.r_max, g.o.programmable ? "Programmable" : "Baked", detail::kTimescale);
 }
 
 std::vector<UnitRegisterWrite> program_of(const Geo& g) {
   std::vector<UnitRegisterWrite> out;
-  const int aw = prog_aw(g);
+  const int aw = prog_port(g).aw;
   for (const auto& w : program_image(g.r->exp2m1, g.exp_pwl.geometry)) out.push_back({w.addr, w.data});
   for (const auto& w : program_image(g.r->div, g.div_pwl.geometry)) out.push_back({w.addr | (1u << (aw - 1)), w.data});
   return out;
-}
-
-// Testbench prologue pieces: clock, reset, the programming task.
-std::string tb_program(const Geo& g, size_t nwrites) {
-  if (!g.o.programmable) return "";
-  return subst(R"(  reg we = 1'b0;
-  reg [${AW1}:0] waddr = 0;
-  reg [${DW1}:0] wdata = 0;
-  reg [${PW1}:0] prog [0:${NP1}];
-  integer pi;
-  task load_tables;
-  begin
-    for (pi = 0; pi < ${NP}; pi = pi + 1) begin
-      @(negedge clk); we = 1'b1; {waddr, wdata} = prog[pi];
-    end
-    @(negedge clk); we = 1'b0;
-  end
-  endtask
-)",
-               {{"AW1", S(prog_aw(g) - 1)},
-                {"DW1", S(prog_dw(g) - 1)},
-                {"PW1", S(prog_aw(g) + prog_dw(g) - 1)},
-                {"NP", S(static_cast<long long>(nwrites))},
-                {"NP1", S(static_cast<long long>(nwrites) - 1)}});
-}
-
-std::string tb_epilogue() {
-  return R"(    if (errors == 0) $display("PASS: %0d checks", checks);
-    else begin
-      $display("FAIL: %0d of %0d checks", errors, checks);
-      $fatal(1, "testbench failed");
-    end
-    $finish;
-  end
-endmodule
-)";
 }
 
 }  // namespace
@@ -834,21 +724,12 @@ UnitTestbench softmax_stage_testbench(const ref::SoftmaxRef& r, const SoftmaxUni
   v["NR1"] = S(static_cast<long long>(sums.size()) - 1);
   v["NO"] = S(nov);
   v["NO1"] = S(nov - 1);
-  v["PROGDECL"] = tb_program(g, prog.size());
-  v["LOAD"] = g.o.programmable ? "    $readmemh(\"prog.hex\", prog);\n    load_tables;\n" : "";
-  v["PROGC"] = g.o.programmable ? ".we(we), .waddr(waddr), .wdata(wdata), " : "";
+  detail::add_tb_program_vars(v, prog_port(g), prog.size(), false);
   v["PWL"] = pwl_inst(g, g.exp_pwl, 0, "u_exp", "c", "acc");
   v["XYW"] = S(kXBits);
   v["YW1"] = S(kYBits - 1);
   v["XW1"] = S(kXBits - 1);
-  tb.tb.top = "tb_" + g.P + "_stages";
-  tb.tb.files.emplace_back(tb.tb.top + ".v", std::string("// Generated by gqalut: stage testbench of ") + g.P +
-      ". Expected values: gqalut::ref stage functions.\n" + kTimescale + subst(R"(module tb_${P}_stages;
-  reg clk = 1'b0;
-  always #5 clk = ~clk;
-  reg rst = 1'b1;
-  integer errors = 0, checks = 0, i;
-${PROGDECL}  // EXP stage: u -> (k, c) -> EXP2M1 -> e
+  detail::set_testbench(tb, g.P, "stage", "gqalut::ref stage functions", subst(detail::kStageTbHead + std::string(R"(  // EXP stage: u -> (k, c) -> EXP2M1 -> e
   reg [${EVW1}:0] ev [0:255];
   reg [7:0] u;
   wire [${KW1}:0] k;
@@ -894,9 +775,7 @@ ${PWL}  ${P}_exp_shift u_shift (.acc(acc), .k(k), .e(e));
     $readmemh("exp.hex", ev);
     $readmemh("recip.hex", rv);
     $readmemh("out.hex", ov);
-    repeat (2) @(negedge clk);
-    rst = 1'b0;
-${LOAD}    for (i = 0; i < 256; i = i + 1) begin
+)") + detail::kTbReset + R"(    for (i = 0; i < 256; i = i + 1) begin
       {eu, ek, ec, eacc, ee} = ev[i];
       u = eu; #1;
       checks = checks + 1;
@@ -932,9 +811,8 @@ ${LOAD}    for (i = 0; i < 256; i = i + 1) begin
         if (errors <= 20) $display("FAIL: OUT e=%0d R=%0d T=%0d zero=%0d: p=%0d expected %0d", oe, oR, oT, oz, p, op);
       end
     end
-)", v) + tb_epilogue());
-  tb.data_files = {{"exp.hex", ev}, {"recip.hex", rv}, {"out.hex", ov}};
-  if (g.o.programmable) tb.data_files.emplace_back("prog.hex", program_file(g, prog));
+)", v));
+  detail::set_data_files(tb, {{"exp.hex", ev}, {"recip.hex", rv}, {"out.hex", ov}}, prog_port(g), prog);
   tb.checks = 256 + static_cast<long long>(sums.size()) + nov;
   return tb;
 }
@@ -976,28 +854,16 @@ UnitTestbench softmax_row_testbench(const ref::SoftmaxRef& r, const SoftmaxUnitO
     std::vector<int8_t> spike(static_cast<size_t>(N), -100);
     spike[static_cast<size_t>(N / 3)] = 100;
     rows.push_back(spike);
-    std::vector<int8_t> alt(static_cast<size_t>(N));
-    for (int i = 0; i < N; ++i) alt[static_cast<size_t>(i)] = i % 2 ? 127 : -128;
-    rows.push_back(alt);
-    for (int n : {2, 3, L, L + 1, 2 * L - 1, N - 1}) {
-      if (n < 1 || n > N) continue;
+    rows.push_back(detail::alternating(static_cast<size_t>(N)));
+    for (int n : detail::edge_lengths(L, N)) {
       rows.push_back(std::vector<int8_t>(static_cast<size_t>(n), -7));
-      std::vector<int8_t> sp(static_cast<size_t>(n), -128);
-      sp[static_cast<size_t>(n - 1)] = 127;
-      rows.push_back(sp);
+      rows.push_back(detail::last_high(static_cast<size_t>(n)));
     }
   }
   std::mt19937_64 rng(to.seed);
-  for (long long i = 0; i < to.random_rows; ++i) {
-    const size_t n = to.lengths.empty()
-                         ? std::uniform_int_distribution<size_t>(1, static_cast<size_t>(N))(rng)
-                         : static_cast<size_t>(to.lengths[static_cast<size_t>(i) % to.lengths.size()]);
-    if (n < 1 || n > static_cast<size_t>(N))
-      throw std::invalid_argument(fmt::format("softmax testbench row length must be in [1, {}], got {}", N, n));
-    rows.push_back(random_row(rng, n));
-  }
-  std::string in, out;
-  long long nin = 0, nout = 0, elems = 0;
+  for (long long i = 0; i < to.random_rows; ++i) rows.push_back(random_row(rng, detail::random_row_length(rng, to, i, N, "softmax")));
+  detail::RowBeats beats;
+  long long elems = 0;
   for (const auto& q : rows) {
     const size_t n = q.size();
     std::vector<uint32_t> p(n);
@@ -1010,51 +876,20 @@ UnitTestbench softmax_row_testbench(const ref::SoftmaxRef& r, const SoftmaxUnitO
       ref::softmax_row_ref(r, q.data(), o.data(), n);
       for (size_t i = 0; i < n; ++i) p[i] = o[i];
     }
-    for (size_t b = 0; b * static_cast<size_t>(L) < n; ++b) {
-      const size_t lo = b * static_cast<size_t>(L), keep = std::min(static_cast<size_t>(L), n - lo);
-      const bool last = lo + keep == n;
-      HexWord wi, wo;
-      wi.add(last, 1).add(keep % static_cast<size_t>(1 << g.KB), g.KB);
-      wo.add(b == 0, 1).add(last, 1).add(keep % static_cast<size_t>(1 << g.KB), g.KB);
-      for (int j = L - 1; j >= 0; --j) {
-        const size_t i = lo + static_cast<size_t>(j);
-        wi.add(i < n ? static_cast<uint8_t>(q[i]) : 0, 8);
-        wo.add(i < n ? p[i] : 0, 8);
-      }
-      in += wi.str() + "\n";
-      out += wo.str() + "\n";
-      ++nin;
-      ++nout;
-    }
+    detail::add_row_beats(
+        beats, g, n,
+        [&](HexWord& w, size_t lo) { detail::add_lanes(w, g, lo, n, 8, [&](size_t i) { return static_cast<uint8_t>(q[i]); }); },
+        [&](size_t i) { return p[i]; });
     elems += static_cast<long long>(n);
   }
   UnitTestbench tb;
   for (const auto& q : rows) tb.row_lengths.push_back(static_cast<long long>(q.size()));
   const auto prog = g.o.programmable ? program_of(g) : std::vector<UnitRegisterWrite>{};
   std::map<std::string, std::string> v = vars_of(g);
-  v["NI"] = S(nin);
-  v["NI1"] = S(nin - 1);
-  v["NO"] = S(nout);
-  v["NO1"] = S(nout - 1);
+  detail::add_row_tb_vars(v, g, prog_port(g), prog.size(), to, beats.beats, softmax_unit_timing(r, opt, 1).row_cycles,
+                          rows.size(), elems);
   v["IW1"] = S(1 + g.KB + 8 * L - 1);
-  v["OW1"] = S(2 + g.KB + 8 * L - 1);
-  v["PROGDECL"] = tb_program(g, prog.size());
-  v["LOAD"] = g.o.programmable ? "    $readmemh(\"prog.hex\", prog);\n    load_tables;\n" : "";
-  v["PROGC"] = g.o.programmable ? "    .we(we), .waddr(waddr), .wdata(wdata),\n" : "";
-  v["KEEPC"] = L > 1 ? ".in_keep(ikeep), " : "";
-  v["OKEEPC"] = L > 1 ? ", .out_keep(okeep)" : "";
-  v["OKEEPD"] = L > 1 ? fmt::format("  wire [{}:0] okeep;\n", g.KB - 1) : fmt::format("  wire [{}:0] okeep = 1'b1;\n", g.KB - 1);
-  v["STALL"] = to.stall ? "1" : "0";
-  v["SEED"] = S(static_cast<long long>(to.seed % 1000000007));
-  v["LIMIT"] = S(static_cast<long long>(softmax_unit_timing(r, opt, 1).row_cycles) * static_cast<long long>(rows.size()) * 4 +
-                 elems * 8 / L + 10000);
-  tb.tb.top = "tb_" + g.P + "_rows";
-  tb.tb.files.emplace_back(tb.tb.top + ".v", std::string("// Generated by gqalut: row testbench of ") + g.P +
-      ". Expected values: gqalut::ref::softmax_row_ref.\n" + kTimescale + subst(R"(module tb_${P}_rows;
-  reg clk = 1'b0;
-  always #5 clk = ~clk;
-  reg rst = 1'b1;
-  integer errors = 0, checks = 0, ii = 0, oi = 0, j, seed = ${SEED}, cycles = 0, busy_cycles = 0;
+  detail::set_testbench(tb, g.P, "row", "gqalut::ref::softmax_row_ref", subst(detail::tb_head("rows") + R"(  integer errors = 0, checks = 0, ii = 0, oi = 0, j, seed = ${SEED}, cycles = 0, busy_cycles = 0;
 ${PROGDECL}  reg [${IW1}:0] inb [0:${NI1}];
   reg [${OW1}:0] outb [0:${NO1}];
   reg in_valid = 1'b0, in_last = 1'b0, out_ready = 1'b0;
@@ -1070,57 +905,12 @@ ${PROGC}    .in_valid(in_valid), .in_ready(in_ready), .in_q(in_q), .in_last(in_l
   reg [${QW1}:0] ep;
   reg started = 1'b0;
   // driver: presents beat ii (with random gaps when stalling)
-  always @(posedge clk) begin
-    if (!rst && started) begin
-      cycles <= cycles + 1;
-      if (in_valid && in_ready) ii = ii + 1;
-      if (in_valid && !in_ready) begin
-        in_valid <= 1'b1;  // hold the beat until it is taken
-      end else if (ii < ${NI} && (${STALL} == 0 || ($random(seed) & 3) != 0)) begin
-        in_valid <= 1'b1;
-        {in_last, ikeep, in_q} <= inb[ii];
-      end else begin
-        in_valid <= 1'b0;
-      end
-      out_ready <= (${STALL} == 0) || (($random(seed) & 3) != 0);
-    end
-  end
-  // checker
-  always @(posedge clk) begin
-    if (!rst && out_valid && out_ready) begin
-      {ef, el, ek, ep} = outb[oi];
-      if (out_first !== ef || out_last !== el || okeep !== ek) begin
-        errors = errors + 1;
-        if (errors <= 20) $display("FAIL: beat %0d markers first=%0d last=%0d keep=%0d, expected %0d %0d %0d",
-                                   oi, out_first, out_last, okeep, ef, el, ek);
-      end
-      for (j = 0; j < ${L}; j = j + 1)
-        if (j < ek || ${L} == 1) begin
-          checks = checks + 1;
-          if (out_p[8*j +: 8] !== ep[8*j +: 8]) begin
-            errors = errors + 1;
-            if (errors <= 20) $display("FAIL: beat %0d lane %0d: p=%0d expected %0d", oi, j, out_p[8*j +: 8], ep[8*j +: 8]);
-          end
-        end
-      oi = oi + 1;
-    end
-  end
-  initial begin
-    $readmemh("in.hex", inb);
-    $readmemh("expected.hex", outb);
-    repeat (2) @(negedge clk);
-    rst = 1'b0;
-${LOAD}    @(negedge clk);
-    started = 1'b1;
-    while (oi < ${NO} && cycles < ${LIMIT}) @(negedge clk);
-    if (oi < ${NO}) begin
-      errors = errors + 1;
-      $display("FAIL: timed out after %0d cycles with %0d of %0d output beats", cycles, oi, ${NO});
-    end
-    $display("CYCLES: %0d", cycles);
-)", v) + tb_epilogue());
-  tb.data_files = {{"in.hex", in}, {"expected.hex", out}};
-  if (g.o.programmable) tb.data_files.emplace_back("prog.hex", program_file(g, prog));
+)" + detail::row_tb_driver("{in_last, ikeep, in_q}", "  // hold the beat until it is taken") +
+      "  // checker\n" +
+      detail::row_tb_checker(
+          "out_p", R"($display("FAIL: beat %0d lane %0d: p=%0d expected %0d", oi, j, out_p[8*j +: 8], ep[8*j +: 8]);)") +
+      detail::row_tb_run(), v));
+  detail::set_data_files(tb, {{"in.hex", beats.in}, {"expected.hex", beats.out}}, prog_port(g), prog);
   tb.checks = elems;
   return tb;
 }
@@ -1131,22 +921,9 @@ std::string UnitVerification::summary() const {
 
 UnitVerification verify_softmax_unit(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt,
                                      const UnitTestOptions& t, const SimOptions& sim, const LintOptions& lint) {
-  const VerilogUnit unit = generate_softmax_unit(r, opt);
-  UnitVerification v;
-  LintOptions lo = lint;
-  if (!lo.work_dir.empty()) lo.work_dir += "/lint";
-  v.lint = hw::lint(unit, lo);
-  const UnitTestbench st = softmax_stage_testbench(r, opt, t);
-  SimOptions so = sim;
-  if (!so.work_dir.empty()) so.work_dir += "/stages";
-  so.data_files.insert(so.data_files.end(), st.data_files.begin(), st.data_files.end());
-  v.stages = simulate(unit, st.tb, so);
-  const UnitTestbench rt = softmax_row_testbench(r, opt, t);
-  SimOptions ro = sim;
-  if (!ro.work_dir.empty()) ro.work_dir += "/rows";
-  ro.data_files.insert(ro.data_files.end(), rt.data_files.begin(), rt.data_files.end());
-  v.rows = simulate(unit, rt.tb, ro);
-  return v;
+  return detail::verify_row_unit(
+      generate_softmax_unit(r, opt), [&] { return softmax_stage_testbench(r, opt, t); },
+      [&] { return softmax_row_testbench(r, opt, t); }, sim, lint);
 }
 
 }  // namespace gqalut::hw
