@@ -48,6 +48,8 @@ _FIT_SPEC = {
 FIT_RANGE = {"hswish": (-4.0, 4.0), "hsigmoid": (-4.0, 4.0), "tanh": (-4.0, 4.0), "silu": (-8.0, 8.0),
              "sigmoid": (-8.0, 8.0)}
 MAX_SCALE = 12  # the largest scale key a table file takes
+# the softmax and LayerNorm stages' tables: the library's operation recipes (include/gqalut/recipes.hpp)
+OP_RECIPES = {"exp2m1": "exp2m1", "reci": "div", "rsqrt": "rsqrt"}
 
 _EXACT = {
     "hswish": lambda x: torch.nn.functional.hardswish(x),
@@ -208,12 +210,8 @@ class TableBank:
         if t is None:
             if func in _FIT_SPEC:
                 t = self._fit(func, method, range=FIT_RANGE[func], scales=ACT_SCALES_TEXT, **_FIT_SPEC[func])
-            elif func == "exp2m1":
-                t = self._fit(func, method, func="exp2m1", format="auto", scales=[8])
-            elif func == "reci":
-                t = self._fit(func, method, func="reci", format="auto", scales=[5])
-            elif func == "rsqrt":
-                t = self._fit(func, method, func="rsqrt", scales="0:5")
+            elif func in OP_RECIPES:
+                t = self._fit(func, method, **gt.recipe_fit_args(OP_RECIPES[func]))
             else:
                 raise ValueError(f"no table recipe for {func}")
         self._tables[func] = t
