@@ -14,6 +14,7 @@
 #include "../../src/search/ga_ops.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/search.hpp"
+#include "shared_tables.hpp"
 
 namespace gqalut {
 namespace {
@@ -439,13 +440,7 @@ TEST(GaImproved, SharedModeOneSetForAllScales) {
   Problem p = paper_problem("gelu");
   p.shared = true;
   Result r = GeneticAlgorithm(quick(1, true, 40)).run(p);
-  const Table& t6 = r.tables.at(6);
-  for (const auto& [n, t] : r.tables.tables) {
-    EXPECT_EQ(t.slopes, t6.slopes);
-    EXPECT_EQ(t.intercepts, t6.intercepts);
-    for (size_t i = 0; i < t.breakpoints.size(); ++i)
-      EXPECT_EQ(t.breakpoints[i], std::nearbyint(std::ldexp(double(t6.breakpoints[i]), n - 6)));
-  }
+  gqalut_test::expect_shared_tables(r.tables, 6);
   // The GA's objective is the mean per-scale MSE the oracle reports.
   EXPECT_NEAR(r.log.back().get<double>(), r.errors.paper_score,
               1e-12 * r.errors.paper_score);

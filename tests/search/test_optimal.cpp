@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "gqalut/search.hpp"
+#include "shared_tables.hpp"
 
 using namespace gqalut;
 
@@ -216,13 +217,7 @@ TEST(Optimal, SharedTablesShareEverything) {
   Problem p = Problem::make(find_function("gelu"), 8);
   p.shared = true;
   Result r = Optimal().run(p);
-  const Table& fine = r.tables.at(6);
-  for (const auto& [n, t] : r.tables.tables) {
-    EXPECT_EQ(t.slopes, fine.slopes);
-    EXPECT_EQ(t.intercepts, fine.intercepts);
-    for (std::size_t i = 0; i < t.breakpoints.size(); ++i)
-      EXPECT_EQ(t.breakpoints[i], std::nearbyint(std::ldexp(double(fine.breakpoints[i]), n - 6)));
-  }
+  gqalut_test::expect_shared_tables(r.tables, 6);
 }
 
 // More entries never hurt, and the per-scale optimum is never worse than the
