@@ -72,7 +72,7 @@ std::vector<ReportItem> ops_report_items(const std::vector<int>& entries, const 
             r.programmable = prog;
             items.push_back({fmt::format("{} K={} {} {}", op, K, lane_text, prog ? "programmable" : "baked"), op, r, op});
           }
-      // The references take one element per cycle: listed once, at lanes 1 (rows of more lanes
+      // The references take one lane, one row at a time: listed once, at lanes 1 (rows of more lanes
       // are compared with them per element per cycle).
       if (L != lanes.front()) continue;
       r.lanes = 1;
