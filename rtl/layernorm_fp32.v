@@ -44,8 +44,6 @@ module layernorm_fp32 #(
   localparam LAT = 1 + (PIPE != 0 ? 3 : 0);  // buffer read to the output register's input
   reg [2:0] st;
   reg [2:0] k;  // step of S_STAT
-  reg [47:0] mem [0:MAXN-1];
-  reg [AW:0] wp, n, rp;
   reg [31:0] sx, sxx, mean, m2, vr, ve, rs;
   reg r_start, q_start;
   wire adv = !(out_valid && !out_ready);
@@ -59,7 +57,6 @@ module layernorm_fp32 #(
   // Load: x, x*x (mul1), then the two accumulators (add1: Sx, add2: Sxx).
   assign in_ready = (st == S_LOAD);
   wire fire = in_valid && (st == S_LOAD);
-  wire in_end = in_last || (wp == MAXN - 1);
   wire [31:0] x_in;
   fp32_from_int #(.W(8), .F(IN_FRAC)) u_cin (.q(in_q), .y(x_in));
   wire [31:0] lx, lxx;
@@ -68,9 +65,16 @@ module layernorm_fp32 #(
   ref_vdelay #(.N(PIPE != 0 ? 1 : 0)) v_l (.clk(clk), .rst(rst), .en(1'b1), .v(fire), .l(fire && in_end),
     .vq(lv), .lq(ll));
 
+  // The row's (x, gamma, beta), read back by the output pass.
+  wire in_end, in_first_unused;
+  wire [AW:0] n;
+  wire [47:0] b_r;
+  wire v_r, l_r;
+  ref_row_buffer #(.W(48), .MAXN(MAXN), .AW(AW)) u_buf (.clk(clk), .rst(rst), .we(fire),
+    .wd({in_beta, in_gamma, in_q}), .wlast(in_last), .wfirst(in_first_unused), .wend(in_end), .n(n), .rewind(1'b0),
+    .en(adv), .rd(st == S_OUT), .q(b_r), .v(v_r), .l(l_r));
+
   // Output pipeline: read -> d = x - mean (add1) -> u = d r (mul1) -> v = u g (mul2) -> w = v + b (add2).
-  reg [47:0] b_r;
-  reg v_r, l_r;
   wire [31:0] xo, go, bo;
   fp32_from_int #(.W(8), .F(IN_FRAC)) u_cx (.q(b_r[7:0]), .y(xo));
   fp32_from_int #(.W(8), .F(GAMMA_FRAC)) u_cg (.q(b_r[15:8]), .y(go));
@@ -127,14 +131,9 @@ module layernorm_fp32 #(
     q_start <= 1'b0;
     if (rst) begin
       st <= S_LOAD;
-      wp <= 0;
-      rp <= 0;
-      n <= 0;
       k <= 0;
       sx <= 32'h0;
       sxx <= 32'h0;
-      v_r <= 1'b0;
-      l_r <= 1'b0;
       out_valid <= 1'b0;
       out_last <= 1'b0;
     end else begin
@@ -144,16 +143,7 @@ module layernorm_fp32 #(
       end
       case (st)
         S_LOAD:
-          if (fire) begin
-            mem[wp[AW-1:0]] <= {in_beta, in_gamma, in_q};
-            if (in_end) begin
-              n <= wp + 1'b1;
-              wp <= 0;
-              st <= S_DRAIN;
-            end else begin
-              wp <= wp + 1'b1;
-            end
-          end
+          if (fire && in_end) st <= S_DRAIN;
         S_DRAIN:  // the last element reaches the accumulators
           if (ll || PIPE == 0) begin
             st <= S_RCP;
@@ -182,7 +172,6 @@ module layernorm_fp32 #(
         S_RSQ:
           if (q_done) begin
             rs <= q_y;
-            rp <= 0;
             st <= S_OUT;
           end
         default:  // S_OUT
@@ -193,20 +182,11 @@ module layernorm_fp32 #(
           end
       endcase
       if (adv) begin
-        if (st == S_OUT && rp < n) begin
-          b_r <= mem[rp[AW-1:0]];
-          v_r <= 1'b1;
-          l_r <= (rp == n - 1'b1);
-          rp <= rp + 1'b1;
-        end else begin
-          v_r <= 1'b0;
-          l_r <= 1'b0;
-        end
         out_valid <= o_v;
         out_last <= o_l;
         out_y <= y_code;
       end
     end
   end
-  wire unused = &{1'b0, r_busy, q_busy};
+  wire unused = &{1'b0, r_busy, q_busy, in_first_unused};
 endmodule

@@ -58,8 +58,6 @@ module layernorm_ibert #(
   localparam [MB-1:0] EPSW = EPS_M[MB-1:0];
   reg [1:0] st;
   reg [2:0] k;
-  reg [47:0] mem [0:MAXN-1];
-  reg [AW:0] wp, n, rp;
   reg signed [XW-1:0] sx;
   reg [QQW-1:0] sxx;
   reg [VW-1:0] t1, vsh;
@@ -71,7 +69,14 @@ module layernorm_ibert #(
 
   assign in_ready = (st == S_LOAD);
   wire fire = in_valid && (st == S_LOAD);
-  wire in_end = in_last || (wp == MAXN - 1);
+  // The row's (q, gamma, beta), read back by the output pass.
+  wire in_end, in_first_unused;
+  wire [AW:0] n;
+  wire [47:0] b_r;
+  wire v_r, l_r;
+  ref_row_buffer #(.W(48), .MAXN(MAXN), .AW(AW)) u_buf (.clk(clk), .rst(rst), .we(fire),
+    .wd({in_beta, in_gamma, in_q}), .wlast(in_last), .wfirst(in_first_unused), .wend(in_end), .n(n), .rewind(1'b0),
+    .en(adv), .rd(st == S_OUT), .q(b_r), .v(v_r), .l(l_r));
   wire signed [15:0] in_q16 = {{8{in_q[7]}}, in_q};
   wire signed [15:0] sq_in_s = in_q16 * in_q16;
   wire [15:0] sq_in = sq_in_s;
@@ -98,8 +103,6 @@ module layernorm_ibert #(
   wire s_take = s_rem >= s_trial;
 
   // Output pipeline: read -> D, N -> divider -> z, t, w, y.
-  reg [47:0] b_r;
-  reg v_r, l_r;
   wire signed [7:0] bq = b_r[7:0];
   wire signed [XW-1:0] dq = $signed({1'b0, n}) * bq - sx;
   wire signed [NNW:0] nsg = ($signed({{(NNW-XW+1){dq[XW-1]}}, dq}) <<< 15) + $signed({{(NNW-HW+1){1'b0}}, sigma});
@@ -134,30 +137,20 @@ module layernorm_ibert #(
   always @(posedge clk) begin
     if (rst) begin
       st <= S_LOAD;
-      wp <= 0;
-      rp <= 0;
-      n <= 0;
       k <= 0;
       sx <= 0;
       sxx <= 0;
-      v_r <= 1'b0;
-      l_r <= 1'b0;
       out_valid <= 1'b0;
       out_last <= 1'b0;
     end else begin
       case (st)
         S_LOAD:
           if (fire) begin
-            mem[wp[AW-1:0]] <= {in_beta, in_gamma, in_q};
             sx <= sx + {{(XW-8){in_q[7]}}, in_q};
             sxx <= sxx + {{(QQW-16){1'b0}}, sq_in};
             if (in_end) begin
-              n <= wp + 1'b1;
-              wp <= 0;
               k <= 0;
               st <= S_STAT;
-            end else begin
-              wp <= wp + 1'b1;
             end
           end
         S_STAT: begin
@@ -180,10 +173,7 @@ module layernorm_ibert #(
           sigma <= {sigma[HW-2:0], s_take};
           vsh <= vsh << 2;
           sc <= sc + 1'b1;
-          if ({26'b0, sc} == HW - 1) begin
-            rp <= 0;
-            st <= S_OUT;
-          end
+          if ({26'b0, sc} == HW - 1) st <= S_OUT;
         end
         default:  // S_OUT
           if (out_valid && out_ready && out_last) begin
@@ -193,20 +183,11 @@ module layernorm_ibert #(
           end
       endcase
       if (adv) begin
-        if (st == S_OUT && rp < n) begin
-          b_r <= mem[rp[AW-1:0]];
-          v_r <= 1'b1;
-          l_r <= (rp == n - 1'b1);
-          rp <= rp + 1'b1;
-        end else begin
-          v_r <= 1'b0;
-          l_r <= 1'b0;
-        end
         out_valid <= d_side[1];
         out_last <= d_side[0];
         out_y <= y_code;
       end
     end
   end
-  wire unused = &{1'b0, prod, epsr, srem, nsg};
+  wire unused = &{1'b0, prod, epsr, srem, nsg, in_first_unused};
 endmodule

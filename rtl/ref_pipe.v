@@ -1,5 +1,5 @@
 /* verilator lint_off DECLFILENAME */
-// gqalut reference design (issue 16): pipeline helpers of the reference units.
+// gqalut reference design (issue 16): pipeline and row helpers of the reference units.
 
 // A register stage when EN = 1 (advancing when en = 1), a wire when EN = 0.
 `timescale 1ns / 1ps
@@ -61,4 +61,68 @@ module ref_vdelay #(
       wire unused = &{1'b0, clk, rst, en};
     end
   endgenerate
+endmodule
+
+// The row buffer of the reference softmax / LayerNorm units: a row of 1..MAXN elements of W bits
+// written in order (we; the element with wlast, or the MAXN-th, ends it: wend, and n becomes the
+// row's length), then read in order by the unit's phases: each cycle with en and rd reads the next
+// element while any is left (q, with v and l: valid, and the row's last), a cycle with en and
+// without rd, or past the end, reads nothing (v = l = 0). The read position goes back to the
+// first element when a row ends and on rewind (for a second pass; never in a cycle that reads).
+module ref_row_buffer #(
+  parameter W = 8,
+  parameter MAXN = 256,
+  parameter AW = (MAXN <= 2) ? 1 : $clog2(MAXN)
+) (
+  input  wire         clk,
+  input  wire         rst,
+  input  wire         we,
+  input  wire [W-1:0] wd,
+  input  wire         wlast,
+  output wire         wfirst,  // the element written now is the row's first
+  output wire         wend,    // the element written now is the row's last
+  output reg  [AW:0]  n,
+  input  wire         rewind,
+  input  wire         en,
+  input  wire         rd,
+  output reg  [W-1:0] q,
+  output reg          v,
+  output reg          l
+);
+  reg [W-1:0] mem [0:MAXN-1];
+  reg [AW:0] wp, rp;
+  assign wfirst = (wp == 0);
+  assign wend = wlast || (wp == MAXN - 1);
+  always @(posedge clk) begin
+    if (rst) begin
+      wp <= 0;
+      rp <= 0;
+      n <= 0;
+      v <= 1'b0;
+      l <= 1'b0;
+    end else begin
+      if (we) begin
+        mem[wp[AW-1:0]] <= wd;
+        if (wend) begin
+          n <= wp + 1'b1;
+          wp <= 0;
+          rp <= 0;
+        end else begin
+          wp <= wp + 1'b1;
+        end
+      end
+      if (rewind) rp <= 0;
+      if (en) begin
+        if (rd && rp < n) begin
+          q <= mem[rp[AW-1:0]];
+          v <= 1'b1;
+          l <= (rp == n - 1'b1);
+          rp <= rp + 1'b1;
+        end else begin
+          v <= 1'b0;
+          l <= 1'b0;
+        end
+      end
+    end
+  end
 endmodule

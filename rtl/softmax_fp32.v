@@ -39,23 +39,25 @@ module softmax_fp32 #(
   localparam [1:0] S_LOAD = 2'd0, S_SUM = 2'd1, S_RCP = 2'd2, S_OUT = 2'd3;
   localparam LAT = 1 + (PIPE != 0 ? 13 : 0);  // buffer read to e_i
   reg [1:0] st;
-  reg [7:0] mem [0:MAXN-1];
-  reg [AW:0] wp, n, rp;
   reg [31:0] mx, acc, rcp;
   reg rstart;
   wire adv = !(out_valid && !out_ready);  // the element pipeline advances
 
-  // Load: buffer the codes, running maximum.
+  // Load: buffer the codes, running maximum; the sum and out phases read them back.
   assign in_ready = (st == S_LOAD);
   wire [31:0] x_in;
   fp32_from_int #(.W(8), .F(IN_FRAC)) u_cin (.q(in_q), .y(x_in));
   wire in_ge;
   fp32_ge u_ge (.a(mx), .b(x_in), .ge(in_ge));
-  wire in_end = in_last || (wp == MAXN - 1);
+  wire in_first, in_end;
+  wire [AW:0] n_unused;
+  wire [7:0] q_r;
+  wire v_r, l_r;
+  ref_row_buffer #(.W(8), .MAXN(MAXN), .AW(AW)) u_buf (.clk(clk), .rst(rst), .we(in_valid && in_ready), .wd(in_q),
+    .wlast(in_last), .wfirst(in_first), .wend(in_end), .n(n_unused), .rewind(st == S_RCP && r_done), .en(adv),
+    .rd(st == S_SUM || st == S_OUT), .q(q_r), .v(v_r), .l(l_r));
 
   // Element pipeline: buffer read, x - M, exp.
-  reg [7:0] q_r;
-  reg v_r, l_r;
   wire [31:0] x_r, d0, d, e;
   fp32_from_int #(.W(8), .F(IN_FRAC)) u_cx (.q(q_r), .y(x_r));
   fp32_add u_d (.a(x_r), .b({~mx[31], mx[30:0]}), .y(d0));
@@ -98,27 +100,16 @@ module softmax_fp32 #(
     rstart <= 1'b0;
     if (rst) begin
       st <= S_LOAD;
-      wp <= 0;
-      rp <= 0;
-      n <= 0;
-      v_r <= 1'b0;
-      l_r <= 1'b0;
       out_valid <= 1'b0;
       out_last <= 1'b0;
     end else begin
       case (st)
         S_LOAD:
           if (in_valid) begin
-            mem[wp[AW-1:0]] <= in_q;
-            if (wp == 0 || !in_ge) mx <= x_in;
+            if (in_first || !in_ge) mx <= x_in;
             if (in_end) begin
-              n <= wp + 1'b1;
-              wp <= 0;
-              rp <= 0;
               acc <= 32'h00000000;
               st <= S_SUM;
-            end else begin
-              wp <= wp + 1'b1;
             end
           end
         S_SUM:
@@ -130,30 +121,19 @@ module softmax_fp32 #(
             end
           end
         S_RCP:
-          if (r_done) begin
+          if (r_done) begin  // (the buffer rewinds for the out phase)
             rcp <= r_y;
-            rp <= 0;
             st <= S_OUT;
           end
         default:  // S_OUT
           if (out_valid && out_ready && out_last) st <= S_LOAD;
       endcase
-      // Buffer reads of the sum and out phases.
       if (adv) begin
-        if ((st == S_SUM || st == S_OUT) && rp < n) begin
-          q_r <= mem[rp[AW-1:0]];
-          v_r <= 1'b1;
-          l_r <= (rp == n - 1'b1);
-          rp <= rp + 1'b1;
-        end else begin
-          v_r <= 1'b0;
-          l_r <= 1'b0;
-        end
         out_valid <= e_v && (st == S_OUT);
         out_last <= e_l && (st == S_OUT);
         out_p <= p_code;
       end
     end
   end
-  wire unused = &{1'b0, r_busy, p_unused};
+  wire unused = &{1'b0, r_busy, p_unused, n_unused};
 endmodule

@@ -48,18 +48,21 @@ module softmax_ibert #(
   localparam NWX = (NW > SW + 1) ? NW + 1 : SW + 2;
   localparam LE = 1 + (PIPE != 0 ? 2 : 0); // buffer read to e
   reg [1:0] st;
-  reg [7:0] mem [0:MAXN-1];
-  reg [AW:0] wp, n, rp;
   reg signed [7:0] mx;
   reg [SW-1:0] sum;
   wire adv = !(out_valid && !out_ready);
 
+  // Load: buffer the codes, running maximum; the sum and out phases read them back.
   assign in_ready = (st == S_LOAD);
-  wire in_end = in_last || (wp == MAXN - 1);
+  wire in_first, in_end, e_v, e_l;
+  wire [AW:0] n_unused;
+  wire [7:0] q_r;
+  wire v_r, l_r;
+  ref_row_buffer #(.W(8), .MAXN(MAXN), .AW(AW)) u_buf (.clk(clk), .rst(rst), .we(in_valid && in_ready), .wd(in_q),
+    .wlast(in_last), .wfirst(in_first), .wend(in_end), .n(n_unused), .rewind(st == S_SUM && e_v && e_l), .en(adv),
+    .rd(st == S_SUM || st == S_OUT), .q(q_r), .v(v_r), .l(l_r));
 
   // Element pipeline: read, range reduction, i-poly, shift.
-  reg [7:0] q_r;
-  reg v_r, l_r;
   wire [8:0] nu9 = {mx[7], mx} - {q_r[7], q_r};     // M - q in [0, 255]
   wire [UW:0] nu = {{(UW-8){1'b0}}, nu9} << SHIFT;   // -u at the working scale
   localparam [UW:0] QLN2W = QLN2[UW:0];
@@ -78,7 +81,6 @@ module softmax_ibert #(
   wire [PW-1:0] e0 = (z1 > 9'd62) ? {PW{1'b0}} : poly0[PW-1:0] >> z1;
   wire [PW-1:0] e;
   ref_pipe #(.W(PW), .EN(PIPE)) p_e (.clk(clk), .en(adv), .d(e0), .q(e));
-  wire e_v, e_l;
   ref_vdelay #(.N(LE - 1)) v_e (.clk(clk), .rst(rst), .en(adv), .v(v_r), .l(l_r), .vq(e_v), .lq(e_l));
 
   // Division: floor((2 e 2^o + S) / (2 S)).
@@ -94,55 +96,32 @@ module softmax_ibert #(
   always @(posedge clk) begin
     if (rst) begin
       st <= S_LOAD;
-      wp <= 0;
-      rp <= 0;
-      n <= 0;
-      v_r <= 1'b0;
-      l_r <= 1'b0;
       out_valid <= 1'b0;
       out_last <= 1'b0;
     end else begin
       case (st)
         S_LOAD:
           if (in_valid) begin
-            mem[wp[AW-1:0]] <= in_q;
-            if (wp == 0 || $signed(in_q) > mx) mx <= in_q;
+            if (in_first || $signed(in_q) > mx) mx <= in_q;
             if (in_end) begin
-              n <= wp + 1'b1;
-              wp <= 0;
-              rp <= 0;
               sum <= 0;
               st <= S_SUM;
-            end else begin
-              wp <= wp + 1'b1;
             end
           end
         S_SUM:
           if (e_v) begin
             sum <= sum + {{(SW-PW){1'b0}}, e};
-            if (e_l) begin
-              rp <= 0;
-              st <= S_OUT;
-            end
+            if (e_l) st <= S_OUT;  // (the buffer rewinds for the out phase)
           end
         default:  // S_OUT
           if (out_valid && out_ready && out_last) st <= S_LOAD;
       endcase
       if (adv) begin
-        if ((st == S_SUM || st == S_OUT) && rp < n) begin
-          q_r <= mem[rp[AW-1:0]];
-          v_r <= 1'b1;
-          l_r <= (rp == n - 1'b1);
-          rp <= rp + 1'b1;
-        end else begin
-          v_r <= 1'b0;
-          l_r <= 1'b0;
-        end
         out_valid <= side_q[1];
         out_last <= side_q[0];
         out_p <= p_code;
       end
     end
   end
-  wire unused = &{1'b0, rem_unused, poly0, pbw, zw};
+  wire unused = &{1'b0, rem_unused, poly0, pbw, zw, n_unused};
 endmodule
