@@ -212,6 +212,14 @@ void xnn_check(xnn_status s, const char* what) {
     std::exit(1);
   }
 }
+
+// The timed loop of an XNNPACK operator already set up (pointers and size fixed): one run per iteration.
+void xnn_run_loop(benchmark::State& st, xnn_operator_t op) {
+  for (auto _ : st) {
+    xnn_run_operator(op, nullptr);
+    benchmark::ClobberMemory();
+  }
+}
 #endif
 
 }  // namespace
@@ -344,10 +352,7 @@ int main(int argc, char** argv) {
       r.have_err = true;
       add_row(r, [n, op, setup](benchmark::State& st) {
         setup(op, n, in8.data(), out8.data());  // pointers and size fixed: setup once
-        for (auto _ : st) {
-          xnn_run_operator(op, nullptr);
-          benchmark::ClobberMemory();
-        }
+        xnn_run_loop(st, op);
       });
     }
 #endif
@@ -432,10 +437,7 @@ int main(int argc, char** argv) {
       add_row(r, [n, op, &u](benchmark::State& st) {
         std::vector<uint8_t> out(n * kRowsPerIter);
         xnn_setup_softmax_nc_qu8(op, kRowsPerIter, u.data(), out.data(), nullptr);  // one batch of 32 rows
-        for (auto _ : st) {
-          xnn_run_operator(op, nullptr);
-          benchmark::ClobberMemory();
-        }
+        xnn_run_loop(st, op);
       });
     }
 #endif
