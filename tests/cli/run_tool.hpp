@@ -1,10 +1,13 @@
 // Runs the gqalut tool (or any command) as a user would, for the CLI tests: stdout and stderr
-// captured, stdin empty, a hang killed after two minutes. One copy for every tests/cli program.
+// captured, stdin empty, a hang killed after two minutes; and what a refused input must look
+// like. One copy for every tests/cli program.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -58,5 +61,19 @@ inline std::string tool() {
 }
 
 inline Outcome run(const std::string& args, const std::string& env = "") { return run_command(tool(), args, env); }
+
+// A file of the official reference tables (../shared/reference/official).
+inline std::string official(const std::string& file) {
+  return std::string(GQALUT_SHARED_DIR) + "/reference/official/" + file;
+}
+
+// A refused input as the user sees it: exit 2, nothing on stdout, exactly one line on stderr,
+// starting "gqalut: error: " + message_start.
+inline void expect_refused(const Outcome& r, const std::string& message_start) {
+  EXPECT_EQ(r.code, 2) << r.err.substr(0, 300);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err.substr(0, 300);
+  EXPECT_EQ(r.err.rfind("gqalut: error: " + message_start, 0), 0u) << r.err.substr(0, 300);
+}
 
 }  // namespace cli_test

@@ -20,21 +20,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using cli_test::official;
 using cli_test::Outcome;
 using cli_test::run;
 using cli_test::slurp;
 using cli_test::tmpdir;
 
-std::string official(const std::string& file) { return std::string(GQALUT_SHARED_DIR) + "/reference/official/" + file; }
-
 // A bad input: exit 2, nothing on stdout, exactly one line on stderr starting with the message.
 void expect_error(const std::string& args, const std::string& message_start) {
-  Outcome r = run(args);
   SCOPED_TRACE(args);
-  EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_EQ(r.err.rfind("gqalut: error: " + message_start, 0), 0u) << r.err;
+  cli_test::expect_refused(run(args), message_start);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "run_tool.hpp"
+#include "support/npy.hpp"
 
 namespace fs = std::filesystem;
 using cli_test::Outcome;
@@ -62,21 +63,14 @@ std::vector<std::string> commands_of(const std::string& help) {
 
 // activations.npy: 4 rows of 64 float32 values N(0, 1.5), as numpy.save writes them.
 void write_activations(const fs::path& p) {
-  std::string h = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 64), }";
-  while ((10 + h.size() + 1) % 64) h += ' ';
-  h += '\n';
-  std::string file = "\x93NUMPY\x01";
-  file += '\0';
-  file += static_cast<char>(h.size() & 0xff);
-  file += static_cast<char>(h.size() >> 8);
-  file += h;
+  std::string data;
   std::mt19937_64 rng(18);
   std::normal_distribution<float> d(0.0f, 1.5f);
   for (int i = 0; i < 4 * 64; ++i) {
     const float v = d(rng);
-    file.append(reinterpret_cast<const char*>(&v), 4);
+    data.append(reinterpret_cast<const char*>(&v), 4);
   }
-  std::ofstream(p, std::ios::binary) << file;
+  std::ofstream(p, std::ios::binary) << gqalut_test::npy("<f4", "4, 64", data);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "run_tool.hpp"
+#include "support/npy.hpp"
 
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -25,21 +26,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using cli_test::official;
 using cli_test::Outcome;
 using cli_test::run;
 using cli_test::slurp;
 using cli_test::tmpdir;
 
-std::string official(const std::string& file) { return std::string(GQALUT_SHARED_DIR) + "/reference/official/" + file; }
-
 // Exit 2, nothing on stdout, exactly one line on stderr starting with the message.
 void expect_error(const std::string& args, const std::string& message_start, const std::string& env = "") {
-  Outcome r = run(args, env);
   SCOPED_TRACE(args);
-  EXPECT_EQ(r.code, 2) << r.err.substr(0, 300);
-  EXPECT_EQ(r.out, "");
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err.substr(0, 300);
-  EXPECT_EQ(r.err.rfind("gqalut: error: " + message_start, 0), 0u) << r.err.substr(0, 300);
+  cli_test::expect_refused(run(args, env), message_start);
 }
 
 fs::path write(const std::string& name, const std::string& text) {
@@ -318,15 +314,8 @@ std::pair<int, double> run_rss(const std::string& args) {
 // A .npy file with the given header fields and data.
 fs::path write_npy(const std::string& name, const std::string& descr, const std::string& shape,
                    const std::string& data) {
-  std::string h = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
-  while ((10 + h.size() + 1) % 64) h += ' ';
-  h += '\n';
-  std::string file = "\x93NUMPY\x01";
-  file += '\0';
-  file += static_cast<char>(h.size() & 0xff);
-  file += static_cast<char>(h.size() >> 8);
   fs::path p = tmpdir() / name;
-  std::ofstream(p, std::ios::binary) << file << h << data;
+  std::ofstream(p, std::ios::binary) << gqalut_test::npy(descr, shape, data);
   return p;
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "run_tool.hpp"
+#include "support/npy.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using cli_test::official;
 using cli_test::Outcome;
 using cli_test::run;
 using cli_test::slurp;
@@ -33,15 +35,11 @@ nlohmann::json run_json(const std::string& args) {
   return nlohmann::json::parse(r.out);
 }
 
-std::string official(const std::string& file) { return std::string(GQALUT_SHARED_DIR) + "/reference/official/" + file; }
-
+// A bad input: exit 2, nothing on stdout, one error line that contains message_part.
 void expect_error(const std::string& args, const std::string& message_part) {
-  Outcome r = run(args);
   SCOPED_TRACE(args);
-  EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_EQ(r.err.rfind("gqalut: error: ", 0), 0u) << r.err;
+  const Outcome r = run(args);
+  cli_test::expect_refused(r, "");
   EXPECT_NE(r.err.find(message_part), std::string::npos) << r.err;
 }
 
@@ -123,16 +121,7 @@ TEST(Ops, UserRowsFromNpyAndCsv) {
   // .npy int8 codes (2 x 4) at 2^-4, and float32 values (1 x 6).
   auto write_npy = [](const fs::path& p, const std::string& descr, const std::string& shape, const void* data,
                       size_t bytes) {
-    std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
-    while ((10 + header.size() + 1) % 64) header += ' ';
-    header += '\n';
-    std::ofstream o(p, std::ios::binary);
-    o.write("\x93NUMPY\x01\x00", 8);
-    const uint16_t len = static_cast<uint16_t>(header.size());
-    o.put(char(len & 0xff));
-    o.put(char(len >> 8));
-    o << header;
-    o.write(static_cast<const char*>(data), std::streamsize(bytes));
+    std::ofstream(p, std::ios::binary) << gqalut_test::npy(descr, shape, std::string(static_cast<const char*>(data), bytes));
   };
   const int8_t codes[8] = {0, 16, -16, 32, 127, -128, 5, 5};
   const fs::path n8 = tmpdir() / "codes.npy";

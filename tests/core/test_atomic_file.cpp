@@ -12,9 +12,11 @@
 #include <sstream>
 
 #include "gqalut/atomic_file.hpp"
+#include "support/error_of.hpp"
 
 namespace fs = std::filesystem;
 using namespace gqalut;
+using gqalut_test::error_of;
 
 namespace {
 
@@ -36,15 +38,6 @@ int entries(const fs::path& d) {
   int n = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(d)) ++n;
   return n;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no error>";
 }
 
 }  // namespace

@@ -9,19 +9,12 @@
 #include "gqalut/metrics.hpp"
 #include "gqalut/search.hpp"
 #include "gqalut/text.hpp"
+#include "support/error_of.hpp"
 
 using namespace gqalut;
+using gqalut_test::error_of;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 std::string read_error(const std::string& text) {
   return error_of([&] {

@@ -10,37 +10,16 @@
 #include <sstream>
 #include <streambuf>
 
-#include <fmt/format.h>
-
 #include "gqalut/rows.hpp"
 #include "gqalut/text.hpp"
+#include "support/error_of.hpp"
+#include "support/npy.hpp"
 
 using namespace gqalut;
+using gqalut_test::error_of;
+using gqalut_test::npy;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
-// A .npy file: magic, version, little-endian header length, header padded with spaces, data.
-std::string npy(const std::string& descr, const std::string& shape, const std::string& data, int major = 1,
-                const std::string& fortran = "False") {
-  std::string h = fmt::format("{{'descr': '{}', 'fortran_order': {}, 'shape': ({}), }}", descr, fortran, shape);
-  const int len_bytes = major == 1 ? 2 : 4;
-  while ((10 + len_bytes - 2 + h.size() + 1) % 64) h += ' ';
-  h += '\n';
-  std::string out = "\x93NUMPY";
-  out += static_cast<char>(major);
-  out += '\0';
-  for (int i = 0; i < len_bytes; ++i) out += static_cast<char>((h.size() >> (8 * i)) & 0xff);
-  return out + h + data;
-}
 
 RowsData read_npy_text(const std::string& file, bool hint = true) {
   std::istringstream in(file);
