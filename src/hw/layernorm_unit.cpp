@@ -184,12 +184,6 @@ std::string stats_module(const Geo& g) {
                   ? fmt::format("  {} u_rsqrt (.clk(clk), .we(we), .waddr(waddr), .wdata(wdata), .q({}), .acc(acc_w));\n",
                                 g.pwl.module, zext("r_r", g.A + 3, 8))
                   : fmt::format("  {} u_rsqrt (.q({}), .acc(acc_w));\n", g.pwl.module, zext("r_r", g.A + 3, 8));
-  v["WAC1"] = S(g.pwl.acc_bits - 1);
-  const int sdw = std::max(g.pwl.acc_bits + 1, 35);
-  v["SDW1"] = S(sdw - 1);
-  v["ACCD"] = zext("acc_w", g.pwl.acc_bits, sdw);
-  v["SEED"] = g.DS > 0 ? fmt::format("(acc_d + {}'d{}) >> {}", sdw, uint64_t{1} << (g.DS - 1), g.DS)
-                       : fmt::format("acc_d << {}", -g.DS);
   v["LZR"] = S(g.LZR);
   v["LZX"] = S(g.LZX);
   v["RRW1"] = S(g.VW + g.LZR - 1);
@@ -257,14 +251,7 @@ ${PROG}  input  wire          start,
   reg [${PW1}:0] p_r;
   reg vzero;
 ${ROM}  // floor(log2 V)
-  reg [${LGW1}:0] lg;
-  integer i;
-  always @* begin
-    lg = ${LGW}'d0;
-    for (i = 0; i < ${VW}; i = i + 1)
-      if (v_r[i]) lg = i[${LGW1}:0];
-  end
-  // E = floor(log2 V) - a, minus 1 if E + s_r is odd; r = round(V 2^-E); a carry to 2^(a+2): r / 4, E + 2
+)" + detail::floor_log2("v_r", g.VW, ubits(static_cast<uint64_t>(g.VW))) + R"(  // E = floor(log2 V) - a, minus 1 if E + s_r is odd; r = round(V 2^-E); a carry to 2^(a+2): r / 4, E + 2
   wire signed [${EW1}:0] e0a = ${LGX} - ${EW}'sd${A};
   wire signed [${EW1}:0] e0 = e0a[0] ^ ${SRBIT} ? e0a - ${EW}'sd1 : e0a;
   /* verilator lint_off UNUSEDSIGNAL */
@@ -279,13 +266,7 @@ ${ROM}  // floor(log2 V)
   wire signed [${EW1}:0] xsh = e_r + ${EW}'sd${XSHC};
   wire [${XSW1}:0] xs = ${VLZX} >> xsh[${EW1}:0];
   /* verilator lint_on UNUSEDSIGNAL */
-  // the RSQRT table and its seed in Q28
-  /* verilator lint_off UNUSEDSIGNAL */
-  wire [${WAC1}:0] acc_w;
-  wire [${SDW1}:0] acc_d = ${ACCD};
-  wire [${SDW1}:0] seed = ${SEED};
-  /* verilator lint_on UNUSEDSIGNAL */
-${PWLI}  // the sequential multiplier
+)" + detail::pwl_seed("RSQRT", "acc_w", "acc_d", g.pwl.acc_bits, g.DS) + R"(${PWLI}  // the sequential multiplier
   wire [${XY2W1}:0] xy3 = 30'd${THREE} - xy2_r;
   reg [${MA1}:0] ma;
   reg [${MB1}:0] mb;
@@ -330,15 +311,7 @@ ${PWLI}  // the sequential multiplier
   /* verilator lint_off UNUSEDSIGNAL */
   wire [31:0] yr8 = {1'b0, y_r} + 32'd128;  // R = round(Y 2^-8)
   /* verilator lint_on UNUSEDSIGNAL */
-  assign done = fin;
-  always @(posedge clk) begin
-    if (rst) begin
-      st <= IDLE;
-      fin <= 1'b0;
-    end else begin
-      fin <= 1'b0;
-      case (st)
-        IDLE: if (start) begin
+)" + detail::kSeqFsmHead + R"(        IDLE: if (start) begin
           n_r <= n;
           sxx_r <= sxx;
           sxa <= sx[${SXW1}] ? -sx[${SXW2}:0] : sx[${SXW2}:0];
@@ -544,21 +517,7 @@ std::string top_module(const Geo& g) {
 // docs/hw_units.md. Stream in: beats of ${L} (x, gamma, beta) (lane j = in_q[8j+7:8j], in_gamma[8j+7:8j],
 // in_beta[32j+31:32j]); in_last marks the row's last beat (the ${NB}th beat ends a row by itself).
 // Stream out: y in the same beats, out_first / out_last mark the row's first / last beat.
-module ${P} (
-  input  wire          clk,
-  input  wire          rst,      // synchronous, active high
-${PROG}  input  wire          in_valid,
-  output wire          in_ready,
-  input  wire [${QW1}:0]   in_q,
-  input  wire [${QW1}:0]   in_gamma,
-  input  wire [${BTW1}:0]  in_beta,
-  input  wire          in_last,
-${KEEPIN}  output reg           out_valid,
-  input  wire          out_ready,
-  output reg  [${QW1}:0]   out_y,
-  output reg           out_first,
-  output reg           out_last${KEEPOUT_END});
-  localparam [1:0] LOAD = 2'd0, SSTART = 2'd1, SWAIT = 2'd2, PASS = 2'd3;
+)" + detail::stream_ports("  input  wire [${QW1}:0]   in_gamma,\n  input  wire [${BTW1}:0]  in_beta,\n", "out_y", "") + R"(  localparam [1:0] LOAD = 2'd0, SSTART = 2'd1, SWAIT = 2'd2, PASS = 2'd3;
   reg [1:0] ph;
   reg [${IW1}:0] mem [0:${NB1}];   // the row buffer: {beta, gamma, x} per beat
   reg [${CW1}:0] wp, nb, rp;
@@ -581,15 +540,7 @@ ${SUMS}  wire signed [${SXW1}:0] bsx = ${BSX};
 ${PROGC}    .start(ph == SSTART), .n(n), .sx(sx), .sxx(sxx), .done(sdone), .a(ca), .b(cb), .s(cs), .t(ct));
   // element pipeline: buffer read -> d -> z -> z gamma -> output
   reg [${IW1}:0] rd;
-)" + detail::marker_pipeline(3, "rd", "") + R"(${LANES}  always @(posedge clk) begin
-    if (rst) begin
-      ph <= LOAD;
-      wp <= ${CW}'d0;
-      rp <= ${CW}'d0;
-    end else begin
-      case (ph)
-        LOAD: if (take) begin
-          sx <= (wp == ${CW}'d0) ? bsx : sx + bsx;
+)" + detail::marker_pipeline(3, "rd", "") + R"(${LANES})" + detail::kRowFsmHead + R"(          sx <= (wp == ${CW}'d0) ? bsx : sx + bsx;
           sxx <= (wp == ${CW}'d0) ? bsxx : sxx + bsxx;
           wp <= wp + ${CW}'d1;
           if (${ROWEND}) begin
@@ -601,15 +552,7 @@ ${KEEPSET}            rp <= ${CW}'d0;
         end
         SSTART: ph <= SWAIT;
         SWAIT: if (sdone) ph <= PASS;
-        PASS: begin
-          if (issue && adv) rp <= rp + ${CW}'d1;
-          if (out_valid && out_ready && out_last) begin wp <= ${CW}'d0; ph <= LOAD; end
-        end
-        default: ph <= LOAD;
-      endcase
-    end
-  end
-)" + detail::output_register("out_y", detail::lane_outputs(g, 3, "yw"), 3) + R"(endmodule
+)" + detail::row_fsm_tail("PASS") + detail::output_register("out_y", detail::lane_outputs(g, 3, "yw"), 3) + R"(endmodule
 )",
                v);
 }
@@ -658,9 +601,7 @@ void random_row(std::mt19937_64& rng, size_t n, int gamma_frac, int out_frac, st
 // ---------------------------------------------------------------------------- public API
 VerilogUnit generate_layernorm_unit(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt) {
   const Geo g = make_geo(r, opt);
-  VerilogUnit u;
-  u.top = g.P;
-  u.files.emplace_back(g.pwl.module + ".v", g.pwl.text);
+  VerilogUnit u = detail::unit_with_tables(g.P, {&g.pwl});
   u.files.emplace_back(g.P + "_mul.v", file_header(g, "the per-row sequential multiplier") +
                                            detail::seqmul_module(g.P + "_mul", kMulA, g.MB, g.DB));
   u.files.emplace_back(g.P + "_stats.v", file_header(g, "row statistics and rsqrt") + stats_module(g));
@@ -688,11 +629,7 @@ std::vector<UnitRegisterWrite> layernorm_unit_program(const ref::LayerNormRef& r
 
 UnitTiming layernorm_unit_timing(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt, long long n) {
   const Geo g = make_geo(r, opt);
-  if (n < 1 || n > g.N)
-    throw std::invalid_argument(fmt::format("layernorm row length must be in [1, {}], got {}", g.N, n));
-  UnitTiming t;
-  t.beats = (n + g.L - 1) / g.L;
-  t.pipeline_depth = 4;
+  UnitTiming t = detail::row_timing("layernorm", g, n, 4);
   const long long mul = 1 + g.CYC + 1;  // start state, CYC digits, the cycle that sees done
   // start, M1, M2, LOG, SPLIT, SPLIT2, SEED, 3 multiplies per Newton step, RND, NR, SR, ROW, ROW2
   t.recip_cycles = 1 + 2 * mul + 4 + static_cast<long long>(g.NS) * 3 * mul + 1 + 2 * mul + 2;
@@ -873,13 +810,7 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
 )") + detail::kTbReset + R"(    for (i = 0; i < ${NSV}; i = i + 1) begin
       @(negedge clk);
       {n, sx, sxx, eV, ez, eE, er, eX, ey0, ey, eR, ea, eb, es, et} = sv[i];
-      start = 1'b1;
-      @(negedge clk);
-      start = 1'b0;
-      while (!done) @(negedge clk);
-      @(negedge clk);
-      checks = checks + 1;
-      if (u_stats.v_r !== eV || a !== ea || b !== eb || s !== es || t !== et ||
+)" + detail::kTbStartAndWait + R"(      if (u_stats.v_r !== eV || a !== ea || b !== eb || s !== es || t !== et ||
           (!ez && (u_stats.e_r !== eE || u_stats.r_r !== er || u_stats.x_r !== eX || y0_seen !== ey0 ||
                    u_stats.y_r !== ey || u_stats.rr_r !== eR))) begin
         errors = errors + 1;

@@ -109,6 +109,79 @@ std::string marker_pipeline(int stages, const std::string& data_reg, const std::
                      decl, clear, valid, data_reg, marks);
 }
 
+std::string stream_ports(const std::string& more_inputs, const std::string& out_port, const std::string& before_keep) {
+  return R"(module ${P} (
+  input  wire          clk,
+  input  wire          rst,      // synchronous, active high
+${PROG}  input  wire          in_valid,
+  output wire          in_ready,
+  input  wire [${QW1}:0]   in_q,
+)" + more_inputs + R"(  input  wire          in_last,
+${KEEPIN}  output reg           out_valid,
+  input  wire          out_ready,
+  output reg  [${QW1}:0]   )" + out_port + R"(,
+  output reg           out_first,
+  output reg           out_last)" + before_keep + "${KEEPOUT_END});\n";
+}
+
+const char* const kRowFsmHead = R"(  always @(posedge clk) begin
+    if (rst) begin
+      ph <= LOAD;
+      wp <= ${CW}'d0;
+      rp <= ${CW}'d0;
+    end else begin
+      case (ph)
+        LOAD: if (take) begin
+)";
+
+std::string row_fsm_tail(const std::string& pass_state) {
+  return "        " + pass_state + R"(: begin
+          if (issue && adv) rp <= rp + ${CW}'d1;
+          if (out_valid && out_ready && out_last) begin wp <= ${CW}'d0; ph <= LOAD; end
+        end
+        default: ph <= LOAD;
+      endcase
+    end
+  end
+)";
+}
+
+const char* const kSeqFsmHead = R"(  assign done = fin;
+  always @(posedge clk) begin
+    if (rst) begin
+      st <= IDLE;
+      fin <= 1'b0;
+    end else begin
+      fin <= 1'b0;
+      case (st)
+)";
+
+std::string floor_log2(const std::string& src, int bits, int w) {
+  return fmt::format(R"(  reg [{w1}:0] lg;
+  integer i;
+  always @* begin
+    lg = {w}'d0;
+    for (i = 0; i < {bits}; i = i + 1)
+      if ({src}[i]) lg = i[{w1}:0];
+  end
+)",
+                     fmt::arg("w1", w - 1), fmt::arg("w", w), fmt::arg("bits", bits), fmt::arg("src", src));
+}
+
+std::string pwl_seed(const std::string& what, const std::string& acc, const std::string& acc_wide, int acc_bits, int ds) {
+  const int sdw = std::max(acc_bits + 1, 35);
+  const std::string seed = ds > 0 ? fmt::format("({} + {}'d{}) >> {}", acc_wide, sdw, uint64_t{1} << (ds - 1), ds)
+                                  : fmt::format("{} << {}", acc_wide, -ds);
+  return fmt::format(R"(  // the {} table and its seed in Q28
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [{}:0] {};
+  wire [{}:0] {} = {};
+  wire [{}:0] seed = {};
+  /* verilator lint_on UNUSEDSIGNAL */
+)",
+                     what, acc_bits - 1, acc, sdw - 1, acc_wide, zext(acc, acc_bits, sdw), sdw - 1, seed);
+}
+
 std::string output_register(const std::string& port, const std::string& value, int stage) {
   return fmt::format(R"(  always @(posedge clk) begin
     if (rst) out_valid <= 1'b0;
@@ -149,6 +222,14 @@ const char* const kStageTbHead = R"(module tb_${P}_stages;
   reg rst = 1'b1;
   integer errors = 0, checks = 0, i;
 ${PROGDECL})";
+
+const char* const kTbStartAndWait = R"(      start = 1'b1;
+      @(negedge clk);
+      start = 1'b0;
+      while (!done) @(negedge clk);
+      @(negedge clk);
+      checks = checks + 1;
+)";
 
 const char* const kTbReset = R"(    repeat (2) @(negedge clk);
     rst = 1'b0;
@@ -297,6 +378,21 @@ void set_data_files(UnitTestbench& tb, std::vector<std::pair<std::string, std::s
                     const std::vector<UnitRegisterWrite>& prog) {
   tb.data_files = std::move(files);
   if (p.on) tb.data_files.emplace_back("prog.hex", program_file(p, prog));
+}
+
+VerilogUnit unit_with_tables(const std::string& P, const std::vector<const Pwl*>& tables) {
+  VerilogUnit u;
+  u.top = P;
+  for (const Pwl* t : tables) u.files.emplace_back(t->module + ".v", t->text);
+  return u;
+}
+
+UnitTiming row_timing(const std::string& kind, const RowShape& s, long long n, int pipeline_depth) {
+  if (n < 1 || n > s.N) throw std::invalid_argument(fmt::format("{} row length must be in [1, {}], got {}", kind, s.N, n));
+  UnitTiming t;
+  t.beats = (n + s.L - 1) / s.L;
+  t.pipeline_depth = pipeline_depth;
+  return t;
 }
 
 // ---------------------------------------------------------------------------- rows

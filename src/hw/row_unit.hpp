@@ -62,6 +62,27 @@ void add_stream_vars(Vars& v, const RowShape& s, int out_stage, bool programmabl
 // (e.g. " && (ph == PASS3)"). Template text (keys RA, CW).
 std::string marker_pipeline(int stages, const std::string& data_reg, const std::string& last_gate);
 
+// The top module's port list: clk, rst, ${PROG}, the input stream (in_q, `more_inputs`,
+// in_last, ${KEEPIN}) and the output stream (`out_port`, out_first, out_last, ${KEEPOUT_END});
+// `before_keep` goes between out_last and ${KEEPOUT_END} (softmax: a line break).
+std::string stream_ports(const std::string& more_inputs, const std::string& out_port, const std::string& before_keep);
+
+// The per-row block's state machine from reset up to the LOAD state's body (template text, key CW),
+// and from the streaming pass `pass_state` to the end of the block: the buffer read advances with
+// the pipeline; the row ends when its last output beat is taken.
+extern const char* const kRowFsmHead;
+std::string row_fsm_tail(const std::string& pass_state);
+
+// A once-per-row block's sequencer (st, fin; done = fin) from reset up to its `case (st)`.
+extern const char* const kSeqFsmHead;
+
+// floor(log2 v) of the `bits`-bit register `src` in the `w`-bit register lg (0 for v = 0).
+std::string floor_log2(const std::string& src, int bits, int w);
+
+// A PWL table's accumulator `acc` (acc_bits wide, unsigned) and its Newton seed in Q28:
+// round(acc 2^-ds) (ds > 0) or acc 2^-ds, on max(acc_bits + 1, 35) bits; `what` names the table.
+std::string pwl_seed(const std::string& what, const std::string& acc, const std::string& acc_wide, int acc_bits, int ds);
+
 // The output register: out_valid, `port` <= `value`, out_first / out_last (and ${KEEPO}) from
 // pipeline stage `stage`. Template text.
 std::string output_register(const std::string& port, const std::string& value, int stage);
@@ -85,6 +106,9 @@ extern const char* const kTimescale;
 std::string tb_head(const std::string& suffix);
 extern const char* const kStageTbHead;
 extern const char* const kTbReset;
+
+// The stage testbench's start of a per-row block and its wait for done (one cycle after).
+extern const char* const kTbStartAndWait;
 
 // Keys PROGDECL (write-port registers and the load_tables task), LOAD (its call) and PROGC (the
 // port connections, inline or on a line of their own) for `nwrites` table writes.
@@ -110,6 +134,12 @@ void set_testbench(UnitTestbench& tb, const std::string& P, const std::string& w
 // tb's data files: `files`, then prog.hex (the table writes) when the unit is programmable.
 void set_data_files(UnitTestbench& tb, std::vector<std::pair<std::string, std::string>> files, const ProgPort& p,
                     const std::vector<UnitRegisterWrite>& prog);
+
+// A unit of top module P: the PWL tables' files first (their own headers).
+VerilogUnit unit_with_tables(const std::string& P, const std::vector<const Pwl*>& tables);
+
+// The timing of an n-element row so far: beats and pipeline depth; throws unless n in [1, N].
+UnitTiming row_timing(const std::string& kind, const RowShape& s, long long n, int pipeline_depth);
 
 // ---------------------------------------------------------------------------- rows
 // Row lengths at the beat boundaries: 2, 3, L, L + 1, 2L - 1, N - 1 within [1, N].

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -281,12 +280,6 @@ std::string recip_module(const Geo& g) {
   v["XS_W1"] = S(g.SW + g.L1 - 1);
   v["SL"] = g.L1 > 0 ? fmt::format("{{s_r, {}'d0}}", g.L1) : "s_r";
   v["DQ"] = zext("d_r", g.A + 1, 8);
-  // The seed's arithmetic on SDW bits (the accumulator is positive, its seed < 2^33).
-  const int sdw = std::max(g.WD + 1, 35);
-  v["SDW1"] = S(sdw - 1);
-  v["SEED"] = g.DS > 0 ? fmt::format("(acc_div + {}'d{}) >> {}", sdw, uint64_t{1} << (g.DS - 1), g.DS)
-                       : fmt::format("acc_div << {}", -g.DS);
-  v["ACCD"] = zext("acc_div_w", g.WD, sdw);
   v["PWL"] = pwl_inst(g, g.div_pwl, 1, "u_div", fmt::format("{}", zext("d_r", g.A + 1, 8)), "acc_div_w");
   v["NSW"] = S(ubits(static_cast<uint64_t>(std::max(g.NS, 1))));
   v["NSW1"] = S(ubits(static_cast<uint64_t>(std::max(g.NS, 1))) - 1);
@@ -324,14 +317,7 @@ ${PROG}  input  wire          start,
   reg [29:0] xy_r;        // (X Y) >> 28
   reg [${NSW1}:0] n_r;      // Newton steps left
   // floor(log2 S)
-  reg [${XLW1}:0] lg;
-  integer i;
-  always @* begin
-    lg = ${XLW}'d0;
-    for (i = 0; i < ${SW}; i = i + 1)
-      if (s_r[i]) lg = i[${XLW1}:0];
-  end
-  // d = round(S 2^(a - x)); a carry to 2^(a+1) gives d = 2^a, x + 1
+)" + detail::floor_log2("s_r", g.SW, g.XLW) + R"(  // d = round(S 2^(a - x)); a carry to 2^(a+1) gives d = 2^a, x + 1
   /* verilator lint_off UNUSEDSIGNAL */
   wire [${SW1}:0] sd = s_r >> (x_r - ${XLW}'d${A1});
   wire [${A2}:0] d2 = {1'b0, sd[${A1}:0]} + ${A3}'d1;
@@ -344,13 +330,7 @@ ${PROG}  input  wire          start,
   /* verilator lint_off UNUSEDSIGNAL */
   wire [${XS_W1}:0] xs = ${SL} >> (xa - ${XLW}'d${K3});
   /* verilator lint_on UNUSEDSIGNAL */
-  // the DIV table and its seed in Q28
-  /* verilator lint_off UNUSEDSIGNAL */
-  wire [${WD1}:0] acc_div_w;
-  wire [${SDW1}:0] acc_div = ${ACCD};
-  wire [${SDW1}:0] seed = ${SEED};
-  /* verilator lint_on UNUSEDSIGNAL */
-${PWL}  // the sequential multiplier: a = Y always, b = X (X Y) or 2^29 - (X Y >> 28) (Y (2 - X Y))
+)" + detail::pwl_seed("DIV", "acc_div_w", "acc_div", g.WD, g.DS) + R"(${PWL}  // the sequential multiplier: a = Y always, b = X (X Y) or 2^29 - (X Y >> 28) (Y (2 - X Y))
   wire [29:0] xym = 30'h20000000 - xy_r;
   wire mdone;
   /* verilator lint_off UNUSEDSIGNAL */
@@ -363,15 +343,7 @@ ${PWL}  // the sequential multiplier: a = Y always, b = X (X Y) or 2^29 - (X Y >
   wire [33:0] rr = ({1'b0, y_r} + 34'd${RSH}) >> ${RS};
   wire [${XLW}:0] tt = {1'b0, x_r} + ${XLW2}'d${TC};
   /* verilator lint_on UNUSEDSIGNAL */
-  assign done = fin;
-  always @(posedge clk) begin
-    if (rst) begin
-      st <= IDLE;
-      fin <= 1'b0;
-    end else begin
-      fin <= 1'b0;
-      case (st)
-        IDLE: if (start) begin s_r <= s; st <= LOG; end
+)" + detail::kSeqFsmHead + R"(        IDLE: if (start) begin s_r <= s; st <= LOG; end
         LOG: begin x_r <= lg; st <= SPLIT; end
         SPLIT: begin d_r <= d; x_r <= xa; xx_r <= xs[32:0]; st <= SEED; end
         SEED: begin
@@ -473,20 +445,7 @@ ${PWL}  reg [${WA1}:0] a2_${J};
 // ${NB}th beat ends a row by itself). Stream out: the row's probabilities in the same beats,
 // out_first / out_last mark the row's first / last beat. valid/ready on both; a new row is
 // accepted once the previous row's last output beat has been taken.
-module ${P} (
-  input  wire          clk,
-  input  wire          rst,      // synchronous, active high
-${PROG}  input  wire          in_valid,
-  output wire          in_ready,
-  input  wire [${QW1}:0]   in_q,
-  input  wire          in_last,
-${KEEPIN}  output reg           out_valid,
-  input  wire          out_ready,
-  output reg  [${QW1}:0]   out_p,
-  output reg           out_first,
-  output reg           out_last
-${KEEPOUT_END});
-  localparam [2:0] LOAD = 3'd0, PASS2 = 3'd1, RSTART = 3'd2, RWAIT = 3'd3, PASS3 = 3'd4;
+)" + detail::stream_ports("", "out_p", "\n") + R"(  localparam [2:0] LOAD = 3'd0, PASS2 = 3'd1, RSTART = 3'd2, RWAIT = 3'd3, PASS3 = 3'd4;
   reg [2:0] ph;
   reg [${QW1}:0] mem [0:${NB1}];   // the row buffer (int8 codes)
   reg [${CW1}:0] wp, nb, rp;       // beats written, beats of the row, next beat to read
@@ -508,15 +467,7 @@ ${BEATMAX}
   ${P}_recip u_recip (.clk(clk), .rst(rst),
 ${PROGC}    .start(ph == RSTART), .s(sum), .done(rdone), .r(rr), .t(rt), .zero(rz));
 ${LANES}  wire [${SW1}:0] bsum = ${BSUM};
-  always @(posedge clk) begin
-    if (rst) begin
-      ph <= LOAD;
-      wp <= ${CW}'d0;
-      rp <= ${CW}'d0;
-    end else begin
-      case (ph)
-        LOAD: if (take) begin
-          mx <= (wp == ${CW}'d0 || bmax > mx) ? bmax : mx;
+)" + detail::kRowFsmHead + R"(          mx <= (wp == ${CW}'d0 || bmax > mx) ? bmax : mx;
           wp <= wp + ${CW}'d1;
           if (${ROWEND}) begin
             nb <= wp + ${CW}'d1;
@@ -532,15 +483,7 @@ ${KEEPSET}            rp <= ${CW}'d0;
         end
         RSTART: ph <= RWAIT;
         RWAIT: if (rdone) begin rp <= ${CW}'d0; ph <= PASS3; end
-        PASS3: begin
-          if (issue && adv) rp <= rp + ${CW}'d1;
-          if (out_valid && out_ready && out_last) begin wp <= ${CW}'d0; ph <= LOAD; end
-        end
-        default: ph <= LOAD;
-      endcase
-    end
-  end
-  // output register
+)" + detail::row_fsm_tail("PASS3") + R"(  // output register
 )" + detail::output_register("out_p", detail::lane_outputs(g, 4, "pw"), 4) + R"(endmodule
 )",
                v);
@@ -570,10 +513,7 @@ std::vector<UnitRegisterWrite> program_of(const Geo& g) {
 // ---------------------------------------------------------------------------- public API
 VerilogUnit generate_softmax_unit(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt) {
   const Geo g = make_geo(r, opt);
-  VerilogUnit u;
-  u.top = g.P;
-  u.files.emplace_back(g.exp_pwl.module + ".v", g.exp_pwl.text);
-  u.files.emplace_back(g.div_pwl.module + ".v", g.div_pwl.text);
+  VerilogUnit u = detail::unit_with_tables(g.P, {&g.exp_pwl, &g.div_pwl});
   u.files.emplace_back(g.P + "_mul.v", file_header(g, "the reciprocal's sequential multiplier") +
                                            detail::seqmul_module(g.P + "_mul", kYBits, g.MB, g.DB));
   u.files.emplace_back(g.P + "_exp_split.v", file_header(g, "EXP stage 1") + exp_split_module(g));
@@ -599,11 +539,7 @@ std::vector<UnitRegisterWrite> softmax_unit_program(const ref::SoftmaxRef& r, co
 
 UnitTiming softmax_unit_timing(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt, long long n) {
   const Geo g = make_geo(r, opt);
-  if (n < 1 || n > g.N)
-    throw std::invalid_argument(fmt::format("softmax row length must be in [1, {}], got {}", g.N, n));
-  UnitTiming t;
-  t.beats = (n + g.L - 1) / g.L;
-  t.pipeline_depth = 5;
+  UnitTiming t = detail::row_timing("softmax", g, n, 5);
   // start cycle, LOG, SPLIT, SEED, then per Newton step two multiplies of (1 + CYC + 1) cycles.
   t.recip_cycles = 4 + static_cast<long long>(g.NS) * 2 * (g.CYC + 2);
   // LOAD B beats, PASS2 B issues + 4 pipeline cycles (read, split, EXP2M1, shift: the sum),
@@ -788,13 +724,7 @@ ${PWL}  ${P}_exp_shift u_shift (.acc(acc), .k(k), .e(e));
     for (i = 0; i < ${NR}; i = i + 1) begin
       @(negedge clk);
       {s, ex, ed, eX, ey0, ey, eR, ez, eT} = rv[i];
-      start = 1'b1;
-      @(negedge clk);
-      start = 1'b0;
-      while (!done) @(negedge clk);
-      @(negedge clk);
-      checks = checks + 1;
-      if (u_recip.x_r !== ex || u_recip.d_r !== ed || u_recip.xx_r !== eX || y0_seen !== ey0 ||
+)" + detail::kTbStartAndWait + R"(      if (u_recip.x_r !== ex || u_recip.d_r !== ed || u_recip.xx_r !== eX || y0_seen !== ey0 ||
           u_recip.y_r !== ey || r !== eR || zero !== ez || (!ez && t !== eT)) begin
         errors = errors + 1;
         if (errors <= 20) $display("FAIL: RECIP S=%0d: x=%0d d=%0d X=%0d y0=%0d y=%0d R=%0d zero=%0d T=%0d, expected %0d %0d %0d %0d %0d %0d %0d %0d",
