@@ -41,6 +41,16 @@ py::array_t<int8_t> activation_array(const ActivationPlan& plan, carray<int8_t> 
   return out;
 }
 
+// Read-only properties of a plan's datapath constants, given as name, &Datapath::member pairs.
+template <class Plan, class Cls>
+void def_datapath(Cls&) {}
+
+template <class Plan, class Cls, class D, class T, class... Rest>
+void def_datapath(Cls& cls, const char* name, T D::*member, Rest... rest) {
+  cls.def_property_readonly(name, [member](const Plan& p) { return p.datapath().*member; });
+  def_datapath<Plan>(cls, rest...);
+}
+
 }  // namespace
 
 void bind_intops(py::module_& m) {
@@ -62,24 +72,17 @@ void bind_intops(py::module_& m) {
                           "source"_a = t.source));
     return out;
   });
-  py::class_<SoftmaxPlan>(m, "SoftmaxPlan")
-      .def_property_readonly("in_frac", [](const SoftmaxPlan& p) { return p.datapath().in_frac; })
-      .def_property_readonly("out_frac", [](const SoftmaxPlan& p) { return p.datapath().out_frac; })
-      .def_property_readonly("exp_scale", [](const SoftmaxPlan& p) { return p.datapath().exp_scale; })
-      .def_property_readonly("div_scale", [](const SoftmaxPlan& p) { return p.datapath().div_scale; })
-      .def_property_readonly("div_a", [](const SoftmaxPlan& p) { return p.datapath().div_a; })
-      .def_property_readonly("div_max_rel_error", [](const SoftmaxPlan& p) { return p.datapath().div_max_rel_error; })
-      .def_property_readonly("newton_steps", [](const SoftmaxPlan& p) { return p.datapath().newton_steps; });
-  py::class_<LayerNormPlan>(m, "LayerNormPlan")
-      .def_property_readonly("in_frac", [](const LayerNormPlan& p) { return p.datapath().in_frac; })
-      .def_property_readonly("out_frac", [](const LayerNormPlan& p) { return p.datapath().out_frac; })
-      .def_property_readonly("gamma_frac", [](const LayerNormPlan& p) { return p.datapath().gamma_frac; })
-      .def_property_readonly("eps", [](const LayerNormPlan& p) { return p.datapath().eps; })
-      .def_property_readonly("rsqrt_scale", [](const LayerNormPlan& p) { return p.datapath().rsqrt_scale; })
-      .def_property_readonly("rsqrt_a", [](const LayerNormPlan& p) { return p.datapath().rsqrt_a; })
-      .def_property_readonly("rsqrt_max_rel_error",
-                             [](const LayerNormPlan& p) { return p.datapath().rsqrt_max_rel_error; })
-      .def_property_readonly("newton_steps", [](const LayerNormPlan& p) { return p.datapath().newton_steps; });
+  py::class_<SoftmaxPlan> softmax_plan(m, "SoftmaxPlan");
+  using SD = SoftmaxDatapath;
+  def_datapath<SoftmaxPlan>(softmax_plan, "in_frac", &SD::in_frac, "out_frac", &SD::out_frac,
+                            "exp_scale", &SD::exp_scale, "div_scale", &SD::div_scale, "div_a", &SD::div_a,
+                            "div_max_rel_error", &SD::div_max_rel_error, "newton_steps", &SD::newton_steps);
+  py::class_<LayerNormPlan> layernorm_plan(m, "LayerNormPlan");
+  using LD = LayerNormDatapath;
+  def_datapath<LayerNormPlan>(layernorm_plan, "in_frac", &LD::in_frac, "out_frac", &LD::out_frac,
+                              "gamma_frac", &LD::gamma_frac, "eps", &LD::eps, "rsqrt_scale", &LD::rsqrt_scale,
+                              "rsqrt_a", &LD::rsqrt_a, "rsqrt_max_rel_error", &LD::rsqrt_max_rel_error,
+                              "newton_steps", &LD::newton_steps);
   py::class_<ActivationPlan>(m, "ActivationPlan");
 
   m.def("prepare_softmax", &prepare_softmax, py::arg("exp_set"), py::arg("div_set"), py::arg("in_frac"),
