@@ -20,7 +20,6 @@
 #include <fmt/format.h>
 
 #include "gqalut/intops.hpp"
-#include "gqalut/text.hpp"
 #include "row_unit.hpp"
 #include "unit_text.hpp"
 
@@ -761,9 +760,7 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
   v["OVW1"] = S(ovw - 1);
   v["NSV"] = S(static_cast<long long>(sv.size()));
   v["NSV1"] = S(static_cast<long long>(sv.size()) - 1);
-  v["NO"] = S(nov);
-  v["NO1"] = S(nov - 1);
-  detail::add_tb_program_vars(v, prog_port(g), prog.size(), false);
+  detail::add_stage_tb_vars(v, prog_port(g), prog.size(), nov);
   v["RC1"] = S(g.A + 2);
   UnitTestbench tb;
   detail::set_testbench(tb, g.P, "stage", "gqalut::ref stage functions", subst(detail::kStageTbHead + std::string(R"(  reg [${SVW1}:0] sv [0:${NSV1}];

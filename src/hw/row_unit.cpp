@@ -287,6 +287,12 @@ void add_tb_program_vars(Vars& v, const ProgPort& p, size_t nwrites, bool own_li
   v["PROGC"] = !p.on ? "" : own_line ? "    .we(we), .waddr(waddr), .wdata(wdata),\n" : ".we(we), .waddr(waddr), .wdata(wdata), ";
 }
 
+void add_stage_tb_vars(Vars& v, const ProgPort& p, size_t nwrites, long long nout) {
+  v["NO"] = S(nout);
+  v["NO1"] = S(nout - 1);
+  add_tb_program_vars(v, p, nwrites, false);
+}
+
 void add_row_tb_vars(Vars& v, const RowShape& s, const ProgPort& p, size_t nwrites, const UnitTestOptions& to,
                      long long beats, long long row_cycles, size_t rows, long long elems) {
   const int L = s.L;

@@ -114,6 +114,9 @@ extern const char* const kTbStartAndWait;
 // port connections, inline or on a line of their own) for `nwrites` table writes.
 void add_tb_program_vars(Vars& v, const ProgPort& p, size_t nwrites, bool own_line);
 
+// The stage testbench's keys: NO, NO1 (its output-stage vectors), PROGDECL, LOAD, PROGC (inline).
+void add_stage_tb_vars(Vars& v, const ProgPort& p, size_t nwrites, long long nout);
+
 // The row testbench's keys: NI, NI1, NO, NO1 (beats in and out), OW1, PROGDECL, LOAD, PROGC,
 // KEEPC, OKEEPC, OKEEPD, STALL, SEED and LIMIT (a cycle bound from the row's cycles).
 void add_row_tb_vars(Vars& v, const RowShape& s, const ProgPort& p, size_t nwrites, const UnitTestOptions& to,

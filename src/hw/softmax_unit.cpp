@@ -20,7 +20,6 @@
 #include <fmt/format.h>
 
 #include "gqalut/intops.hpp"
-#include "gqalut/text.hpp"
 #include "row_unit.hpp"
 #include "unit_text.hpp"
 
@@ -658,9 +657,7 @@ UnitTestbench softmax_stage_testbench(const ref::SoftmaxRef& r, const SoftmaxUni
   v["OVW1"] = S(ovw - 1);
   v["NR"] = S(static_cast<long long>(sums.size()));
   v["NR1"] = S(static_cast<long long>(sums.size()) - 1);
-  v["NO"] = S(nov);
-  v["NO1"] = S(nov - 1);
-  detail::add_tb_program_vars(v, prog_port(g), prog.size(), false);
+  detail::add_stage_tb_vars(v, prog_port(g), prog.size(), nov);
   v["PWL"] = pwl_inst(g, g.exp_pwl, 0, "u_exp", "c", "acc");
   v["XYW"] = S(kXBits);
   v["YW1"] = S(kYBits - 1);
