@@ -20,6 +20,7 @@
 #include "gqalut/io.hpp"
 #include "gqalut/text.hpp"
 #include "gqalut/verilog.hpp"
+#include "support/generated_code.hpp"  // tests/support
 
 namespace {
 
@@ -37,44 +38,13 @@ const gqalut::TableSet& plain_set() {
   return set;
 }
 
-// The code as a compiler sees it: block and line comments removed, string literals kept.
-std::string strip_comments(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    if (s.compare(i, 2, "/*") == 0) {
-      const size_t e = s.find("*/", i + 2);
-      if (e == std::string::npos) finding("a comment that never ends", s);
-      i = e + 2;
-      out += ' ';
-    } else if (s.compare(i, 2, "//") == 0) {
-      i = s.find('\n', i);
-      if (i == std::string::npos) i = s.size();
-    } else if (s[i] == '"') {
-      const size_t e = s.find('"', i + 1);
-      const size_t end = e == std::string::npos ? s.size() : e + 1;
-      out.append(s, i, end - i);
-      i = end;
-    } else {
-      out += s[i++];
-    }
-  }
-  return out;
-}
-
 // The code of every output for `set` under export name `name` ("" = derived), and the name used.
 std::pair<std::string, std::string> code_of(const gqalut::TableSet& set, const std::string& name) {
-  gqalut::ExportOptions o;
-  o.name = name;
-  std::ostringstream c, v, tb, prog;
-  gqalut::write_c_header(c, set, o);
-  gqalut::write_verilog(v, set, o);
-  gqalut::write_verilog_testbench(tb, set, o);
-  gqalut::ExportOptions p = o;
-  p.programmable = true;
-  gqalut::write_verilog(prog, set, p);
-  const std::string all = strip_comments(c.str()) + "\n@@\n" + strip_comments(v.str()) + "\n@@\n" +
-                          strip_comments(tb.str()) + "\n@@\n" + strip_comments(prog.str());
-  return {all, gqalut::verilog_module_name(set, o)};
+  const gqalut_test::GeneratedOutputs o = gqalut_test::generate_outputs(set, name);
+  bool unterminated = false;
+  std::string code = gqalut_test::code_of(o, &unterminated);
+  if (unterminated) finding("a comment that never ends", o.c + o.v + o.tb + o.prog);
+  return {code, o.name};
 }
 
 }  // namespace

@@ -20,8 +20,13 @@
 #include "gqalut/io.hpp"
 #include "gqalut/text.hpp"
 #include "gqalut/verilog.hpp"
+#include "support/generated_code.hpp"
 
 using namespace gqalut;
+using gqalut_test::code_of;
+using gqalut_test::generate_outputs;
+using gqalut_test::strip_comments;
+using Output = gqalut_test::GeneratedOutputs;
 namespace fs = std::filesystem;
 
 namespace {
@@ -39,30 +44,6 @@ fs::path scratch() {
   return d;
 }
 
-// The code of C or Verilog text without its comments (block and line comments; string
-// literals kept whole), as the compiler sees it.
-std::string strip_comments(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    if (s.compare(i, 2, "/*") == 0) {
-      const size_t e = s.find("*/", i + 2);
-      i = e == std::string::npos ? s.size() : e + 2;
-      out += ' ';
-    } else if (s.compare(i, 2, "//") == 0) {
-      i = s.find('\n', i);
-      if (i == std::string::npos) i = s.size();
-    } else if (s[i] == '"') {
-      const size_t e = s.find('"', i + 1);
-      const size_t end = e == std::string::npos ? s.size() : e + 1;
-      out.append(s, i, end - i);
-      i = end;
-    } else {
-      out += s[i++];
-    }
-  }
-  return out;
-}
-
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   if (from.empty()) return s;
   for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size())
@@ -74,36 +55,6 @@ std::string upper(std::string s) {
   for (auto& c : s)
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   return s;
-}
-
-struct Output {
-  std::string c, v, tb, prog;  // C header, baked unit, its testbench, programmable unit
-  std::string name;            // the C identifier prefix / module name used
-};
-
-Output generate(const TableSet& set, const std::string& name) {
-  ExportOptions o;
-  o.name = name;
-  Output r;
-  std::ostringstream c, v, tb, prog;
-  write_c_header(c, set, o);
-  write_verilog(v, set, o);
-  write_verilog_testbench(tb, set, o);
-  ExportOptions p = o;
-  p.programmable = true;
-  write_verilog(prog, set, p);
-  r.c = c.str();
-  r.v = v.str();
-  r.tb = tb.str();
-  r.prog = prog.str();
-  r.name = verilog_module_name(set, o);
-  return r;
-}
-
-// The code of `o` (comments removed, the four outputs in one text).
-std::string code_of(const Output& o) {
-  return strip_comments(o.c) + "\n@@\n" + strip_comments(o.v) + "\n@@\n" + strip_comments(o.tb) + "\n@@\n" +
-         strip_comments(o.prog);
 }
 
 // The code `base` (generated under the name `from`) as it must read under the name `to`.
@@ -210,7 +161,7 @@ std::string hostile_text(std::mt19937_64& rng) {
 
 TEST(GeneratedNames, TheIssueExamplesAddNoCode) {
   const TableSet plain = official_gelu();
-  const std::string base = code_of(generate(plain, ""));  // named gqalut_gelu
+  const std::string base = code_of(generate_outputs(plain, ""));  // named gqalut_gelu
   for (const std::string& fn : std::vector<std::string>{"gelu */ int gqalut_injected = 42; /* ",
                                                         "gelu\nmodule injected; endmodule\n//",
                                                         "gelu /* nested", "gelu\\", "gelu ?\?/"}) {
@@ -218,8 +169,8 @@ TEST(GeneratedNames, TheIssueExamplesAddNoCode) {
     TableSet set = plain;
     set.function = fn;
     set.meta["method"] = fn;  // the C header's provenance comment
-    const Output o = generate(set, "");
-    EXPECT_EQ(code_of(o), code_of(generate(plain_named(o.name), "")));  // the same name from plain text
+    const Output o = generate_outputs(set, "");
+    EXPECT_EQ(code_of(o), code_of(generate_outputs(plain_named(o.name), "")));  // the same name from plain text
     EXPECT_EQ(code_of(o), renamed(base, "gqalut_gelu", o.name));
     EXPECT_EQ(strip_comments(o.c).find("gqalut_injected ="), std::string::npos);
     EXPECT_EQ(strip_comments(o.v).find("module injected"), std::string::npos);
@@ -271,7 +222,7 @@ TEST(GeneratedNames, KeywordsAndIllegalNamesAreRefused) {
   for (const std::string& good : {std::string(40, 'a'), std::string("module1"), std::string("Module"),
                                   std::string("int8"), std::string("a_b_c")}) {
     SCOPED_TRACE(good);
-    expect_compiles(generate(set, good), good);
+    expect_compiles(generate_outputs(set, good), good);
   }
 }
 
@@ -324,15 +275,15 @@ TEST(GeneratedNames, HostileMetadataNeverAddsCode) {
     set.meta["method"] = hostile_text(rng);
     set.meta["objective"] = hostile_text(rng);
     set.meta[hostile_text(rng)] = hostile_text(rng);  // not copied, but must not matter either
-    const Output o = generate(set, "");
-    ASSERT_EQ(code_of(o), code_of(generate(plain_named(o.name), ""))) << escape_controls(set.function);
+    const Output o = generate_outputs(set, "");
+    ASSERT_EQ(code_of(o), code_of(generate_outputs(plain_named(o.name), ""))) << escape_controls(set.function);
     if (i < 40) expect_compiles(o, escape_controls(set.function));
   }
 }
 
 TEST(GeneratedNames, RandomNamesAreRefusedOrUsedAsGiven) {
   const TableSet set = official_gelu();
-  const std::string base = code_of(generate(set, "plain"));
+  const std::string base = code_of(generate_outputs(set, "plain"));
   std::mt19937_64 rng(0x18a3e);
   const std::string alphabet = "abcxyzAZ0189____ -$.\\`/*\n";
   int accepted = 0;
@@ -343,7 +294,7 @@ TEST(GeneratedNames, RandomNamesAreRefusedOrUsedAsGiven) {
     if (rng() % 4 == 0) name = std::string(i % 2 ? "module" : "int");
     Output o;
     try {
-      o = generate(set, name);
+      o = generate_outputs(set, name);
     } catch (const std::invalid_argument& e) {
       EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
       continue;
