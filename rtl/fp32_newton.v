@@ -2,7 +2,7 @@
 // gqalut reference design (issue 16): FP32 reciprocal and reciprocal square root by Newton
 // steps from a 64-entry seed, as sequential engines that borrow one FP32 multiplier and one
 // FP32 adder of the unit around them (ports mul_*/add_*: the unit's own fp32_mul/fp32_add,
-// free while the engine runs; fp32_recip_unit / fp32_rsqrt_unit wrap them with their own).
+// free while the engine runs; fp32_newton_unit wraps either with its own).
 // Conventions of fp32_add.v / fp32_mul.v: round to nearest even, FTZ, canonical NaN.
 //
 // fp32_recip_seq: y = 1 / x.  x = (-1)^s 1.m 2^e, mr = 1.m (FP32, exponent 0).
@@ -294,8 +294,11 @@ module fp32_rsqrt_seq (
   end
 endmodule
 
-// Stand-alone engines with their own multiplier and adder (for tests and synthesis).
-module fp32_recip_unit (
+// A stand-alone engine with its own multiplier and adder (for tests and synthesis):
+// fp32_recip_seq, or fp32_rsqrt_seq with RSQRT = 1.
+module fp32_newton_unit #(
+  parameter RSQRT = 0
+) (
   input  wire        clk,
   input  wire        rst,
   input  wire        start,
@@ -305,24 +308,15 @@ module fp32_recip_unit (
   output wire [31:0] y
 );
   wire [31:0] ma, mb, my, aa, ab, ay;
-  fp32_recip_seq u_seq (.clk(clk), .rst(rst), .start(start), .x(x), .busy(busy), .done(done), .y(y),
-    .mul_a(ma), .mul_b(mb), .mul_y(my), .add_a(aa), .add_b(ab), .add_y(ay));
-  fp32_mul u_mul (.a(ma), .b(mb), .y(my));
-  fp32_add u_add (.a(aa), .b(ab), .y(ay));
-endmodule
-
-module fp32_rsqrt_unit (
-  input  wire        clk,
-  input  wire        rst,
-  input  wire        start,
-  input  wire [31:0] x,
-  output wire        busy,
-  output wire        done,
-  output wire [31:0] y
-);
-  wire [31:0] ma, mb, my, aa, ab, ay;
-  fp32_rsqrt_seq u_seq (.clk(clk), .rst(rst), .start(start), .x(x), .busy(busy), .done(done), .y(y),
-    .mul_a(ma), .mul_b(mb), .mul_y(my), .add_a(aa), .add_b(ab), .add_y(ay));
+  generate
+    if (RSQRT != 0) begin : rsq
+      fp32_rsqrt_seq u_seq (.clk(clk), .rst(rst), .start(start), .x(x), .busy(busy), .done(done), .y(y),
+        .mul_a(ma), .mul_b(mb), .mul_y(my), .add_a(aa), .add_b(ab), .add_y(ay));
+    end else begin : rcp
+      fp32_recip_seq u_seq (.clk(clk), .rst(rst), .start(start), .x(x), .busy(busy), .done(done), .y(y),
+        .mul_a(ma), .mul_b(mb), .mul_y(my), .add_a(aa), .add_b(ab), .add_y(ay));
+    end
+  endgenerate
   fp32_mul u_mul (.a(ma), .b(mb), .y(my));
   fp32_add u_add (.a(aa), .b(ab), .y(ay));
 endmodule

@@ -35,10 +35,10 @@ module layernorm_fp32 #(
   input  wire [7:0]  in_gamma,
   input  wire [31:0] in_beta,
   input  wire        in_last,
-  output reg         out_valid,
+  output wire        out_valid,
   input  wire        out_ready,
-  output reg  [7:0]  out_y,
-  output reg         out_last
+  output wire [7:0]  out_y,
+  output wire        out_last
 );
   localparam [2:0] S_LOAD = 3'd0, S_DRAIN = 3'd1, S_RCP = 3'd2, S_STAT = 3'd3, S_RSQ = 3'd4, S_OUT = 3'd5;
   localparam LAT = 1 + (PIPE != 0 ? 3 : 0);  // buffer read to the output register's input
@@ -46,7 +46,7 @@ module layernorm_fp32 #(
   reg [2:0] k;  // step of S_STAT
   reg [31:0] sx, sxx, mean, m2, vr, ve, rs;
   reg r_start, q_start;
-  wire adv = !(out_valid && !out_ready);
+  wire adv, out_done;  // the output pipeline advances; the row's last output leaves
 
   // Shared units.
   wire [31:0] m1a, m1b, m1y, a1a, a1b, a1y, m2y, a2y;
@@ -90,6 +90,8 @@ module layernorm_fp32 #(
   fp32_to_int #(.OW(8), .S(OUT_FRAC), .LO(-128), .HI(127)) u_out (.x(a2y), .y(y_code));
   wire o_v, o_l;
   ref_vdelay #(.N(LAT - 1)) v_o (.clk(clk), .rst(rst), .en(adv), .v(v_r), .l(l_r), .vq(o_v), .lq(o_l));
+  ref_row_out #(.W(8)) u_o (.clk(clk), .rst(rst), .v(o_v), .l(o_l), .d(y_code), .out_ready(out_ready),
+    .out_valid(out_valid), .out_last(out_last), .out_d(out_y), .adv(adv), .done(out_done));
 
   // Newton engines on mul1 / add1.
   wire [31:0] nf, r_ma, r_mb, r_aa, r_ab, r_y, q_ma, q_mb, q_aa, q_ab, q_y;
@@ -134,8 +136,6 @@ module layernorm_fp32 #(
       k <= 0;
       sx <= 32'h0;
       sxx <= 32'h0;
-      out_valid <= 1'b0;
-      out_last <= 1'b0;
     end else begin
       if (lv) begin
         sx <= a1y;
@@ -175,17 +175,12 @@ module layernorm_fp32 #(
             st <= S_OUT;
           end
         default:  // S_OUT
-          if (out_valid && out_ready && out_last) begin
+          if (out_done) begin
             st <= S_LOAD;
             sx <= 32'h0;
             sxx <= 32'h0;
           end
       endcase
-      if (adv) begin
-        out_valid <= o_v;
-        out_last <= o_l;
-        out_y <= y_code;
-      end
     end
   end
   wire unused = &{1'b0, r_busy, q_busy, in_first_unused};

@@ -39,10 +39,10 @@ module layernorm_ibert #(
   input  wire [7:0]  in_gamma,
   input  wire [31:0] in_beta,
   input  wire        in_last,
-  output reg         out_valid,
+  output wire        out_valid,
   input  wire        out_ready,
-  output reg  [7:0]  out_y,
-  output reg         out_last
+  output wire [7:0]  out_y,
+  output wire        out_last
 );
   localparam [1:0] S_LOAD = 2'd0, S_STAT = 2'd1, S_SQRT = 2'd2, S_OUT = 2'd3;
   localparam XW = AW + 10;                       // Sx, D (signed)
@@ -65,7 +65,7 @@ module layernorm_ibert #(
   reg [HW+1:0] srem;
   reg [HW-1:0] sigma;
   reg [5:0] sc;
-  wire adv = !(out_valid && !out_ready);
+  wire adv, out_done;  // the output pipeline advances; the row's last output leaves
 
   assign in_ready = (st == S_LOAD);
   wire fire = in_valid && (st == S_LOAD);
@@ -133,6 +133,8 @@ module layernorm_ibert #(
   end
   wire signed [YW-1:0] ysum = $signed({{(YW-TW){w[TW-1]}}, w}) + $signed({{(YW-32){d_beta[31]}}, d_beta});
   wire [7:0] y_code = (ysum > 127) ? 8'h7f : ((ysum < -128) ? 8'h80 : ysum[7:0]);
+  ref_row_out #(.W(8)) u_o (.clk(clk), .rst(rst), .v(d_side[1]), .l(d_side[0]), .d(y_code), .out_ready(out_ready),
+    .out_valid(out_valid), .out_last(out_last), .out_d(out_y), .adv(adv), .done(out_done));
 
   always @(posedge clk) begin
     if (rst) begin
@@ -140,8 +142,6 @@ module layernorm_ibert #(
       k <= 0;
       sx <= 0;
       sxx <= 0;
-      out_valid <= 1'b0;
-      out_last <= 1'b0;
     end else begin
       case (st)
         S_LOAD:
@@ -176,17 +176,12 @@ module layernorm_ibert #(
           if ({26'b0, sc} == HW - 1) st <= S_OUT;
         end
         default:  // S_OUT
-          if (out_valid && out_ready && out_last) begin
+          if (out_done) begin
             st <= S_LOAD;
             sx <= 0;
             sxx <= 0;
           end
       endcase
-      if (adv) begin
-        out_valid <= d_side[1];
-        out_last <= d_side[0];
-        out_y <= y_code;
-      end
     end
   end
   wire unused = &{1'b0, prod, epsr, srem, nsg, in_first_unused};

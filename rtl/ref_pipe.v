@@ -126,3 +126,36 @@ module ref_row_buffer #(
     end
   end
 endmodule
+
+// The output register of the reference units: out_valid, out_last and the output code load
+// from the element pipeline's end (v, l, d) on every cycle the pipeline advances (adv: the
+// register is empty or being read), so out_valid holds until out_ready; done: the row's last
+// output leaves in this cycle.
+module ref_row_out #(
+  parameter W = 8
+) (
+  input  wire         clk,
+  input  wire         rst,
+  input  wire         v,
+  input  wire         l,
+  input  wire [W-1:0] d,
+  input  wire         out_ready,
+  output reg          out_valid,
+  output reg          out_last,
+  output reg  [W-1:0] out_d,
+  output wire         adv,
+  output wire         done
+);
+  assign adv = !(out_valid && !out_ready);
+  assign done = out_valid && out_ready && out_last;
+  always @(posedge clk) begin
+    if (rst) begin
+      out_valid <= 1'b0;
+      out_last <= 1'b0;
+    end else if (adv) begin
+      out_valid <= v;
+      out_last <= l;
+      out_d <= d;
+    end
+  end
+endmodule

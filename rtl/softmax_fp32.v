@@ -31,17 +31,18 @@ module softmax_fp32 #(
   output wire       in_ready,
   input  wire [7:0] in_q,
   input  wire       in_last,
-  output reg        out_valid,
+  output wire       out_valid,
   input  wire       out_ready,
-  output reg  [7:0] out_p,
-  output reg        out_last
+  output wire [7:0] out_p,
+  output wire       out_last
 );
   localparam [1:0] S_LOAD = 2'd0, S_SUM = 2'd1, S_RCP = 2'd2, S_OUT = 2'd3;
   localparam LAT = 1 + (PIPE != 0 ? 13 : 0);  // buffer read to e_i
   reg [1:0] st;
   reg [31:0] mx, acc, rcp;
   reg rstart;
-  wire adv = !(out_valid && !out_ready);  // the element pipeline advances
+  wire r_busy, r_done;  // the Newton reciprocal (below)
+  wire adv, out_done;  // the element pipeline advances; the row's last output leaves
 
   // Load: buffer the codes, running maximum; the sum and out phases read them back.
   assign in_ready = (st == S_LOAD);
@@ -83,7 +84,6 @@ module softmax_fp32 #(
 
   // The shared multiplier and adder: accumulate (sum), Newton (recip), scale (out).
   wire [31:0] ma, mb, my, aa, ab, ay, r_ma, r_mb, r_aa, r_ab, r_y;
-  wire r_busy, r_done;
   fp32_recip_seq u_rcp (.clk(clk), .rst(rst), .start(rstart), .x(acc), .busy(r_busy), .done(r_done), .y(r_y),
     .mul_a(r_ma), .mul_b(r_mb), .mul_y(my), .add_a(r_aa), .add_b(r_ab), .add_y(ay));
   assign ma = (st == S_RCP) ? r_ma : e;
@@ -95,13 +95,13 @@ module softmax_fp32 #(
   wire [7:0] p_code;
   wire p_unused;
   fp32_to_int #(.OW(9), .S(OUT_FRAC), .LO(0), .HI(255)) u_out (.x(my), .y({p_unused, p_code}));
+  ref_row_out #(.W(8)) u_o (.clk(clk), .rst(rst), .v(e_v && (st == S_OUT)), .l(e_l && (st == S_OUT)), .d(p_code),
+    .out_ready(out_ready), .out_valid(out_valid), .out_last(out_last), .out_d(out_p), .adv(adv), .done(out_done));
 
   always @(posedge clk) begin
     rstart <= 1'b0;
     if (rst) begin
       st <= S_LOAD;
-      out_valid <= 1'b0;
-      out_last <= 1'b0;
     end else begin
       case (st)
         S_LOAD:
@@ -126,13 +126,8 @@ module softmax_fp32 #(
             st <= S_OUT;
           end
         default:  // S_OUT
-          if (out_valid && out_ready && out_last) st <= S_LOAD;
+          if (out_done) st <= S_LOAD;
       endcase
-      if (adv) begin
-        out_valid <= e_v && (st == S_OUT);
-        out_last <= e_l && (st == S_OUT);
-        out_p <= p_code;
-      end
     end
   end
   wire unused = &{1'b0, r_busy, p_unused, n_unused};

@@ -36,10 +36,10 @@ module softmax_ibert #(
   output wire       in_ready,
   input  wire [7:0] in_q,
   input  wire       in_last,
-  output reg        out_valid,
+  output wire       out_valid,
   input  wire       out_ready,
-  output reg  [7:0] out_p,
-  output reg        out_last
+  output wire [7:0] out_p,
+  output wire       out_last
 );
   localparam [1:0] S_LOAD = 2'd0, S_SUM = 2'd1, S_OUT = 2'd3;
   localparam SW = PW + AW + 1;            // bits of S
@@ -50,7 +50,7 @@ module softmax_ibert #(
   reg [1:0] st;
   reg signed [7:0] mx;
   reg [SW-1:0] sum;
-  wire adv = !(out_valid && !out_ready);
+  wire adv, out_done;  // the element pipeline advances; the row's last output leaves
 
   // Load: buffer the codes, running maximum; the sum and out phases read them back.
   assign in_ready = (st == S_LOAD);
@@ -92,12 +92,12 @@ module softmax_ibert #(
   ref_udiv #(.NW(NWX), .DW(SW + 1), .QW(QW), .SW(2), .PIPE(PIPE)) u_div (.clk(clk), .en(adv), .n(num), .d(den),
     .side({e_v && (st == S_OUT), e_l}), .q(quo), .r(rem_unused), .side_q(side_q));
   wire [7:0] p_code = (quo > 255) ? 8'd255 : quo[7:0];
+  ref_row_out #(.W(8)) u_o (.clk(clk), .rst(rst), .v(side_q[1]), .l(side_q[0]), .d(p_code), .out_ready(out_ready),
+    .out_valid(out_valid), .out_last(out_last), .out_d(out_p), .adv(adv), .done(out_done));
 
   always @(posedge clk) begin
     if (rst) begin
       st <= S_LOAD;
-      out_valid <= 1'b0;
-      out_last <= 1'b0;
     end else begin
       case (st)
         S_LOAD:
@@ -114,13 +114,8 @@ module softmax_ibert #(
             if (e_l) st <= S_OUT;  // (the buffer rewinds for the out phase)
           end
         default:  // S_OUT
-          if (out_valid && out_ready && out_last) st <= S_LOAD;
+          if (out_done) st <= S_LOAD;
       endcase
-      if (adv) begin
-        out_valid <= side_q[1];
-        out_last <= side_q[0];
-        out_p <= p_code;
-      end
     end
   end
   wire unused = &{1'b0, rem_unused, poly0, pbw, zw, n_unused};

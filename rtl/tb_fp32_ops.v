@@ -1,5 +1,5 @@
 // gqalut reference testbench (issue 16) for the FP32 blocks of the reference units, one at a
-// time (OP): 0 fp32_exp (PIPE, one input per cycle), 1 fp32_recip_unit, 2 fp32_rsqrt_unit,
+// time (OP): 0 fp32_exp (PIPE, one input per cycle), 1 fp32_newton_unit (recip), 2 (rsqrt),
 // 3 fp32_to_int (OW 9, S 8, 0..255), 4 fp32_to_int (OW 8, S 4, -128..127),
 // 5 fp32_from_int (W 32, F 4). vec.hex: one word per check {4'h1, x[31:0], expected[31:0]}
 // (anything else: end). Compares bit for bit; prints "PASS: <n> checks".
@@ -18,8 +18,10 @@ module tb_fp32_ops;
   wire [7:0] y_ti8;
   wire b_rcp, d_rcp, b_rsq, d_rsq;
   fp32_exp #(.PIPE(PIPE)) u_exp (.clk(clk), .en(1'b1), .d(x), .y(y_exp));
-  fp32_recip_unit u_rcp (.clk(clk), .rst(rst), .start(start), .x(x), .busy(b_rcp), .done(d_rcp), .y(y_rcp));
-  fp32_rsqrt_unit u_rsq (.clk(clk), .rst(rst), .start(start), .x(x), .busy(b_rsq), .done(d_rsq), .y(y_rsq));
+  fp32_newton_unit #(.RSQRT(0)) u_rcp (.clk(clk), .rst(rst), .start(start), .x(x), .busy(b_rcp), .done(d_rcp),
+    .y(y_rcp));
+  fp32_newton_unit #(.RSQRT(1)) u_rsq (.clk(clk), .rst(rst), .start(start), .x(x), .busy(b_rsq), .done(d_rsq),
+    .y(y_rsq));
   fp32_to_int #(.OW(9), .S(8), .LO(0), .HI(255)) u_ti9 (.x(x), .y(y_ti9));
   fp32_to_int #(.OW(8), .S(4), .LO(-128), .HI(127)) u_ti8 (.x(x), .y(y_ti8));
   fp32_from_int #(.W(32), .F(4)) u_fi (.q(x), .y(y_fi));

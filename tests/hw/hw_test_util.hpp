@@ -122,6 +122,25 @@ inline void expect_stream_passes(const VerilogUnit& u, bool layernorm, const Str
   }
 }
 
+// The error of a reference model `row` with configuration `c` on a row set of `gqalut ops` of
+// length n: 40 rows, seed 1 * 1000003 + n; softmax: normal (or peaked) logits at 2^-4, uint8 out
+// at 2^-8; LayerNorm: int8 at 2^-4, gamma 2^-6, int8 out at 2^-4, eps 1e-5.
+template <class Config>
+OpErrorStats ops_softmax_error(void (*row)(const Config&, const int8_t*, uint8_t*, size_t), const Config& c, size_t n,
+                               bool peaked = false) {
+  const uint64_t seed = 1 * 1000003 + n;
+  return measure_softmax_rows([&](const int8_t* q, uint8_t* out, size_t m) { row(c, q, out, m); }, 4, 8,
+                              peaked ? peaked_logit_rows(n, 40, seed) : normal_logit_rows(n, 40, seed));
+}
+template <class Config>
+OpErrorStats ops_layernorm_error(void (*row)(const Config&, const int8_t*, const int8_t*, const int32_t*, int8_t*,
+                                             size_t),
+                                 const Config& c, size_t n) {
+  return measure_layernorm_rows(
+      [&](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out, size_t m) { row(c, q, g, b, out, m); }, 4,
+      6, 4, 1e-5, layernorm_rows(n, 40, 1 * 1000003 + n), 1);
+}
+
 // The registry's reference kinds: build at max_n 16, pass their own testbench, have an error
 // measurement, refuse more than one lane.
 inline void expect_reference_kinds_build(std::initializer_list<const char*> kinds) {

@@ -189,19 +189,10 @@ TEST(IbertUnits, ErrorOnOpsRows) {
   hw::IbertLayerNormConfig lc;
   lc.max_n = 4096;
   for (size_t n : {size_t{197}, size_t{768}, size_t{3072}}) {
-    const Rows rows = normal_logit_rows(n, 40, 1 * 1000003 + n);
-    const OpErrorStats s = hw::measure_softmax_rows(
-        [&](const int8_t* q, uint8_t* out, size_t m) { hw::ibert_softmax_row(c, q, out, m); }, 4, 8, rows);
-    const OpErrorStats sp = hw::measure_softmax_rows(
-        [&](const int8_t* q, uint8_t* out, size_t m) { hw::ibert_softmax_row(paper, q, out, m); }, 4, 8, rows);
-    const OpErrorStats pk = hw::measure_softmax_rows(
-        [&](const int8_t* q, uint8_t* out, size_t m) { hw::ibert_softmax_row(c, q, out, m); }, 4, 8,
-        peaked_logit_rows(n, 40, 1 * 1000003 + n));
-    const OpErrorStats l = hw::measure_layernorm_rows(
-        [&](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out, size_t m) {
-          hw::ibert_layernorm_row(lc, q, g, b, out, m);
-        },
-        4, 6, 4, 1e-5, layernorm_rows(n, 40, 1 * 1000003 + n), 1);
+    const OpErrorStats s = hw::test::ops_softmax_error(&hw::ibert_softmax_row, c, n);
+    const OpErrorStats sp = hw::test::ops_softmax_error(&hw::ibert_softmax_row, paper, n);
+    const OpErrorStats pk = hw::test::ops_softmax_error(&hw::ibert_softmax_row, c, n, /*peaked=*/true);
+    const OpErrorStats l = hw::test::ops_layernorm_error(&hw::ibert_layernorm_row, lc, n);
     fmt::print("I-BERT n={}: softmax normal max {:.3f} mean {:.4f} | work_frac 4 max {:.3f} mean {:.4f} | peaked max "
                "{:.3f} mean {:.4f} | layernorm max {:.3f} mean {:.4f}\n",
                n, s.max_err_lsb, s.mean_err_lsb, sp.max_err_lsb, sp.mean_err_lsb, pk.max_err_lsb, pk.mean_err_lsb,

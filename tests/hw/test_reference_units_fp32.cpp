@@ -58,9 +58,13 @@ void run_ops(int op, int pipe, const std::vector<std::pair<uint32_t, uint32_t>>&
 TEST(Fp32Blocks, LintClean) {
   std::vector<std::string> paths;
   for (const auto& f : kBlocks) paths.push_back(kRtl + "/" + f);
-  for (const char* top : {"fp32_exp", "fp32_recip_unit", "fp32_rsqrt_unit"}) {
-    hw::LintResult l = lint_unit(hw::read_unit(top, paths), std::string("lint_") + top);
-    EXPECT_TRUE(l.clean()) << top << ": " << l.log;
+  hw::LintResult le = lint_unit(hw::read_unit("fp32_exp", paths), "lint_fp32_exp");
+  EXPECT_TRUE(le.clean()) << le.log;
+  for (int rsqrt : {0, 1}) {
+    const std::string name = fmt::format("lint_fp32_newton_unit_r{}", rsqrt);
+    hw::LintResult l = hw::lint(hw::read_unit("fp32_newton_unit", paths),
+                                hw::test::lint_options(name, {fmt::format("-GRSQRT={}", rsqrt)}));
+    EXPECT_TRUE(l.clean()) << name << ": " << l.log;
   }
   hw::LintResult l0 =
       hw::lint(hw::read_unit("fp32_exp", paths), hw::test::lint_options("lint_fp32_exp_comb", {"-GPIPE=0"}));
@@ -376,17 +380,9 @@ TEST(Fp32Units, ErrorOnOpsRows) {
   lc.max_n = 4096;
   // The row sets of `gqalut ops` (40 rows per length), printed for docs/hw_reference_units.md.
   for (size_t len : {size_t{197}, size_t{768}, size_t{3072}}) {
-    const OpErrorStats s = hw::measure_softmax_rows(
-        [&](const int8_t* q, uint8_t* out, size_t m) { hw::fp32_softmax_row(c, q, out, m); }, 4, 8,
-        normal_logit_rows(len, 40, 1 * 1000003 + len));
-    const OpErrorStats pk = hw::measure_softmax_rows(
-        [&](const int8_t* q, uint8_t* out, size_t m) { hw::fp32_softmax_row(c, q, out, m); }, 4, 8,
-        peaked_logit_rows(len, 40, 1 * 1000003 + len));
-    const OpErrorStats lf = hw::measure_layernorm_rows(
-        [&](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out, size_t m) {
-          hw::fp32_layernorm_row(lc, q, g, be, out, m);
-        },
-        4, 6, 4, 1e-5, layernorm_rows(len, 40, 1 * 1000003 + len), 1);
+    const OpErrorStats s = hw::test::ops_softmax_error(&hw::fp32_softmax_row, c, len);
+    const OpErrorStats pk = hw::test::ops_softmax_error(&hw::fp32_softmax_row, c, len, /*peaked=*/true);
+    const OpErrorStats lf = hw::test::ops_layernorm_error(&hw::fp32_layernorm_row, lc, len);
     fmt::print("FP32 n={}: softmax normal max {:.3f} mean {:.4f} (floor {:.3f} / {:.4f}) | peaked max {:.3f} mean "
                "{:.4f} | layernorm max {:.3f} mean {:.4f} (floor {:.3f} / {:.4f})\n",
                len, s.max_err_lsb, s.mean_err_lsb, s.floor_max_err_lsb, s.floor_mean_err_lsb, pk.max_err_lsb,
