@@ -20,16 +20,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using cli_test::official;
-using cli_test::Outcome;
-using cli_test::run;
-using cli_test::slurp;
-using cli_test::tmpdir;
+using namespace cli_test;  // run_tool.hpp: run, Outcome, official, slurp, tmpdir, expect_refused
 
 // A bad input: exit 2, nothing on stdout, exactly one line on stderr starting with the message.
 void expect_error(const std::string& args, const std::string& message_start) {
   SCOPED_TRACE(args);
-  cli_test::expect_refused(run(args), message_start);
+  expect_refused(run(args), message_start);
 }
 
 }  // namespace

@@ -26,16 +26,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using cli_test::official;
-using cli_test::Outcome;
-using cli_test::run;
-using cli_test::slurp;
-using cli_test::tmpdir;
+using namespace cli_test;  // run_tool.hpp: run, Outcome, official, slurp, tmpdir, expect_refused
 
 // Exit 2, nothing on stdout, exactly one line on stderr starting with the message.
 void expect_error(const std::string& args, const std::string& message_start, const std::string& env = "") {
   SCOPED_TRACE(args);
-  cli_test::expect_refused(run(args, env), message_start);
+  expect_refused(run(args, env), message_start);
 }
 
 fs::path write(const std::string& name, const std::string& text) {

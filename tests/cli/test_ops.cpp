@@ -22,11 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using cli_test::official;
-using cli_test::Outcome;
-using cli_test::run;
-using cli_test::slurp;
-using cli_test::tmpdir;
+using namespace cli_test;  // run_tool.hpp: run, Outcome, official, slurp, tmpdir, expect_refused
 
 nlohmann::json run_json(const std::string& args) {
   Outcome r = run(args + " --json");
@@ -39,7 +35,7 @@ nlohmann::json run_json(const std::string& args) {
 void expect_error(const std::string& args, const std::string& message_part) {
   SCOPED_TRACE(args);
   const Outcome r = run(args);
-  cli_test::expect_refused(r, "");
+  expect_refused(r, "");
   EXPECT_NE(r.err.find(message_part), std::string::npos) << r.err;
 }
 
