@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "gqalut/search.hpp"
+#include "paper_problem.hpp"
 
 using namespace gqalut;
 
@@ -10,9 +11,7 @@ TEST(Contracts, EveryBuiltinMeetsItsDeclaredBoundWithTheOptimum) {
   for (const Function& fn : builtin_functions()) {
     SCOPED_TRACE(fn.name);
     ASSERT_GT(fn.contract_paper_score_8, 0.0);
-    Problem p = Problem::make(fn, 8);
-    p.scales.clear();
-    for (int n = fn.official_json_scales_lo; n <= fn.official_json_scales_hi; ++n) p.scales.push_back(n);
+    Problem p = gqalut_test::paper_problem(fn, 8);
     Result r = Optimal().run(p);
     EXPECT_TRUE(r.tables.at(p.scales.front()).is_int8());
     EXPECT_LE(r.errors.paper_score, fn.contract_paper_score_8)

@@ -14,6 +14,7 @@
 #include "../../src/search/ga_ops.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/search.hpp"
+#include "paper_problem.hpp"
 #include "shared_tables.hpp"
 
 namespace gqalut {
@@ -23,13 +24,7 @@ std::string official_path(const std::string& fn) {
   return fmt::format("{}/reference/official/{}_pwl_7.json", GQALUT_SHARED_DIR, official_key(fn));
 }
 
-Problem paper_problem(const std::string& name, int entries = 8) {
-  const Function& f = find_function(name);
-  Problem p = Problem::make(f, entries);
-  p.scales.clear();
-  for (int n = f.official_json_scales_lo; n <= f.official_json_scales_hi; ++n) p.scales.push_back(n);
-  return p;
-}
+using gqalut_test::paper_problem;
 
 std::string json_bytes(const TableSet& set) {
   std::ostringstream os;

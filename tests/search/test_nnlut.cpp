@@ -8,17 +8,12 @@
 
 #include "gqalut/io.hpp"
 #include "gqalut/search.hpp"
+#include "paper_problem.hpp"
 
 namespace gqalut {
 namespace {
 
-Problem paper_problem(const std::string& name, int entries = 8) {
-  const Function& f = find_function(name);
-  Problem p = Problem::make(f, entries);
-  p.scales.clear();
-  for (int n = f.official_json_scales_lo; n <= f.official_json_scales_hi; ++n) p.scales.push_back(n);
-  return p;
-}
+using gqalut_test::paper_problem;
 
 NnLutSettings small(uint64_t seed) {
   NnLutSettings s;
