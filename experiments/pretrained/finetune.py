@@ -8,8 +8,9 @@ Loss: distillation to the float model's output distribution, KL(float || student
 frame over all classes (the student's final softmax taken in float from its logits, since the
 uint8 probabilities have no useful gradient), no labels; `--ctc-weight W` adds W x CTC loss with
 the rendered labels (then labels are used: reported as such). Trained: every convolution /
-linear weight and bias (LayerNorm gamma and beta stay fixed: the integer LayerNorm's gamma codes
-are set when its site is built). Fine-tune data: rendered snippets of another seed, texts equal
+linear weight and bias and BatchNorm scale and shift (LayerNorm gamma and beta stay fixed: the
+integer LayerNorm's gamma codes are set when its site is built; BatchNorm's running statistics
+stay fixed). Fine-tune data: rendered snippets of another seed, texts equal
 to an evaluation label removed (disjoint from the evaluation set).
 
 Evaluation exactly as `run.py ocr`: the same evaluation images (`--samples`, `--seed`), batches,
@@ -131,17 +132,25 @@ def frame_counts(widths, T, W):
 
 
 def train(args, adapter, teacher, train_inputs, train_labels, charset, io, logits_site, prog):
-    """Adam on every conv/linear parameter (LayerNorm affine fixed), distilling the float teacher."""
+    """Adam on every conv/linear weight and bias and BatchNorm scale/shift (LayerNorm affine and
+    BatchNorm statistics fixed), distilling the float teacher."""
     import numpy as np
     import torch
     import data
     import intops
     model = adapter.model
-    ln_params = {id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()}
+    frozen = {id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()}
+    # BatchNormalization's running mean and variance (inputs 3, 4) are statistics, not weights: Adam's
+    # per-element steps of about lr would move variances of 1e-4 by multiples of themselves
+    for key, ins, _ in model._program:
+        if getattr(model.ops[key], "op_type", None) == "BatchNormalization":
+            for name in ins[3:5]:
+                if name in model._const_attr:
+                    frozen.add(id(getattr(model.consts, model._const_attr[name])))
     params = []
     for p in model.parameters():
-        p.requires_grad_(id(p) not in ln_params)
-        if id(p) not in ln_params:
+        p.requires_grad_(id(p) not in frozen)
+        if id(p) not in frozen:
             params.append(p)
     opt = torch.optim.Adam(params, lr=args.lr)
     store = {}
