@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <ostream>
 #include <string>
 
 #include "run_tool.hpp"
@@ -30,6 +31,7 @@ std::string fmt_args(const char* op, const fs::path& dir) {
 struct OpCase {
   const char* op;
   double max_lsb;
+  friend void PrintTo(const OpCase& c, std::ostream* os) { *os << c.op << " (max " << c.max_lsb << " LSB)"; }
 };
 
 class HwOpCommand : public ::testing::TestWithParam<OpCase> {};
