@@ -140,8 +140,8 @@ def train(args, adapter, teacher, train_inputs, train_labels, charset, io, logit
     import intops
     model = adapter.model
     frozen = {id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()}
-    # BatchNormalization's running mean and variance (inputs 3, 4) are statistics, not weights: Adam's
-    # per-element steps of about lr would move variances of 1e-4 by multiples of themselves
+    # BatchNormalization's running mean and variance (inputs 3, 4) are statistics, not weights:
+    # gqalut.onnx already detaches them; kept out of the optimizer so that no change can train them
     for key, ins, _ in model._program:
         if getattr(model.ops[key], "op_type", None) == "BatchNormalization":
             for name in ins[3:5]:
