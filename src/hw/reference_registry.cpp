@@ -9,47 +9,29 @@
 
 #include "gqalut/hw/reference_units.hpp"
 #include "gqalut/hw/registry.hpp"
+#include "registry_row_unit.hpp"
 
 namespace gqalut::hw {
 namespace {
 
-// The row sets of `gqalut ops` (3 lengths x 40 rows, seed 1 * 1000003 + n) and the rows' model
-// run with a buffer long enough for them.
+// The row sets of `gqalut ops` (detail::ops_rows_error: 3 lengths x 40 rows, seed 1000003 + n) and
+// the rows' model run with a buffer long enough for them.
 constexpr int kOpsMaxN = 4096;
-constexpr size_t kOpsLengths[] = {197, 768, 3072};
 constexpr int kOpsRows = 40;
 
-// The error over the three row sets, given each set's statistics.
-template <class Measure>
-UnitError ops_error(const Measure& measure, const char* on) {
-  UnitError e;
-  double sum = 0;
-  size_t points = 0;
-  for (size_t n : kOpsLengths) {
-    const OpErrorStats s = measure(n);
-    e.max_lsb = std::max(e.max_lsb, s.max_err_lsb);
-    sum += s.mean_err_lsb * double(s.points);
-    points += s.points;
-  }
-  e.mean_lsb = points ? sum / double(points) : 0;
-  e.on = on;
-  return e;
-}
-
 UnitError softmax_error(const SoftmaxRowFn& model, int in_frac, int out_frac) {
-  return ops_error(
-      [&](size_t n) {
-        return measure_softmax_rows(model, in_frac, out_frac, normal_logit_rows(n, kOpsRows, 1000003 + n));
+  return detail::ops_rows_error(
+      [&](size_t n, uint64_t seed) {
+        return measure_softmax_rows(model, in_frac, out_frac, normal_logit_rows(n, kOpsRows, seed));
       },
       "gqalut ops softmax rows: normal logits, 40 rows of 197 / 768 / 3072 at 2^-4, uint8 out at 2^-8");
 }
 
 UnitError layernorm_error(const LayerNormRowFn& model, int in_frac, int gamma_frac, int out_frac,
                           double eps) {
-  return ops_error(
-      [&](size_t n) {
-        return measure_layernorm_rows(model, in_frac, gamma_frac, out_frac, eps,
-                                      layernorm_rows(n, kOpsRows, 1000003 + n), 1);
+  return detail::ops_rows_error(
+      [&](size_t n, uint64_t seed) {
+        return measure_layernorm_rows(model, in_frac, gamma_frac, out_frac, eps, layernorm_rows(n, kOpsRows, seed), 1);
       },
       "gqalut ops layernorm rows: 40 rows of 197 / 768 / 3072 at 2^-4, gamma 2^-6, int8 out at 2^-4");
 }
