@@ -276,8 +276,12 @@ std::string recip_module(const Geo& g) {
   auto v = vars_of(g);
   v["PROG"] = prog_ports(g);
   v["D1"] = fmt::format("{}'d{}", g.A + 1, 1u << g.A);
-  v["XS_W1"] = S(g.SW + g.L1 - 1);
-  v["SL"] = g.L1 > 0 ? fmt::format("{{s_r, {}'d0}}", g.L1) : "s_r";
+  // X < 2^33 is taken from xs[32:0]: short rows (max_n < 16) have sums narrower than that.
+  const int xs_pad = std::max(0, 33 - (g.SW + g.L1));
+  v["XS_W1"] = S(g.SW + g.L1 + xs_pad - 1);
+  v["SL"] = xs_pad == 0 && g.L1 == 0 ? std::string("s_r")
+            : fmt::format("{{{}s_r{}}}", xs_pad > 0 ? fmt::format("{}'d0, ", xs_pad) : std::string(),
+                          g.L1 > 0 ? fmt::format(", {}'d0", g.L1) : std::string());
   v["DQ"] = zext("d_r", g.A + 1, 8);
   v["PWL"] = pwl_inst(g, g.div_pwl, 1, "u_div", fmt::format("{}", zext("d_r", g.A + 1, 8)), "acc_div_w");
   v["NSW"] = S(ubits(static_cast<uint64_t>(std::max(g.NS, 1))));

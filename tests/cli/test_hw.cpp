@@ -118,3 +118,18 @@ TEST(HwOpCommand, BufferNetsMakesTheRowBufferTimingMeaningful) {
   EXPECT_GT(bs.at("area_um2").get<double>(), ps.at("area_um2").get<double>());
   EXPECT_LT(bs.at("area_um2").get<double>(), 1.10 * ps.at("area_um2").get<double>());
 }
+
+// Units for short rows (max_n below 16) verify too: the softmax unit's X register once came from a
+// sum register narrower than X (X read as 'x' for max_n < 16), and the LayerNorm testbenches drove
+// rows longer than max_n (3 at max_n 2, 5 at max_n 4).
+TEST(HwOpCommand, ShortRowUnitsAreBitExact) {
+  if (!have("iverilog") || !have("verilator")) GTEST_SKIP() << "needs iverilog and verilator (scripts/deps.sh)";
+  for (const char* op : {"softmax", "layernorm"})
+    for (const char* shape : {"--max-n 2", "--max-n 3", "--max-n 4 --lanes 2", "--max-n 8 --lanes 4"}) {
+      const auto r = cli_test::run(std::string("hw ") + op + " --entries 8 --no-synth --json " + shape);
+      ASSERT_EQ(r.code, 0) << op << " " << shape << ": " << r.err;
+      const json j = json::parse(r.out);
+      EXPECT_TRUE(j.at("verification").at("passed").get<bool>()) << op << " " << shape << ": " << j.dump();
+      EXPECT_EQ(j.at("verification").at("lint"), "clean") << op << " " << shape;
+    }
+}
