@@ -75,17 +75,21 @@ std::vector<ReportItem> ops_report_items(const std::vector<int>& entries, const 
       // The references take one lane, one row at a time: listed once, at lanes 1 (rows of more lanes
       // are compared with them per element per cycle).
       if (L != lanes.front()) continue;
-      r.lanes = 1;
-      r.entries = 8;
-      r.programmable = false;
-      for (const char* ref : {"fp32", "ibert"}) {
-        const std::string kind = fmt::format("{}-{}", op, ref);
-        if (has(kind))
-          items.push_back({fmt::format("{} {} 1 lane", op, ref == std::string("fp32") ? "FP32" : "I-BERT-style"),
-                           kind, r, op});
-      }
+      for (ReportItem& ref : reference_report_items(op, max_n, rtl_dir))
+        if (has(ref.kind)) items.push_back(std::move(ref));
     }
   }
+  return items;
+}
+
+std::vector<ReportItem> reference_report_items(const std::string& op, int max_n, const std::string& rtl_dir) {
+  UnitRequest r;
+  r.max_n = max_n;
+  r.rtl_dir = rtl_dir;
+  std::vector<ReportItem> items;
+  for (const char* ref : {"fp32", "ibert"})
+    items.push_back({fmt::format("{} {} 1 lane", op, ref == std::string("fp32") ? "FP32" : "I-BERT-style"),
+                     fmt::format("{}-{}", op, ref), r, op});
   return items;
 }
 

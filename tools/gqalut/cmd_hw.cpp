@@ -99,6 +99,18 @@ json synth_json(const hw::SynthResult& r) {
   return j;
 }
 
+json error_json(const hw::UnitError& e) { return {{"max_lsb", e.max_lsb}, {"mean_lsb", e.mean_lsb}, {"on", e.on}}; }
+
+// A report row as JSON: what it is, its throughput, synthesis and (if measured) error.
+json row_json(const hw::ReportRow& r) {
+  json j = {{"label", r.item.label}, {"kind", r.item.kind}, {"description", r.description},
+            {"entries", r.item.request.entries}, {"lanes", r.item.request.lanes},
+            {"programmable", r.item.request.programmable}, {"elements_per_cycle", r.elements_per_cycle},
+            {"area_per_element_per_cycle_um2", r.area_per_throughput()}, {"synthesis", synth_json(r.synth)}};
+  if (r.error) j["error"] = error_json(*r.error);
+  return j;
+}
+
 // ------------------------------------------------------------------ list
 void run_list(bool as_json) {
   json j = json::array();
@@ -366,12 +378,7 @@ void run_report(const ReportArgs& a) {
   for (const auto& r : rows) {
     const auto& s = r.synth;
     const std::string power = s.power_mw >= 0 ? fmt::format("{:.3f}", s.power_mw) : "";
-    json j = {{"label", r.item.label}, {"kind", r.item.kind}, {"description", r.description},
-              {"entries", r.item.request.entries}, {"lanes", r.item.request.lanes},
-              {"programmable", r.item.request.programmable}, {"elements_per_cycle", r.elements_per_cycle},
-              {"area_per_element_per_cycle_um2", r.area_per_throughput()}};
-    j["synthesis"] = synth_json(s);
-    if (r.error) j["error"] = {{"max_lsb", r.error->max_lsb}, {"mean_lsb", r.error->mean_lsb}, {"on", r.error->on}};
+    json j = row_json(r);
     if (a.set == "pwl") {
       const double a32 = ref_area(r, "lut-int32"), af = ref_area(r, "lut-fp32");
       const std::string r32 = a32 > 0 ? fmt::format("{:.3f}", s.area_um2 / a32) : "";
@@ -467,17 +474,15 @@ void run_op_unit(const OpUnitArgs& a) {
                  a.req.full ? "full" : "reduced", v->seconds, v->sim.summary(), v->lint.summary());
   }
   std::vector<hw::ReportItem> items = {{a.op + " unit", a.op, a.req, a.op}};
-  if (a.compare) {
-    hw::UnitRequest r = a.req;
-    r.lanes = 1;
-    r.programmable = false;
-    items.push_back({a.op + " FP32", a.op + "-fp32", r, a.op});
-    items.push_back({a.op + " I-BERT-style", a.op + "-ibert", r, a.op});
-  }
+  if (a.compare)
+    for (hw::ReportItem& ref : hw::reference_report_items(a.op, a.req.max_n, a.req.rtl_dir)) {
+      ref.request.seed = a.req.seed;
+      items.push_back(std::move(ref));
+    }
   std::vector<hw::ReportRow> rows;
   if (a.no_synth) {
     const hw::UnitError e = b.error();
-    out["error"] = {{"max_lsb", e.max_lsb}, {"mean_lsb", e.mean_lsb}, {"on", e.on}};
+    out["error"] = error_json(e);
     if (!a.as_json) fmt::print("error: max {:.3f} LSB, mean {:.4f} LSB ({})\n", e.max_lsb, e.mean_lsb, e.on);
   } else {
     const hw::SynthFlow flow = flow_of(a.f);
@@ -490,10 +495,7 @@ void run_op_unit(const OpUnitArgs& a) {
     progress.finish();
     json units = json::array();
     for (const auto& r : rows) {
-      json j = {{"label", r.item.label}, {"kind", r.item.kind}, {"description", r.description},
-                {"elements_per_cycle", r.elements_per_cycle}, {"area_per_element_per_cycle_um2", r.area_per_throughput()},
-                {"synthesis", synth_json(r.synth)}};
-      if (r.error) j["error"] = {{"max_lsb", r.error->max_lsb}, {"mean_lsb", r.error->mean_lsb}, {"on", r.error->on}};
+      json j = row_json(r);
       if (&r != &rows.front() && r.synth.area_um2 > 0) {
         j["unit_area_ratio"] = rows.front().synth.area_um2 / r.synth.area_um2;
         if (r.synth.power_mw > 0 && rows.front().synth.power_mw >= 0)
@@ -502,7 +504,7 @@ void run_op_unit(const OpUnitArgs& a) {
       units.push_back(j);
       if (a.as_json) continue;
       const auto& s = r.synth;
-      fmt::print("{:<22} area {:>10.0f} um^2, {:>6} cells, {:>5} flip-flops, {:>7.2f} ns, power {}, {:.3f} elements/cycle",
+      fmt::print("{:<30} area {:>10.0f} um^2, {:>6} cells, {:>5} flip-flops, {:>7.2f} ns, power {}, {:.3f} elements/cycle",
                  r.item.label, s.area_um2, s.cells, s.flip_flops, s.critical_path_ns,
                  s.power_mw >= 0 ? fmt::format("{:.1f} mW", s.power_mw) : std::string("n/a"), r.elements_per_cycle);
       if (r.error) fmt::print(", max error {:.3f} LSB, mean {:.4f}", r.error->max_lsb, r.error->mean_lsb);

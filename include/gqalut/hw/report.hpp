@@ -44,6 +44,10 @@ std::vector<ReportItem> pwl_report_items(const std::vector<std::string>& tables,
 std::vector<ReportItem> ops_report_items(const std::vector<int>& entries, const std::vector<int>& lanes,
                                          int max_n, const std::string& rtl_dir, std::vector<std::string>* missing);
 
+// The FP32 and I-BERT-style reference units of `op` ("softmax" or "layernorm"): one lane, rows of
+// max_n (0: the kind's default), in group `op`; the kinds "<op>-fp32" and "<op>-ibert".
+std::vector<ReportItem> reference_report_items(const std::string& op, int max_n, const std::string& rtl_dir);
+
 // Builds and synthesises every item (jobs threads; the biggest first), and measures the error of
 // those that have a measurement when `errors`. `tick(done, total, what)` reports progress.
 std::vector<ReportRow> run_report(const std::vector<ReportItem>& items, const SynthFlow& flow, int jobs, bool errors,
