@@ -7,9 +7,18 @@
 //   LOAD   beats of `lanes` (x, gamma, beta) into the row buffer; Sx, Sxx, n
 //   STATS  one sequential multiplier: V = n Sxx - Sx^2 + eps(n) (ref::layernorm_variance), the
 //          split (layernorm_var_split), the RSQRT PWL seed, Newton steps, R (layernorm_rsqrt_round),
-//          then n R, Sx R and the output stage's a, b, s, t (layernorm_row_stage, 32-bit form)
-//   PASS   buffer -> z = clamp((q a - b + 2^(s-1)) >> s) -> z gamma -> round, + beta, sat8
-//          (ref::layernorm_out), one pipeline stage per step
+//          then n R, Sx R and the output stage's a, b, s, t (layernorm_row_stage, 32-bit form);
+//          the rounding half is folded into bq = b - 2^(s-1) once per row
+//   PASS   buffer read (one-hot select register) -> d = q a - bq, clamp(beta) -> z = clamp(d >> s)
+//          -> z gamma -> w = round(z gamma 2^-t) -> sat8(w + beta) (ref::layernorm_out) into a
+//          kFifo-entry output queue. The element pipeline has no enables (it never stalls): a beat
+//          is issued only while fewer than kFifo beats are in flight or queued, so out_ready
+//          reaches the queue and the issue alone (no stall signal fans out to the pipeline).
+// Latency and throughput (layernorm_unit_timing, checked in simulation): statistics
+// 1 + 2 M + 4 + 3 S M + 1 + 2 M + 3 cycles (M = CYC + 2, S Newton steps: 119 for the default
+// CYC 9, S 2); row = 2 B + 6 + statistics (B beats); interval = row + 1; a row of 256 at 1 lane
+// every 638 cycles (0.401 elements/cycle). Every register-to-register path is one of: a product
+// of at most 25 x 8 or 8 x 23 bits, one add, one shift, one clamp (10 ns in OSU 0.18 um).
 #include "gqalut/hw/layernorm_unit.hpp"
 
 #include <algorithm>
@@ -43,9 +52,14 @@ constexpr int kXY2W = 30;   // (X y2) >> 28 < 2^29
 constexpr int kRW = 23;     // R = round(Y 2^-8) < 2^23
 constexpr int kAW = ref::kLnMulBits + 1;  // a <= 2^22
 constexpr int kBW = 31;     // |b| <= 128 a + 1 < 2^30
+constexpr int kBQW = 32;    // bq = b - 2^(s-1), s <= 30
 constexpr int kDW = 34;     // q a - b + 2^(s-1)
 constexpr int kZW = ref::kLnZClampBits + 2;  // z in [-2^23, 2^23]
 constexpr int kVW2 = 34;    // z gamma
+constexpr int kWW = 31;     // w = round(z gamma 2^-t), |w| < 2^30
+constexpr int kSUW = 33;    // w + clamp(beta)
+constexpr int kStages = 4;  // element pipeline registers after the buffer read: d, z, z gamma, w
+constexpr int kFifo = kStages + 3;  // output queue entries: every beat in flight at full rate
 
 int64_t eps_of(const LayerNormDatapath& dp, int64_t n) { return ref::layernorm_eps_codes(dp, n); }
 
@@ -142,7 +156,7 @@ detail::Vars vars_of(const Geo& g) {
           {"MB1", S(g.MB - 1)}, {"NRW", S(g.NRW)}, {"NRW1", S(g.NRW - 1)}, {"SRW", S(g.SRW)},
           {"SRW1", S(g.SRW - 1)}, {"PW", S(g.PW)}, {"PW1", S(g.PW - 1)}, {"KW", S(g.KW)}, {"KW1", S(g.KW - 1)},
           {"GF", S(dp.gamma_frac)}, {"OF", S(dp.out_frac)}, {"IF", S(dp.in_frac)}, {"LR", S(dp.rsqrt_table_shift)},
-          {"RW1", S(kRW - 1)}, {"AW1", S(kAW - 1)}, {"BW1", S(kBW - 1)}, {"DW1", S(kDW - 1)},
+          {"RW1", S(kRW - 1)}, {"AW1", S(kAW - 1)}, {"BW1", S(kBW - 1)}, {"BQW1", S(kBQW - 1)}, {"DW1", S(kDW - 1)},
           {"ZW1", S(kZW - 1)}, {"VW2", S(kVW2 - 1)}, {"XW1", S(kXW - 1)}, {"YW1", S(kYW - 1)},
           {"Y2W1", S(kY2W - 1)}, {"XY2W1", S(kXY2W - 1)}, {"MA1", S(kMulA - 1)}});
   return v;
@@ -161,7 +175,7 @@ std::string stats_module(const Geo& g) {
   if (g.eps_max == 0) {
     rom = fmt::format("  wire [{}:0] eps = {}'d0;\n", g.EPSW - 1, g.EPSW);
   } else {
-    rom = fmt::format("  reg [{}:0] eps;  // round(eps n^2 4^in_frac) (ref::layernorm_eps_codes)\n  always @* begin\n    case (n_r)\n",
+    rom = fmt::format("  reg [{}:0] eps;  // round(eps n^2 4^in_frac) (ref::layernorm_eps_codes)\n  always @* begin\n    case (n)\n",
                       g.EPSW - 1);
     for (int64_t n = 1; n <= g.N; ++n)
       if (eps_of(dp, n) != 0) rom += fmt::format("      {}'d{}: eps = {}'d{};\n", g.NW, n, g.EPSW, eps_of(dp, n));
@@ -169,12 +183,12 @@ std::string stats_module(const Geo& g) {
   }
   v["ROM"] = rom;
   v["EPSX"] = zext("eps", g.EPSW, g.VW);
-  v["MA_SXX"] = zext("sxx_r", g.SXXW, kMulA);
+  v["MA_SXX"] = zext("sxx", g.SXXW, kMulA);
   v["MA_SXA"] = zext("sxa", g.SXW - 1, kMulA);
   v["MA_Y"] = zext("y_r", kYW, kMulA);
-  v["MA_Y2"] = zext("y2_r", kY2W, kMulA);
+  v["MA_Y2"] = zext("y2", kY2W, kMulA);
   v["MA_R"] = zext("rr_r", kRW, kMulA);
-  v["MB_N"] = zext("n_r", g.NW, g.MB);
+  v["MB_N"] = zext("n", g.NW, g.MB);
   v["MB_SXA"] = zext("sxa", g.SXW - 1, g.MB);
   v["MB_Y"] = zext("y_r", kYW, g.MB);
   v["MB_X"] = zext("x_r", kXW, g.MB);
@@ -210,8 +224,9 @@ std::string stats_module(const Geo& g) {
   v["TC"] = S(dp.gamma_frac - dp.out_frac);
   return subst(R"(// Row statistics and the reciprocal square root (ref::layernorm_variance, layernorm_var_split,
 // layernorm_rsqrt_seed, ${NS} x layernorm_newton_step, layernorm_rsqrt_round, layernorm_row_stage in
-// its 32-bit form) on one sequential multiplier. start (n, sx, sxx valid) -> done (one cycle) with
-// a, b, s, t valid from the next cycle on. A row with V = 0 gives a = b = 0, s = t = 1.
+// its 32-bit form) on one sequential multiplier. start (n, sx, sxx valid and held until done) ->
+// done (one cycle) with a, bq = b - 2^(s-1), s, t valid from the next cycle on (held until the next
+// start). A row with V = 0 gives a = b = 0, s = t = 1 (bq = -1).
 module ${P}_stats (
   input  wire          clk,
   input  wire          rst,
@@ -221,34 +236,38 @@ ${PROG}  input  wire          start,
   input  wire [${SXXW1}:0]  sxx,
   output wire          done,
   output reg  [${AW1}:0]   a,     // a >= 0, <= 2^22
-  output reg  signed [${BW1}:0] b,
+  output reg  signed [${BQW1}:0] bq,  // b - 2^(s-1): the output stage's rounding folded in once per row
   output reg  [4:0]    s,     // s in [1, 30]
   output reg  [4:0]    t      // t in [1, 29]
 );
   localparam [4:0] IDLE = 5'd0, M1S = 5'd1, M1 = 5'd2, M2S = 5'd3, M2 = 5'd4, LOG = 5'd5, SPLIT = 5'd6,
                    SPLIT2 = 5'd7, SEED = 5'd8, YYS = 5'd9, YY = 5'd10, XYS = 5'd11, XY = 5'd12, Y3S = 5'd13,
                    Y3 = 5'd14, RND = 5'd15, NRS = 5'd16, NR = 5'd17, SRS = 5'd18, SR = 5'd19, ROW = 5'd20,
-                   ROW2 = 5'd21;
+                   ROW2 = 5'd21, ROW3 = 5'd22;
   reg [4:0] st;
   reg fin;
-  reg [${NW1}:0] n_r;
-  reg [${SXXW1}:0] sxx_r;
-  reg [${SXW2}:0] sxa;       // |Sx|
-  reg sneg;                  // Sx < 0
+  wire [${SXW2}:0] sxa = sx[${SXW1}] ? -sx[${SXW2}:0] : sx[${SXW2}:0];  // |Sx|
+  wire sneg = sx[${SXW1}];   // Sx < 0
   reg [${VW1}:0] p1, v_r;
   reg [${LGW1}:0] lg_r;
   reg signed [${EW1}:0] e_r;
   reg [${A2}:0] r_r;          // the RSQRT code, [2^a, 2^(a+2))
   reg [${XW1}:0] x_r;         // X (Q28)
   reg [${YW1}:0] y_r;         // Y (Q28)
-  reg [${Y2W1}:0] y2_r;
-  reg [${XY2W1}:0] xy2_r;
   reg [${NSW1}:0] ns_r;
   reg [${RW1}:0] rr_r;        // R (Q20)
   reg [${NRW1}:0] nr_r;       // n R
   reg signed [${SRW1}:0] sr_r;  // Sx R
   reg [${PW1}:0] p_r;
   reg vzero;
+  wire mdone;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${PWM}:0] mp;
+  /* verilator lint_on UNUSEDSIGNAL */
+  // y2 = (Y Y) >> 28 and xy2 = (X y2) >> 28, read from the multiplier, which holds its product
+  // until the next start (the start that uses them)
+  wire [${Y2W1}:0] y2 = mp[${Y2HI}:28];
+  wire [${XY2W1}:0] xy2 = mp[${XY2HI}:28];
 ${ROM}  // floor(log2 V)
 )" + detail::floor_log2("v_r", g.VW, ubits(static_cast<uint64_t>(g.VW))) + R"(  // E = floor(log2 V) - a, minus 1 if E + s_r is odd; r = round(V 2^-E); a carry to 2^(a+2): r / 4, E + 2
   wire signed [${EW1}:0] e0a = ${LGX} - ${EW}'sd${A};
@@ -266,7 +285,7 @@ ${ROM}  // floor(log2 V)
   wire [${XSW1}:0] xs = ${VLZX} >> xsh[${EW1}:0];
   /* verilator lint_on UNUSEDSIGNAL */
 )" + detail::pwl_seed("RSQRT", "acc_w", "acc_d", g.pwl.acc_bits, g.DS) + R"(${PWLI}  // the sequential multiplier
-  wire [${XY2W1}:0] xy3 = 30'd${THREE} - xy2_r;
+  wire [${XY2W1}:0] xy3 = 30'd${THREE} - xy2;
   reg [${MA1}:0] ma;
   reg [${MB1}:0] mb;
   always @* begin
@@ -280,10 +299,6 @@ ${ROM}  // floor(log2 V)
       default: begin ma = ${MA_R}; mb = ${MB_SXA}; end
     endcase
   end
-  wire mdone;
-  /* verilator lint_off UNUSEDSIGNAL */
-  wire [${PWM}:0] mp;
-  /* verilator lint_on UNUSEDSIGNAL */
   ${P}_mul u_mul (.clk(clk), .rst(rst), .start(st == M1S || st == M2S || st == YYS || st == XYS || st == Y3S ||
     st == NRS || st == SRS), .a(ma), .b(mb), .done(mdone), .p(mp));
   // the output stage's constants (32-bit form): P = max(0, bitlen(n R) - 22), k = 20 + (E + s_r)/2,
@@ -310,13 +325,7 @@ ${ROM}  // floor(log2 V)
   /* verilator lint_off UNUSEDSIGNAL */
   wire [31:0] yr8 = {1'b0, y_r} + 32'd128;  // R = round(Y 2^-8)
   /* verilator lint_on UNUSEDSIGNAL */
-)" + detail::kSeqFsmHead + R"(        IDLE: if (start) begin
-          n_r <= n;
-          sxx_r <= sxx;
-          sxa <= sx[${SXW1}] ? -sx[${SXW2}:0] : sx[${SXW2}:0];
-          sneg <= sx[${SXW1}];
-          st <= M1S;
-        end
+)" + detail::kSeqFsmHead + R"(        IDLE: if (start) st <= M1S;
         M1S: st <= M1;
         M1: if (mdone) begin p1 <= mp[${VW1}:0]; st <= M2S; end
         M2S: st <= M2;
@@ -334,9 +343,9 @@ ${ROM}  // floor(log2 V)
           st <= (${NSW}'d${NS} == ${NSW}'d0) ? RND : YYS;
         end
         YYS: st <= YY;
-        YY: if (mdone) begin y2_r <= mp[${Y2HI}:28]; st <= XYS; end
+        YY: if (mdone) st <= XYS;
         XYS: st <= XY;
-        XY: if (mdone) begin xy2_r <= mp[${XY2HI}:28]; st <= Y3S; end
+        XY: if (mdone) st <= Y3S;
         Y3S: st <= Y3;
         Y3: if (mdone) begin
           y_r <= mp[${YHI}:29];
@@ -356,8 +365,12 @@ ${ROM}  // floor(log2 V)
         end
         ROW2: begin
           a <= vzero ? ${AW}'d0 : av[${AW1}:0];
-          b <= vzero ? ${BW}'sd0 : bv[${BW1}:0];
+          bq <= vzero ? ${BQW}'sd0 : ${BVX};
           if (vzero) s <= 5'd1;
+          st <= ROW3;
+        end
+        ROW3: begin
+          bq <= bq - $signed(${BQW}'d1 << (s - 5'd1));
           fin <= 1'b1;
           st <= IDLE;
         end
@@ -380,6 +393,8 @@ endmodule
                  w["RW"] = S(kRW);
                  w["AW"] = S(kAW);
                  w["BW"] = S(kBW);
+                 w["BQW"] = S(kBQW);
+                 w["BVX"] = fmt::format("{{{{{}{{bv[{}]}}}}, bv[{}:0]}}", kBQW - kBW, kBW - 1, kBW - 1);
                  w["SXW2"] = S(g.SXW - 2);
                  w["NRXW"] = S(std::max(g.NRW, kAW) + 1);
                  w["SRXW"] = S(std::max(g.SRW, kBW) + 1);
@@ -393,16 +408,19 @@ endmodule
 std::string out_modules(const Geo& g) {
   auto v = vars_of(g);
   v["CLAMP"] = S(ref::kLnBetaClamp);
-  return subst(R"(// Output stage 1 (ref::layernorm_out, 32-bit form): d = q a - b + 2^(s-1).
+  return subst(R"(// Output stage 1 (ref::layernorm_out, 32-bit form): d = q a - bq (bq = b - 2^(s-1), the rounding
+// folded into the row constant) and the clamped beta bc = clamp(beta, +-(3 2^29 - 1)).
 module ${P}_out1 (
   input  wire signed [7:0]  q,
   input  wire [${AW1}:0]      a,
-  input  wire signed [${BW1}:0] b,
-  input  wire [4:0]         s,
-  output wire signed [${DW1}:0] d
+  input  wire signed [${BQW1}:0] bq,
+  input  wire signed [31:0] beta,
+  output wire signed [${DW1}:0] d,
+  output wire signed [31:0] bc
 );
   wire signed [${DW1}:0] qa = $signed({{${QAP}{q[7]}}, q}) * $signed({${AZ}'d0, a});
-  assign d = qa - $signed({{${BP}{b[${BW1}]}}, b}) + $signed(${DWW}'d1 << (s - 5'd1));
+  assign d = qa - $signed({{${BP}{bq[${BQW1}]}}, bq});
+  assign bc = (beta > 32'sd${CLAMP}) ? 32'sd${CLAMP} : ((beta < -32'sd${CLAMP}) ? -32'sd${CLAMP} : beta);
 endmodule
 
 // Output stage 2: z = clamp(d >> s, -2^23, 2^23).
@@ -424,32 +442,45 @@ module ${P}_out3 (
   assign v = $signed({{${ZP}{z[${ZW1}]}}, z}) * $signed({{${GP}{gamma[7]}}, gamma});
 endmodule
 
-// Output stage 4: w = (v + 2^(t-1) - (v < 0)) >> t, y = sat8(w + clamp(beta, +-(3 2^29 - 1))).
+// Output stage 4: w = (v + 2^(t-1) - (v < 0)) >> t (|v| <= 2^30, t >= 1: |w| < 2^30).
 module ${P}_out4 (
   input  wire signed [${VW2}:0] v,
   input  wire [4:0]         t,
-  input  wire signed [31:0] beta,
-  output wire signed [7:0]  y
+  output wire signed [${WW1}:0] w
 );
   wire signed [${VW2}:0] vr = v + $signed(${VWW}'d1 << (t - 5'd1)) - {${VWM1}'d0, v[${VW2}]};
-  wire signed [${VW2}:0] w = vr >>> t;
-  wire signed [31:0] bc = (beta > 32'sd${CLAMP}) ? 32'sd${CLAMP} : ((beta < -32'sd${CLAMP}) ? -32'sd${CLAMP} : beta);
-  wire signed [${VW2}:0] sum = w + {{${BCP}{bc[31]}}, bc};
-  assign y = (sum > ${VWW}'sd127) ? 8'sd127 : ((sum < -${VWW}'sd128) ? -8'sd128 : sum[7:0]);
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire signed [${VW2}:0] vs = vr >>> t;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign w = vs[${WW1}:0];
+endmodule
+
+// Output stage 5: y = sat8(w + bc).
+module ${P}_out5 (
+  input  wire signed [${WW1}:0] w,
+  input  wire signed [31:0] bc,
+  output wire signed [7:0]  y
+);
+  wire signed [${SUW1}:0] sum = $signed({{${WP}{w[${WW1}]}}, w}) + $signed({{${BCP}{bc[31]}}, bc});
+  assign y = (sum > ${SUW}'sd127) ? 8'sd127 : ((sum < -${SUW}'sd128) ? -8'sd128 : sum[7:0]);
 endmodule
 )",
                [&] {
                  auto w = v;
                  w["QAP"] = S(kDW - 8);
                  w["AZ"] = S(kDW - kAW);
-                 w["BP"] = S(kDW - kBW);
+                 w["BP"] = S(kDW - kBQW);
                  w["DWW"] = S(kDW);
                  w["ZWW"] = S(kZW);
                  w["ZP"] = S(kVW2 - kZW);
                  w["GP"] = S(kVW2 - 8);
                  w["VWW"] = S(kVW2);
                  w["VWM1"] = S(kVW2 - 1);
-                 w["BCP"] = S(kVW2 - 32);
+                 w["WW1"] = S(kWW - 1);
+                 w["SUW"] = S(kSUW);
+                 w["SUW1"] = S(kSUW - 1);
+                 w["WP"] = S(kSUW - kWW);
+                 w["BCP"] = S(kSUW - 32);
                  return w;
                }());
 }
@@ -458,11 +489,24 @@ std::string top_module(const Geo& g) {
   auto v = vars_of(g);
   const int L = g.L;
   v["PROG"] = prog_ports(g);
-  detail::add_stream_vars(v, g, 3, g.o.programmable);
+  detail::add_stream_vars(v, g, kStages, g.o.programmable);
+  v["IW"] = S(48 * L);
   v["IW1"] = S(48 * L - 1);
   v["BTW1"] = S(32 * L - 1);
+  v["FD"] = S(kFifo);
+  v["FD1"] = S(kFifo - 1);
+  v["FD2"] = S(kFifo - 2);
+  const int crw = ubits(static_cast<uint64_t>(kFifo));
+  v["CRW"] = S(crw);
+  v["CRW1"] = S(crw - 1);
+  const int fw = 2 + (L > 1 ? g.KB : 0) + 8 * L;  // {first, last, [keep], y}
+  v["FW"] = S(fw);
+  v["FW1"] = S(fw - 1);
+  v["FWORD"] = fmt::format("{{f{s}, l{s}, {keep}{y}}}", fmt::arg("s", kStages),
+                           fmt::arg("keep", L > 1 ? fmt::format("(l{} ? keep_last : {}'d{}), ", kStages, g.KB, L) : ""),
+                           fmt::arg("y", detail::lane_outputs(g, kStages, "yw")));
+  v["FOUT"] = L > 1 ? "{out_first, out_last, out_keep, out_y}" : "{out_first, out_last, out_y}";
   // sums of the input beat over its valid lanes
-  const int bsxw = ubits(128u * static_cast<uint32_t>(L)) + 1, bsxxw = ubits(16384u * static_cast<uint32_t>(L));
   std::string sums, lanes;
   std::string bsx = fmt::format("{}'sd0", g.SXW), bsxx = fmt::format("{}'d0", g.SXXW);
   for (int j = 0; j < L; ++j) {
@@ -479,24 +523,30 @@ std::string top_module(const Geo& g) {
     w["GL"] = S(8 * L + 8 * j);
     w["BH"] = S(16 * L + 32 * j + 31);
     w["BL"] = S(16 * L + 32 * j);
-    lanes += subst(R"(  // lane ${J}
+    w["WW1"] = S(kWW - 1);
+    lanes += subst(R"(  // lane ${J}: d, bc -> z -> v = z gamma -> w -> y (pipeline registers without enables)
   wire signed [${DW1}:0] d1w${J};
-  ${P}_out1 u_o1_${J} (.q(rd[${QH}:${QL}]), .a(ca), .b(cb), .s(cs), .d(d1w${J}));
+  wire signed [31:0] bc1w${J};
+  ${P}_out1 u_o1_${J} (.q(rd[${QH}:${QL}]), .a(ca), .bq(cbq), .beta(rd[${BH}:${BL}]), .d(d1w${J}), .bc(bc1w${J}));
   reg signed [${DW1}:0] d1_${J};
   reg signed [7:0] g1_${J}, g2_${J};
-  reg signed [31:0] b1_${J}, b2_${J}, b3_${J};
+  reg signed [31:0] bc1_${J}, bc2_${J}, bc3_${J}, bc4_${J};
   wire signed [${ZW1}:0] z2w${J};
   ${P}_out2 u_o2_${J} (.d(d1_${J}), .s(cs), .z(z2w${J}));
   reg signed [${ZW1}:0] z2_${J};
   wire signed [${VW2}:0] v3w${J};
   ${P}_out3 u_o3_${J} (.z(z2_${J}), .gamma(g2_${J}), .v(v3w${J}));
-  reg signed [${VW2}:0] v3_${J};
+  reg signed [${VW2}:0] p3_${J};
+  wire signed [${WW1}:0] w4w${J};
+  ${P}_out4 u_o4_${J} (.v(p3_${J}), .t(ct), .w(w4w${J}));
+  reg signed [${WW1}:0] w4_${J};
   wire signed [7:0] yw${J};
-  ${P}_out4 u_o4_${J} (.v(v3_${J}), .t(ct), .beta(b3_${J}), .y(yw${J}));
-  always @(posedge clk) if (adv) begin
-    d1_${J} <= d1w${J}; g1_${J} <= rd[${GH}:${GL}]; b1_${J} <= rd[${BH}:${BL}];
-    z2_${J} <= z2w${J}; g2_${J} <= g1_${J}; b2_${J} <= b1_${J};
-    v3_${J} <= v3w${J}; b3_${J} <= b2_${J};
+  ${P}_out5 u_o5_${J} (.w(w4_${J}), .bc(bc4_${J}), .y(yw${J}));
+  always @(posedge clk) begin
+    d1_${J} <= d1w${J}; g1_${J} <= rd[${GH}:${GL}]; bc1_${J} <= bc1w${J};
+    z2_${J} <= z2w${J}; g2_${J} <= g1_${J}; bc2_${J} <= bc1_${J};
+    p3_${J} <= v3w${J}; bc3_${J} <= bc2_${J};
+    w4_${J} <= w4w${J}; bc4_${J} <= bc3_${J};
   end
 )",
                    w);
@@ -509,13 +559,15 @@ std::string top_module(const Geo& g) {
   // n = wp L + keep (the row's last beat)
   v["NCOUNT"] = L > 1 ? fmt::format("{} * {}'d{} + {}", zext("wp", g.CW, g.NW), g.NW, L, zext("in_keep", g.KB, g.NW))
                       : fmt::format("{} + {}'d1", zext("wp", g.CW, g.NW), g.NW);
-  v["BSXW"] = S(bsxw);
-  v["BSXXW"] = S(bsxxw);
+  v["ONE"] = g.NB > 1 ? fmt::format("{{{}'d0, 1'b1}}", g.NB - 1) : "1'b1";
+  v["ISS"] = zext("issue", 1, g.CW);
   return subst(R"(// Integer LayerNorm unit: ${L} lane(s), rows of 1..${N} int8 x at 2^-${IF}, int8 gamma at 2^-${GF},
 // int32 beta and int8 y at 2^-${OF}. Generated by gqalut (gqalut::hw::generate_layernorm_unit);
 // docs/hw_units.md. Stream in: beats of ${L} (x, gamma, beta) (lane j = in_q[8j+7:8j], in_gamma[8j+7:8j],
 // in_beta[32j+31:32j]); in_last marks the row's last beat (the ${NB}th beat ends a row by itself).
 // Stream out: y in the same beats, out_first / out_last mark the row's first / last beat.
+// The element pipeline never stalls: a beat is issued only while fewer than ${FD} are in flight or
+// waiting in the ${FD}-entry output queue, so out_ready gates the queue and the issue alone.
 )" + detail::stream_ports("  input  wire [${QW1}:0]   in_gamma,\n  input  wire [${BTW1}:0]  in_beta,\n", "out_y", "") + R"(  localparam [1:0] LOAD = 2'd0, SSTART = 2'd1, SWAIT = 2'd2, PASS = 2'd3;
   reg [1:0] ph;
   reg [${IW1}:0] mem [0:${NB1}];   // the row buffer: {beta, gamma, x} per beat
@@ -523,37 +575,105 @@ std::string top_module(const Geo& g) {
 ${KEEPL}  reg signed [${SXW1}:0] sx;
   reg [${SXXW1}:0] sxx;
   reg [${NW1}:0] n;
-  wire adv = !out_valid || out_ready;
   assign in_ready = (ph == LOAD);
   wire take = in_valid && (ph == LOAD);
-  wire issue = (ph == PASS) && (rp != nb);
 ${SUMS}  wire signed [${SXW1}:0] bsx = ${BSX};
   wire [${SXXW1}:0] bsxx = ${BSXX};
   always @(posedge clk) if (take) mem[${WA_}] <= {in_beta, in_gamma, in_q};
   // the row statistics
   wire sdone;
   wire [${AW1}:0] ca;
-  wire signed [${BW1}:0] cb;
+  wire signed [${BQW1}:0] cbq;
   wire [4:0] cs, ct;
   ${P}_stats u_stats (.clk(clk), .rst(rst),
-${PROGC}    .start(ph == SSTART), .n(n), .sx(sx), .sxx(sxx), .done(sdone), .a(ca), .b(cb), .s(cs), .t(ct));
-  // element pipeline: buffer read -> d -> z -> z gamma -> output
-  reg [${IW1}:0] rd;
-)" + detail::marker_pipeline(3, "rd", "") + R"(${LANES})" + detail::kRowFsmHead + R"(          sx <= (wp == ${CW}'d0) ? bsx : sx + bsx;
+${PROGC}    .start(ph == SSTART), .n(n), .sx(sx), .sxx(sxx), .done(sdone), .a(ca), .bq(cbq), .s(cs), .t(ct));
+  // credits: beats issued and not yet taken at the output (in the pipeline or the queue)
+  reg [${CRW1}:0] cred, fc;
+  wire pop = out_valid && out_ready;
+  wire issue = (ph == PASS) && (rp != nb) && (cred != ${CRW}'d${FD});
+  // the buffer read: a one-hot select register (the decoded next read address), so that no
+  // register drives more than one buffer entry's bits
+  wire [${CW1}:0] rp_n = (ph == PASS) ? rp + ${ISS} : ${CW}'d0;
+  reg [${NB1}:0] rsel;
+  reg [${IW1}:0] rdw, rd;
+  integer k;
+  always @* begin
+    rdw = {${IW}{1'b0}};
+    for (k = 0; k < ${NB}; k = k + 1) rdw = rdw | ({${IW}{rsel[k]}} & mem[k]);
+  end
+  reg vr, lr, fr, v1, l1, f1, v2, l2, f2, v3, l3, f3, v4, l4, f4;
+  always @(posedge clk) begin
+    if (rst) begin
+      rp <= ${CW}'d0;
+      rsel <= ${ONE};
+      vr <= 1'b0; v1 <= 1'b0; v2 <= 1'b0; v3 <= 1'b0; v4 <= 1'b0;
+    end else begin
+      rp <= rp_n;
+      rsel <= ${ONE} << rp_n;
+      vr <= issue; v1 <= vr; v2 <= v1; v3 <= v2; v4 <= v3;
+    end
+    rd <= rdw;
+    lr <= (rp == nb - ${CW}'d1); fr <= (rp == ${CW}'d0);
+    l1 <= lr; f1 <= fr; l2 <= l1; f2 <= f1; l3 <= l2; f3 <= f2; l4 <= l3; f4 <= f3;
+  end
+${LANES}  // the output queue: one-hot write and read positions
+  reg [${FD1}:0] wq, rq;
+  reg [${FW1}:0] fq [0:${FD1}];
+  integer mw, mr;
+  always @(posedge clk) begin
+    if (rst) begin
+      wq <= ${FD}'d1;
+      rq <= ${FD}'d1;
+      cred <= ${CRW}'d0;
+      fc <= ${CRW}'d0;
+    end else begin
+      if (v4) wq <= {wq[${FD2}:0], wq[${FD1}]};
+      if (pop) rq <= {rq[${FD2}:0], rq[${FD1}]};
+      cred <= cred + ${CRISS} - ${CRPOP};
+      fc <= fc + ${CRV4} - ${CRPOP};
+    end
+    for (mw = 0; mw < ${FD}; mw = mw + 1)
+      if (v4 && wq[mw]) fq[mw] <= ${FWORD};
+  end
+  reg [${FW1}:0] fout;
+  always @* begin
+    fout = {${FW}{1'b0}};
+    for (mr = 0; mr < ${FD}; mr = mr + 1) fout = fout | ({${FW}{rq[mr]}} & fq[mr]);
+    out_valid = (fc != ${CRW}'d0);
+    ${FOUT} = fout;
+  end
+  always @(posedge clk) begin
+    if (rst) begin
+      ph <= LOAD;
+      wp <= ${CW}'d0;
+    end else begin
+      case (ph)
+        LOAD: if (take) begin
+          sx <= (wp == ${CW}'d0) ? bsx : sx + bsx;
           sxx <= (wp == ${CW}'d0) ? bsxx : sxx + bsxx;
           wp <= wp + ${CW}'d1;
           if (${ROWEND}) begin
             nb <= wp + ${CW}'d1;
             n <= ${NCOUNT};
-${KEEPSET}            rp <= ${CW}'d0;
-            ph <= SSTART;
+${KEEPSET}            ph <= SSTART;
           end
         end
         SSTART: ph <= SWAIT;
         SWAIT: if (sdone) ph <= PASS;
-)" + detail::row_fsm_tail("PASS") + detail::output_register("out_y", detail::lane_outputs(g, 3, "yw"), 3) + R"(endmodule
+        PASS: if (pop && out_last) begin wp <= ${CW}'d0; ph <= LOAD; end
+        default: ph <= LOAD;
+      endcase
+    end
+  end
+endmodule
 )",
-               v);
+               [&] {
+                 auto w = v;
+                 w["CRISS"] = zext("issue", 1, crw);
+                 w["CRPOP"] = zext("pop", 1, crw);
+                 w["CRV4"] = zext("v4", 1, crw);
+                 return w;
+               }());
 }
 
 std::string file_header(const Geo& g, const std::string& what) {
@@ -605,10 +725,11 @@ VerilogUnit generate_layernorm_unit(const ref::LayerNormRef& r, const LayerNormU
                                            detail::seqmul_module(g.P + "_mul", kMulA, g.MB, g.DB));
   u.files.emplace_back(g.P + "_stats.v", file_header(g, "row statistics and rsqrt") + stats_module(g));
   const std::string out = out_modules(g);
-  const char* marks[] = {"// Output stage 1", "// Output stage 2", "// Output stage 3", "// Output stage 4"};
-  for (int i = 0; i < 4; ++i) {
+  const char* marks[] = {"// Output stage 1", "// Output stage 2", "// Output stage 3", "// Output stage 4",
+                         "// Output stage 5"};
+  for (int i = 0; i < 5; ++i) {
     const size_t from = out.find(marks[i]);
-    const size_t to = i == 3 ? std::string::npos : out.find(marks[i + 1]);
+    const size_t to = i == 4 ? std::string::npos : out.find(marks[i + 1]);
     u.files.emplace_back(fmt::format("{}_out{}.v", g.P, i + 1),
                          file_header(g, fmt::format("output stage {}", i + 1)) + out.substr(from, to - from));
   }
@@ -628,12 +749,14 @@ std::vector<UnitRegisterWrite> layernorm_unit_program(const ref::LayerNormRef& r
 
 UnitTiming layernorm_unit_timing(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt, long long n) {
   const Geo g = make_geo(r, opt);
-  UnitTiming t = detail::row_timing("layernorm", g, n, 4);
+  // the element pipeline: the buffer read, kStages registers, the output queue
+  UnitTiming t = detail::row_timing("layernorm", g, n, kStages + 2);
   const long long mul = 1 + g.CYC + 1;  // start state, CYC digits, the cycle that sees done
-  // start, M1, M2, LOG, SPLIT, SPLIT2, SEED, 3 multiplies per Newton step, RND, NR, SR, ROW, ROW2
-  t.recip_cycles = 1 + 2 * mul + 4 + static_cast<long long>(g.NS) * 3 * mul + 1 + 2 * mul + 2;
-  // LOAD B beats, SSTART, the statistics, PASS: B issues + 4 pipeline cycles.
-  t.row_cycles = t.beats + 1 + t.recip_cycles + (t.beats + 4);
+  // start, M1, M2, LOG, SPLIT, SPLIT2, SEED, 3 multiplies per Newton step, RND, NR, SR, ROW, ROW2, ROW3
+  t.recip_cycles = 1 + 2 * mul + 4 + static_cast<long long>(g.NS) * 3 * mul + 1 + 2 * mul + 3;
+  // LOAD B beats, SSTART, the statistics, PASS: B issues + the pipeline (the last beat leaves the
+  // queue kStages + 2 cycles after its issue).
+  t.row_cycles = t.beats + 1 + t.recip_cycles + (t.beats + kStages + 1);
   t.interval = t.row_cycles + 1;
   return t;
 }
@@ -643,6 +766,9 @@ namespace {
 struct StatsVec {
   int64_t n, sx, sxx;
 };
+
+// The unit's per-row constant bq = b - 2^(s-1) (the output stage's rounding half folded in).
+int64_t bq_of(const ref::LayerNormRowStage& st) { return st.b - (int64_t{1} << (st.s - 1)); }
 
 }  // namespace
 
@@ -719,13 +845,13 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
                .add(rs.y, kYW)
                .add(static_cast<uint64_t>(rs.R), kRW)
                .add(static_cast<uint64_t>(stg.a), kAW)
-               .add(static_cast<uint64_t>(stg.b), kBW)
+               .add(static_cast<uint64_t>(bq_of(stg)), kBQW)
                .add(static_cast<uint64_t>(stg.s), 5)
                .add(static_cast<uint64_t>(stg.t), 5)
                .str() +
            "\n";
   }
-  const int svw = g.NW + g.SXW + g.SXXW + g.VW + 1 + g.EW + g.A + 3 + kXW + 2 * kYW + kRW + kAW + kBW + 10;
+  const int svw = g.NW + g.SXW + g.SXXW + g.VW + 1 + g.EW + g.A + 3 + kXW + 2 * kYW + kRW + kAW + kBQW + 10;
   // Output stage: every q with corner gamma/beta on a few row stages, then random.
   std::string ovf;
   long long nov = 0;
@@ -735,7 +861,7 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
                .add(static_cast<uint64_t>(gmm), 8)
                .add(static_cast<uint64_t>(static_cast<uint32_t>(beta)), 32)
                .add(static_cast<uint64_t>(st.a), kAW)
-               .add(static_cast<uint64_t>(st.b), kBW)
+               .add(static_cast<uint64_t>(bq_of(st)), kBQW)
                .add(static_cast<uint64_t>(st.s), 5)
                .add(static_cast<uint64_t>(st.t), 5)
                .add(static_cast<uint64_t>(static_cast<uint8_t>(
@@ -754,7 +880,7 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
             std::uniform_int_distribution<int>(-128, 127)(rng),
             i % 4 ? std::uniform_int_distribution<int32_t>(-300, 300)(rng)
                   : static_cast<int32_t>(std::uniform_int_distribution<int64_t>(INT32_MIN, INT32_MAX)(rng)));
-  const int ovw = 8 + 8 + 32 + kAW + kBW + 10 + 8;
+  const int ovw = 8 + 8 + 32 + kAW + kBQW + 10 + 8;
   const auto prog = g.o.programmable ? program_of(g) : std::vector<UnitRegisterWrite>{};
   auto v = vars_of(g);
   v["SVW1"] = S(svw - 1);
@@ -763,6 +889,7 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
   v["NSV1"] = S(static_cast<long long>(sv.size()) - 1);
   detail::add_stage_tb_vars(v, prog_port(g), prog.size(), nov);
   v["RC1"] = S(g.A + 2);
+  v["WW1"] = S(kWW - 1);
   UnitTestbench tb;
   detail::set_testbench(tb, g.P, "stage", "gqalut::ref stage functions", subst(detail::kStageTbHead + std::string(R"(  reg [${SVW1}:0] sv [0:${NSV1}];
   reg start = 1'b0;
@@ -771,10 +898,10 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
   reg [${SXXW1}:0] sxx;
   wire done;
   wire [${AW1}:0] a;
-  wire signed [${BW1}:0] b;
+  wire signed [${BQW1}:0] bq;
   wire [4:0] s, t;
   ${P}_stats u_stats (.clk(clk), .rst(rst), ${PROGC}.start(start), .n(n), .sx(sx), .sxx(sxx), .done(done),
-    .a(a), .b(b), .s(s), .t(t));
+    .a(a), .bq(bq), .s(s), .t(t));
   reg [${YW1}:0] y0_seen;
   always @(posedge clk) if (u_stats.st == 5'd8) y0_seen <= u_stats.seed[${YW1}:0];
   reg [${VW1}:0] eV;
@@ -785,35 +912,38 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
   reg [${YW1}:0] ey0, ey;
   reg [${RW1}:0] eR;
   reg [${AW1}:0] ea;
-  reg [${BW1}:0] eb;
+  reg [${BQW1}:0] eb;
   reg [4:0] es, et;
   // output stage
   reg [${OVW1}:0] ov [0:${NO1}];
   reg signed [7:0] oq, og, oy;
   reg signed [31:0] obeta;
   reg [${AW1}:0] oa;
-  reg signed [${BW1}:0] ob;
+  reg signed [${BQW1}:0] ob;
   reg [4:0] os, ot;
   wire signed [${DW1}:0] od;
+  wire signed [31:0] obc;
   wire signed [${ZW1}:0] oz;
   wire signed [${VW2}:0] ovv;
+  wire signed [${WW1}:0] ow;
   wire signed [7:0] y;
-  ${P}_out1 u_o1 (.q(oq), .a(oa), .b(ob), .s(os), .d(od));
+  ${P}_out1 u_o1 (.q(oq), .a(oa), .bq(ob), .beta(obeta), .d(od), .bc(obc));
   ${P}_out2 u_o2 (.d(od), .s(os), .z(oz));
   ${P}_out3 u_o3 (.z(oz), .gamma(og), .v(ovv));
-  ${P}_out4 u_o4 (.v(ovv), .t(ot), .beta(obeta), .y(y));
+  ${P}_out4 u_o4 (.v(ovv), .t(ot), .w(ow));
+  ${P}_out5 u_o5 (.w(ow), .bc(obc), .y(y));
   initial begin
     $readmemh("stats.hex", sv);
     $readmemh("out.hex", ov);
 )") + detail::kTbReset + R"(    for (i = 0; i < ${NSV}; i = i + 1) begin
       @(negedge clk);
       {n, sx, sxx, eV, ez, eE, er, eX, ey0, ey, eR, ea, eb, es, et} = sv[i];
-)" + detail::kTbStartAndWait + R"(      if (u_stats.v_r !== eV || a !== ea || b !== eb || s !== es || t !== et ||
+)" + detail::kTbStartAndWait + R"(      if (u_stats.v_r !== eV || a !== ea || bq !== eb || s !== es || t !== et ||
           (!ez && (u_stats.e_r !== eE || u_stats.r_r !== er || u_stats.x_r !== eX || y0_seen !== ey0 ||
                    u_stats.y_r !== ey || u_stats.rr_r !== eR))) begin
         errors = errors + 1;
-        if (errors <= 20) $display("FAIL: STATS n=%0d sx=%0d sxx=%0d: V=%0d E=%0d r=%0d X=%0d y0=%0d y=%0d R=%0d a=%0d b=%0d s=%0d t=%0d, expected %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d",
-          n, sx, sxx, u_stats.v_r, u_stats.e_r, u_stats.r_r, u_stats.x_r, y0_seen, u_stats.y_r, u_stats.rr_r, a, b, s, t,
+        if (errors <= 20) $display("FAIL: STATS n=%0d sx=%0d sxx=%0d: V=%0d E=%0d r=%0d X=%0d y0=%0d y=%0d R=%0d a=%0d bq=%0d s=%0d t=%0d, expected %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d %0d",
+          n, sx, sxx, u_stats.v_r, u_stats.e_r, u_stats.r_r, u_stats.x_r, y0_seen, u_stats.y_r, u_stats.rr_r, a, bq, s, t,
           eV, $signed(eE), er, eX, ey0, ey, eR, ea, $signed(eb), es, et);
       end
     end
@@ -823,7 +953,7 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
       checks = checks + 1;
       if (y !== oy) begin
         errors = errors + 1;
-        if (errors <= 20) $display("FAIL: OUT q=%0d gamma=%0d beta=%0d a=%0d b=%0d s=%0d t=%0d: y=%0d expected %0d",
+        if (errors <= 20) $display("FAIL: OUT q=%0d gamma=%0d beta=%0d a=%0d bq=%0d s=%0d t=%0d: y=%0d expected %0d",
                                    oq, og, obeta, oa, ob, os, ot, y, oy);
       end
     end
