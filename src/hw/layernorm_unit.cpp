@@ -56,8 +56,6 @@ constexpr int kBQW = 32;    // bq = b - 2^(s-1), s <= 30
 constexpr int kDW = 34;     // q a - b + 2^(s-1)
 constexpr int kZW = ref::kLnZClampBits + 2;  // z in [-2^23, 2^23]
 constexpr int kVW2 = 34;    // z gamma
-constexpr int kWW = 31;     // w = round(z gamma 2^-t), |w| < 2^30
-constexpr int kSUW = 33;    // w + clamp(beta)
 constexpr int kStages = 4;  // element pipeline registers after the buffer read: d, z, z gamma, w
 constexpr int kFifo = kStages + 3;  // output queue entries: every beat in flight at full rate
 
@@ -68,6 +66,9 @@ struct Geo : detail::RowShape {
   LayerNormUnitOptions o;
   int NW = 0, SXW = 0, SXXW = 0, EPSW = 1, VW = 0, A = 0, SR = 0, DS = 0, EW = 0, E_min = 0, LZR = 0, LZX = 0;
   int NS = 0, DB = 4, MB = 0, CYC = 0, NRW = 0, SRW = 0, PW = 0, KW = 0;
+  int t_min = ref::kLnOutShiftMax;  // the smallest output shift t of a row with V > 0
+  int64_t WMAX = 0, BCLAMP = 0;     // |w| <= WMAX; beta clamped to +-BCLAMP
+  int WW = 0, BCW = 0, SUW = 0;     // widths of w, the clamped beta, w + beta
   int64_t eps_max = 0;
   detail::Pwl pwl;
 };
@@ -137,11 +138,21 @@ Geo make_geo(const ref::LayerNormRef& r, const LayerNormUnitOptions& o) {
                 "need t = {} outside [1, {}] (gamma_frac {}, out_frac {})",
                 n, lv, t, ref::kLnOutShiftMax, dp.gamma_frac, dp.out_frac));
           p_max = std::max(p_max, pp);
+          g.t_min = std::min(g.t_min, t);
         }
       }
     }
   }
   g.PW = ubits(static_cast<uint64_t>(p_max));
+  // |z gamma| <= 2^30 gives |w| <= 2^(30 - t) <= W; beta clamped to +-(W + 128) gives the same
+  // sat8(w + beta) as the reference's clamp to +-(3 2^29 - 1) (both saturate beyond it), so the
+  // buffer keeps beta on BCW bits.
+  g.WMAX = (int64_t{1} << (ref::kLnZClampBits + 7 - g.t_min)) + 1;
+  g.BCLAMP = g.WMAX + 128;
+  require(g.BCLAMP <= ref::kLnBetaClamp, "the unit's beta clamp must not exceed the reference's");
+  g.WW = ubits(static_cast<uint64_t>(g.WMAX)) + 1;
+  g.BCW = ubits(static_cast<uint64_t>(g.BCLAMP)) + 1;
+  g.SUW = std::max(g.WW, g.BCW) + 1;
   g.KW = ubits(static_cast<uint64_t>(ref::kRsqrtBits + (e_max + g.SR) / 2 + 64)) + 1;
   return g;
 }
@@ -156,7 +167,7 @@ detail::Vars vars_of(const Geo& g) {
           {"MB1", S(g.MB - 1)}, {"NRW", S(g.NRW)}, {"NRW1", S(g.NRW - 1)}, {"SRW", S(g.SRW)},
           {"SRW1", S(g.SRW - 1)}, {"PW", S(g.PW)}, {"PW1", S(g.PW - 1)}, {"KW", S(g.KW)}, {"KW1", S(g.KW - 1)},
           {"GF", S(dp.gamma_frac)}, {"OF", S(dp.out_frac)}, {"IF", S(dp.in_frac)}, {"LR", S(dp.rsqrt_table_shift)},
-          {"RW1", S(kRW - 1)}, {"AW1", S(kAW - 1)}, {"BW1", S(kBW - 1)}, {"BQW1", S(kBQW - 1)}, {"DW1", S(kDW - 1)},
+          {"RW1", S(kRW - 1)}, {"AW1", S(kAW - 1)}, {"BW1", S(kBW - 1)}, {"BQW1", S(kBQW - 1)}, {"WW1", S(g.WW - 1)}, {"BCW1", S(g.BCW - 1)}, {"DW1", S(kDW - 1)},
           {"ZW1", S(kZW - 1)}, {"VW2", S(kVW2 - 1)}, {"XW1", S(kXW - 1)}, {"YW1", S(kYW - 1)},
           {"Y2W1", S(kY2W - 1)}, {"XY2W1", S(kXY2W - 1)}, {"MA1", S(kMulA - 1)}});
   return v;
@@ -407,20 +418,30 @@ endmodule
 
 std::string out_modules(const Geo& g) {
   auto v = vars_of(g);
-  v["CLAMP"] = S(ref::kLnBetaClamp);
-  return subst(R"(// Output stage 1 (ref::layernorm_out, 32-bit form): d = q a - bq (bq = b - 2^(s-1), the rounding
-// folded into the row constant) and the clamped beta bc = clamp(beta, +-(3 2^29 - 1)).
+  v["CLAMP"] = S(g.BCLAMP);
+  return subst(R"(// Beta on the way into the row buffer: bc = clamp(beta, +-${CLAMP}). Every row with V > 0 has
+// t >= ${TMIN}, so |w| <= 2^(30 - ${TMIN}) + 1 = ${WMAX}, and sat8(w + bc) equals the reference's
+// sat8(w + clamp(beta, +-(3 2^29 - 1))): both saturate once |beta| > ${CLAMP}.
+module ${P}_beta (
+  input  wire signed [31:0] beta,
+  output wire signed [${BCW1}:0] bc
+);
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire signed [31:0] c = (beta > 32'sd${CLAMP}) ? 32'sd${CLAMP} : ((beta < -32'sd${CLAMP}) ? -32'sd${CLAMP} : beta);
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign bc = c[${BCW1}:0];
+endmodule
+
+// Output stage 1 (ref::layernorm_out, 32-bit form): d = q a - bq (bq = b - 2^(s-1), the rounding
+// half folded into the row constant).
 module ${P}_out1 (
   input  wire signed [7:0]  q,
   input  wire [${AW1}:0]      a,
   input  wire signed [${BQW1}:0] bq,
-  input  wire signed [31:0] beta,
-  output wire signed [${DW1}:0] d,
-  output wire signed [31:0] bc
+  output wire signed [${DW1}:0] d
 );
   wire signed [${DW1}:0] qa = $signed({{${QAP}{q[7]}}, q}) * $signed({${AZ}'d0, a});
   assign d = qa - $signed({{${BP}{bq[${BQW1}]}}, bq});
-  assign bc = (beta > 32'sd${CLAMP}) ? 32'sd${CLAMP} : ((beta < -32'sd${CLAMP}) ? -32'sd${CLAMP} : beta);
 endmodule
 
 // Output stage 2: z = clamp(d >> s, -2^23, 2^23).
@@ -442,7 +463,7 @@ module ${P}_out3 (
   assign v = $signed({{${ZP}{z[${ZW1}]}}, z}) * $signed({{${GP}{gamma[7]}}, gamma});
 endmodule
 
-// Output stage 4: w = (v + 2^(t-1) - (v < 0)) >> t (|v| <= 2^30, t >= 1: |w| < 2^30).
+// Output stage 4: w = (v + 2^(t-1) - (v < 0)) >> t (|v| <= 2^30, t >= ${TMIN} or v = 0: |w| <= ${WMAX}).
 module ${P}_out4 (
   input  wire signed [${VW2}:0] v,
   input  wire [4:0]         t,
@@ -458,10 +479,10 @@ endmodule
 // Output stage 5: y = sat8(w + bc).
 module ${P}_out5 (
   input  wire signed [${WW1}:0] w,
-  input  wire signed [31:0] bc,
+  input  wire signed [${BCW1}:0] bc,
   output wire signed [7:0]  y
 );
-  wire signed [${SUW1}:0] sum = $signed({{${WP}{w[${WW1}]}}, w}) + $signed({{${BCP}{bc[31]}}, bc});
+  wire signed [${SUW1}:0] sum = ${WX} + ${BCX};
   assign y = (sum > ${SUW}'sd127) ? 8'sd127 : ((sum < -${SUW}'sd128) ? -8'sd128 : sum[7:0]);
 endmodule
 )",
@@ -476,11 +497,12 @@ endmodule
                  w["GP"] = S(kVW2 - 8);
                  w["VWW"] = S(kVW2);
                  w["VWM1"] = S(kVW2 - 1);
-                 w["WW1"] = S(kWW - 1);
-                 w["SUW"] = S(kSUW);
-                 w["SUW1"] = S(kSUW - 1);
-                 w["WP"] = S(kSUW - kWW);
-                 w["BCP"] = S(kSUW - 32);
+                 w["SUW"] = S(g.SUW);
+                 w["SUW1"] = S(g.SUW - 1);
+                 w["WX"] = sext("w", g.WW, g.SUW);
+                 w["BCX"] = sext("bc", g.BCW, g.SUW);
+                 w["TMIN"] = S(g.t_min);
+                 w["WMAX"] = S(g.WMAX);
                  return w;
                }());
 }
@@ -490,8 +512,8 @@ std::string top_module(const Geo& g) {
   const int L = g.L;
   v["PROG"] = prog_ports(g);
   detail::add_stream_vars(v, g, kStages, g.o.programmable);
-  v["IW"] = S(48 * L);
-  v["IW1"] = S(48 * L - 1);
+  v["IW"] = S((16 + g.BCW) * L);
+  v["IW1"] = S((16 + g.BCW) * L - 1);
   v["BTW1"] = S(32 * L - 1);
   v["FD"] = S(kFifo);
   v["FD1"] = S(kFifo - 1);
@@ -508,29 +530,31 @@ std::string top_module(const Geo& g) {
   v["FOUT"] = L > 1 ? "{out_first, out_last, out_keep, out_y}" : "{out_first, out_last, out_y}";
   // sums of the input beat over its valid lanes
   std::string sums, lanes;
-  std::string bsx = fmt::format("{}'sd0", g.SXW), bsxx = fmt::format("{}'d0", g.SXXW);
+  std::string bsx = fmt::format("{}'sd0", g.SXW), bsxx = fmt::format("{}'d0", g.SXXW), ibc;
   for (int j = 0; j < L; ++j) {
     const std::string m = detail::lane_mask("in_last", "in_keep", g.KB, j);
     sums += fmt::format("  wire signed [7:0] iq{j} = in_q[{h}:{l}];\n  wire signed [15:0] iqx{j} = {{{{8{{iq{j}[7]}}}}, iq{j}}};\n  wire [15:0] iqq{j} = iqx{j} * iqx{j};\n",
                         fmt::arg("j", j), fmt::arg("h", 8 * j + 7), fmt::arg("l", 8 * j));
     bsx += fmt::format(" + ({} ? {} : {}'sd0)", m, sext("iq" + S(j), 8, g.SXW), g.SXW);
     bsxx += fmt::format(" + ({} ? {} : {}'d0)", m, zext("iqq" + S(j), 16, g.SXXW), g.SXXW);
+    sums += fmt::format("  wire signed [{w1}:0] ibc{j};\n  {p}_beta u_beta{j} (.beta(in_beta[{h}:{l}]), .bc(ibc{j}));\n",
+                        fmt::arg("w1", g.BCW - 1), fmt::arg("j", j), fmt::arg("p", g.P), fmt::arg("h", 32 * j + 31),
+                        fmt::arg("l", 32 * j));
+    ibc = "ibc" + S(j) + (j ? ", " : "") + ibc;
     auto w = v;
     w["J"] = S(j);
     w["QH"] = S(8 * j + 7);
     w["QL"] = S(8 * j);
     w["GH"] = S(8 * L + 8 * j + 7);
     w["GL"] = S(8 * L + 8 * j);
-    w["BH"] = S(16 * L + 32 * j + 31);
-    w["BL"] = S(16 * L + 32 * j);
-    w["WW1"] = S(kWW - 1);
-    lanes += subst(R"(  // lane ${J}: d, bc -> z -> v = z gamma -> w -> y (pipeline registers without enables)
+    w["BH"] = S(16 * L + g.BCW * j + g.BCW - 1);
+    w["BL"] = S(16 * L + g.BCW * j);
+    lanes += subst(R"(  // lane ${J}: d -> z -> v = z gamma -> w -> y (pipeline registers without enables)
   wire signed [${DW1}:0] d1w${J};
-  wire signed [31:0] bc1w${J};
-  ${P}_out1 u_o1_${J} (.q(rd[${QH}:${QL}]), .a(ca), .bq(cbq), .beta(rd[${BH}:${BL}]), .d(d1w${J}), .bc(bc1w${J}));
+  ${P}_out1 u_o1_${J} (.q(rd[${QH}:${QL}]), .a(ca), .bq(cbq), .d(d1w${J}));
   reg signed [${DW1}:0] d1_${J};
   reg signed [7:0] g1_${J}, g2_${J};
-  reg signed [31:0] bc1_${J}, bc2_${J}, bc3_${J}, bc4_${J};
+  reg signed [${BCW1}:0] bc1_${J}, bc2_${J}, bc3_${J}, bc4_${J};
   wire signed [${ZW1}:0] z2w${J};
   ${P}_out2 u_o2_${J} (.d(d1_${J}), .s(cs), .z(z2w${J}));
   reg signed [${ZW1}:0] z2_${J};
@@ -543,7 +567,7 @@ std::string top_module(const Geo& g) {
   wire signed [7:0] yw${J};
   ${P}_out5 u_o5_${J} (.w(w4_${J}), .bc(bc4_${J}), .y(yw${J}));
   always @(posedge clk) begin
-    d1_${J} <= d1w${J}; g1_${J} <= rd[${GH}:${GL}]; bc1_${J} <= bc1w${J};
+    d1_${J} <= d1w${J}; g1_${J} <= rd[${GH}:${GL}]; bc1_${J} <= rd[${BH}:${BL}];
     z2_${J} <= z2w${J}; g2_${J} <= g1_${J}; bc2_${J} <= bc1_${J};
     p3_${J} <= v3w${J}; bc3_${J} <= bc2_${J};
     w4_${J} <= w4w${J}; bc4_${J} <= bc3_${J};
@@ -552,6 +576,7 @@ std::string top_module(const Geo& g) {
                    w);
   }
   v["SUMS"] = sums;
+  v["IBC"] = L > 1 ? "{" + ibc + "}" : ibc;
   v["BSX"] = bsx;
   v["BSXX"] = bsxx;
   v["LANES"] = lanes;
@@ -570,16 +595,32 @@ std::string top_module(const Geo& g) {
 // waiting in the ${FD}-entry output queue, so out_ready gates the queue and the issue alone.
 )" + detail::stream_ports("  input  wire [${QW1}:0]   in_gamma,\n  input  wire [${BTW1}:0]  in_beta,\n", "out_y", "") + R"(  localparam [1:0] LOAD = 2'd0, SSTART = 2'd1, SWAIT = 2'd2, PASS = 2'd3;
   reg [1:0] ph;
-  reg [${IW1}:0] mem [0:${NB1}];   // the row buffer: {beta, gamma, x} per beat
   reg [${CW1}:0] wp, nb, rp;
 ${KEEPL}  reg signed [${SXW1}:0] sx;
   reg [${SXXW1}:0] sxx;
   reg [${NW1}:0] n;
   assign in_ready = (ph == LOAD);
   wire take = in_valid && (ph == LOAD);
+  // credits: beats issued and not yet taken at the output (in the pipeline or the queue)
+  reg [${CRW1}:0] cred, fc;
+  wire pop = out_valid && out_ready;
 ${SUMS}  wire signed [${SXW1}:0] bsx = ${BSX};
   wire [${SXXW1}:0] bsxx = ${BSXX};
-  always @(posedge clk) if (take) mem[${WA_}] <= {in_beta, in_gamma, in_q};
+  // the buffer write: a one-hot select register (the decoded next write address). The selected
+  // entry follows the input until its beat is taken (then the select moves on), so no enable
+  // depends on in_valid; past the row's last beat it selects an entry this row does not read.
+  wire row_done = (ph == PASS) && pop && out_last;
+  wire [${CW1}:0] wp_n = take ? wp + ${CW}'d1 : (row_done ? ${CW}'d0 : wp);
+  reg [${NB1}:0] wsel;
+  always @(posedge clk) begin
+    if (rst) begin
+      wp <= ${CW}'d0;
+      wsel <= ${ONE};
+    end else begin
+      wp <= wp_n;
+      wsel <= ${ONE} << wp_n;
+    end
+  end
   // the row statistics
   wire sdone;
   wire [${AW1}:0] ca;
@@ -587,20 +628,36 @@ ${SUMS}  wire signed [${SXW1}:0] bsx = ${BSX};
   wire [4:0] cs, ct;
   ${P}_stats u_stats (.clk(clk), .rst(rst),
 ${PROGC}    .start(ph == SSTART), .n(n), .sx(sx), .sxx(sxx), .done(sdone), .a(ca), .bq(cbq), .s(cs), .t(ct));
-  // credits: beats issued and not yet taken at the output (in the pipeline or the queue)
-  reg [${CRW1}:0] cred, fc;
-  wire pop = out_valid && out_ready;
   wire issue = (ph == PASS) && (rp != nb) && (cred != ${CRW}'d${FD});
   // the buffer read: a one-hot select register (the decoded next read address), so that no
   // register drives more than one buffer entry's bits
   wire [${CW1}:0] rp_n = (ph == PASS) ? rp + ${ISS} : ${CW}'d0;
   reg [${NB1}:0] rsel;
-  reg [${IW1}:0] rdw, rd;
-  integer k;
-  always @* begin
-    rdw = {${IW}{1'b0}};
-    for (k = 0; k < ${NB}; k = k + 1) rdw = rdw | ({${IW}{rsel[k]}} & mem[k]);
-  end
+  // the row buffer: entry ent[i].e = {clamped beta, gamma, x} of beat i, written while wsel[i];
+  // the read is the OR of rsel[i] & entry i, chained in groups of 16 (ent[i].o) and over groups
+  // (ent[i].last.c at each group's last entry)
+  genvar gi;
+  generate
+    for (gi = 0; gi < ${NB}; gi = gi + 1) begin : ent
+      reg [${IW1}:0] e;
+      always @(posedge clk) if (wsel[gi]) e <= {${IBC}, in_gamma, in_q};
+      wire [${IW1}:0] o;
+      if (gi % 16 == 0) begin : head
+        assign o = {${IW}{rsel[gi]}} & e;
+      end else begin : chain
+        assign o = ent[gi - 1].o | ({${IW}{rsel[gi]}} & e);
+      end
+      if (gi % 16 == 15 || gi == ${NB1}) begin : last
+        wire [${IW1}:0] c;
+        if (gi < 16) begin : first
+          assign c = o;
+        end else begin : more
+          assign c = ent[gi - gi % 16 - 1].last.c | o;
+        end
+      end
+    end
+  endgenerate
+  reg [${IW1}:0] rd;
   reg vr, lr, fr, v1, l1, f1, v2, l2, f2, v3, l3, f3, v4, l4, f4;
   always @(posedge clk) begin
     if (rst) begin
@@ -612,7 +669,7 @@ ${PROGC}    .start(ph == SSTART), .n(n), .sx(sx), .sxx(sxx), .done(sdone), .a(ca
       rsel <= ${ONE} << rp_n;
       vr <= issue; v1 <= vr; v2 <= v1; v3 <= v2; v4 <= v3;
     end
-    rd <= rdw;
+    rd <= ent[${NB1}].last.c;
     lr <= (rp == nb - ${CW}'d1); fr <= (rp == ${CW}'d0);
     l1 <= lr; f1 <= fr; l2 <= l1; f2 <= f1; l3 <= l2; f3 <= f2; l4 <= l3; f4 <= f3;
   end
@@ -645,13 +702,11 @@ ${LANES}  // the output queue: one-hot write and read positions
   always @(posedge clk) begin
     if (rst) begin
       ph <= LOAD;
-      wp <= ${CW}'d0;
     end else begin
       case (ph)
         LOAD: if (take) begin
           sx <= (wp == ${CW}'d0) ? bsx : sx + bsx;
           sxx <= (wp == ${CW}'d0) ? bsxx : sxx + bsxx;
-          wp <= wp + ${CW}'d1;
           if (${ROWEND}) begin
             nb <= wp + ${CW}'d1;
             n <= ${NCOUNT};
@@ -660,7 +715,7 @@ ${KEEPSET}            ph <= SSTART;
         end
         SSTART: ph <= SWAIT;
         SWAIT: if (sdone) ph <= PASS;
-        PASS: if (pop && out_last) begin wp <= ${CW}'d0; ph <= LOAD; end
+        PASS: if (row_done) ph <= LOAD;
         default: ph <= LOAD;
       endcase
     end
@@ -725,6 +780,8 @@ VerilogUnit generate_layernorm_unit(const ref::LayerNormRef& r, const LayerNormU
                                            detail::seqmul_module(g.P + "_mul", kMulA, g.MB, g.DB));
   u.files.emplace_back(g.P + "_stats.v", file_header(g, "row statistics and rsqrt") + stats_module(g));
   const std::string out = out_modules(g);
+  const size_t beta_end = out.find("// Output stage 1");
+  u.files.emplace_back(fmt::format("{}_beta.v", g.P), file_header(g, "beta into the row buffer") + out.substr(0, beta_end));
   const char* marks[] = {"// Output stage 1", "// Output stage 2", "// Output stage 3", "// Output stage 4",
                          "// Output stage 5"};
   for (int i = 0; i < 5; ++i) {
@@ -829,6 +886,7 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
     require(V >= 0 && V < (int64_t{1} << g.VW), "stage vector V within the unit's width");
     const ref::LayerNormRowStage stg = ref::layernorm_row_stage(r, v.sx, v.sxx, v.n);
     require(!stg.wide, "stage vectors stay in the 32-bit form");
+    require(V == 0 || stg.t >= g.t_min, "stage vectors have t >= the unit's bound t_min (the beta clamp's premise)");
     stages.push_back(stg);
     ref::LayerNormRsqrt rs;
     if (V > 0) rs = ref::layernorm_rsqrt(r, V);
@@ -889,7 +947,6 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
   v["NSV1"] = S(static_cast<long long>(sv.size()) - 1);
   detail::add_stage_tb_vars(v, prog_port(g), prog.size(), nov);
   v["RC1"] = S(g.A + 2);
-  v["WW1"] = S(kWW - 1);
   UnitTestbench tb;
   detail::set_testbench(tb, g.P, "stage", "gqalut::ref stage functions", subst(detail::kStageTbHead + std::string(R"(  reg [${SVW1}:0] sv [0:${NSV1}];
   reg start = 1'b0;
@@ -922,12 +979,13 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
   reg signed [${BQW1}:0] ob;
   reg [4:0] os, ot;
   wire signed [${DW1}:0] od;
-  wire signed [31:0] obc;
+  wire signed [${BCW1}:0] obc;
   wire signed [${ZW1}:0] oz;
   wire signed [${VW2}:0] ovv;
   wire signed [${WW1}:0] ow;
   wire signed [7:0] y;
-  ${P}_out1 u_o1 (.q(oq), .a(oa), .bq(ob), .beta(obeta), .d(od), .bc(obc));
+  ${P}_beta u_ob (.beta(obeta), .bc(obc));
+  ${P}_out1 u_o1 (.q(oq), .a(oa), .bq(ob), .d(od));
   ${P}_out2 u_o2 (.d(od), .s(os), .z(oz));
   ${P}_out3 u_o3 (.z(oz), .gamma(og), .v(ovv));
   ${P}_out4 u_o4 (.v(ovv), .t(ot), .w(ow));
