@@ -43,6 +43,7 @@ LOSSES = ("kl", "kl+ctc")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import intops
     p = argparse.ArgumentParser(prog="finetune.py", description=__doc__.split("\n")[0],
                                 epilog=__doc__[__doc__.index("The integer"):],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of a CTC loss with the rendered labels (0: distillation only, no labels) [%(default)s]")
     p.add_argument("--batch", type=int, default=16, help="evaluation images per batch (run.py's default) [%(default)s]")
     p.add_argument("--ln-mode", default="row+beta", choices=("tensor", "row", "row+beta"), help="as run.py [%(default)s]")
-    p.add_argument("--act-mode", default="int16", choices=("tensor", "channel", "int16"), help="as run.py [%(default)s]")
+    p.add_argument("--act-mode", default="int16", choices=intops.ACT_MODES, help="as run.py [%(default)s]")
     p.add_argument("--seed", type=int, default=1, help="data seed (evaluation set as run.py) [%(default)s]")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples [%(default)s]")
     p.add_argument("--threads", type=int, default=1, help="torch threads [%(default)s]")
@@ -75,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_args(args) -> None:
     import intops
-    if args.method not in intops.METHODS or args.method == "quant-only":
-        known = ", ".join(m for m in intops.METHODS if m != "quant-only")
+    if args.method not in intops.METHODS or args.method in intops.CONTROLS:
+        known = ", ".join(m for m in intops.METHODS if m not in intops.CONTROLS)
         raise UsageError(f"--method: unknown value '{args.method}' (known: {known})")
     for name, lo in (("samples", 1), ("calib", 1), ("train", 1), ("steps", 0), ("train_batch", 1), ("batch", 1),
                      ("bootstrap", 1), ("threads", 1), ("log_every", 1)):

@@ -3,7 +3,9 @@ callables replacing each kind of non-linear site of a model by gqalut's integer 
 
 Kinds: element-wise activations (hswish, hsigmoid, silu, sigmoid, tanh) through
 gqalut.torch.TableActivation (int8 input codes at a calibrated power-of-two scale, the table's
-integer output); softmax through gqalut.torch.IntSoftmax (int32 input codes, EXP2M1 + DIV tables,
+integer output), or on int16 codes (the table lifted to 16-bit codes), or (act_mode "product")
+hard-swish and SiLU as the integer product of x's code and a gate table's output (x . hsigmoid(x),
+x . sigmoid(x); gate tables with 16-bit coefficient codes, see :class:`ProductSite`); softmax through gqalut.torch.IntSoftmax (int32 input codes, EXP2M1 + DIV tables,
 uint8 probabilities at 2^-8); LayerNorm through the library's integer LayerNorm (int8 input,
 int8 gamma, int32 beta, RSQRT table + Newton steps, int8 output), with the input-scale policy
 chosen by `ln_mode` (see :class:`LayerNormSite`).
@@ -33,7 +35,8 @@ ACT_SCALES = tuple(range(0, 10))   # activation input scales n (x = q 2^-n) the 
 ACT_SCALES_TEXT = "0:9"
 HEADROOM = float(os.environ.get("GQALUT_STUDY_HEADROOM", "1.0"))  # calibrated |x| max x this must fit the codes
 TABLE_METHODS = ("optimal", "ga-improved", "ga-faithful", "nnlut", "uniform")
-METHODS = TABLE_METHODS + ("official", "ibert", "quant-only")
+METHODS = TABLE_METHODS + ("official", "ibert", "quant-only", "quant-only-ln16")
+CONTROLS = ("quant-only", "quant-only-ln16")  # no tables: exact functions on the integer ops' codes
 
 # PP-OCRv4's hard-sigmoid (ONNX HardSigmoid alpha = 1/6, beta = 0.5) is not a registry function.
 _FIT_SPEC = {
@@ -48,6 +51,11 @@ _FIT_SPEC = {
 FIT_RANGE = {"hswish": (-4.0, 4.0), "hsigmoid": (-4.0, 4.0), "tanh": (-4.0, 4.0), "silu": (-8.0, 8.0),
              "sigmoid": (-8.0, 8.0)}
 MAX_SCALE = 12  # the largest scale key a table file takes
+ACT_MODES = ("tensor", "channel", "int16", "product")
+# act_mode "product": hard-swish and SiLU as x times a gate table (the gate's function and its
+# table's coefficient format: 16-bit codes, 14 fraction bits: the gate's values lie in [0, 1])
+PRODUCT_GATE = {"hswish": "hsigmoid", "silu": "sigmoid"}
+GATE_FORMAT = "q1.14"
 # the softmax and LayerNorm stages' tables: the library's operation recipes (include/gqalut/recipes.hpp)
 OP_RECIPES = {"exp2m1": "exp2m1", "reci": "div", "rsqrt": "rsqrt"}
 
@@ -195,12 +203,17 @@ class TableBank:
             t.save(path)
         return t
 
-    def table(self, func: str) -> gqalut.TableSet:
-        if func in self._tables:
-            return self._tables[func]
+    def table(self, func: str, fmt: Optional[str] = None) -> gqalut.TableSet:
+        """func's table of this bank's method; fmt: a coefficient format other than the library's
+        default q1.6 (the official release has q1.6 tables only: other formats use the optimum)."""
+        key = func if fmt is None else f"{func}@{fmt}"
+        if key in self._tables:
+            return self._tables[key]
         method = self.method if self.method in TABLE_METHODS else "optimal"
         t = None
-        if self.method == "official":
+        if self.method == "official" and fmt is not None:
+            self.notes.append(f"{func}: no official {self.entries}-entry table in format {fmt}; gqalut's optimum used")
+        elif self.method == "official":
             name = OFFICIAL_FILES.get((func, self.entries))
             d = official_dir()
             if name and d:
@@ -209,12 +222,13 @@ class TableBank:
                 self.notes.append(f"{func}: no official {self.entries}-entry table; gqalut's optimum used")
         if t is None:
             if func in _FIT_SPEC:
-                t = self._fit(func, method, range=FIT_RANGE[func], scales=ACT_SCALES_TEXT, **_FIT_SPEC[func])
+                extra = {"format": fmt} if fmt is not None else {}
+                t = self._fit(func, method, range=FIT_RANGE[func], scales=ACT_SCALES_TEXT, **extra, **_FIT_SPEC[func])
             elif func in OP_RECIPES:
                 t = self._fit(func, method, **gt.recipe_fit_args(OP_RECIPES[func]))
             else:
                 raise ValueError(f"no table recipe for {func}")
-        self._tables[func] = t
+        self._tables[key] = t
         return t
 
 
@@ -290,6 +304,33 @@ class ActivationSite:
         return out.transpose(0, d)
 
 
+class ProductSite:
+    """Hard-swish or SiLU as x . g(x) with g's table (hsigmoid / sigmoid): x's int16 code q at the
+    site's calibrated scale 2^-n, the gate's table on the same codes (lifted to int16 codes, its
+    integer accumulator a at 2^-s), and the integer product q a at 2^-(n + s) (64-bit here; a
+    16 x 16-bit multiply after the table in hardware). The gate reads the code saturated to its
+    table's fit range (FIT_RANGE: hsigmoid is 0 / 1 beyond +-3, sigmoid within 3.4e-4 of them
+    beyond +-8), so the table's outer segments are never extrapolated. With table None (the
+    quantize-only control) the gate is exact on the same codes."""
+
+    def __init__(self, kind: str, gate_table: Optional[gqalut.TableSet], stats: SiteStats):
+        self.kind, self.gate = kind, PRODUCT_GATE[kind]
+        self.site = ActivationSite(self.gate, gate_table, stats, "int16")
+        self.n = self.site.n
+        lo, hi = FIT_RANGE[self.gate]
+        self.gate_lo, self.gate_hi = max(-32768, math.ceil(lo * 2 ** self.n)), min(32767, math.floor(hi * 2 ** self.n))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.site
+        q = torch.clamp(torch.round(x * 2.0 ** s.n), -32768, 32767)
+        if s.t16 is None:
+            return (q * 2.0 ** -s.n) * _EXACT[self.gate](q * 2.0 ** -s.n)
+        qg = torch.clamp(q, self.gate_lo, self.gate_hi)
+        acc = s.t16.apply(qg.to(torch.int16).contiguous().numpy(), s.n).astype(np.int64)
+        prod = q.to(torch.int64).numpy() * acc
+        return torch.from_numpy(prod.astype(np.float64) * 2.0 ** -(s.n + s.shift)).to(x.dtype)
+
+
 class SoftmaxSite:
     def __init__(self, exp_t, div_t, in_frac: int, out_frac: int = 8, control: bool = False):
         self.in_frac, self.out_frac, self.control = in_frac, out_frac, control
@@ -324,12 +365,15 @@ class LayerNormSite:
     """
 
     def __init__(self, rsqrt_t, stats: SiteStats, gamma: torch.Tensor, beta: torch.Tensor, eps: float,
-                 mode: str = "row+beta", control: bool = False, backend: str = "table"):
+                 mode: str = "row+beta", control: bool = False, backend: str = "table", bits: int = 8):
         self.mode, self.eps, self.control, self.backend = mode, float(eps), control, backend
-        self.in_frac = finest_frac(stats.absmax)
+        if bits != 8 and not control:
+            raise ValueError("the library's integer LayerNorm has int8 input and output codes: bits != 8 is a control only")
+        self.bits, lim = bits, 2.0 ** (bits - 1) - 1  # input and output code width (16: the quant-only-ln16 control)
+        self.in_frac = finest_frac(stats.absmax, hi=30, limit=lim)
         self.gamma_frac = finest_frac(float(gamma.abs().max()))
         # the output codes hold y (beta rounded to the output grid) or gamma * xhat (beta folded)
-        self.out_frac = finest_frac((stats.core_absmax if mode == "row+beta" else stats.out_absmax) * 1.02)
+        self.out_frac = finest_frac((stats.core_absmax if mode == "row+beta" else stats.out_absmax) * 1.02, hi=30, limit=lim)
         self.g_codes = torch.clamp(torch.round(gamma * 2.0 ** self.gamma_frac), -128, 127).to(torch.int8).contiguous()
         self.beta = beta
         self.b_codes = (torch.zeros_like(beta) if mode == "row+beta" else torch.round(beta * 2.0 ** self.out_frac)).to(torch.int32).contiguous()
@@ -348,16 +392,17 @@ class LayerNormSite:
             fr = torch.full((rows.shape[0],), self.in_frac, dtype=torch.int64)
         else:
             m = rows.abs().amax(dim=1).clamp_min(1e-30)
-            fr = torch.clamp(torch.floor(torch.log2(127.0 / m)), 0, 15).to(torch.int64)
+            fr = torch.clamp(torch.floor(torch.log2((2.0 ** (self.bits - 1) - 1) / m)), 0, 15 if self.bits == 8 else 30).to(torch.int64)
         out = torch.empty_like(rows)
+        lo, hi = -2.0 ** (self.bits - 1), 2.0 ** (self.bits - 1) - 1
         for f in torch.unique(fr).tolist():
             sel = (fr == f).nonzero().reshape(-1)
-            q = torch.clamp(torch.round(rows[sel] * 2.0 ** f), -128, 127)
+            q = torch.clamp(torch.round(rows[sel] * 2.0 ** f), lo, hi)
             if self.control:  # quantize-only control: exact LayerNorm of the int8 input codes
                 xq = q * 2.0 ** -f
                 y = torch.nn.functional.layer_norm(xq, (shape[-1],), self.g_codes.to(x.dtype) * 2.0 ** -self.gamma_frac,
                                                    None, self.eps)
-                y = torch.clamp(torch.round(y * 2.0 ** self.out_frac) + self.b_codes.to(x.dtype), -128, 127)
+                y = torch.clamp(torch.round(y * 2.0 ** self.out_frac) + self.b_codes.to(x.dtype), lo, hi)
             elif self.backend == "ibert":
                 codes = _core.ibert_layernorm(q.to(torch.int8).contiguous().numpy(), self.g_codes.numpy(),
                                               self.b_codes.numpy(), int(f), self.out_frac, self.gamma_frac, self.eps)
@@ -387,14 +432,16 @@ class IntOps:
                  ln_mode: str = "row+beta", softmax_out_frac: int = 8, act_mode: str = "channel"):
         if method not in METHODS:
             raise ValueError(f"unknown method '{method}' (known: {', '.join(METHODS)})")
+        if act_mode not in ACT_MODES:
+            raise ValueError(f"unknown act_mode '{act_mode}' (known: {', '.join(ACT_MODES)})")
         self.method, self.entries, self.calib, self.kinds = method, entries, calib, tuple(kinds)
         self.ln_mode, self.softmax_out_frac, self.act_mode = ln_mode, softmax_out_frac, act_mode
         self.bank = TableBank(method, entries, calib, cache_dir)
         self.sites: Dict[Tuple[str, str], object] = {}
         self.refused: Dict[str, str] = {}
 
-    def _table(self, func):
-        return None if self.method == "quant-only" else self.bank.table(func)
+    def _table(self, func, fmt=None):
+        return None if self.method in CONTROLS else self.bank.table(func, fmt)
 
     def _site(self, kind: str, site: str, *extra):
         key = (kind, site)
@@ -404,6 +451,11 @@ class IntOps:
         if kind in ACT_KINDS:
             if self.method == "ibert":
                 s = _ibert_activation(kind, st)
+            elif self.act_mode == "product" and kind in PRODUCT_GATE:
+                s = ProductSite(kind, self._table(PRODUCT_GATE[kind], GATE_FORMAT), st)
+            elif self.act_mode == "product":
+                s = ActivationSite(kind, self._table(kind, GATE_FORMAT if kind in PRODUCT_GATE.values() else None),
+                                   st, "int16", ACT_SCALES)
             else:
                 s = ActivationSite(kind, self._table(kind), st, self.act_mode, ACT_SCALES)
         elif kind == "softmax":
@@ -411,7 +463,7 @@ class IntOps:
             if self.method == "ibert":
                 s = _ibert_softmax(in_frac, self.softmax_out_frac)
             else:
-                ctl = self.method == "quant-only"
+                ctl = self.method in CONTROLS
                 s = SoftmaxSite(None if ctl else self._table("exp2m1"), None if ctl else self._table("reci"),
                                 in_frac, self.softmax_out_frac, control=ctl)
         elif kind == "layernorm":
@@ -419,8 +471,9 @@ class IntOps:
             if self.method == "ibert":
                 s = _ibert_layernorm(st, gamma, beta, eps, self.ln_mode)
             else:
-                ctl = self.method == "quant-only"
-                s = LayerNormSite(None if ctl else self._table("rsqrt"), st, gamma, beta, eps, self.ln_mode, control=ctl)
+                ctl = self.method in CONTROLS
+                s = LayerNormSite(None if ctl else self._table("rsqrt"), st, gamma, beta, eps, self.ln_mode, control=ctl,
+                                  bits=16 if self.method == "quant-only-ln16" else 8)
         else:
             raise ValueError(kind)
         self.sites[key] = s

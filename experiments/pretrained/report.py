@@ -17,10 +17,12 @@ import numpy as np
 
 import study
 
-METHOD_ORDER = ["float", "optimal", "ga-improved", "ga-faithful", "nnlut", "uniform", "official", "ibert", "quant-only"]
+METHOD_ORDER = ["float", "optimal", "ga-improved", "ga-faithful", "nnlut", "uniform", "official", "ibert", "quant-only", "quant-only-ln16"]
 METHOD_NAME = {"optimal": "optimum", "ga-improved": "GA improved", "ga-faithful": "paper's GA (faithful)",
                "nnlut": "NN-LUT", "uniform": "uniform", "official": "official tables", "ibert": "I-BERT",
-               "quant-only": "quantize-only control", "float": "float"}
+               "quant-only": "quantize-only control",
+               "quant-only-ln16": "quantize-only control, 16-bit LayerNorm codes", "float": "float"}
+CONTROLS = ("quant-only", "quant-only-ln16")
 
 
 def _f(v, digits=4):
@@ -34,7 +36,7 @@ def _ci(v, digits=4, sci=False):
 
 
 def _sort_key(r):
-    return (r.get("study", "main"), r["ops"] != "all", r["ops"], r["entries"] if r["method"] != "quant-only" else 99,
+    return (r.get("study", "main"), r["ops"] != "all", r["ops"], r["entries"] if r["method"] not in CONTROLS else 99,
             METHOD_ORDER.index(r["method"]) if r["method"] in METHOD_ORDER else 99)
 
 
@@ -98,8 +100,23 @@ def main(args) -> None:
 
 
 def _label(r):
-    e = f" {r['entries']}" if r["method"] not in ("quant-only", "ibert") else ""
+    e = f" {r['entries']}" if r["method"] not in CONTROLS + ("ibert",) else ""
     return METHOD_NAME.get(r["method"], r["method"]) + e
+
+
+ACT_RECIPE = {
+    "tensor": "activations: int8 codes, one scale per site, one table per function",
+    "channel": "activations: int8 codes, one scale per channel, one table per function",
+    "int16": "activations: int16 codes, one scale per site, one table per function (the paper's recipe: "
+             "hard-swish and SiLU have their own tables)",
+    "product": "activations: int16 codes; hard-swish = x . hsigmoid(x) and SiLU = x . sigmoid(x), the gate's "
+               "table (16-bit coefficient codes, q1.14) times x's code (`--act-mode product`)",
+}
+
+
+def _recipe_lines(main) -> List[str]:
+    modes = sorted({(r.get("act_mode"), r.get("ln_mode")) for r in main})
+    return [f"Main tables: {ACT_RECIPE.get(a, a)}; LayerNorm inputs `--ln-mode {l}`." for a, l in modes]
 
 
 def _ocr_tables(meta, rows, fl, args) -> List[str]:
@@ -110,6 +127,7 @@ def _ocr_tables(meta, rows, fl, args) -> List[str]:
          f"Float: exact match {fl['exact'].mean():.4f} (clean {fl['exact'][st == 'clean'].mean():.4f}, hard "
          f"{fl['exact'][st == 'hard'].mean():.4f}), CER {fl['cer'].mean():.4f}.", ""]
     main = [r for r in rows if r.get("study", "main") == "main" and r["ops"] == "all"]
+    L[-1:-1] = _recipe_lines(main)
     if main:
         L += ["### Every non-linear operation integer", "",
               "| method | argmax agreement per frame | KL(float ‖ int) per frame | exact match | Δ exact vs float | CER | Δ CER vs float | exact clean / hard |",
@@ -190,7 +208,7 @@ def _plot(rows, kind, path) -> None:
         for i, m in enumerate(methods):
             for j, e in enumerate((8, 16)):
                 for r in sel:
-                    if r["method"] == m and (r["entries"] == e or (m in ("quant-only",) and j == 0) or
+                    if r["method"] == m and (r["entries"] == e or (m in CONTROLS and j == 0) or
                                              (m == "ibert" and j == 0)):
                         v = r["ci"][key]
                         f.write(f"{i + (j - 0.5) * 0.3:.2f} {1 - v[0]:.6g} {1 - v[2]:.6g} {1 - v[1]:.6g} {j}\n")

@@ -67,9 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--ln-mode", default="row+beta", choices=("tensor", "row", "row+beta"),
                         help="LayerNorm input scales: one per site, one per row, per row with beta folded into the "
                              "next linear layer's bias [%(default)s]")
-        sp.add_argument("--act-mode", default="int16", choices=("tensor", "channel", "int16"),
+        sp.add_argument("--act-mode", default="int16", choices=intops.ACT_MODES,
                         help="activation inputs: int8 codes with one scale per site or per channel, or int16 codes "
-                             "(one scale per site; the int8-fitted table lifted to 16-bit codes) [%(default)s]")
+                             "(one scale per site; the int8-fitted table lifted to 16-bit codes); product: int16 "
+                             "codes, hard-swish = x . hsigmoid(x) and SiLU = x . sigmoid(x), the gate's table with "
+                             "16-bit coefficients (q1.14) times x's code [%(default)s]")
         sp.add_argument("--modes-study", action="store_true",
                         help="also run the optimum and quant-only all-integer configurations under every "
                              "--act-mode x --ln-mode (on the ablation's inputs)")
