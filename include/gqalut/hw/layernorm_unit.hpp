@@ -3,6 +3,13 @@
 // whose expected values come from the stage functions of include/gqalut/datapath.hpp.
 // Interface, pipeline, latency and throughput: docs/hw_units.md. Shares the option, timing,
 // testbench and verification types of the softmax unit (gqalut/hw/softmax_unit.hpp).
+// Timing (layernorm_unit_timing, checked against simulation): a row of B beats takes
+// 2B + 6 + statistics cycles from its first input beat to its last output beat, statistics =
+// 1 + 2M + 4 + 3SM + 1 + 2M + 3 with M = ceil(36 / mul_digit_bits) + 2 and S Newton steps (119
+// cycles for the defaults); rows back to back every row + 1 cycles (256 elements at 1 lane: 638
+// cycles, 0.401 elements/cycle). The element pipeline (5 register stages and a 7-entry output
+// queue) never stalls; every logic path fits a 10 ns clock in OSU 0.18 um (nets that reach
+// every row-buffer entry need the flow's buffer trees, --buffer-nets; docs/hw_units.md).
 #pragma once
 
 #include <string>
