@@ -6,7 +6,8 @@
 // Structure (one row at a time; phases LOAD, PASS2, RECIP, PASS3):
 //   LOAD   beats of `lanes` int8 codes into the row buffer, running max
 //   PASS2  buffer -> u = max - q -> EXP split (k, c) -> EXP2M1 PWL -> shift (e) -> S += e
-//   RECIP  x = floor(log2 S), d, X -> DIV PWL seed -> Newton steps (sequential multiplier) -> R, T
+//   RECIP  x = floor(log2 S), d, X -> DIV PWL seed -> Newton steps (16 x 16-bit partial products on
+//          lane 0's output multiplier, idle in this phase) -> R, T
 //   PASS3  the same element pipeline again (e recomputed from the buffered codes) -> out = e16 R >> T
 // Recomputing e in PASS3 costs no extra logic (the EXP lanes are idle then) and saves a row
 // buffer of e16 values (16 bits per element, twice the int8 code buffer).
@@ -36,9 +37,18 @@ namespace {
 
 constexpr int kEBits = ref::kExpBits;            // e < 2^24
 constexpr int kMantBits = ref::kExpBits + 1;     // mantissas < 2^25
-constexpr int kXBits = ref::kNewtonFrac + 5;     // X < 2^33 (octave within [2^-4, 2^4])
-constexpr int kYBits = ref::kNewtonFrac + 5;     // Y < 2^33 (1/X < 2^4, seed within 50%)
 constexpr int kProdBits = ref::kProductBits;     // e16 R < 2^31
+constexpr int kE16Bits = kEBits - ref::kE16Shift;  // e16 < 2^16: the multiplier's first operand
+constexpr int kDigit = 16;                       // Newton partial products: 16 x 16-bit digits
+constexpr int kNF = ref::kNewtonFrac;            // Q28
+
+// One partial product of the Newton multiplies on the shared multiplier: digit i of Y (port a)
+// times digit j of the other operand (port b); `first`: the first of its column i + j (the
+// accumulator shifts its finished low digit out before adding).
+struct PartialProduct {
+  int i = 0, j = 0;
+  bool first = false;
+};
 
 // Every constant and width of one unit, derived from the reference and the options (each width
 // asserted from the plan).
@@ -53,8 +63,17 @@ struct Geo : detail::RowShape {
   int WA = 0, G = 0, PRE = 0;
   uint32_t e_max = 0;
   // sum and reciprocal
-  int SW = 0, XLW = 0, A = 0, SD = 0, C2 = 0, K3 = 0, L1 = 0, WD = 0, DS = 0, RS = 0, RW = 0, NS = 0;
-  int DB = 4, MB = 0, CYC = 0;
+  int SW = 0, A = 0, SD = 0, C2 = 0, K3 = 0, L1 = 0, WD = 0, DS = 0, RS = 0, RW = 0, NS = 0;
+  // the exponent x = floor(log2 S) (after the rounding carry) in [XLO, XHI + 1], kept as x - XLO on
+  // XOW bits; it is also T - TMIN, T = x + 7 - out_frac the output shift
+  int XLO = 0, XHI = 0, XOW = 1, TMIN = 0, TMAX = 0;
+  bool zero_used = false;  // T >= 32 (every output 0) is reachable
+  int HW = 0;              // the output product's bits that matter: e16 R >> (TMIN - 1), < 2^HW
+  // Newton: X < 2^WX, Y < 2^WY, M = 2^29 - (X Y >> 28) < 2^WM; Y on port a (NDA digits), X or M
+  // on port b (NDB digits); the accumulator AW bits; the R clamps that can act
+  int WX = 0, WY = 0, WM = 0, NDA = 0, NDB = 0, AW = 0;
+  bool clamp_hi = true, clamp_lo = true;
+  std::vector<PartialProduct> pps;
   uint32_t r_max = 0, max_code = 255;
   detail::Pwl exp_pwl, div_pwl;
 };
@@ -66,7 +85,9 @@ Geo make_geo(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& o) {
   g.r = &r;
   g.o = o;
   const SoftmaxDatapath& dp = r.dp;
-  static_cast<detail::RowShape&>(g) = detail::row_shape("softmax", o.name, o.lanes, o.max_n, 1 << 16, o.mul_digit_bits);
+  // (no sequential multiplier: the Newton steps run on lane 0's output multiplier; row_shape's
+  // digit-width check is given a valid value)
+  static_cast<detail::RowShape&>(g) = detail::row_shape("softmax", o.name, o.lanes, o.max_n, 1 << 16, 1);
   g.max_code = o.int8_out ? 127 : 255;
 
   // EXP split: u in [0, 255] capped at u_cap; the narrowest constant giving the same t for every u.
@@ -114,7 +135,6 @@ Geo make_geo(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& o) {
 
   // Sum and reciprocal.
   g.SW = ubits(uint64_t{g.e_max} * static_cast<uint64_t>(g.N));
-  g.XLW = ubits(static_cast<uint64_t>(g.SW));  // x <= SW - 1, x + carry <= SW
   g.A = dp.div_a;
   g.SD = dp.div_scale;
   g.C2 = g.A - g.SD + ref::kNewtonFrac;
@@ -127,19 +147,88 @@ Geo make_geo(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& o) {
   require(g.A + 1 <= 7, "DIV codes must be positive int8");
   g.DS = dp.div_table_shift - ref::kNewtonFrac;
   for (uint32_t d = 1u << g.A; d < (2u << g.A); ++d)
-    require(ref::softmax_div_seed(r, d) < (uint64_t{1} << kYBits) && ref::softmax_div_acc(r, d) > 0,
+    require(ref::softmax_div_seed(r, d) < (uint64_t{1} << 33) && ref::softmax_div_acc(r, d) > 0,
             fmt::format("DIV seed of code {} must be in (0, 2^33)", d));
   g.RS = ref::kNewtonFrac - ref::kRecipBits - g.A + g.SD;
   require(g.RS >= 1, fmt::format("reciprocal rounding shift {} must be >= 1", g.RS));
   g.r_max = dp.r_max;
   g.RW = ubits(g.r_max);
+  require(g.RW >= kDigit, "R must have at least 16 bits (the multiplier's second port takes 16-bit digits)");
   require(dp.max_product < (1u << kProdBits), "e16 R must fit 31 bits");
   g.NS = dp.newton_steps;
-  g.DB = o.mul_digit_bits;
-  g.MB = (kYBits + g.DB - 1) / g.DB * g.DB;
-  g.CYC = g.MB / g.DB;
-  require(g.CYC >= 2, "multiplier digits");
-  require(ref::softmax_out_shift(dp, x_min) >= 1, "output shift T must be >= 1");
+
+  // The exponent's range: S in [e(0), max_n e_max].
+  g.XLO = x_min;
+  g.XHI = 63 - __builtin_clzll(uint64_t{g.e_max} * static_cast<uint64_t>(g.N));
+  g.XOW = ubits(static_cast<uint64_t>(g.XHI + 1 - g.XLO));
+  g.TMIN = ref::softmax_out_shift(dp, g.XLO);
+  g.TMAX = ref::softmax_out_shift(dp, g.XHI + 1);
+  require(g.TMIN >= 1, "output shift T must be >= 1");
+  require(g.TMIN < ref::kOutShiftZero, "the shortest row's output shift T must be < 32");
+  g.zero_used = g.TMAX >= ref::kOutShiftZero;
+  g.HW = kProdBits - (g.TMIN - 1);
+
+  // Newton widths, by interval arithmetic over every DIV code d: X = floor(m 2^C2) for the mantissa
+  // m = S 2^-x in [(d - 1/2) 2^-a, (d + 1/2) 2^-a) (d = 2^a also takes m in [1 - 2^-(a+2), 1): the
+  // rounding carry), Y0 the code's seed, then per step xy = (X Y) >> 28, M = 2^29 - xy, Y' = (Y M)
+  // >> 28 bounded below by the smallest operands and above by both the largest operands and
+  // 2^56 / X + Y 2^-28 (Y (2 - X Y) <= 1/X).
+  __extension__ typedef unsigned __int128 u128;
+  auto scaled = [](u128 v, int sh) { return sh >= 0 ? v << sh : v >> -sh; };  // floor(v 2^sh)
+  const int fe = g.C2 - g.A - 2;  // X = floor(m2 2^fe), m2 = m 2^(a+2) (quarters of a code)
+  uint64_t x_top = 0, y_top = 0, m_top = 0, yf_lo = ~uint64_t{0}, yf_hi = 0;
+  for (uint32_t d = 1u << g.A; d < (2u << g.A); ++d) {
+    const u128 lo4 = d == (1u << g.A) ? (u128{4} << g.A) - 1 : 4 * u128{d} - 2;  // quarters, inclusive
+    const u128 hi4 = 4 * u128{d} + 2;                                            // exclusive
+    const uint64_t xl = static_cast<uint64_t>(scaled(lo4, fe));
+    u128 xh = scaled(hi4, fe);
+    if (fe < 0 && (xh << -fe) == hi4) xh -= 1;  // m < (d + 1/2) 2^-a: the bound itself is excluded
+    else if (fe >= 0) xh -= 1;
+    const uint64_t xhi = static_cast<uint64_t>(std::min<u128>(xh, (u128{1} << (g.C2 + 1)) - 1));
+    require(xl >= 1 && xl <= xhi, fmt::format("X interval of DIV code {}", d));
+    x_top = std::max(x_top, xhi);
+    uint64_t yl = ref::softmax_div_seed(r, d), yh = yl;
+    y_top = std::max(y_top, yh);
+    for (int i = 0; i < g.NS; ++i) {
+      const u128 xyl = (u128{xl} * yl) >> kNF, xyh = (u128{xhi} * yh) >> kNF;
+      require(xyh < (u128{2} << kNF), fmt::format("Newton step {} of DIV code {}: X Y must stay below 2^57", i, d));
+      const uint64_t ml = static_cast<uint64_t>((u128{2} << kNF) - xyh), mh = static_cast<uint64_t>((u128{2} << kNF) - xyl);
+      m_top = std::max(m_top, mh);
+      const u128 by_ops = (u128{yh} * mh) >> kNF;
+      const u128 by_inv = (u128{1} << (2 * kNF)) / xl + (yh >> kNF) + 1;
+      yl = static_cast<uint64_t>((u128{yl} * ml) >> kNF);
+      yh = static_cast<uint64_t>(std::min(by_ops, by_inv));
+      y_top = std::max(y_top, yh);
+    }
+    yf_lo = std::min(yf_lo, yl);
+    yf_hi = std::max(yf_hi, yh);
+  }
+  g.WX = ubits(x_top);
+  g.WY = ubits(y_top);
+  g.WM = ubits(std::max<uint64_t>(m_top, 1));
+  require(g.WX <= 33 && g.WY <= 33 && g.WM <= 30, "Newton operands must fit 33 bits");
+  const uint64_t half = uint64_t{1} << (g.RS - 1);
+  g.clamp_hi = ((yf_hi + half) >> g.RS) > g.r_max;
+  g.clamp_lo = ((yf_lo + half) >> g.RS) < 1;
+  // The partial products, column by column.
+  g.NDA = (g.WY + kDigit - 1) / kDigit;
+  g.NDB = (std::max(g.WX, g.WM) + kDigit - 1) / kDigit;
+  auto digit_max = [](int w, int i) { return (u128{1} << std::min(kDigit, w - kDigit * i)) - 1; };
+  u128 acc_bound = 0, acc_top = 0;
+  for (int k = 0; k <= g.NDA + g.NDB - 2; ++k) {
+    acc_bound >>= kDigit;
+    bool first = true;
+    for (int i = 0; i < g.NDA; ++i) {
+      const int j = k - i;
+      if (j < 0 || j >= g.NDB) continue;
+      g.pps.push_back({i, j, first && k > 0});
+      first = false;
+      acc_bound += digit_max(g.WY, i) * digit_max(std::max(g.WX, g.WM), j);
+      acc_top = std::max(acc_top, acc_bound);
+    }
+  }
+  g.AW = ubits(static_cast<uint64_t>(acc_top));
+  require(g.AW <= 40 && g.NDA + g.NDB - 2 >= 1, "Newton accumulator");
   return g;
 }
 
@@ -151,10 +240,13 @@ detail::Vars vars_of(const Geo& g) {
       {"TW1", S(g.TW - 1)}, {"KKW", S(g.KKW)}, {"KKW1", S(g.KKW - 1)}, {"KW", S(g.KW)}, {"KW1", S(g.KW - 1)},
       {"SE", S(g.SE)}, {"SE1", S(g.SE - 1)}, {"WA", S(g.WA)}, {"WA1", S(g.WA - 1)}, {"G", S(g.G)},
       {"PRE", S(g.PRE)}, {"LE", S(dp.exp_table_shift)}, {"SW", S(g.SW)}, {"SW1", S(g.SW - 1)},
-      {"XLW", S(g.XLW)}, {"XLW1", S(g.XLW - 1)}, {"A", S(g.A)}, {"A1", S(g.A + 1)}, {"A2", S(g.A + 2)},
+      {"XOW", S(g.XOW)}, {"XOW1", S(g.XOW - 1)}, {"A", S(g.A)}, {"A1", S(g.A + 1)}, {"A2", S(g.A + 2)},
       {"A3", S(g.A + 3)}, {"SD", S(g.SD)}, {"K3", S(g.K3)}, {"L1", S(g.L1)}, {"WD", S(g.WD)},
       {"WD1", S(g.WD - 1)}, {"RS", S(g.RS)}, {"RW", S(g.RW)}, {"RW1", S(g.RW - 1)}, {"RMAX", S(g.r_max)},
-      {"NS", S(g.NS)}, {"MAXC", S(g.max_code)}, {"CYC", S(g.CYC)}, {"MB", S(g.MB)}, {"MB1", S(g.MB - 1)},
+      {"NS", S(g.NS)}, {"MAXC", S(g.max_code)}, {"XLO", S(g.XLO)}, {"TMIN", S(g.TMIN)}, {"HW", S(g.HW)},
+      {"HW1", S(g.HW - 1)}, {"PL", S(g.TMIN - 1)}, {"MPW1", S(std::max(kE16Bits + g.RW, g.AW) - 1)}, {"WX", S(g.WX)},
+      {"WX1", S(g.WX - 1)}, {"WY", S(g.WY)}, {"WY1", S(g.WY - 1)}, {"WM", S(g.WM)}, {"WM1", S(g.WM - 1)},
+      {"AW", S(g.AW)}, {"AW1", S(g.AW - 1)},
       {"OF", S(dp.out_frac)}, {"IF", S(dp.in_frac)}});
   return v;
 }
@@ -223,35 +315,71 @@ endmodule
                v);
 }
 
-std::string out_module(const Geo& g) {
-  auto v = vars_of(g);
-  v["RX"] = zext("r", g.RW, kProdBits);
-  return subst(R"(// Output stage, part 1 (ref::softmax_out): the product e16 R, e16 = (e + 2^7) >> 8 (< 2^31: the
-// plan's max_product).
-module ${P}_out_mul (
+// The output stage: e16 (PASS3's first multiplier operand), the unit's multiplier (one per lane;
+// lane 0's also does the reciprocal's Newton steps) and the rounding.
+std::string e16_module(const Geo& g) {
+  return subst(R"(// Output stage, part 1 (ref::softmax_e16): e16 = (e + 2^7) >> 8 (< 2^16: e < 2^24 - 2^7).
+module ${P}_e16 (
   input  wire [23:0]   e,
-  input  wire [${RW1}:0] r,
-  output wire [30:0]   prod
+  output wire [15:0]   e16
 );
   /* verilator lint_off UNUSEDSIGNAL */
   wire [23:0] er = e + 24'd128;
   /* verilator lint_on UNUSEDSIGNAL */
-  assign prod = {15'd0, er[23:8]} * ${RX};
+  assign e16 = er[23:8];
 endmodule
+)",
+               vars_of(g));
+}
 
-// Output stage, part 2: out = min((e16 R + 2^(T-1)) >> T, ${MAXC}), 0 when T >= 32 (zero).
-module ${P}_out_round (
-  input  wire [30:0]   prod,
-  input  wire [4:0]    t,    // T in [1, 31]
-  input  wire          zero,
-  output wire [7:0]    p
+std::string mul_module(const Geo& g) {
+  auto v = vars_of(g);
+  const int pw = std::max(kE16Bits + g.RW, g.AW);
+  v["AX"] = zext("a", kE16Bits, pw);
+  v["BX"] = zext("b", g.RW, pw);
+  v["CX"] = zext("c", g.AW, pw);
+  return subst(R"(// The unit's multiplier (one per lane): a 16 x ${RW}-bit product plus an addend (one adder tree).
+// PASS3: e16 R (ref::softmax_out), c = 0; lane 0's also runs the reciprocal's Newton partial
+// products while the reciprocal runs, c its accumulator.
+module ${P}_mul (
+  input  wire [15:0]   a,
+  input  wire [${RW1}:0] b,
+  input  wire [${AW1}:0] c,
+  output wire [${MPW1}:0] p
 );
-  wire [31:0] rnd = 32'd1 << (t - 5'd1);
-  wire [31:0] v = ({1'b0, prod} + rnd) >> t;
-  assign p = zero ? 8'd0 : ((v > 32'd${MAXC}) ? 8'd${MAXC} : v[7:0]);
+  assign p = ${AX} * ${BX} + ${CX};
 endmodule
 )",
                v);
+}
+
+std::string out_round_module(const Geo& g) {
+  auto v = vars_of(g);
+  const int vw = std::max(g.HW + 1, 9);
+  v["VW1"] = S(vw - 1);
+  v["HX"] = zext("h", g.HW, vw);
+  v["ZERO"] = g.zero_used ? "zero ? 8'd0 : " : "";
+  v["ZPORT"] = g.zero_used ? "  input  wire          zero,   // T >= 32\n" : "";
+  return subst(R"(// Output stage, part 2 (ref::softmax_out): out = min((e16 R + 2^(T-1)) >> T, ${MAXC})${ZNOTE}. Only
+// e16 R >> (T_min - 1) = e16 R >> ${PL} comes in (T >= T_min = ${TMIN} for every row), with t = T - T_min:
+// out = min(((e16 R >> (T - 1)) + 1) >> 1, ${MAXC}).
+module ${P}_out_round (
+  input  wire [${HW1}:0] prod,  // (e16 R) >> ${PL}
+  input  wire [${XOW1}:0]  t,     // T - ${TMIN}
+${ZPORT}  output wire [7:0]    p
+);
+  wire [${HW1}:0] h = prod >> t;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${VW1}:0] v = (${HX} + ${VW}'d1) >> 1;
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign p = ${ZERO}((v > ${VW}'d${MAXC}) ? 8'd${MAXC} : v[7:0]);
+endmodule
+)",
+               [&] {
+                 v["VW"] = S(vw);
+                 v["ZNOTE"] = g.zero_used ? ", 0 when T >= 32" : "";
+                 return v;
+               }());
 }
 
 // The write port of both tables: the address's top bit picks the table (0: EXP2M1, 1: DIV).
@@ -276,109 +404,237 @@ std::string recip_module(const Geo& g) {
   auto v = vars_of(g);
   v["PROG"] = prog_ports(g);
   v["D1"] = fmt::format("{}'d{}", g.A + 1, 1u << g.A);
-  // X < 2^33 is taken from xs[32:0]: short rows (max_n < 16) have sums narrower than that.
-  const int xs_pad = std::max(0, 33 - (g.SW + g.L1));
-  v["XS_W1"] = S(g.SW + g.L1 + xs_pad - 1);
-  v["SL"] = xs_pad == 0 && g.L1 == 0 ? std::string("s_r")
-            : fmt::format("{{{}s_r{}}}", xs_pad > 0 ? fmt::format("{}'d0, ", xs_pad) : std::string(),
-                          g.L1 > 0 ? fmt::format(", {}'d0", g.L1) : std::string());
-  v["DQ"] = zext("d_r", g.A + 1, 8);
+  // X = (S << L1) >> (x - K3) < 2^WX, taken from xs: short rows (max_n < 16) have sums narrower than X.
+  const int xs_w = std::max(g.WX, g.SW + g.L1);
+  v["XS_W1"] = S(xs_w - 1);
+  v["SL"] = zext(g.L1 > 0 ? fmt::format("{{s, {}'d0}}", g.L1) : std::string("s"), g.SW + g.L1, xs_w);
+  v["XS0"] = S(g.XLO - g.K3);
+  v["SD0"] = S(g.XLO - g.A - 1);
+  v["SHW"] = S(g.SW - g.XLO);
+  v["SHW1"] = S(g.SW - g.XLO - 1);
+  v["SW1"] = S(g.SW - 1);
   v["PWL"] = pwl_inst(g, g.div_pwl, 1, "u_div", fmt::format("{}", zext("d_r", g.A + 1, 8)), "acc_div_w");
-  v["NSW"] = S(ubits(static_cast<uint64_t>(std::max(g.NS, 1))));
-  v["NSW1"] = S(ubits(static_cast<uint64_t>(std::max(g.NS, 1))) - 1);
-  v["TC"] = S((7 - g.r->dp.out_frac) & ((1 << (g.XLW + 1)) - 1));
-  v["XLW2"] = S(g.XLW + 1);
-  v["XLWM1"] = S(g.XLW - 1);
+  const int nsw = ubits(static_cast<uint64_t>(std::max(g.NS, 1)));
+  v["NSW"] = S(nsw);
+  v["NSW1"] = S(nsw - 1);
   v["RSH"] = S(uint64_t{1} << (g.RS - 1));
-  v["YB"] = zext("y_r", kYBits, g.MB);
-  v["XB"] = zext("xx_r", kXBits, g.MB);
-  v["XYB"] = zext("xym", 30, g.MB);
-  v["PW1"] = S(kYBits + g.MB - 1);
+  v["RRW"] = S(g.WY + 1 - g.RS);
+  v["RRW1"] = S(g.WY - g.RS);
+  v["YX"] = zext("y_r", g.WY, g.WY + 1);
+  v["WY2"] = S(g.WY + 1);
+  // the partial products' schedule
+  const int npp = static_cast<int>(g.pps.size());
+  const int cw = ubits(static_cast<uint64_t>(npp - 1));
+  const int ncol = g.NDA + g.NDB - 1;
+  const int low = kDigit * (ncol - 1);
+  const int wb = std::max(g.WX, g.WM);
+  const int iw = ubits(static_cast<uint64_t>(std::max(g.NDA - 1, 1))), jw = ubits(static_cast<uint64_t>(std::max(g.NDB - 1, 1)));
+  v["CW"] = S(cw);
+  v["CW1"] = S(cw - 1);
+  v["LAST"] = S(npp - 1);
+  v["LOW1"] = S(low - 1);
+  v["WB1"] = S(wb - 1);
+  v["IW1"] = S(iw - 1);
+  v["JW1"] = S(jw - 1);
+  v["IW"] = S(iw);
+  v["JW"] = S(jw);
+  v["BX"] = zext("xv", g.WX, wb);
+  v["BM"] = zext("m_r", g.WM, wb);
+  // mp < 2^AW for every partial product (the accumulator's bound)
+  v["MPX"] = g.AW >= kE16Bits + g.RW ? zext("mp", kE16Bits + g.RW, g.AW) : fmt::format("mp[{}:0]", g.AW - 1);
+  const int pw = g.AW + low;  // P = {acc, lo}
+  v["PW1"] = S(pw - 1);
+  const int qw = std::max(g.WY, 30);
+  v["QW1"] = S(qw - 1);
+  v["QHI"] = S(std::min(pw - 1, kNF + qw - 1));
+  v["QX"] = zext(fmt::format("pf[{}:{}]", std::min(pw - 1, kNF + qw - 1), kNF), std::min(pw - 1, kNF + qw - 1) - kNF + 1, qw);
+  v["LOSH"] = low > kDigit ? fmt::format("{{acc[15:0], lo[{}:16]}}", low - 1) : "acc[15:0]";
+  std::string sched;
+  for (int c = 0; c < npp; ++c) {
+    const auto& pp = g.pps[static_cast<size_t>(c)];
+    sched += fmt::format("      {}'d{}: begin ai = {}'d{}; bj = {}'d{}; cf = 1'b{}; end\n", cw, c, iw, pp.i, jw, pp.j,
+                         pp.first ? 1 : 0);
+  }
+  v["SCHED"] = sched;
+  auto digits = [&](const std::string& reg, int w, int n, const std::string& sel, int selw, int outw) {
+    std::string e;
+    for (int i = n - 1; i >= 0; --i) {
+      const int hi = std::min(w, kDigit * (i + 1)) - 1, lo = kDigit * i;
+      const std::string d = zext(fmt::format("{}[{}:{}]", reg, hi, lo), hi - lo + 1, outw);
+      e = i == n - 1 ? d : fmt::format("({} == {}'d{}) ? {} : {}", sel, selw, i, d, e);
+    }
+    return e;
+  };
+  v["MA"] = digits("y_r", g.WY, g.NDA, "ai", iw, kDigit);
+  v["MB"] = digits("bo", wb, g.NDB, "bj", jw, g.RW);
+  std::string rexpr = g.WY + 1 - g.RS >= g.RW ? fmt::format("rr[{}:0]", g.RW - 1) : zext("rr", g.WY + 1 - g.RS, g.RW);
+  if (g.clamp_lo) rexpr = fmt::format("(rr == {}'d0) ? {}'d1 : {}", g.WY + 1 - g.RS, g.RW, rexpr);
+  if (g.clamp_hi) rexpr = fmt::format("(rr > {}'d{}) ? {}'d{} : ({})", g.WY + 1 - g.RS, g.r_max, g.RW, g.r_max, rexpr);
+  v["REXPR"] = rexpr;
+  v["ZERO"] = g.zero_used ? fmt::format("  assign zero = (x_r >= {}'d{});\n", g.XOW, ref::kOutShiftZero - g.TMIN) : "";
+  v["ZPORT"] = g.zero_used ? ",\n  output wire          zero     // T >= 32: every output 0" : "";
+  v["NSTEPS"] = g.NS == 0 ? "IDLE" : "MUL";
   return subst(R"(// The once-per-row reciprocal (ref::softmax_reciprocal): sum split (softmax_sum_split), the
-// DIV table's seed (softmax_div_seed), ${NS} Newton steps Y <- Y (2 - X Y) in Q28 (softmax_newton_step)
-// on one sequential multiplier, R = clamp(round(Y 2^-${RS}), 1, ${RMAX}) (softmax_recip), T = x + 7 - ${OF}.
-// start (one cycle, s valid) -> done (one cycle) with r, t, zero valid from the next cycle on.
+// DIV table's seed (softmax_div_seed), ${NS} Newton steps Y <- Y (2 - X Y) in Q28 (softmax_newton_step),
+// R = round(Y 2^-${RS}) (softmax_recip; its clamp to [1, ${RMAX}] is generated only where a plan's
+// bounds reach it), t = T - ${TMIN}, T = x + 7 - ${OF}. x = floor(log2 S) is kept as x - ${XLO}
+// (S >= e(0) >= 2^${XLO}). The Newton multiplies X Y and Y (2^29 - xy) run on the unit's multiplier
+// (ma x mb -> mp, combinational, outside this module) as 16 x 16-bit digit products, column by
+// column into an accumulator that shifts out each finished digit.
+// start (one cycle) -> done (one cycle) with r, t valid from the next cycle on; s holds from start
+// until done (the row's sum register), ma/mb are meaningful only in between.
 module ${P}_recip (
   input  wire          clk,
   input  wire          rst,
 ${PROG}  input  wire          start,
   input  wire [${SW1}:0] s,
   output wire          done,
+  output wire [15:0]   ma,
+  output wire [${RW1}:0] mb,
+  output wire [${AW1}:0] mc,
+  output reg           msel,    // the multiplier is the reciprocal's (from SEED to the last store)
+  input  wire [${MPW1}:0] mp,   // ma mb + mc
   output reg  [${RW1}:0] r,
-  output reg  [4:0]    t,
-  output reg           zero
+  output wire [${XOW1}:0]  t${ZPORT}
 );
-  localparam [2:0] IDLE = 3'd0, LOG = 3'd1, SPLIT = 3'd2, SEED = 3'd3, MUL1S = 3'd4, MUL1 = 3'd5,
-                   MUL2S = 3'd6, MUL2 = 3'd7;
+  localparam [2:0] IDLE = 3'd0, LOG = 3'd1, SPLIT = 3'd2, SEED = 3'd3, MUL = 3'd4, STORE = 3'd5;
   reg [2:0] st;
   reg fin;
-  reg [${SW1}:0] s_r;
-  reg [${XLW1}:0] x_r;     // floor(log2 S), then x after the rounding carry
+  reg [${XOW1}:0] x_r;     // floor(log2 S) - ${XLO}, then + the rounding carry
   reg [${A}:0] d_r;        // the DIV code in [2^a, 2^(a+1)), a = ${A}
-  reg [32:0] xx_r;        // X (Q28)
-  reg [32:0] y_r;         // Y (Q28)
-  reg [29:0] xy_r;        // (X Y) >> 28
+  reg [${WY1}:0] y_r;      // Y (Q28)
+  reg [${WM1}:0] m_r;      // 2^29 - ((X Y) >> 28)
+  reg sec;                // the step's second multiply (Y M) runs
+  reg [${CW1}:0] c;        // partial product
+  reg [${AW1}:0] acc;      // the product's current column and above
+  reg [${LOW1}:0] lo;      // its finished low digits
   reg [${NSW1}:0] n_r;      // Newton steps left
-  // floor(log2 S)
-)" + detail::floor_log2("s_r", g.SW, g.XLW) + R"(  // d = round(S 2^(a - x)); a carry to 2^(a+1) gives d = 2^a, x + 1
+  // floor(log2 S) - ${XLO}
+  wire [${SHW1}:0] sh = s[${SW1}:${XLO}];
+)" + detail::floor_log2("sh", g.SW - g.XLO, g.XOW) + R"(  // d = round(S 2^(a - x)); a carry to 2^(a+1) gives d = 2^a, x + 1
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [${SW1}:0] sd = s_r >> (x_r - ${XLW}'d${A1});
+  wire [${SW1}:0] s0 = s >> ${SD0};
+  wire [${SW1}:0] sd = s0 >> x_r;
   wire [${A2}:0] d2 = {1'b0, sd[${A1}:0]} + ${A3}'d1;
   /* verilator lint_on UNUSEDSIGNAL */
   wire [${A1}:0] dr = d2[${A2}:1];
   wire carry = dr[${A1}];
   wire [${A}:0] d = carry ? ${D1} : dr[${A}:0];
-  wire [${XLW1}:0] xa = x_r + {${XLWM1}'d0, carry};
-  // X = S 2^(a - x - s_d + 28) (truncated)
+  // X = S 2^(a - x - s_d + 28) (truncated), from the final x
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [${XS_W1}:0] xs = ${SL} >> (xa - ${XLW}'d${K3});
+  wire [${XS_W1}:0] xs0 = ${SL} >> ${XS0};
+  wire [${XS_W1}:0] xs = xs0 >> x_r;
   /* verilator lint_on UNUSEDSIGNAL */
-)" + detail::pwl_seed("DIV", "acc_div_w", "acc_div", g.WD, g.DS) + R"(${PWL}  // the sequential multiplier: a = Y always, b = X (X Y) or 2^29 - (X Y >> 28) (Y (2 - X Y))
-  wire [29:0] xym = 30'h20000000 - xy_r;
-  wire mdone;
+  wire [${WX1}:0] xv = xs[${WX1}:0];
+)" + detail::pwl_seed("DIV", "acc_div_w", "acc_div", g.WD, g.DS) + R"(${PWL}  // the partial products: digit ai of Y times digit bj of X (first multiply) or M (second)
+  reg [${IW1}:0] ai;
+  reg [${JW1}:0] bj;
+  reg cf;                 // the first of its column
+  always @* begin
+    ai = ${IW}'d0; bj = ${JW}'d0; cf = 1'b0;
+    case (c)
+${SCHED}      default: begin ai = ${IW}'d0; bj = ${JW}'d0; cf = 1'b0; end
+    endcase
+  end
+  wire [${WB1}:0] bo = sec ? ${BM} : ${BX};
+  assign ma = ${MA};
+  assign mb = ${MB};
+  // the multiplier's addend: 0 for a column's first partial product of the multiply, the
+  // accumulator (shifted by a digit at a new column) after it; 0 while the unit uses it
+  assign mc = (msel && c != ${CW}'d0) ? (cf ? (acc >> 16) : acc) : ${AW}'d0;
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [${PW1}:0] mp;
+  wire [${MPW1}:0] accn = mp;
   /* verilator lint_on UNUSEDSIGNAL */
-  ${P}_mul u_mul (.clk(clk), .rst(rst), .start(st == MUL1S || st == MUL2S), .a(y_r),
-    .b(st == MUL1S ? ${XB} : ${XYB}), .done(mdone), .p(mp));
-  // R and T
+  // the product's bits from 2^28 on: xy (first multiply) or Y' (second)
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [33:0] rr = ({1'b0, y_r} + 34'd${RSH}) >> ${RS};
-  wire [${XLW}:0] tt = {1'b0, x_r} + ${XLW2}'d${TC};
+  wire [${PW1}:0] pf = {acc, lo};
+  wire [${QW1}:0] q = ${QX};
+  wire [29:0] xym = 30'h20000000 - q[29:0];
+  // R
+  wire [${WY}:0] yh = ${YX} + ${WY2}'d${RSH};
+  wire [${RRW1}:0] rr = yh[${WY}:${RS}];
   /* verilator lint_on UNUSEDSIGNAL */
-)" + detail::kSeqFsmHead + R"(        IDLE: if (start) begin s_r <= s; st <= LOG; end
+  assign t = x_r;
+${ZERO})" + detail::kSeqFsmHead + R"(        IDLE: begin msel <= 1'b0; if (start) st <= LOG; end
         LOG: begin x_r <= lg; st <= SPLIT; end
-        SPLIT: begin d_r <= d; x_r <= xa; xx_r <= xs[32:0]; st <= SEED; end
+        SPLIT: begin d_r <= d; x_r <= x_r + {${XOW1}'d0, carry}; st <= SEED; end
         SEED: begin
-          y_r <= seed[32:0];
+          y_r <= seed[${WY1}:0];
           n_r <= ${NSW}'d${NS};
-          st <= (${NSW}'d${NS} == ${NSW}'d0) ? IDLE : MUL1S;
+          sec <= 1'b0;
+          c <= ${CW}'d0;
+          st <= ${NSTEPS};
+          msel <= (${NSW}'d${NS} != ${NSW}'d0);
           fin <= (${NSW}'d${NS} == ${NSW}'d0);
         end
-        MUL1S: st <= MUL1;
-        MUL1: if (mdone) begin xy_r <= mp[57:28]; st <= MUL2S; end
-        MUL2S: st <= MUL2;
-        MUL2: if (mdone) begin
-          y_r <= mp[60:28];
-          n_r <= n_r - ${NSW}'d1;
-          st <= (n_r == ${NSW}'d1) ? IDLE : MUL1S;
-          fin <= (n_r == ${NSW}'d1);
+        MUL: begin
+          acc <= accn[${AW1}:0];
+          if (cf) lo <= ${LOSH};
+          c <= c + ${CW}'d1;
+          if (c == ${CW}'d${LAST}) st <= STORE;
+        end
+        STORE: begin
+          c <= ${CW}'d0;
+          sec <= !sec;
+          if (!sec) begin
+            m_r <= xym[${WM1}:0];
+            st <= MUL;
+          end else begin
+            y_r <= q[${WY1}:0];
+            n_r <= n_r - ${NSW}'d1;
+            st <= (n_r == ${NSW}'d1) ? IDLE : MUL;
+            fin <= (n_r == ${NSW}'d1);
+            msel <= (n_r != ${NSW}'d1);
+          end
         end
         default: st <= IDLE;
       endcase
     end
   end
-  // R, T from the final Y (y_r is final when fin is set; r, t, zero valid the cycle after)
-  always @(posedge clk) begin
-    if (fin) begin
-      r <= (rr > 34'd${RMAX}) ? ${RW}'d${RMAX} : ((rr == 34'd0) ? ${RW}'d1 : rr[${RW1}:0]);
-      t <= tt[4:0];
-      zero <= (tt >= ${XLW2}'d32);
-    end
-  end
+  // R from the final Y (y_r is final when fin is set; r valid the cycle after)
+  always @(posedge clk) if (fin) r <= ${REXPR};
 endmodule
 )",
                v);
+}
+
+// Buffers of at least kReadCopiesFrom beats read through 8 copies of the read address, copy b
+// selecting bit b of every lane's code: each copy's select lines reach 1/8 of the buffer's read
+// multiplexer (a 256-deep buffer's single address otherwise drives thousands of multiplexer inputs,
+// which the timing-driven mapping does not always buffer). The copies follow rp exactly.
+constexpr int kReadCopiesFrom = 128;
+
+std::string read_pipeline(const Geo& g) {
+  std::string text = detail::marker_pipeline(4, "qr", " && (ph == PASS3)");
+  if (g.NB < kReadCopiesFrom) return text;
+  const std::string read = "      qr <= mem[${RA}];\n";
+  const size_t at = text.find(read);
+  require(at != std::string::npos, "the row buffer's read");
+  std::string reads;
+  for (int b = 0; b < 8; ++b)
+    for (int j = 0; j < g.L; ++j) reads += fmt::format("      qr[{0}] <= mem[ra{1}][{0}];\n", 8 * j + b, b);
+  return text.replace(at, read.size(), reads);
+}
+
+// The read address copies (after the reciprocal's done is declared); v: the top's keys.
+std::string read_copies(const Geo& g, const detail::Vars& v) {
+  if (g.NB < kReadCopiesFrom) return "";
+  std::string copies;
+  for (int b = 0; b < 8; ++b)
+    copies += subst(R"(  (* keep *) reg [${ABW1}:0] ra${B};  // copy ${B} of the read address (bit ${B} of each code)
+  always @(posedge clk) begin
+    if (rst) ra${B} <= ${ABW}'d0;
+    else case (ph)
+      LOAD: if (take && ${ROWEND}) ra${B} <= ${ABW}'d0;
+      PASS2: if (issue) ra${B} <= ra${B} + ${ABW}'d1;
+      RWAIT: if (rdone) ra${B} <= ${ABW}'d0;
+      PASS3: if (issue && adv) ra${B} <= ra${B} + ${ABW}'d1;
+      default: ra${B} <= ra${B};
+    endcase
+  end
+)",
+                    {{"B", S(b)}, {"ABW", S(g.ABW)}, {"ABW1", S(g.ABW - 1)}, {"ROWEND", v.at("ROWEND")}});
+  return copies;
 }
 
 std::string top_module(const Geo& g) {
@@ -414,16 +670,19 @@ ${PWL}  reg [${WA1}:0] a2_${J};
   wire [23:0] e3w${J};
   ${P}_exp_shift u_shift${J} (.acc(a2_${J}), .k(k2_${J}), .e(e3w${J}));
   reg [23:0] e3_${J};
+  wire [15:0] e16_${J};
+  ${P}_e16 u_e16${J} (.e(e3_${J}), .e16(e16_${J}));
   wire [7:0] pw${J};
-  wire [30:0] m4w${J};
-  ${P}_out_mul u_omul${J} (.e(e3_${J}), .r(rr), .prod(m4w${J}));
-  reg [30:0] m4_${J};
-  ${P}_out_round u_ornd${J} (.prod(m4_${J}), .t(rt), .zero(rz), .p(pw${J}));
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${MPW1}:0] m4w${J};
+  /* verilator lint_on UNUSEDSIGNAL */
+${MUL}  reg [${HW1}:0] m4_${J};      // e16 R >> ${PL}
+  ${P}_out_round u_ornd${J} (.prod(m4_${J}), .t(rt), ${ZC}.p(pw${J}));
   always @(posedge clk) if (adv) begin
     k1_${J} <= k1w${J}; c1_${J} <= c1w${J};
     a2_${J} <= a2w${J}; k2_${J} <= k1_${J};
     e3_${J} <= e3w${J};
-    m4_${J} <= m4w${J};
+    m4_${J} <= m4w${J}[30:${PL}];
   end
 )",
                    [&] {
@@ -432,6 +691,10 @@ ${PWL}  reg [${WA1}:0] a2_${J};
                      w["H"] = S(8 * j + 7);
                      w["LO"] = S(8 * j);
                      w["PWL"] = pwl_inst(g, g.exp_pwl, 0, "u_exp" + jj, "c1_" + jj, "a2w" + jj);
+                     // lane 0's multiplier also runs the reciprocal's Newton partial products (RWAIT)
+                     w["MUL"] = j == 0 ? subst("  ${P}_mul u_mul0 (.a(rmsel ? rma : e16_0), .b(rmsel ? rmb : rr), .c(rmc), .p(m4w0));\n", w)
+                                       : subst("  ${P}_mul u_mul${J} (.a(e16_${J}), .b(rr), .c(${AW}'d0), .p(m4w${J}));\n", w);
+                     w["ZC"] = g.zero_used ? ".zero(rz), " : "";
                      return w;
                    }());
     bsum += fmt::format(" + (({}) ? {{{}'d0, e3_{}}} : {}'d0)", detail::lane_mask("l3", "keep_last", g.KB, j), g.SW - 24,
@@ -442,6 +705,9 @@ ${PWL}  reg [${WA1}:0] a2_${J};
   v["BEATMAX"] = beatmax;
   v["KEEPL"] = L > 1 ? fmt::format("  reg [{}:0] keep_last;  // valid lanes of the row's last beat\n", g.KB - 1) : "";
   v["SWX"] = S(g.SW);
+  v["RZD"] = g.zero_used ? "  wire rz;\n" : "";
+  v["RZC"] = g.zero_used ? ", .zero(rz)" : "";
+  v["RACOPIES"] = read_copies(g, v);
   return subst(R"(// Integer softmax unit: ${L} lane(s), rows of 1..${N} int8 logits at 2^-${IF}, outputs at 2^-${OF}
 // (saturated to ${MAXC}). Generated by gqalut (gqalut::hw::generate_softmax_unit); docs/hw_units.md.
 // Stream in: beats of ${L} codes (lane j = in_q[8j+7:8j]), in_last marks the row's last beat (the
@@ -462,13 +728,17 @@ ${BEATMAX}
   always @(posedge clk) if (take) mem[${WA_}] <= in_q;
   // element pipeline: buffer read -> split -> EXP2M1 -> shift -> (sum | output)
   reg [${QW1}:0] qr;
-)" + detail::marker_pipeline(4, "qr", " && (ph == PASS3)") + R"(  // the reciprocal
+)" + read_pipeline(g) + R"(  // the reciprocal
   wire rdone;
   wire [${RW1}:0] rr;
-  wire [4:0] rt;
-  wire rz;
+  wire [${XOW1}:0] rt;
+${RZD}  wire [15:0] rma;
+  wire [${RW1}:0] rmb;
+  wire [${AW1}:0] rmc;
+  wire rmsel;
   ${P}_recip u_recip (.clk(clk), .rst(rst),
-${PROGC}    .start(ph == RSTART), .s(sum), .done(rdone), .r(rr), .t(rt), .zero(rz));
+${PROGC}    .start(ph == RSTART), .s(sum), .done(rdone), .ma(rma), .mb(rmb), .mc(rmc), .msel(rmsel), .mp(m4w0),
+    .r(rr), .t(rt)${RZC});
 ${LANES}  wire [${SW1}:0] bsum = ${BSUM};
 )" + detail::kRowFsmHead + R"(          mx <= (wp == ${CW}'d0 || bmax > mx) ? bmax : mx;
           wp <= wp + ${CW}'d1;
@@ -486,7 +756,7 @@ ${KEEPSET}            rp <= ${CW}'d0;
         end
         RSTART: ph <= RWAIT;
         RWAIT: if (rdone) begin rp <= ${CW}'d0; ph <= PASS3; end
-)" + detail::row_fsm_tail("PASS3") + R"(  // output register
+)" + detail::row_fsm_tail("PASS3") + R"(${RACOPIES}  // output register
 )" + detail::output_register("out_p", detail::lane_outputs(g, 4, "pw"), 4) + R"(endmodule
 )",
                v);
@@ -517,14 +787,11 @@ std::vector<UnitRegisterWrite> program_of(const Geo& g) {
 VerilogUnit generate_softmax_unit(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt) {
   const Geo g = make_geo(r, opt);
   VerilogUnit u = detail::unit_with_tables(g.P, {&g.exp_pwl, &g.div_pwl});
-  u.files.emplace_back(g.P + "_mul.v", file_header(g, "the reciprocal's sequential multiplier") +
-                                           detail::seqmul_module(g.P + "_mul", kYBits, g.MB, g.DB));
+  u.files.emplace_back(g.P + "_mul.v", file_header(g, "the multiplier (output product, Newton steps)") + mul_module(g));
   u.files.emplace_back(g.P + "_exp_split.v", file_header(g, "EXP stage 1") + exp_split_module(g));
   u.files.emplace_back(g.P + "_exp_shift.v", file_header(g, "EXP stage 3") + exp_shift_module(g));
-  const std::string out = out_module(g);
-  const size_t part2 = out.find("// Output stage, part 2");
-  u.files.emplace_back(g.P + "_out_mul.v", file_header(g, "output stage, product") + out.substr(0, part2));
-  u.files.emplace_back(g.P + "_out_round.v", file_header(g, "output stage, rounding") + out.substr(part2));
+  u.files.emplace_back(g.P + "_e16.v", file_header(g, "output stage, e16") + e16_module(g));
+  u.files.emplace_back(g.P + "_out_round.v", file_header(g, "output stage, rounding") + out_round_module(g));
   u.files.emplace_back(g.P + "_recip.v", file_header(g, "the once-per-row reciprocal") + recip_module(g));
   u.files.emplace_back(g.P + ".v", file_header(g, "top (streaming softmax unit)") + top_module(g));
   return u;
@@ -543,8 +810,8 @@ std::vector<UnitRegisterWrite> softmax_unit_program(const ref::SoftmaxRef& r, co
 UnitTiming softmax_unit_timing(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt, long long n) {
   const Geo g = make_geo(r, opt);
   UnitTiming t = detail::row_timing("softmax", g, n, 5);
-  // start cycle, LOG, SPLIT, SEED, then per Newton step two multiplies of (1 + CYC + 1) cycles.
-  t.recip_cycles = 4 + static_cast<long long>(g.NS) * 2 * (g.CYC + 2);
+  // start cycle, LOG, SPLIT, SEED, then per Newton step two multiplies of (partial products + store) cycles.
+  t.recip_cycles = 4 + static_cast<long long>(g.NS) * 2 * (static_cast<long long>(g.pps.size()) + 1);
   // LOAD B beats, PASS2 B issues + 4 pipeline cycles (read, split, EXP2M1, shift: the sum),
   // RSTART, the reciprocal, PASS3 B issues + 5 (read, split, EXP2M1, shift, product: the output).
   t.row_cycles = t.beats + (t.beats + 4) + 1 + t.recip_cycles + (t.beats + 5);
@@ -601,23 +868,25 @@ UnitTestbench softmax_stage_testbench(const ref::SoftmaxRef& r, const SoftmaxUni
   std::vector<uint32_t> rs;
   for (uint64_t sv : sums) {
     const ref::SoftmaxRecip rc = ref::softmax_reciprocal(r, sv);
-    require(rc.y < (uint64_t{1} << kYBits) && rc.split.X < (uint64_t{1} << kXBits), "Newton operands within 33 bits");
+    // the generator's bounds (make_geo) hold for every sum the testbench drives
+    require(rc.y0 < (uint64_t{1} << g.WY) && rc.y < (uint64_t{1} << g.WY) && rc.split.X < (uint64_t{1} << g.WX) &&
+                rc.split.x >= g.XLO && rc.split.x <= g.XHI + 1,
+            fmt::format("the reciprocal of S = {} leaves the unit's bounds", sv));
     const bool zero = rc.T >= ref::kOutShiftZero;
     rs.push_back(rc.R);
     rv += HexWord()
               .add(sv, g.SW)
-              .add(static_cast<uint64_t>(rc.split.x), g.XLW)
+              .add(static_cast<uint64_t>(rc.split.x - g.XLO), g.XOW)
               .add(rc.split.d, g.A + 1)
-              .add(rc.split.X, kXBits)
-              .add(rc.y0, kYBits)
-              .add(rc.y, kYBits)
+              .add(rc.split.X, g.WX)
+              .add(rc.y0, g.WY)
+              .add(rc.y, g.WY)
               .add(rc.R, g.RW)
               .add(zero ? 1 : 0, 1)
-              .add(zero ? 0 : static_cast<uint64_t>(rc.T) & 31, 5)
               .str() +
           "\n";
   }
-  const int rvw = g.SW + g.XLW + g.A + 1 + kXBits + 2 * kYBits + g.RW + 6;
+  const int rvw = g.SW + g.XOW + g.A + 1 + g.WX + 2 * g.WY + g.RW + 1;
   // Output stage: corners and random (e, R, T) within the reachable ranges.
   std::string ov;
   long long nov = 0;
@@ -627,7 +896,7 @@ UnitTestbench softmax_stage_testbench(const ref::SoftmaxRef& r, const SoftmaxUni
               .add(e, 24)
               .add(R, g.RW)
               .add(zero ? 1 : 0, 1)
-              .add(zero ? 0 : static_cast<uint64_t>(T), 5)
+              .add(zero ? 0 : static_cast<uint64_t>(T - g.TMIN), g.XOW)
               .add(ref::softmax_out(e, R, T, g.max_code), 8)
               .str() +
           "\n";
@@ -653,7 +922,7 @@ UnitTestbench softmax_stage_testbench(const ref::SoftmaxRef& r, const SoftmaxUni
                              : std::uniform_int_distribution<uint32_t>(1, g.r_max)(rng);
     add_out(e, R, std::uniform_int_distribution<int>(std::max(1, t_min), t_max)(rng));
   }
-  const int ovw = 24 + g.RW + 6 + 8;
+  const int ovw = 24 + g.RW + 1 + g.XOW + 8;
   const auto prog = g.o.programmable ? program_of(g) : std::vector<UnitRegisterWrite>{};
   std::map<std::string, std::string> v = vars_of(g);
   v["EVW1"] = S(evw - 1);
@@ -663,9 +932,9 @@ UnitTestbench softmax_stage_testbench(const ref::SoftmaxRef& r, const SoftmaxUni
   v["NR1"] = S(static_cast<long long>(sums.size()) - 1);
   detail::add_stage_tb_vars(v, prog_port(g), prog.size(), nov);
   v["PWL"] = pwl_inst(g, g.exp_pwl, 0, "u_exp", "c", "acc");
-  v["XYW"] = S(kXBits);
-  v["YW1"] = S(kYBits - 1);
-  v["XW1"] = S(kXBits - 1);
+  v["ZC"] = g.zero_used ? ", .zero(zero)" : "";
+  v["ZD"] = g.zero_used ? "" : "  wire zero = 1'b0;\n";
+  v["OZC"] = g.zero_used ? ".zero(oz), " : "";
   detail::set_testbench(tb, g.P, "stage", "gqalut::ref stage functions", subst(detail::kStageTbHead + std::string(R"(  // EXP stage: u -> (k, c) -> EXP2M1 -> e
   reg [${EVW1}:0] ev [0:255];
   reg [7:0] u;
@@ -679,30 +948,42 @@ ${PWL}  ${P}_exp_shift u_shift (.acc(acc), .k(k), .e(e));
   reg [${RVW1}:0] rv [0:${NR1}];
   reg start = 1'b0;
   reg [${SW1}:0] s;
-  wire done, zero;
-  wire [${RW1}:0] r;
-  wire [4:0] t;
-  ${P}_recip u_recip (.clk(clk), .rst(rst), ${PROGC}.start(start), .s(s), .done(done), .r(r), .t(t), .zero(zero));
-  reg [${YW1}:0] y0_seen;
-  always @(posedge clk) if (u_recip.st == 3'd3) y0_seen <= u_recip.seed[${YW1}:0];
-  reg [${XLW1}:0] ex;
+  wire done;
+${ZD}  wire [${RW1}:0] r;
+  wire [${XOW1}:0] t;
+  wire [15:0] rma;
+  wire [${RW1}:0] rmb;
+  wire [${AW1}:0] rmc;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire rmsel;
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire [${MPW1}:0] rmp;
+  ${P}_mul u_rmul (.a(rma), .b(rmb), .c(rmc), .p(rmp));
+  ${P}_recip u_recip (.clk(clk), .rst(rst), ${PROGC}.start(start), .s(s), .done(done), .ma(rma), .mb(rmb), .mp(rmp),
+    .mc(rmc), .msel(rmsel), .r(r), .t(t)${ZC});
+  reg [${WY1}:0] y0_seen;
+  always @(posedge clk) if (u_recip.st == 3'd3) y0_seen <= u_recip.seed[${WY1}:0];
+  reg [${XOW1}:0] ex;
   reg [${A}:0] ed;
-  reg [${XW1}:0] eX;
-  reg [${YW1}:0] ey0, ey;
+  reg [${WX1}:0] eX;
+  reg [${WY1}:0] ey0, ey;
   reg [${RW1}:0] eR;
   reg ez;
-  reg [4:0] eT;
   // output stage
   reg [${OVW1}:0] ov [0:${NO1}];
   reg [23:0] oe;
   reg [${RW1}:0] oR;
-  reg [4:0] oT;
+  reg [${XOW1}:0] oT;
   reg oz;
   reg [7:0] op;
   wire [7:0] p;
-  wire [30:0] oprod;
-  ${P}_out_mul u_omul (.e(oe), .r(oR), .prod(oprod));
-  ${P}_out_round u_ornd (.prod(oprod), .t(oT), .zero(oz), .p(p));
+  wire [15:0] oe16;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [${MPW1}:0] oprod;
+  /* verilator lint_on UNUSEDSIGNAL */
+  ${P}_e16 u_oe16 (.e(oe), .e16(oe16));
+  ${P}_mul u_omul (.a(oe16), .b(oR), .c(${AW}'d0), .p(oprod));
+  ${P}_out_round u_ornd (.prod(oprod[30:${PL}]), .t(oT), ${OZC}.p(p));
   reg [7:0] eu;
   reg [${KW1}:0] ek;
   reg [7:0] ec;
@@ -724,13 +1005,13 @@ ${PWL}  ${P}_exp_shift u_shift (.acc(acc), .k(k), .e(e));
     end
     for (i = 0; i < ${NR}; i = i + 1) begin
       @(negedge clk);
-      {s, ex, ed, eX, ey0, ey, eR, ez, eT} = rv[i];
-)" + detail::kTbStartAndWait + R"(      if (u_recip.x_r !== ex || u_recip.d_r !== ed || u_recip.xx_r !== eX || y0_seen !== ey0 ||
-          u_recip.y_r !== ey || r !== eR || zero !== ez || (!ez && t !== eT)) begin
+      {s, ex, ed, eX, ey0, ey, eR, ez} = rv[i];
+)" + detail::kTbStartAndWait + R"(      if (u_recip.x_r !== ex || u_recip.d_r !== ed || u_recip.xv !== eX || y0_seen !== ey0 ||
+          u_recip.y_r !== ey || r !== eR || zero !== ez || t !== ex) begin
         errors = errors + 1;
-        if (errors <= 20) $display("FAIL: RECIP S=%0d: x=%0d d=%0d X=%0d y0=%0d y=%0d R=%0d zero=%0d T=%0d, expected %0d %0d %0d %0d %0d %0d %0d %0d",
-                                   s, u_recip.x_r, u_recip.d_r, u_recip.xx_r, y0_seen, u_recip.y_r, r, zero, t,
-                                   ex, ed, eX, ey0, ey, eR, ez, eT);
+        if (errors <= 20) $display("FAIL: RECIP S=%0d: x-${XLO}=%0d d=%0d X=%0d y0=%0d y=%0d R=%0d zero=%0d t=%0d, expected %0d %0d %0d %0d %0d %0d %0d %0d",
+                                   s, u_recip.x_r, u_recip.d_r, u_recip.xv, y0_seen, u_recip.y_r, r, zero, t,
+                                   ex, ed, eX, ey0, ey, eR, ez, ex);
       end
     end
     for (i = 0; i < ${NO}; i = i + 1) begin
@@ -739,7 +1020,7 @@ ${PWL}  ${P}_exp_shift u_shift (.acc(acc), .k(k), .e(e));
       checks = checks + 1;
       if (p !== op) begin
         errors = errors + 1;
-        if (errors <= 20) $display("FAIL: OUT e=%0d R=%0d T=%0d zero=%0d: p=%0d expected %0d", oe, oR, oT, oz, p, op);
+        if (errors <= 20) $display("FAIL: OUT e=%0d R=%0d T-${TMIN}=%0d zero=%0d: p=%0d expected %0d", oe, oR, oT, oz, p, op);
       end
     end
 )", v));

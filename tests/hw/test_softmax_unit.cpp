@@ -42,6 +42,46 @@ TEST(SoftmaxUnit, BakedFourLanes) {
   verify("baked_l4", o, 1500);
 }
 
+// Rows of up to 4096: sums up to 2^36, so the output shift T reaches 32 (every output 0, the
+// zero flag the short units do not generate), the exponent takes 13 values, and the 4096-deep
+// buffer reads through the copies of its read address. Every stage input plus rows of the
+// extreme lengths.
+TEST(SoftmaxUnit, LongRowsReachTheZeroShift) {
+  SoftmaxUnitOptions o;
+  o.max_n = 4096;
+  UnitTestOptions t;
+  t.random_rows = 12;
+  t.lengths = {4096, 1, 4095, 2, 1000, 4096};
+  t.stage_random = 4000;
+  const UnitVerification v = verify_softmax_unit(plan8(), o, t, sim("long"), test::lint_options("softmax_long"));
+  EXPECT_TRUE(v.lint.clean()) << v.lint.log;
+  EXPECT_TRUE(v.stages.passed()) << v.stages.summary() << "\n" << v.stages.log.substr(0, 4000);
+  EXPECT_TRUE(v.rows.passed()) << v.rows.summary() << "\n" << v.rows.log.substr(0, 4000);
+  const VerilogUnit u = generate_softmax_unit(plan8(), o);
+  bool zero_port = false, copies = false;
+  for (const auto& [name, text] : u.files) {
+    if (name == "gqalut_softmax_recip.v") zero_port = text.find("output wire          zero") != std::string::npos;
+    if (name == "gqalut_softmax.v") copies = text.find("mem[ra7]") != std::string::npos;
+  }
+  EXPECT_TRUE(zero_port);
+  EXPECT_TRUE(copies);
+}
+
+// Rows of 2 take the narrowest unit: no zero flag (T <= 24), a 2-value exponent, and the
+// Newton steps on the output multiplier: no sequential multiplier module, 4 partial products per
+// multiply (the reciprocal in 4 + 2 * 2 * 5 cycles).
+TEST(SoftmaxUnit, ShortRowsNeedNoZeroFlag) {
+  SoftmaxUnitOptions o;
+  o.max_n = 2;
+  verify("short", o, 200);
+  const VerilogUnit u = generate_softmax_unit(plan8(), o);
+  for (const auto& [name, text] : u.files) {
+    if (name == "gqalut_softmax_recip.v") EXPECT_EQ(text.find("zero"), std::string::npos) << text;
+    EXPECT_EQ(text.find("Sequential multiplier"), std::string::npos) << name;
+  }
+  EXPECT_EQ(softmax_unit_timing(plan8(), o, 2).recip_cycles, 4 + 2 * 2 * 5);
+}
+
 TEST(SoftmaxUnit, ProgrammableOneLaneInt8Out) {
   SoftmaxUnitOptions o;
   o.max_n = 32;

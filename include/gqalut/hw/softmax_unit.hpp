@@ -24,7 +24,6 @@ struct SoftmaxUnitOptions {
   int lanes = 1;             // elements per beat (per cycle) on both streams, 1..16
   bool programmable = false; // EXP2M1 / DIV coefficients in registers (write port) instead of constants
   bool int8_out = false;     // outputs saturate to 127 (int8 probabilities) instead of 255 (uint8)
-  int mul_digit_bits = 4;    // the reciprocal's sequential multiplier: bits of the multiplier per cycle (1..12)
   std::string name = "gqalut_softmax";  // top module name and prefix of the sub-modules (checked)
 };
 
