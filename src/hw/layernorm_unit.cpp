@@ -58,6 +58,8 @@ constexpr int kZW = ref::kLnZClampBits + 2;  // z in [-2^23, 2^23]
 constexpr int kVW2 = 34;    // z gamma
 constexpr int kStages = 4;  // element pipeline registers after the buffer read: d, z, z gamma, w
 constexpr int kFifo = kStages + 3;  // output queue entries: every beat in flight at full rate
+constexpr int kSCopies = 3;  // copies of s (lanes > 1): loaded 0..2 cycles after done
+constexpr int kTCopies = 5;  // copies of t: 0..4 cycles after done
 
 int64_t eps_of(const LayerNormDatapath& dp, int64_t n) { return ref::layernorm_eps_codes(dp, n); }
 
@@ -549,6 +551,9 @@ std::string top_module(const Geo& g) {
     w["GL"] = S(8 * L + 8 * j);
     w["BH"] = S(16 * L + g.BCW * j + g.BCW - 1);
     w["BL"] = S(16 * L + g.BCW * j);
+    // with several lanes each lane (or the last lanes together) shifts by its own copy of s and t
+    w["SJ"] = L > 1 ? "s_c" + S(std::min(j, kSCopies - 1)) : "cs";
+    w["TJ"] = L > 1 ? "t_c" + S(std::min(j, kTCopies - 1)) : "ct";
     lanes += subst(R"(  // lane ${J}: d -> z -> v = z gamma -> w -> y (pipeline registers without enables)
   wire signed [${DW1}:0] d1w${J};
   ${P}_out1 u_o1_${J} (.q(rd[${QH}:${QL}]), .a(ca), .bq(cbq), .d(d1w${J}));
@@ -556,13 +561,13 @@ std::string top_module(const Geo& g) {
   reg signed [7:0] g1_${J}, g2_${J};
   reg signed [${BCW1}:0] bc1_${J}, bc2_${J}, bc3_${J}, bc4_${J};
   wire signed [${ZW1}:0] z2w${J};
-  ${P}_out2 u_o2_${J} (.d(d1_${J}), .s(cs), .z(z2w${J}));
+  ${P}_out2 u_o2_${J} (.d(d1_${J}), .s(${SJ}), .z(z2w${J}));
   reg signed [${ZW1}:0] z2_${J};
   wire signed [${VW2}:0] v3w${J};
   ${P}_out3 u_o3_${J} (.z(z2_${J}), .gamma(g2_${J}), .v(v3w${J}));
   reg signed [${VW2}:0] p3_${J};
   wire signed [${WW1}:0] w4w${J};
-  ${P}_out4 u_o4_${J} (.v(p3_${J}), .t(ct), .w(w4w${J}));
+  ${P}_out4 u_o4_${J} (.v(p3_${J}), .t(${TJ}), .w(w4w${J}));
   reg signed [${WW1}:0] w4_${J};
   wire signed [7:0] yw${J};
   ${P}_out5 u_o5_${J} (.w(w4_${J}), .bc(bc4_${J}), .y(yw${J}));
@@ -580,6 +585,24 @@ std::string top_module(const Geo& g) {
   v["BSX"] = bsx;
   v["BSXX"] = bsxx;
   v["LANES"] = lanes;
+  std::string copies;
+  if (L > 1) {
+    // The row constants s and t feed every lane's shifters: one register would drive 34 inputs
+    // per lane. Each copy is loaded in its own cycle after done (k cycles later for copy k), so
+    // synthesis keeps the copies apart; copy k of s is in place before the row's first element
+    // reaches _out2 (k <= 2), copy k of t before it reaches _out4 (k <= 4).
+    const int ns = std::min(L, kSCopies), nt = std::min(L, kTCopies), nd = std::max(ns, nt) - 1;
+    copies += fmt::format("  // per-lane copies of s and t, loaded 0..{} cycles after done\n", nd);
+    if (nd > 0)
+      copies += fmt::format("  reg [{0}:1] ldd;\n  always @(posedge clk) ldd <= rst ? {0}'d0 : {1};\n", nd,
+                            nd > 1 ? fmt::format("{{ldd[{}:1], sdone}}", nd - 1) : std::string("sdone"));
+    auto ld = [](int k) { return k == 0 ? std::string("sdone") : fmt::format("ldd[{}]", k); };
+    for (int k = 0; k < ns; ++k)
+      copies += fmt::format("  reg [4:0] s_c{0};\n  always @(posedge clk) if ({1}) s_c{0} <= cs;\n", k, ld(k));
+    for (int k = 0; k < nt; ++k)
+      copies += fmt::format("  reg [4:0] t_c{0};\n  always @(posedge clk) if ({1}) t_c{0} <= ct;\n", k, ld(k));
+  }
+  v["COPIES"] = copies;
   v["KEEPL"] = L > 1 ? fmt::format("  reg [{}:0] keep_last;\n", g.KB - 1) : "";
   // n = wp L + keep (the row's last beat)
   v["NCOUNT"] = L > 1 ? fmt::format("{} * {}'d{} + {}", zext("wp", g.CW, g.NW), g.NW, L, zext("in_keep", g.KB, g.NW))
@@ -628,7 +651,7 @@ ${SUMS}  wire signed [${SXW1}:0] bsx = ${BSX};
   wire [4:0] cs, ct;
   ${P}_stats u_stats (.clk(clk), .rst(rst),
 ${PROGC}    .start(ph == SSTART), .n(n), .sx(sx), .sxx(sxx), .done(sdone), .a(ca), .bq(cbq), .s(cs), .t(ct));
-  wire issue = (ph == PASS) && (rp != nb) && (cred != ${CRW}'d${FD});
+${COPIES}  wire issue = (ph == PASS) && (rp != nb) && (cred != ${CRW}'d${FD});
   // the buffer read: a one-hot select register (the decoded next read address), so that no
   // register drives more than one buffer entry's bits
   wire [${CW1}:0] rp_n = (ph == PASS) ? rp + ${ISS} : ${CW}'d0;
