@@ -168,6 +168,7 @@ struct LayerNormSums {
   int64_t sx = 0, sxx = 0;
 };
 LayerNormSums layernorm_sums(const int8_t* x, size_t n);
+LayerNormSums layernorm_sums(const int16_t* x, size_t n);  // the 16-bit row (layernorm_row_ref16)
 // eps in codes^2 times n^2: round(eps n^2 4^in_frac).
 int64_t layernorm_eps_codes(const LayerNormDatapath& dp, int64_t n);
 // Stage 2: V = n Sxx - Sx^2 + eps_codes (= n^2 (var + eps) in codes^2).
@@ -208,7 +209,8 @@ struct LayerNormRowStage {
   int32_t R = 0;
   int t64 = 0;
 };
-LayerNormRowStage layernorm_row_stage(const LayerNormRef& r, int64_t sx, int64_t sxx, int64_t n);
+// wide: always the int64 form (the 16-bit row's only form).
+LayerNormRowStage layernorm_row_stage(const LayerNormRef& r, int64_t sx, int64_t sxx, int64_t n, bool wide = false);
 // Stage 7, one output. 32-bit form: z = clamp((q a - b + 2^(s-1)) >> s, -2^23, 2^23),
 // w = (z gamma + 2^(t-1) - (z gamma < 0)) >> t, y = sat8(w + clamp(beta, +-(3 2^29 - 1))).
 // int64 form: sat8(round_half_away((n q - Sx) gamma R 2^-t64) + beta) (t64 <= 0: a left shift).
@@ -217,6 +219,15 @@ int8_t layernorm_out(const LayerNormRowStage& st, int8_t q, int8_t gamma, int32_
 // Whole row (n = 0 writes nothing).
 void layernorm_row_ref(const LayerNormRef& r, const int8_t* x, const int8_t* gamma, const int32_t* beta,
                        int8_t* out, size_t n);
+
+// The 16-bit row: int16 x codes at 2^-in_frac, int8 gamma, int32 beta, int16 output codes at
+// 2^-out_frac. The same stages (sums, variance, RSQRT seed + Newton) with the int64 output form
+// sat16(round_half_away((n q - Sx) gamma R 2^-t64) + beta) for every row. Rows up to
+// kLnRow16MaxN elements (|D gamma R| < 2^62); longer rows throw std::invalid_argument.
+inline constexpr size_t kLnRow16MaxN = size_t{1} << 16;
+int16_t layernorm_out16(const LayerNormRowStage& st, int16_t q, int8_t gamma, int32_t beta);
+void layernorm_row_ref16(const LayerNormRef& r, const int16_t* x, const int8_t* gamma, const int32_t* beta,
+                         int16_t* out, size_t n);
 
 }  // namespace ref
 }  // namespace gqalut

@@ -112,6 +112,12 @@ LayerNormPlan prepare_layernorm(const TableSet& rsqrt_set, int in_frac, int out_
 void layernorm_row(const LayerNormPlan& plan, const int8_t* x, const int8_t* gamma, const int32_t* beta, int8_t* out,
                    size_t n, Isa isa = Isa::automatic);
 
+// The 16-bit LayerNorm: int16 x at 2^-in_frac, int8 gamma, int32 beta, int16 out at
+// 2^-out_frac (saturated); the plan's stages with the exact int64 output form on every row
+// (ref::layernorm_row_ref16; scalar on every ISA). Rows up to 65,536 elements, else throws.
+void layernorm_row(const LayerNormPlan& plan, const int16_t* x, const int8_t* gamma, const int32_t* beta,
+                   int16_t* out, size_t n);
+
 // ---- element-wise activations (GELU, HSWISH, SiLU, ...) ---------------------
 // int8 in (2^-in_frac) -> table at scale in_frac -> int8 out (2^-out_frac),
 // rounded half away from zero and saturated; in place allowed. The int8 input

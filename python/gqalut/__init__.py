@@ -534,17 +534,20 @@ def layernorm(x: _np.ndarray, gamma: _np.ndarray, beta: _np.ndarray, rsqrt_table
               out_frac: int = 4, gamma_frac: int = 6, eps: float = 1e-5) -> _np.ndarray:
     """The library's integer LayerNorm over the last axis.
 
-    x: int8 codes at 2^-in_frac, any shape; gamma: int8 codes at 2^-gamma_frac and
-    beta: int32 codes at 2^-out_frac, one per element of the last axis. Returns
-    int8 codes at 2^-out_frac.
+    x: int8 or int16 codes at 2^-in_frac, any shape; gamma: int8 codes at 2^-gamma_frac
+    and beta: int32 codes at 2^-out_frac, one per element of the last axis. Returns codes
+    at 2^-out_frac of x's type: int8 (the datapath of the kernels and hardware units) or
+    int16 (the 16-bit LayerNorm: the same stages with the exact int64 output form, rows
+    up to 65,536 elements).
     """
-    xa = _int8_array(x, "x")
+    xa = _int8_array(x, "x", (_np.int8, _np.int16))
     g = _int8_array(gamma, "gamma")
     b = _int8_array(beta, "beta", (_np.int32,))
     plan = _core.prepare_layernorm(_set(rsqrt_table, "rsqrt_table"), _frac(in_frac, "in_frac", _LAYERNORM_FRAC),
                                    _frac(out_frac, "out_frac", _LAYERNORM_FRAC),
                                    _frac(gamma_frac, "gamma_frac", _LAYERNORM_FRAC), _real(eps, "eps"))
-    return _core.layernorm_s8(plan, xa, g.reshape(-1), b.reshape(-1))
+    f = _core.layernorm_s8 if xa.dtype == _np.int8 else _core.layernorm_s16
+    return f(plan, xa, g.reshape(-1), b.reshape(-1))
 
 
 def activation(x: _np.ndarray, table: TableSet, in_frac: int, out_frac: int) -> _np.ndarray:

@@ -22,13 +22,12 @@ py::array_t<uint8_t> softmax_rows(const SoftmaxPlan& plan, carray<In> x) {
                            [&](const In* in, uint8_t* o, size_t n) { softmax_row(plan, in, o, n); });
 }
 
-py::array_t<int8_t> layernorm_rows(const LayerNormPlan& plan, carray<int8_t> x, carray<int8_t> gamma,
-                                   carray<int32_t> beta) {
+template <class In>
+py::array_t<In> layernorm_rows(const LayerNormPlan& plan, carray<In> x, carray<int8_t> gamma, carray<int32_t> beta) {
   check_affine(row_length(x, "x"), gamma, beta);
   const int8_t* g = gamma.data();
   const int32_t* b = beta.data();
-  return map_rows<int8_t>(
-      x, "x", [&](const int8_t* in, int8_t* o, size_t n) { layernorm_row(plan, in, g, b, o, n); });
+  return map_rows<In>(x, "x", [&](const In* in, In* o, size_t n) { layernorm_row(plan, in, g, b, o, n); });
 }
 
 py::array_t<int8_t> activation_array(const ActivationPlan& plan, carray<int8_t> x) {
@@ -91,8 +90,10 @@ void bind_intops(py::module_& m) {
   m.def("softmax_s32", &softmax_rows<int32_t>, py::arg("plan"), py::arg("x").noconvert());
   m.def("prepare_layernorm", &prepare_layernorm, py::arg("rsqrt_set"), py::arg("in_frac"), py::arg("out_frac") = 4,
         py::arg("gamma_frac") = 6, py::arg("eps") = 1e-5);
-  m.def("layernorm_s8", &layernorm_rows, py::arg("plan"), py::arg("x").noconvert(), py::arg("gamma").noconvert(),
-        py::arg("beta").noconvert());
+  m.def("layernorm_s8", &layernorm_rows<int8_t>, py::arg("plan"), py::arg("x").noconvert(),
+        py::arg("gamma").noconvert(), py::arg("beta").noconvert());
+  m.def("layernorm_s16", &layernorm_rows<int16_t>, py::arg("plan"), py::arg("x").noconvert(),
+        py::arg("gamma").noconvert(), py::arg("beta").noconvert());
   m.def("prepare_activation", &prepare_activation, py::arg("set"), py::arg("in_frac"), py::arg("out_frac"));
   m.def("activation_s8", &activation_array, py::arg("plan"), py::arg("x").noconvert());
 }

@@ -258,6 +258,19 @@ def test_softmax_and_layernorm_rows(op_tables):
     ref = (xf - xf.mean(-1, keepdims=True)) / np.sqrt(xf.var(-1, keepdims=True) + 1e-5) * (gamma / 64.0) + beta / 16.0
     assert np.abs(y / 16.0 - np.clip(ref, -8, 127 / 16)).max() < 0.2
 
+    # the 16-bit LayerNorm: int16 codes in and out, the same stages; on int8 rows it agrees with the
+    # int8 datapath within one output step, and on int16 rows within 0.51 LSB of LayerNorm of the codes
+    y16 = gqalut.layernorm(x.astype(np.int16), gamma, beta, rsqrt_t, in_frac=4)
+    assert y16.dtype == np.int16 and y16.shape == x.shape
+    assert np.abs(y16.astype(np.int32) - y).max() <= 1
+    x16 = rng.integers(-30000, 30000, size=(3, 4, 40)).astype(np.int16)
+    y16 = gqalut.layernorm(x16, gamma, beta, rsqrt_t, in_frac=12, out_frac=10)
+    xf = x16 / 4096.0
+    ref = ((xf - xf.mean(-1, keepdims=True)) / np.sqrt(xf.var(-1, keepdims=True) + 1e-5) * (gamma / 64.0)) * 1024 + beta
+    assert np.abs(y16 - ref).max() < 0.51
+    with pytest.raises(TypeError, match="x must have dtype int8 or int16, got int32"):
+        gqalut.layernorm(x16.astype(np.int32), gamma, beta, rsqrt_t, 4)
+
 
 def test_intops_errors(op_tables):
     exp_t, div_t, rsqrt_t = op_tables

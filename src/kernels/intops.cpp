@@ -183,6 +183,11 @@ void layernorm_row(const LayerNormPlan& plan, const int8_t* x, const int8_t* gam
   loops_for(Isa::scalar).ln_out(x, gamma, beta, out, n, st.n, st.sx, st.R, st.t64);
 }
 
+void layernorm_row(const LayerNormPlan& plan, const int16_t* x, const int8_t* gamma, const int32_t* beta,
+                   int16_t* out, size_t n) {
+  ref::layernorm_row_ref16(PlanAccess::layout(plan).ref, x, gamma, beta, out, n);
+}
+
 // ---- activations ------------------------------------------------------------
 
 ActivationPlan prepare_activation(const TableSet& set, int in_frac, int out_frac) {

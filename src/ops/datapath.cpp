@@ -357,7 +357,9 @@ SoftmaxRef make_softmax_ref(const TableSet& exp2m1_set, const TableSet& div_set,
 
 // ---- LayerNorm: stages ------------------------------------------------------------
 
-LayerNormSums layernorm_sums(const int8_t* x, size_t n) {
+namespace {
+template <class In>
+LayerNormSums sums_of(const In* x, size_t n) {
   LayerNormSums s;
   for (size_t i = 0; i < n; ++i) {
     s.sx += x[i];
@@ -365,6 +367,16 @@ LayerNormSums layernorm_sums(const int8_t* x, size_t n) {
   }
   return s;
 }
+
+// round_half_away(prod 2^-t64) (t64 <= 0: a left shift)
+int64_t ln_wide_scale(int64_t prod, int t64) {
+  if (t64 > 0) return (prod + (int64_t{1} << (t64 - 1)) - (prod < 0 ? 1 : 0)) >> t64;
+  return prod * (int64_t{1} << -t64);
+}
+}  // namespace
+
+LayerNormSums layernorm_sums(const int8_t* x, size_t n) { return sums_of(x, n); }
+LayerNormSums layernorm_sums(const int16_t* x, size_t n) { return sums_of(x, n); }
 
 int64_t layernorm_eps_codes(const LayerNormDatapath& dp, int64_t n) {
   // n^2 * 4^f is a product with an exact power of two: the same double as ldexp.
@@ -420,11 +432,12 @@ LayerNormRsqrt layernorm_rsqrt(const LayerNormRef& r, int64_t V) {
   return o;
 }
 
-LayerNormRowStage layernorm_row_stage(const LayerNormRef& r, int64_t sx, int64_t sxx, int64_t n) {
+LayerNormRowStage layernorm_row_stage(const LayerNormRef& r, int64_t sx, int64_t sxx, int64_t n, bool wide) {
   const LayerNormDatapath& p = r.dp;
   LayerNormRowStage st;
   st.n = n;
   st.sx = sx;
+  st.wide = wide;  // R = 0 in the int64 form: every output is sat(beta) until V > 0
   const int64_t V = layernorm_variance(p, sx, sxx, n);
   if (V <= 0) return st;  // a = b = 0, s = t = 1: every output is sat8(beta)
   const LayerNormRsqrt rs = layernorm_rsqrt(r, V);
@@ -445,7 +458,7 @@ LayerNormRowStage layernorm_row_stage(const LayerNormRef& r, int64_t sx, int64_t
     sh = kLnShiftMax;
   }
   const int t = f + p.gamma_frac - p.out_frac;
-  if (t >= 1 && t <= kLnOutShiftMax) {
+  if (!wide && t >= 1 && t <= kLnOutShiftMax) {
     const auto round_shift = [](int64_t v, int by) { return by == 0 ? v : (v + (int64_t{1} << (by - 1))) >> by; };
     st.a = static_cast<int32_t>(round_shift(a64, pp));
     st.b = static_cast<int32_t>(round_shift(b64, pp));
@@ -470,13 +483,23 @@ int8_t layernorm_out(const LayerNormRowStage& st, int8_t q, int8_t gamma, int32_
     return sat8(w + bb);
   }
   const int64_t d = st.n * q - st.sx;
-  const int64_t prod = d * gamma * st.R;
-  int64_t y;
-  if (st.t64 > 0)
-    y = (prod + (int64_t{1} << (st.t64 - 1)) - (prod < 0 ? 1 : 0)) >> st.t64;
-  else
-    y = prod * (int64_t{1} << -st.t64);
-  return sat8(y + beta);
+  return sat8(ln_wide_scale(d * gamma * st.R, st.t64) + beta);
+}
+
+int16_t layernorm_out16(const LayerNormRowStage& st, int16_t q, int8_t gamma, int32_t beta) {
+  const int64_t d = st.n * q - st.sx;
+  const int64_t y = ln_wide_scale(d * gamma * st.R, st.t64) + beta;
+  return static_cast<int16_t>(std::clamp<int64_t>(y, INT16_MIN, INT16_MAX));
+}
+
+void layernorm_row_ref16(const LayerNormRef& r, const int16_t* x, const int8_t* gamma, const int32_t* beta,
+                         int16_t* out, size_t n) {
+  if (n == 0) return;
+  if (n > kLnRow16MaxN)
+    throw std::invalid_argument(fmt::format("16-bit LayerNorm rows hold at most {} elements, got {}", kLnRow16MaxN, n));
+  const LayerNormSums s = layernorm_sums(x, n);
+  const LayerNormRowStage st = layernorm_row_stage(r, s.sx, s.sxx, static_cast<int64_t>(n), true);
+  for (size_t i = 0; i < n; ++i) out[i] = layernorm_out16(st, x[i], gamma[i], beta[i]);
 }
 
 void layernorm_row_ref(const LayerNormRef& r, const int8_t* x, const int8_t* gamma, const int32_t* beta, int8_t* out,

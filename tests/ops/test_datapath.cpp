@@ -454,6 +454,86 @@ TEST(Datapath, LayerNormRandomAndEdgeRowsEveryIsa) {
   }
 }
 
+// The 16-bit LayerNorm row (int16 in and out; the study's 16-bit LayerNorm): every output within
+// 0.5 LSB of the exact LayerNorm of its codes plus the RSQRT stage's relative bound on the
+// normalised part (computed here in long double from the definition), rows of several lengths
+// and spreads, the edge rows, and the int8 reference's int64 form on int8 rows.
+TEST(Datapath, LayerNorm16BitRowsWithinTheirBound) {
+  std::mt19937_64 rng(test_seed() + 7);
+  const Sets& s = sets();
+  for (auto [in_frac, out_frac, gamma_frac] : {std::tuple{8, 8, 6}, {12, 10, 7}, {0, 4, 6}, {15, 15, 0}}) {
+    SCOPED_TRACE(fmt::format("in {} out {} gamma {}", in_frac, out_frac, gamma_frac));
+    const LayerNormPlan plan = prepare_layernorm(s.rsqrt8, in_frac, out_frac, gamma_frac, 1e-5);
+    const ref::LayerNormRef& r = plan.reference();
+    const long double rel = r.dp.rsqrt_newton_max_rel_error + std::ldexp(1.0L, -ref::kRsqrtBits);
+    double worst = 0;
+    const auto check = [&](const std::vector<int16_t>& x) {
+      const size_t n = x.size();
+      std::vector<int8_t> gamma(n);
+      std::vector<int32_t> beta(n);
+      std::uniform_int_distribution<int> g(-128, 127), b(-3000, 3000);
+      for (size_t i = 0; i < n; ++i) gamma[i] = int8_t(g(rng)), beta[i] = b(rng);
+      std::vector<int16_t> got(n);
+      layernorm_row(plan, x.data(), gamma.data(), beta.data(), got.data(), n);
+      long double mean = 0, var = 0;
+      for (int16_t v : x) mean += v;
+      mean /= n;
+      for (int16_t v : x) var += (v - mean) * (v - mean);
+      var /= n;
+      // eps in codes^2 as the datapath holds it: round(eps n^2 4^in_frac) / n^2 (its one rounding)
+      const long double eps = static_cast<long double>(ref::layernorm_eps_codes(r.dp, int64_t(n))) / n / n;
+      for (size_t i = 0; i < n; ++i) {
+        const long double core = var + eps > 0 ? (x[i] - mean) / std::sqrt(var + eps) * gamma[i] *
+                                                     std::ldexp(1.0L, out_frac - gamma_frac)
+                                               : 0.0L;
+        const long double want = std::clamp<long double>(core + beta[i], -32768, 32767);
+        const long double err = std::fabs(got[i] - want);
+        ASSERT_LE(err, 0.5L + std::fabs(core) * rel + 1e-9L) << "element " << i << " of " << n;
+        worst = std::max(worst, double(err));
+      }
+    };
+    for (size_t n : {size_t{1}, size_t{2}, size_t{3}, size_t{120}, size_t{768}, size_t{4096}}) {
+      for (double sd : {0.7, 30.0, 3000.0, 20000.0}) {
+        std::normal_distribution<double> nd(100, sd);
+        std::vector<int16_t> x(n);
+        for (auto& v : x) v = int16_t(std::clamp<long>(std::lround(nd(rng)), -32768, 32767));
+        check(x);
+      }
+      check(std::vector<int16_t>(n, 1234));     // all equal: beta
+      check(std::vector<int16_t>(n, -32768));   // all at the bottom
+      std::vector<int16_t> spike(n, 0), alt(n);
+      spike[n / 3] = 32767;
+      for (size_t i = 0; i < n; ++i) alt[i] = i % 2 ? 32767 : -32768;
+      check(spike);
+      check(alt);
+    }
+    EXPECT_GT(worst, 0.3);  // the rounding is there: the bound is not vacuous
+    // int8 rows: the int8 reference's int64 form, saturated to 8 bits, is the 16-bit row's output
+    std::uniform_int_distribution<int> q8(-128, 127);
+    for (size_t n : {size_t{5}, size_t{197}}) {
+      std::vector<int8_t> x8(n), gamma(n), o8(n);
+      std::vector<int16_t> x16(n), o16(n);
+      std::vector<int32_t> beta(n);
+      for (size_t i = 0; i < n; ++i) x16[i] = x8[i] = int8_t(q8(rng)), gamma[i] = int8_t(q8(rng)), beta[i] = q8(rng);
+      const ref::LayerNormSums s8 = ref::layernorm_sums(x8.data(), n);
+      const ref::LayerNormRowStage st = ref::layernorm_row_stage(r, s8.sx, s8.sxx, int64_t(n), true);
+      layernorm_row(plan, x16.data(), gamma.data(), beta.data(), o16.data(), n);
+      for (size_t i = 0; i < n; ++i)
+        ASSERT_EQ(ref::layernorm_out(st, x8[i], gamma[i], beta[i]), int8_t(std::clamp<int>(o16[i], -128, 127)));
+    }
+  }
+  const LayerNormPlan plan = prepare_layernorm(s.rsqrt8, 4, 4, 6, 1e-5);
+  std::vector<int16_t> big(ref::kLnRow16MaxN + 1, 1), out(big.size());
+  std::vector<int8_t> gamma(big.size(), 1);
+  std::vector<int32_t> beta(big.size(), 0);
+  try {
+    layernorm_row(plan, big.data(), gamma.data(), beta.data(), out.data(), big.size());
+    ADD_FAILURE() << "a row of 65537 elements was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "16-bit LayerNorm rows hold at most 65536 elements, got 65537");
+  }
+}
+
 // The plans' constants are the reference's (one derivation), and the reference
 // refuses what the plans refuse, with the same message.
 TEST(Datapath, PlansAreBuiltFromTheReference) {
