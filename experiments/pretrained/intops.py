@@ -35,8 +35,8 @@ ACT_SCALES = tuple(range(0, 10))   # activation input scales n (x = q 2^-n) the 
 ACT_SCALES_TEXT = "0:9"
 HEADROOM = float(os.environ.get("GQALUT_STUDY_HEADROOM", "1.0"))  # calibrated |x| max x this must fit the codes
 TABLE_METHODS = ("optimal", "ga-improved", "ga-faithful", "nnlut", "uniform")
-METHODS = TABLE_METHODS + ("official", "ibert", "quant-only", "quant-only-ln16")
-CONTROLS = ("quant-only", "quant-only-ln16")  # no tables: exact functions on the integer ops' codes
+METHODS = TABLE_METHODS + ("official", "ibert", "quant-only")
+CONTROLS = ("quant-only",)  # no tables: exact functions on the integer ops' codes
 
 # PP-OCRv4's hard-sigmoid (ONNX HardSigmoid alpha = 1/6, beta = 0.5) is not a registry function.
 _FIT_SPEC = {
@@ -367,13 +367,15 @@ class LayerNormSite:
     def __init__(self, rsqrt_t, stats: SiteStats, gamma: torch.Tensor, beta: torch.Tensor, eps: float,
                  mode: str = "row+beta", control: bool = False, backend: str = "table", bits: int = 8):
         self.mode, self.eps, self.control, self.backend = mode, float(eps), control, backend
-        if bits != 8 and not control:
-            raise ValueError("the library's integer LayerNorm has int8 input and output codes: bits != 8 is a control only")
-        self.bits, lim = bits, 2.0 ** (bits - 1) - 1  # input and output code width (16: the quant-only-ln16 control)
-        self.in_frac = finest_frac(stats.absmax, hi=30, limit=lim)
+        if bits not in (8, 16):
+            raise ValueError(f"LayerNorm codes are 8 or 16 bits, got {bits}")
+        if bits == 16 and backend == "ibert":
+            raise ValueError("I-BERT's integer LayerNorm has int8 input and output codes (no 16-bit form)")
+        self.bits, lim = bits, 2.0 ** (bits - 1) - 1  # input and output code width (16: gqalut.layernorm on int16)
+        self.in_frac = finest_frac(stats.absmax, limit=lim)
         self.gamma_frac = finest_frac(float(gamma.abs().max()))
         # the output codes hold y (beta rounded to the output grid) or gamma * xhat (beta folded)
-        self.out_frac = finest_frac((stats.core_absmax if mode == "row+beta" else stats.out_absmax) * 1.02, hi=30, limit=lim)
+        self.out_frac = finest_frac((stats.core_absmax if mode == "row+beta" else stats.out_absmax) * 1.02, limit=lim)
         self.g_codes = torch.clamp(torch.round(gamma * 2.0 ** self.gamma_frac), -128, 127).to(torch.int8).contiguous()
         self.beta = beta
         self.b_codes = (torch.zeros_like(beta) if mode == "row+beta" else torch.round(beta * 2.0 ** self.out_frac)).to(torch.int32).contiguous()
@@ -392,7 +394,7 @@ class LayerNormSite:
             fr = torch.full((rows.shape[0],), self.in_frac, dtype=torch.int64)
         else:
             m = rows.abs().amax(dim=1).clamp_min(1e-30)
-            fr = torch.clamp(torch.floor(torch.log2((2.0 ** (self.bits - 1) - 1) / m)), 0, 15 if self.bits == 8 else 30).to(torch.int64)
+            fr = torch.clamp(torch.floor(torch.log2((2.0 ** (self.bits - 1) - 1) / m)), 0, 15).to(torch.int64)
         out = torch.empty_like(rows)
         lo, hi = -2.0 ** (self.bits - 1), 2.0 ** (self.bits - 1) - 1
         for f in torch.unique(fr).tolist():
@@ -407,6 +409,10 @@ class LayerNormSite:
                 codes = _core.ibert_layernorm(q.to(torch.int8).contiguous().numpy(), self.g_codes.numpy(),
                                               self.b_codes.numpy(), int(f), self.out_frac, self.gamma_frac, self.eps)
                 y = torch.from_numpy(np.asarray(codes).astype(np.float32)).to(x.dtype)
+            elif self.bits == 16:
+                codes = _core.layernorm_s16(self._plan(int(f)), q.to(torch.int16).contiguous().numpy(),
+                                            self.g_codes.numpy(), self.b_codes.numpy())
+                y = torch.from_numpy(codes).to(x.dtype)
             else:
                 codes = _core.layernorm_s8(self._plan(int(f)), q.to(torch.int8).contiguous().numpy(),
                                            self.g_codes.numpy(), self.b_codes.numpy())
@@ -429,13 +435,14 @@ class IntOps:
     """
 
     def __init__(self, method: str, entries: int, calib: Calibration, kinds=ALL_KINDS, cache_dir: Optional[str] = None,
-                 ln_mode: str = "row+beta", softmax_out_frac: int = 8, act_mode: str = "channel"):
+                 ln_mode: str = "row+beta", softmax_out_frac: int = 8, act_mode: str = "channel", ln_bits: int = 8):
         if method not in METHODS:
             raise ValueError(f"unknown method '{method}' (known: {', '.join(METHODS)})")
         if act_mode not in ACT_MODES:
             raise ValueError(f"unknown act_mode '{act_mode}' (known: {', '.join(ACT_MODES)})")
         self.method, self.entries, self.calib, self.kinds = method, entries, calib, tuple(kinds)
         self.ln_mode, self.softmax_out_frac, self.act_mode = ln_mode, softmax_out_frac, act_mode
+        self.ln_bits = ln_bits  # LayerNorm input/output code width: 8 or 16
         self.bank = TableBank(method, entries, calib, cache_dir)
         self.sites: Dict[Tuple[str, str], object] = {}
         self.refused: Dict[str, str] = {}
@@ -469,11 +476,13 @@ class IntOps:
         elif kind == "layernorm":
             gamma, beta, eps = extra
             if self.method == "ibert":
+                if self.ln_bits != 8 and not any("I-BERT's LayerNorm" in n for n in self.bank.notes):
+                    self.bank.notes.append("I-BERT's LayerNorm has int8 codes only: its rows keep them")
                 s = _ibert_layernorm(st, gamma, beta, eps, self.ln_mode)
             else:
                 ctl = self.method in CONTROLS
                 s = LayerNormSite(None if ctl else self._table("rsqrt"), st, gamma, beta, eps, self.ln_mode, control=ctl,
-                                  bits=16 if self.method == "quant-only-ln16" else 8)
+                                  bits=self.ln_bits)
         else:
             raise ValueError(kind)
         self.sites[key] = s

@@ -17,12 +17,11 @@ import numpy as np
 
 import study
 
-METHOD_ORDER = ["float", "optimal", "ga-improved", "ga-faithful", "nnlut", "uniform", "official", "ibert", "quant-only", "quant-only-ln16"]
+METHOD_ORDER = ["float", "optimal", "ga-improved", "ga-faithful", "nnlut", "uniform", "official", "ibert", "quant-only"]
 METHOD_NAME = {"optimal": "optimum", "ga-improved": "GA improved", "ga-faithful": "paper's GA (faithful)",
                "nnlut": "NN-LUT", "uniform": "uniform", "official": "official tables", "ibert": "I-BERT",
-               "quant-only": "quantize-only control",
-               "quant-only-ln16": "quantize-only control, 16-bit LayerNorm codes", "float": "float"}
-CONTROLS = ("quant-only", "quant-only-ln16")
+               "quant-only": "quantize-only control", "float": "float"}
+CONTROLS = ("quant-only",)
 
 
 def _f(v, digits=4):
@@ -101,7 +100,8 @@ def main(args) -> None:
 
 def _label(r):
     e = f" {r['entries']}" if r["method"] not in CONTROLS + ("ibert",) else ""
-    return METHOD_NAME.get(r["method"], r["method"]) + e
+    ln = f", {r['ln_bits']}-bit LayerNorm" if r.get("ln_bits", 8) != 8 else ""
+    return METHOD_NAME.get(r["method"], r["method"]) + e + ln
 
 
 ACT_RECIPE = {
@@ -115,8 +115,9 @@ ACT_RECIPE = {
 
 
 def _recipe_lines(main) -> List[str]:
-    modes = sorted({(r.get("act_mode"), r.get("ln_mode")) for r in main})
-    return [f"Main tables: {ACT_RECIPE.get(a, a)}; LayerNorm inputs `--ln-mode {l}`." for a, l in modes]
+    modes = sorted({(r.get("act_mode"), r.get("ln_mode"), r.get("ln_bits", 8)) for r in main})
+    return [f"Main tables: {ACT_RECIPE.get(a, a)}; LayerNorm inputs `--ln-mode {l}`, "
+            f"{b}-bit LayerNorm codes (`--ln-bits {b}`)." for a, l, b in modes]
 
 
 def _ocr_tables(meta, rows, fl, args) -> List[str]:

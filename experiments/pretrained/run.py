@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "(one scale per site; the int8-fitted table lifted to 16-bit codes); product: int16 "
                              "codes, hard-swish = x . hsigmoid(x) and SiLU = x . sigmoid(x), the gate's table with "
                              "16-bit coefficients (q1.14) times x's code [%(default)s]")
+        sp.add_argument("--ln-bits", type=int, default=8, choices=(8, 16),
+                        help="LayerNorm input and output codes: 8 (the datapath of the kernels and hardware units) "
+                             "or 16 (gqalut.layernorm on int16 codes: the same stages, exact int64 output form) "
+                             "[%(default)s]")
         sp.add_argument("--modes-study", action="store_true",
                         help="also run the optimum and quant-only all-integer configurations under every "
                              "--act-mode x --ln-mode (on the ablation's inputs)")

@@ -87,7 +87,7 @@ def run_all(args, adapter, inputs, labels, charset, cal, kinds, prog) -> None:
     res_path = os.path.join(args.out, "results.jsonl")
     done = study.load_done(res_path)
     cfgs = study.configs(args.method_list, args.entry_list, kinds, not args.no_ablation, args.ln_mode, args.act_mode,
-                         args.modes_study)
+                         args.modes_study, ln_bits=args.ln_bits)
     n_abl = args.ablation_samples or len(inputs)
     fl_path = os.path.join(args.out, "samples", "float.npz")
     t_start = time.time()
@@ -102,7 +102,7 @@ def run_all(args, adapter, inputs, labels, charset, cal, kinds, prog) -> None:
             continue
         what = f"[{ci + 1}/{len(cfgs)}] {cfg.title}"
         rec = {"key": cfg.key, "method": cfg.method, "entries": cfg.entries, "ops": cfg.label, "ln_mode": cfg.ln_mode,
-               "act_mode": cfg.act_mode, "study": cfg.study,
+               "act_mode": cfg.act_mode, "study": cfg.study, "ln_bits": cfg.ln_bits,
                "n": n}
         t0 = time.time()
         if cfg.method == "float":

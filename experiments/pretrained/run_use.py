@@ -39,7 +39,7 @@ def main(args) -> None:
     res_path = os.path.join(args.out, "results.jsonl")
     done = study.load_done(res_path)
     cfgs = study.configs(args.method_list, args.entry_list, kinds, not args.no_ablation, args.ln_mode, args.act_mode,
-                         args.modes_study)
+                         args.modes_study, ln_bits=args.ln_bits)
     A = [a for a, _ in pairs]
     B = [b for _, b in pairs]
     n_abl = args.ablation_pairs or len(pairs)
@@ -52,7 +52,7 @@ def main(args) -> None:
         n = len(pairs) if cfg.study == "main" else min(n_abl, len(pairs))
         what = f"[{ci + 1}/{len(cfgs)}] {cfg.title}"
         rec = {"key": cfg.key, "method": cfg.method, "entries": cfg.entries, "ops": cfg.label, "ln_mode": cfg.ln_mode,
-               "act_mode": cfg.act_mode, "study": cfg.study, "n": n}
+               "act_mode": cfg.act_mode, "study": cfg.study, "ln_bits": cfg.ln_bits, "n": n}
         t0 = time.time()
         if cfg.method == "float":
             if cfg.key in done and os.path.isfile(fl_path):

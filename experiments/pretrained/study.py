@@ -57,10 +57,12 @@ class Config:
     ln_mode: str = "row+beta"
     act_mode: str = "int16"
     study: str = "main"   # main | ablation | modes
+    ln_bits: int = 8      # LayerNorm input/output code width (8: the kernels' and units' datapath; 16)
 
     @property
     def key(self) -> str:
-        return f"{self.method}|{self.entries}|{self.label}|{self.ln_mode}|{self.act_mode}"
+        return f"{self.method}|{self.entries}|{self.label}|{self.ln_mode}|{self.act_mode}" + (
+            f"|ln{self.ln_bits}" if self.ln_bits != 8 else "")
 
     @property
     def file(self) -> str:
@@ -68,21 +70,23 @@ class Config:
 
     @property
     def title(self) -> str:
-        return f"{self.method} {self.entries or ''} {self.label} (LN {self.ln_mode}, act {self.act_mode})"
+        return (f"{self.method} {self.entries or ''} {self.label} (LN {self.ln_mode}"
+                + (f" {self.ln_bits}-bit" if self.ln_bits != 8 else "") + f", act {self.act_mode})")
 
 
 def configs(methods: Sequence[str], entries: Sequence[int], kinds: Sequence[str], ablation: bool,
-            ln_mode: str, act_mode: str, modes: bool) -> List[Config]:
+            ln_mode: str, act_mode: str, modes: bool, ln_bits: int = 8) -> List[Config]:
     """float; every method all-integer (optimum first); the input-scale policies (optimum and
     quant-only, first entry count); then each operation alone."""
-    out = [Config("float", 0, (), "none", ln_mode, act_mode)]
+    out = [Config("float", 0, (), "none", ln_mode, act_mode, ln_bits=ln_bits)]
     order = ["optimal"] + [m for m in methods if m != "optimal"]
     e0 = entries[0]
     for e in entries:
         for m in order:
             if m not in methods or (m in intops.CONTROLS and e != e0):
                 continue
-            out.append(Config(m, 0 if m in intops.CONTROLS else e, tuple(kinds), "all", ln_mode, act_mode))
+            out.append(Config(m, 0 if m in intops.CONTROLS else e, tuple(kinds), "all", ln_mode, act_mode,
+                              ln_bits=ln_bits))
     if modes:
         act_modes = intops.ACT_MODES if any(k not in ("softmax", "layernorm") for k in kinds) else (act_mode,)
         for am in act_modes:
@@ -91,14 +95,16 @@ def configs(methods: Sequence[str], entries: Sequence[int], kinds: Sequence[str]
                     continue
                 for m in ("optimal", "quant-only"):
                     if m in methods:
-                        out.append(Config(m, 0 if m == "quant-only" else e0, tuple(kinds), "all", lm, am, "modes"))
+                        out.append(Config(m, 0 if m == "quant-only" else e0, tuple(kinds), "all", lm, am, "modes",
+                                          ln_bits))
     if ablation:
         for k in kinds:
             for e in entries:
                 for m in order:
                     if m not in methods or (m in intops.CONTROLS and e != e0):
                         continue
-                    out.append(Config(m, 0 if m in intops.CONTROLS else e, (k,), k, ln_mode, act_mode, "ablation"))
+                    out.append(Config(m, 0 if m in intops.CONTROLS else e, (k,), k, ln_mode, act_mode, "ablation",
+                                      ln_bits))
     return out
 
 
@@ -122,7 +128,7 @@ def run_integer(cfg: Config, cal: "intops.Calibration", out: str, rec: dict, res
     configuration (ValueError) or lacks it (NotImplementedError): then rec records why and is
     appended to res_path."""
     io = intops.IntOps(cfg.method, cfg.entries or 8, cal, cfg.kinds, os.path.join(out, "tables"),
-                       ln_mode=cfg.ln_mode, act_mode=cfg.act_mode)
+                       ln_mode=cfg.ln_mode, act_mode=cfg.act_mode, ln_bits=cfg.ln_bits)
     try:
         io.prepare()
         return io, run(io.ops())

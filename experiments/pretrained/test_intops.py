@@ -76,7 +76,9 @@ def test_product_mode_uses_wide_gate_tables_and_refuses_unknown_modes(tmp_path):
         intops.IntOps("optimal", 8, cal, ("hswish",), None, act_mode="int4")
 
 
-def test_layernorm_ln16_control():
+def test_layernorm_16bit_site():
+    """--ln-bits 16: the library's 16-bit LayerNorm (gqalut.layernorm on int16 codes) and the control at
+    the same codes; both far closer to float than the int8 datapath on a row set with an outlier channel."""
     torch.manual_seed(0)
     n = 120
     x = torch.randn(64, n) * 3
@@ -87,10 +89,16 @@ def test_layernorm_ln16_control():
     y = torch.nn.functional.layer_norm(x, (n,), gamma, beta, 1e-5)
     st.out_absmax = float(y.abs().max())
     st.core_absmax = float((y - beta).abs().max())
-    err = {}
+    rsqrt = gqalut.fit(entries=8, method="optimal", **gqalut.torch.recipe_fit_args("rsqrt"))
+    err, out = {}, {}
     for bits in (8, 16):
-        site = intops.LayerNormSite(None, st, gamma, beta, 1e-5, "row+beta", control=True, bits=bits)
-        err[bits] = float((site(x) - y).abs().max())
-    assert err[16] < err[8] / 3  # 16-bit input and output codes; gamma's int8 codes remain
-    with pytest.raises(ValueError, match="int8 input and output codes"):
-        intops.LayerNormSite(None, st, gamma, beta, 1e-5, "row+beta", control=False, bits=16)
+        for ctl in (True, False):
+            site = intops.LayerNormSite(None if ctl else rsqrt, st, gamma, beta, 1e-5, "row+beta", control=ctl, bits=bits)
+            out[bits, ctl] = site(x)
+            err[bits, ctl] = float((out[bits, ctl] - y).abs().max())
+    assert err[16, False] < err[8, False] / 3 and err[16, True] < err[8, True] / 3  # gamma's int8 codes remain
+    # the 16-bit datapath is within one output step of the control on the same codes
+    step = 2.0 ** -intops.LayerNormSite(None, st, gamma, beta, 1e-5, "row+beta", control=True, bits=16).out_frac
+    assert float((out[16, False] - out[16, True]).abs().max()) <= 1.01 * step
+    with pytest.raises(ValueError, match="8 or 16 bits"):
+        intops.LayerNormSite(None, st, gamma, beta, 1e-5, "row+beta", control=True, bits=12)
