@@ -4,16 +4,19 @@
 // docs/hw_units.md describes the interface, the pipeline and the timing.
 //
 // Structure (one row at a time; phases LOAD, STATS, PASS):
-//   LOAD   beats of `lanes` (x, gamma, beta) into the row buffer; Sx, Sxx, n
+//   LOAD   beats of `lanes` (x, gamma, beta clamped to +-(2^(30 - t_min) + 129), which gives the
+//          reference's outputs: see make_geo) into the row buffer (one-hot write select); Sx, Sxx, n
 //   STATS  one sequential multiplier: V = n Sxx - Sx^2 + eps(n) (ref::layernorm_variance), the
 //          split (layernorm_var_split), the RSQRT PWL seed, Newton steps, R (layernorm_rsqrt_round),
 //          then n R, Sx R and the output stage's a, b, s, t (layernorm_row_stage, 32-bit form);
 //          the rounding half is folded into bq = b - 2^(s-1) once per row
-//   PASS   buffer read (one-hot select register) -> d = q a - bq, clamp(beta) -> z = clamp(d >> s)
+//   PASS   buffer read (one-hot select register) -> d = q a - bq -> z = clamp(d >> s)
 //          -> z gamma -> w = round(z gamma 2^-t) -> sat8(w + beta) (ref::layernorm_out) into a
 //          kFifo-entry output queue. The element pipeline has no enables (it never stalls): a beat
 //          is issued only while fewer than kFifo beats are in flight or queued, so out_ready
 //          reaches the queue and the issue alone (no stall signal fans out to the pipeline).
+//          With several lanes each lane shifts by its own copy of s and t (loaded in staggered
+//          cycles after the statistics, so synthesis keeps them apart).
 // Latency and throughput (layernorm_unit_timing, checked in simulation): statistics
 // 1 + 2 M + 4 + 3 S M + 1 + 2 M + 3 cycles (M = CYC + 2, S Newton steps: 119 for the default
 // CYC 9, S 2); row = 2 B + 6 + statistics (B beats); interval = row + 1; a row of 256 at 1 lane
