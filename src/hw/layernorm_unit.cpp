@@ -632,20 +632,15 @@ ${KEEPL}  reg signed [${SXW1}:0] sx;
   wire pop = out_valid && out_ready;
 ${SUMS}  wire signed [${SXW1}:0] bsx = ${BSX};
   wire [${SXXW1}:0] bsxx = ${BSXX};
-  // the buffer write: a one-hot select register (the decoded next write address). The selected
-  // entry follows the input until its beat is taken (then the select moves on), so no enable
-  // depends on in_valid; past the row's last beat it selects an entry this row does not read.
+  // the buffer write: while the unit loads a row, the entry at the write address follows the
+  // input until its beat is taken (then the address moves on), so no enable depends on in_valid
   wire row_done = (ph == PASS) && pop && out_last;
-  wire [${CW1}:0] wp_n = take ? wp + ${CW}'d1 : (row_done ? ${CW}'d0 : wp);
-  reg [${NB1}:0] wsel;
+  reg [${IW1}:0] mem [0:${NB1}];
+  always @(posedge clk) if (ph == LOAD) mem[${WA_}] <= {${IBC}, in_gamma, in_q};
   always @(posedge clk) begin
-    if (rst) begin
-      wp <= ${CW}'d0;
-      wsel <= ${ONE};
-    end else begin
-      wp <= wp_n;
-      wsel <= ${ONE} << wp_n;
-    end
+    if (rst) wp <= ${CW}'d0;
+    else if (take) wp <= wp + ${CW}'d1;
+    else if (row_done) wp <= ${CW}'d0;
   end
   // the row statistics
   wire sdone;
@@ -659,19 +654,16 @@ ${COPIES}  wire issue = (ph == PASS) && (rp != nb) && (cred != ${CRW}'d${FD});
   // register drives more than one buffer entry's bits
   wire [${CW1}:0] rp_n = (ph == PASS) ? rp + ${ISS} : ${CW}'d0;
   reg [${NB1}:0] rsel;
-  // the row buffer: entry ent[i].e = {clamped beta, gamma, x} of beat i, written while wsel[i];
-  // the read is the OR of rsel[i] & entry i, chained in groups of 16 (ent[i].o) and over groups
-  // (ent[i].last.c at each group's last entry)
+  // the row buffer's read: mem[i] = {clamped beta, gamma, x} of beat i; the OR of rsel[i] & mem[i],
+  // chained in groups of 16 (ent[i].o) and over groups (ent[i].last.c at each group's last entry)
   genvar gi;
   generate
     for (gi = 0; gi < ${NB}; gi = gi + 1) begin : ent
-      reg [${IW1}:0] e;
-      always @(posedge clk) if (wsel[gi]) e <= {${IBC}, in_gamma, in_q};
       wire [${IW1}:0] o;
       if (gi % 16 == 0) begin : head
-        assign o = {${IW}{rsel[gi]}} & e;
+        assign o = {${IW}{rsel[gi]}} & mem[gi];
       end else begin : chain
-        assign o = ent[gi - 1].o | ({${IW}{rsel[gi]}} & e);
+        assign o = ent[gi - 1].o | ({${IW}{rsel[gi]}} & mem[gi]);
       end
       if (gi % 16 == 15 || gi == ${NB1}) begin : last
         wire [${IW1}:0] c;
