@@ -308,17 +308,19 @@ class ProductSite:
     """Hard-swish or SiLU as x . g(x) with g's table (hsigmoid / sigmoid): x's int16 code q at the
     site's calibrated scale 2^-n, the gate's table on the same codes (lifted to int16 codes, its
     integer accumulator a at 2^-s), and the integer product q a at 2^-(n + s) (64-bit here; a
-    16 x 16-bit multiply after the table in hardware). The gate reads the code saturated to its
-    table's fit range (FIT_RANGE: hsigmoid is 0 / 1 beyond +-3, sigmoid within 3.4e-4 of them
-    beyond +-8), so the table's outer segments are never extrapolated. With table None (the
-    quantize-only control) the gate is exact on the same codes."""
+    16 x 16-bit multiply after the table in hardware). The gate reads the code saturated to the
+    input domain its table was fitted on, the int8 codes [-128, 127] at the table's scale n0
+    (hsigmoid: [-4, 3.97], 0 / 1 beyond +-3; sigmoid: [-8, 7.94], within 3.6e-4 of 0 / 1 there):
+    a table is not asked for values outside its domain (the paper's GA puts its last breakpoint at
+    the range's end and returns 0 beyond it). With table None (the quantize-only control) the gate
+    is exact on the same codes."""
 
     def __init__(self, kind: str, gate_table: Optional[gqalut.TableSet], stats: SiteStats):
         self.kind, self.gate = kind, PRODUCT_GATE[kind]
         self.site = ActivationSite(self.gate, gate_table, stats, "int16")
         self.n = self.site.n
-        lo, hi = FIT_RANGE[self.gate]
-        self.gate_lo, self.gate_hi = max(-32768, math.ceil(lo * 2 ** self.n)), min(32767, math.floor(hi * 2 ** self.n))
+        k = 2 ** (self.n - self.site.n0)  # int16 codes per int8 code of the gate's table
+        self.gate_lo, self.gate_hi = -128 * k, 127 * k
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         s = self.site

@@ -39,8 +39,8 @@ def test_product_site_is_the_integer_product_over_every_code(kind, absmax):
     x = torch.from_numpy(q.astype(np.float64) * 2.0 ** -n)
     y = site(x).numpy()
     # the gate's accumulator from the library's evaluator on the same codes (the lifted table), times q
-    lo, hi = (round(v * 2 ** n) for v in intops.FIT_RANGE[gate_kind])  # the gate reads codes saturated to its range
-    acc = site.site.t16.apply(np.clip(q, lo, min(hi, 32767)).astype(np.int16), n).astype(np.int64)
+    k = 2 ** (n - site.site.n0)  # the gate reads codes saturated to its table's int8 domain at n0
+    acc = site.site.t16.apply(np.clip(q, -128 * k, 127 * k).astype(np.int16), n).astype(np.int64)
     want = (q * acc).astype(np.float64) * 2.0 ** -(n + site.site.shift)
     assert np.array_equal(y, want)
     # and it is the function: the gate table's error (q1.14 coefficients: 2.1e-5 for hsigmoid) times |x|
@@ -51,6 +51,15 @@ def test_product_site_is_the_integer_product_over_every_code(kind, absmax):
     if kind == "hswish":  # far tighter than the paper's direct 8-entry hard-swish table (about 0.02)
         direct = intops.ActivationSite("hswish", _gate("hswish", "q1.6"), _stats(-absmax, absmax), "int16")
         assert np.max(np.abs(direct(x).numpy() - exact)) > 100 * np.max(np.abs(y - exact))
+
+
+def test_product_site_never_reads_a_gate_outside_its_domain():
+    # the paper's GA (faithful) ends its hsigmoid table at the range's end and returns 0 beyond it
+    t = gqalut.fit(entries=8, method="ga-faithful", range=(-4.0, 4.0), scales="5", format="q1.14", seed=1,
+                   **intops._FIT_SPEC["hsigmoid"])
+    site = intops.ProductSite("hswish", t, _stats(-20.0, 20.0))
+    x = torch.tensor([3.5, 3.97, 4.0, 6.0, 19.0, -19.0])
+    assert torch.allclose(site(x), torch.nn.functional.hardswish(x), atol=2e-3 * 19)
 
 
 def test_product_site_control_is_exact_on_the_codes():
