@@ -461,7 +461,8 @@ TEST(Datapath, LayerNormRandomAndEdgeRowsEveryIsa) {
 TEST(Datapath, LayerNorm16BitRowsWithinTheirBound) {
   std::mt19937_64 rng(test_seed() + 7);
   const Sets& s = sets();
-  for (auto [in_frac, out_frac, gamma_frac] : {std::tuple{8, 8, 6}, {12, 10, 7}, {0, 4, 6}, {15, 15, 0}}) {
+  for (const auto& fracs : {std::tuple{8, 8, 6}, {12, 10, 7}, {0, 4, 6}, {15, 15, 0}}) {
+    const int in_frac = std::get<0>(fracs), out_frac = std::get<1>(fracs), gamma_frac = std::get<2>(fracs);
     SCOPED_TRACE(fmt::format("in {} out {} gamma {}", in_frac, out_frac, gamma_frac));
     const LayerNormPlan plan = prepare_layernorm(s.rsqrt8, in_frac, out_frac, gamma_frac, 1e-5);
     const ref::LayerNormRef& r = plan.reference();
