@@ -83,7 +83,9 @@ Geo make_geo(const ref::LayerNormRef& r, const LayerNormUnitOptions& o) {
   g.r = &r;
   g.o = o;
   const LayerNormDatapath& dp = r.dp;
-  static_cast<detail::RowShape&>(g) = detail::row_shape("layernorm", o.name, o.lanes, o.max_n, 4096, o.mul_digit_bits);
+  static_cast<detail::RowShape&>(g) = detail::row_shape("layernorm", o.name, o.lanes, o.max_n, 4096);
+  if (o.mul_digit_bits < 1 || o.mul_digit_bits > 12)
+    throw std::invalid_argument(fmt::format("layernorm unit mul_digit_bits must be in [1, 12], got {}", o.mul_digit_bits));
   g.NW = ubits(static_cast<uint64_t>(g.N));
   g.SXW = ubits(uint64_t{128} * static_cast<uint64_t>(g.N)) + 1;
   g.SXXW = ubits(uint64_t{16384} * static_cast<uint64_t>(g.N));
@@ -526,6 +528,9 @@ std::string top_module(const Geo& g) {
   const int crw = ubits(static_cast<uint64_t>(kFifo));
   v["CRW"] = S(crw);
   v["CRW1"] = S(crw - 1);
+  v["CRISS"] = zext("issue", 1, crw);
+  v["CRPOP"] = zext("pop", 1, crw);
+  v["CRV4"] = zext("v4", 1, crw);
   const int fw = 2 + (L > 1 ? g.KB : 0) + 8 * L;  // {first, last, [keep], y}
   v["FW"] = S(fw);
   v["FW1"] = S(fw - 1);
@@ -740,13 +745,7 @@ ${KEEPSET}            ph <= SSTART;
   end
 endmodule
 )",
-               [&] {
-                 auto w = v;
-                 w["CRISS"] = zext("issue", 1, crw);
-                 w["CRPOP"] = zext("pop", 1, crw);
-                 w["CRV4"] = zext("v4", 1, crw);
-                 return w;
-               }());
+               v);
 }
 
 std::string file_header(const Geo& g, const std::string& what) {

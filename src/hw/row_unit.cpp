@@ -11,8 +11,7 @@
 namespace gqalut::hw::detail {
 
 // ---------------------------------------------------------------------------- the stream
-RowShape row_shape(const std::string& kind, const std::string& name, int lanes, int max_n, int max_n_hi,
-                   int mul_digit_bits) {
+RowShape row_shape(const std::string& kind, const std::string& name, int lanes, int max_n, int max_n_hi) {
   check_code_name(name, kind + " unit name");
   require(name.size() <= 32, fmt::format("{} unit name must be at most 32 characters, got {}", kind, name.size()));
   if (lanes < 1 || lanes > 16)
@@ -23,8 +22,6 @@ RowShape row_shape(const std::string& kind, const std::string& name, int lanes, 
     throw std::invalid_argument(fmt::format(
         "{} unit max_n must be a multiple of lanes with at least 2 beats, got max_n {} and lanes {}", kind, max_n,
         lanes));
-  if (mul_digit_bits < 1 || mul_digit_bits > 12)
-    throw std::invalid_argument(fmt::format("{} unit mul_digit_bits must be in [1, 12], got {}", kind, mul_digit_bits));
   RowShape s;
   s.P = name;
   s.L = lanes;
@@ -80,7 +77,7 @@ void add_stream_vars(Vars& v, const RowShape& s, int out_stage, bool programmabl
   v["WA_"] = s.CW > s.ABW ? fmt::format("wp[{}:0]", s.ABW - 1) : "wp";
 }
 
-std::string marker_pipeline(int stages, const std::string& data_reg, const std::string& last_gate) {
+std::string marker_pipeline(int stages, const std::string& read, const std::string& last_gate) {
   auto reg = [](char c, int i) { return i == 0 ? std::string(1, c) + "r" : std::string(1, c) + S(i); };
   std::string decl, clear, valid, marks;
   for (int i = 0; i <= stages; ++i) {
@@ -100,13 +97,12 @@ std::string marker_pipeline(int stages, const std::string& data_reg, const std::
       {}
     end
     if (adv) begin
-      {} <= mem[${{RA}}];
-      lr <= (rp == nb - ${{CW}}'d1); fr <= (rp == ${{CW}}'d0);
+{}      lr <= (rp == nb - ${{CW}}'d1); fr <= (rp == ${{CW}}'d0);
       {}
     end
   end
 )",
-                     decl, clear, valid, data_reg, marks);
+                     decl, clear, valid, read, marks);
 }
 
 std::string stream_ports(const std::string& more_inputs, const std::string& out_port, const std::string& before_keep) {

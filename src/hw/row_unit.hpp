@@ -34,9 +34,8 @@ struct RowShape {
 
 // Checks the options every row unit takes, in this order, naming the unit kind ("softmax",
 // "layernorm") and the value: name (a code name of <= 32 characters), lanes in [1, 16], max_n in
-// [2, max_n_hi] and a multiple of lanes with >= 2 beats, mul_digit_bits in [1, 12].
-RowShape row_shape(const std::string& kind, const std::string& name, int lanes, int max_n, int max_n_hi,
-                   int mul_digit_bits);
+// [2, max_n_hi] and a multiple of lanes with >= 2 beats.
+RowShape row_shape(const std::string& kind, const std::string& name, int lanes, int max_n, int max_n_hi);
 
 // Template keys of the shape: P, L, N, NB, NB1, ABW1, CW, CW1, KB, KB1, QW1 (the int8 lanes' width - 1).
 Vars row_vars(const RowShape& s);
@@ -58,9 +57,10 @@ std::string lane_outputs(const RowShape& s, int stage, const std::string& wire);
 void add_stream_vars(Vars& v, const RowShape& s, int out_stage, bool programmable);
 
 // The element pipeline's markers (valid, last, first) over `stages` stages after the buffer
-// read (vr, v1..v<stages>), the read into `data_reg`, and `last_gate` appended to the last valid
-// (e.g. " && (ph == PASS3)"). Template text (keys RA, CW).
-std::string marker_pipeline(int stages, const std::string& data_reg, const std::string& last_gate);
+// read (vr, v1..v<stages>), the buffer read `read` (the statements, each line indented six
+// spaces, e.g. "      qr <= mem[${RA}];\n"), and `last_gate` appended to the last valid (e.g.
+// " && (ph == PASS3)"). Template text (keys RA, CW).
+std::string marker_pipeline(int stages, const std::string& read, const std::string& last_gate);
 
 // The top module's port list: clk, rst, ${PROG}, the input stream (in_q, `more_inputs`,
 // in_last, ${KEEPIN}) and the output stream (`out_port`, out_first, out_last, ${KEEPOUT_END});

@@ -85,9 +85,7 @@ Geo make_geo(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& o) {
   g.r = &r;
   g.o = o;
   const SoftmaxDatapath& dp = r.dp;
-  // (no sequential multiplier: the Newton steps run on lane 0's output multiplier; row_shape's
-  // digit-width check is given a valid value)
-  static_cast<detail::RowShape&>(g) = detail::row_shape("softmax", o.name, o.lanes, o.max_n, 1 << 16, 1);
+  static_cast<detail::RowShape&>(g) = detail::row_shape("softmax", o.name, o.lanes, o.max_n, 1 << 16);
   g.max_code = o.int8_out ? 127 : 255;
 
   // EXP split: u in [0, 255] capped at u_cap; the narrowest constant giving the same t for every u.
@@ -159,7 +157,7 @@ Geo make_geo(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& o) {
 
   // The exponent's range: S in [e(0), max_n e_max].
   g.XLO = x_min;
-  g.XHI = 63 - __builtin_clzll(uint64_t{g.e_max} * static_cast<uint64_t>(g.N));
+  g.XHI = ubits(uint64_t{g.e_max} * static_cast<uint64_t>(g.N)) - 1;  // floor(log2(max_n e_max))
   g.XOW = ubits(static_cast<uint64_t>(g.XHI + 1 - g.XLO));
   g.TMIN = ref::softmax_out_shift(dp, g.XLO);
   g.TMAX = ref::softmax_out_shift(dp, g.XHI + 1);
@@ -360,6 +358,8 @@ std::string out_round_module(const Geo& g) {
   v["HX"] = zext("h", g.HW, vw);
   v["ZERO"] = g.zero_used ? "zero ? 8'd0 : " : "";
   v["ZPORT"] = g.zero_used ? "  input  wire          zero,   // T >= 32\n" : "";
+  v["VW"] = S(vw);
+  v["ZNOTE"] = g.zero_used ? ", 0 when T >= 32" : "";
   return subst(R"(// Output stage, part 2 (ref::softmax_out): out = min((e16 R + 2^(T-1)) >> T, ${MAXC})${ZNOTE}. Only
 // e16 R >> (T_min - 1) = e16 R >> ${PL} comes in (T >= T_min = ${TMIN} for every row), with t = T - T_min:
 // out = min(((e16 R >> (T - 1)) + 1) >> 1, ${MAXC}).
@@ -375,11 +375,7 @@ ${ZPORT}  output wire [7:0]    p
   assign p = ${ZERO}((v > ${VW}'d${MAXC}) ? 8'd${MAXC} : v[7:0]);
 endmodule
 )",
-               [&] {
-                 v["VW"] = S(vw);
-                 v["ZNOTE"] = g.zero_used ? ", 0 when T >= 32" : "";
-                 return v;
-               }());
+               v);
 }
 
 // The write port of both tables: the address's top bit picks the table (0: EXP2M1, 1: DIV).
@@ -605,15 +601,13 @@ endmodule
 constexpr int kReadCopiesFrom = 128;
 
 std::string read_pipeline(const Geo& g) {
-  std::string text = detail::marker_pipeline(4, "qr", " && (ph == PASS3)");
-  if (g.NB < kReadCopiesFrom) return text;
-  const std::string read = "      qr <= mem[${RA}];\n";
-  const size_t at = text.find(read);
-  require(at != std::string::npos, "the row buffer's read");
-  std::string reads;
-  for (int b = 0; b < 8; ++b)
-    for (int j = 0; j < g.L; ++j) reads += fmt::format("      qr[{0}] <= mem[ra{1}][{0}];\n", 8 * j + b, b);
-  return text.replace(at, read.size(), reads);
+  std::string reads = "      qr <= mem[${RA}];\n";
+  if (g.NB >= kReadCopiesFrom) {
+    reads.clear();
+    for (int b = 0; b < 8; ++b)
+      for (int j = 0; j < g.L; ++j) reads += fmt::format("      qr[{0}] <= mem[ra{1}][{0}];\n", 8 * j + b, b);
+  }
+  return detail::marker_pipeline(4, reads, " && (ph == PASS3)");
 }
 
 // The read address copies (after the reciprocal's done is declared); v: the top's keys.
