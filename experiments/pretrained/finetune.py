@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_args(args) -> None:
     import intops
-    if args.method not in intops.METHODS or args.method in intops.CONTROLS:
-        known = ", ".join(m for m in intops.METHODS if m not in intops.CONTROLS)
+    if args.method not in intops.METHODS or args.method == "quant-only":
+        known = ", ".join(m for m in intops.METHODS if m != "quant-only")
         raise UsageError(f"--method: unknown value '{args.method}' (known: {known})")
     for name, lo in (("samples", 1), ("calib", 1), ("train", 1), ("steps", 0), ("train_batch", 1), ("batch", 1),
                      ("bootstrap", 1), ("threads", 1), ("log_every", 1)):

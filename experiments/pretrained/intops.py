@@ -36,7 +36,6 @@ ACT_SCALES_TEXT = "0:9"
 HEADROOM = float(os.environ.get("GQALUT_STUDY_HEADROOM", "1.0"))  # calibrated |x| max x this must fit the codes
 TABLE_METHODS = ("optimal", "ga-improved", "ga-faithful", "nnlut", "uniform")
 METHODS = TABLE_METHODS + ("official", "ibert", "quant-only")
-CONTROLS = ("quant-only",)  # no tables: exact functions on the integer ops' codes
 
 # PP-OCRv4's hard-sigmoid (ONNX HardSigmoid alpha = 1/6, beta = 0.5) is not a registry function.
 _FIT_SPEC = {
@@ -373,11 +372,12 @@ class LayerNormSite:
             raise ValueError(f"LayerNorm codes are 8 or 16 bits, got {bits}")
         if bits == 16 and backend == "ibert":
             raise ValueError("I-BERT's integer LayerNorm has int8 input and output codes (no 16-bit form)")
-        self.bits, lim = bits, 2.0 ** (bits - 1) - 1  # input and output code width (16: gqalut.layernorm on int16)
-        self.in_frac = finest_frac(stats.absmax, limit=lim)
+        # input and output codes (16 bits: gqalut.layernorm on int16 codes) in [lo, hi]
+        self.bits, self.lo, self.hi = bits, -2.0 ** (bits - 1), 2.0 ** (bits - 1) - 1
+        self.in_frac = finest_frac(stats.absmax, limit=self.hi)
         self.gamma_frac = finest_frac(float(gamma.abs().max()))
         # the output codes hold y (beta rounded to the output grid) or gamma * xhat (beta folded)
-        self.out_frac = finest_frac((stats.core_absmax if mode == "row+beta" else stats.out_absmax) * 1.02, limit=lim)
+        self.out_frac = finest_frac((stats.core_absmax if mode == "row+beta" else stats.out_absmax) * 1.02, limit=self.hi)
         self.g_codes = torch.clamp(torch.round(gamma * 2.0 ** self.gamma_frac), -128, 127).to(torch.int8).contiguous()
         self.beta = beta
         self.b_codes = (torch.zeros_like(beta) if mode == "row+beta" else torch.round(beta * 2.0 ** self.out_frac)).to(torch.int32).contiguous()
@@ -396,17 +396,16 @@ class LayerNormSite:
             fr = torch.full((rows.shape[0],), self.in_frac, dtype=torch.int64)
         else:
             m = rows.abs().amax(dim=1).clamp_min(1e-30)
-            fr = torch.clamp(torch.floor(torch.log2((2.0 ** (self.bits - 1) - 1) / m)), 0, 15).to(torch.int64)
+            fr = torch.clamp(torch.floor(torch.log2(self.hi / m)), 0, 15).to(torch.int64)
         out = torch.empty_like(rows)
-        lo, hi = -2.0 ** (self.bits - 1), 2.0 ** (self.bits - 1) - 1
         for f in torch.unique(fr).tolist():
             sel = (fr == f).nonzero().reshape(-1)
-            q = torch.clamp(torch.round(rows[sel] * 2.0 ** f), lo, hi)
-            if self.control:  # quantize-only control: exact LayerNorm of the int8 input codes
+            q = torch.clamp(torch.round(rows[sel] * 2.0 ** f), self.lo, self.hi)
+            if self.control:  # quantize-only control: exact LayerNorm of the input codes
                 xq = q * 2.0 ** -f
                 y = torch.nn.functional.layer_norm(xq, (shape[-1],), self.g_codes.to(x.dtype) * 2.0 ** -self.gamma_frac,
                                                    None, self.eps)
-                y = torch.clamp(torch.round(y * 2.0 ** self.out_frac) + self.b_codes.to(x.dtype), lo, hi)
+                y = torch.clamp(torch.round(y * 2.0 ** self.out_frac) + self.b_codes.to(x.dtype), self.lo, self.hi)
             elif self.backend == "ibert":
                 codes = _core.ibert_layernorm(q.to(torch.int8).contiguous().numpy(), self.g_codes.numpy(),
                                               self.b_codes.numpy(), int(f), self.out_frac, self.gamma_frac, self.eps)
@@ -446,11 +445,13 @@ class IntOps:
         self.ln_mode, self.softmax_out_frac, self.act_mode = ln_mode, softmax_out_frac, act_mode
         self.ln_bits = ln_bits  # LayerNorm input/output code width: 8 or 16
         self.bank = TableBank(method, entries, calib, cache_dir)
+        if method == "ibert" and ln_bits != 8:
+            self.bank.notes.append("I-BERT's LayerNorm has int8 codes only: its rows keep them")
         self.sites: Dict[Tuple[str, str], object] = {}
         self.refused: Dict[str, str] = {}
 
     def _table(self, func, fmt=None):
-        return None if self.method in CONTROLS else self.bank.table(func, fmt)
+        return None if self.method == "quant-only" else self.bank.table(func, fmt)
 
     def _site(self, kind: str, site: str, *extra):
         key = (kind, site)
@@ -472,17 +473,15 @@ class IntOps:
             if self.method == "ibert":
                 s = _ibert_softmax(in_frac, self.softmax_out_frac)
             else:
-                ctl = self.method in CONTROLS
+                ctl = self.method == "quant-only"
                 s = SoftmaxSite(None if ctl else self._table("exp2m1"), None if ctl else self._table("reci"),
                                 in_frac, self.softmax_out_frac, control=ctl)
         elif kind == "layernorm":
             gamma, beta, eps = extra
             if self.method == "ibert":
-                if self.ln_bits != 8 and not any("I-BERT's LayerNorm" in n for n in self.bank.notes):
-                    self.bank.notes.append("I-BERT's LayerNorm has int8 codes only: its rows keep them")
                 s = _ibert_layernorm(st, gamma, beta, eps, self.ln_mode)
             else:
-                ctl = self.method in CONTROLS
+                ctl = self.method == "quant-only"
                 s = LayerNormSite(None if ctl else self._table("rsqrt"), st, gamma, beta, eps, self.ln_mode, control=ctl,
                                   bits=self.ln_bits)
         else:

@@ -21,7 +21,6 @@ METHOD_ORDER = ["float", "optimal", "ga-improved", "ga-faithful", "nnlut", "unif
 METHOD_NAME = {"optimal": "optimum", "ga-improved": "GA improved", "ga-faithful": "paper's GA (faithful)",
                "nnlut": "NN-LUT", "uniform": "uniform", "official": "official tables", "ibert": "I-BERT",
                "quant-only": "quantize-only control", "float": "float"}
-CONTROLS = ("quant-only",)
 
 
 def _f(v, digits=4):
@@ -35,7 +34,7 @@ def _ci(v, digits=4, sci=False):
 
 
 def _sort_key(r):
-    return (r.get("study", "main"), r["ops"] != "all", r["ops"], r["entries"] if r["method"] not in CONTROLS else 99,
+    return (r.get("study", "main"), r["ops"] != "all", r["ops"], r["entries"] if r["method"] != "quant-only" else 99,
             METHOD_ORDER.index(r["method"]) if r["method"] in METHOD_ORDER else 99)
 
 
@@ -99,7 +98,7 @@ def main(args) -> None:
 
 
 def _label(r):
-    e = f" {r['entries']}" if r["method"] not in CONTROLS + ("ibert",) else ""
+    e = f" {r['entries']}" if r["method"] not in ("quant-only", "ibert") else ""
     ln = f", {r['ln_bits']}-bit LayerNorm" if r.get("ln_bits", 8) != 8 else ""
     return METHOD_NAME.get(r["method"], r["method"]) + e + ln
 
@@ -209,7 +208,7 @@ def _plot(rows, kind, path) -> None:
         for i, m in enumerate(methods):
             for j, e in enumerate((8, 16)):
                 for r in sel:
-                    if r["method"] == m and (r["entries"] == e or (m in CONTROLS and j == 0) or
+                    if r["method"] == m and (r["entries"] == e or (m == "quant-only" and j == 0) or
                                              (m == "ibert" and j == 0)):
                         v = r["ci"][key]
                         f.write(f"{i + (j - 0.5) * 0.3:.2f} {1 - v[0]:.6g} {1 - v[2]:.6g} {1 - v[1]:.6g} {j}\n")

@@ -83,9 +83,9 @@ def configs(methods: Sequence[str], entries: Sequence[int], kinds: Sequence[str]
     e0 = entries[0]
     for e in entries:
         for m in order:
-            if m not in methods or (m in intops.CONTROLS and e != e0):
+            if m not in methods or (m == "quant-only" and e != e0):
                 continue
-            out.append(Config(m, 0 if m in intops.CONTROLS else e, tuple(kinds), "all", ln_mode, act_mode,
+            out.append(Config(m, 0 if m == "quant-only" else e, tuple(kinds), "all", ln_mode, act_mode,
                               ln_bits=ln_bits))
     if modes:
         act_modes = intops.ACT_MODES if any(k not in ("softmax", "layernorm") for k in kinds) else (act_mode,)
@@ -101,9 +101,9 @@ def configs(methods: Sequence[str], entries: Sequence[int], kinds: Sequence[str]
         for k in kinds:
             for e in entries:
                 for m in order:
-                    if m not in methods or (m in intops.CONTROLS and e != e0):
+                    if m not in methods or (m == "quant-only" and e != e0):
                         continue
-                    out.append(Config(m, 0 if m in intops.CONTROLS else e, (k,), k, ln_mode, act_mode, "ablation",
+                    out.append(Config(m, 0 if m == "quant-only" else e, (k,), k, ln_mode, act_mode, "ablation",
                                       ln_bits))
     return out
 
