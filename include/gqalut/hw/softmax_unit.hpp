@@ -23,6 +23,7 @@ struct SoftmaxUnitOptions {
   int max_n = 256;           // longest row (the row buffer holds max_n int8 codes); a multiple of lanes
   int lanes = 1;             // elements per beat (per cycle) on both streams, 1..16
   bool programmable = false; // EXP2M1 / DIV coefficients in registers (write port) instead of constants
+  bool restream = false;     // no row buffer: the source sends each row three times (max, sum, outputs; docs/hw_units.md)
   bool int8_out = false;     // outputs saturate to 127 (int8 probabilities) instead of 255 (uint8)
   std::string name = "gqalut_softmax";  // top module name and prefix of the sub-modules (checked)
 };
