@@ -17,6 +17,9 @@
 //          reaches the queue and the issue alone (no stall signal fans out to the pipeline).
 //          With several lanes each lane shifts by its own copy of s and t (loaded in staggered
 //          cycles after the statistics, so synthesis keeps them apart).
+// Re-streamed (restream, no row buffer): LOAD is pass 1 (x only); PASS takes the row again from
+//          the input (x, gamma, beta clamped by _beta) into the pipeline's first register, a beat
+//          per cycle while a credit is free (in_ready); the same counts and pipeline.
 // Latency and throughput (layernorm_unit_timing, checked in simulation): statistics
 // 1 + 2 M + 4 + 3 S M + 1 + 2 M + 3 cycles (M = CYC + 2, S Newton steps: 119 for the default
 // CYC 9, S 2); row = 2 B + 6 + statistics (B beats); interval = row + 1; a row of 256 at 1 lane
@@ -426,7 +429,8 @@ endmodule
 std::string out_modules(const Geo& g) {
   auto v = vars_of(g);
   v["CLAMP"] = S(g.BCLAMP);
-  return subst(R"(// Beta on the way into the row buffer: bc = clamp(beta, +-${CLAMP}). Every row with V > 0 has
+  v["BETATO"] = g.o.restream ? "element pipeline" : "row buffer";
+  return subst(R"(// Beta on the way into the ${BETATO}: bc = clamp(beta, +-${CLAMP}). Every row with V > 0 has
 // t >= ${TMIN}, so |w| <= 2^(30 - ${TMIN}) + 1 = ${WMAX}, and sat8(w + bc) equals the reference's
 // sat8(w + clamp(beta, +-(3 2^29 - 1))): both saturate once |beta| > ${CLAMP}.
 module ${P}_beta (
@@ -513,6 +517,52 @@ endmodule
                  return w;
                }());
 }
+
+// The buffered top module's row-buffer write (LOAD) and its issue and read (PASS).
+const char* const kBufferWrite = R"(  // the buffer write: while the unit loads a row, the entry at the write address follows the
+  // input until its beat is taken (then the address moves on), so no enable depends on in_valid
+  wire row_done = (ph == PASS) && pop && out_last;
+  reg [${IW1}:0] mem [0:${NB1}];
+  always @(posedge clk) if (ph == LOAD) mem[${WA_}] <= {${IBC}, in_gamma, in_q};
+)";
+const char* const kBufferRead = R"(  wire issue = (ph == PASS) && (rp != nb) && (cred != ${CRW}'d${FD});
+  // the buffer read: a one-hot select register (the decoded next read address), so that no
+  // register drives more than one buffer entry's bits
+  wire [${CW1}:0] rp_n = (ph == PASS) ? rp + ${ISS} : ${CW}'d0;
+  reg [${NB1}:0] rsel;
+  // the row buffer's read: mem[i] = {clamped beta, gamma, x} of beat i; the OR of rsel[i] & mem[i],
+  // chained in groups of 16 (ent[i].o) and over groups (ent[i].last.c at each group's last entry)
+  genvar gi;
+  generate
+    for (gi = 0; gi < ${NB}; gi = gi + 1) begin : ent
+      wire [${IW1}:0] o;
+      if (gi % 16 == 0) begin : head
+        assign o = {${IW}{rsel[gi]}} & mem[gi];
+      end else begin : chain
+        assign o = ent[gi - 1].o | ({${IW}{rsel[gi]}} & mem[gi]);
+      end
+      if (gi % 16 == 15 || gi == ${NB1}) begin : last
+        wire [${IW1}:0] c;
+        if (gi < 16) begin : first
+          assign c = o;
+        end else begin : more
+          assign c = ent[gi - gi % 16 - 1].last.c | o;
+        end
+      end
+    end
+  endgenerate
+  reg [${IW1}:0] rd;
+)";
+
+// The re-streamed top module (no row buffer): pass 2 takes the row again from the input stream,
+// a beat whenever a credit is free, straight into the element pipeline's first register.
+const char* const kRestreamRead = R"(  // pass 2: the row again from the source, one beat per free credit (in_ready), into rd
+  wire pass2_ready = (ph == PASS) && (rp != nb) && (cred != ${CRW}'d${FD});
+  assign in_ready = (ph == LOAD) || pass2_ready;
+  wire issue = pass2_ready && in_valid;
+  wire [${CW1}:0] rp_n = (ph == PASS) ? rp + ${ISS} : ${CW}'d0;
+  reg [${IW1}:0] rd;
+)";
 
 std::string top_module(const Geo& g) {
   auto v = vars_of(g);
@@ -617,6 +667,18 @@ std::string top_module(const Geo& g) {
                       : fmt::format("{} + {}'d1", zext("wp", g.CW, g.NW), g.NW);
   v["ONE"] = g.NB > 1 ? fmt::format("{{{}'d0, 1'b1}}", g.NB - 1) : "1'b1";
   v["ISS"] = zext("issue", 1, g.CW);
+  const bool rs = g.o.restream;
+  v["RESTREAMDOC"] = rs ? "// Re-streamed (no row buffer): the source sends each row twice, identical both times (same\n"
+                          "// beats, in_last, in_keep): pass 1 gives Sx, Sxx, n (in_gamma / in_beta ignored); after the\n"
+                          "// statistics pass 2 gives x, gamma, beta for the outputs (in_ready: a credit is free).\n"
+                          "// A second pass that differs from the first gives undefined outputs.\n"
+                        : "";
+  v["INREADY"] = rs ? "" : "  assign in_ready = (ph == LOAD);\n";
+  v["BUFWRITE"] = rs ? "  wire row_done = (ph == PASS) && pop && out_last;\n" : subst(kBufferWrite, v);
+  v["READ"] = subst(rs ? kRestreamRead : kBufferRead, v);
+  v["RSELRST"] = rs ? "" : subst("      rsel <= ${ONE};\n", v);
+  v["RSELNEXT"] = rs ? "" : subst("      rsel <= ${ONE} << rp_n;\n", v);
+  v["RDIN"] = rs ? subst("{${IBC}, in_gamma, in_q}", v) : subst("ent[${NB1}].last.c", v);
   return subst(R"(// Integer LayerNorm unit: ${L} lane(s), rows of 1..${N} int8 x at 2^-${IF}, int8 gamma at 2^-${GF},
 // int32 beta and int8 y at 2^-${OF}. Generated by gqalut (gqalut::hw::generate_layernorm_unit);
 // docs/hw_units.md. Stream in: beats of ${L} (x, gamma, beta) (lane j = in_q[8j+7:8j], in_gamma[8j+7:8j],
@@ -624,25 +686,19 @@ std::string top_module(const Geo& g) {
 // Stream out: y in the same beats, out_first / out_last mark the row's first / last beat.
 // The element pipeline never stalls: a beat is issued only while fewer than ${FD} are in flight or
 // waiting in the ${FD}-entry output queue, so out_ready gates the queue and the issue alone.
-)" + detail::stream_ports("  input  wire [${QW1}:0]   in_gamma,\n  input  wire [${BTW1}:0]  in_beta,\n", "out_y", "") + R"(  localparam [1:0] LOAD = 2'd0, SSTART = 2'd1, SWAIT = 2'd2, PASS = 2'd3;
+${RESTREAMDOC})" + detail::stream_ports("  input  wire [${QW1}:0]   in_gamma,\n  input  wire [${BTW1}:0]  in_beta,\n", "out_y", "") + R"(  localparam [1:0] LOAD = 2'd0, SSTART = 2'd1, SWAIT = 2'd2, PASS = 2'd3;
   reg [1:0] ph;
   reg [${CW1}:0] wp, nb, rp;
 ${KEEPL}  reg signed [${SXW1}:0] sx;
   reg [${SXXW1}:0] sxx;
   reg [${NW1}:0] n;
-  assign in_ready = (ph == LOAD);
-  wire take = in_valid && (ph == LOAD);
+${INREADY}  wire take = in_valid && (ph == LOAD);
   // credits: beats issued and not yet taken at the output (in the pipeline or the queue)
   reg [${CRW1}:0] cred, fc;
   wire pop = out_valid && out_ready;
 ${SUMS}  wire signed [${SXW1}:0] bsx = ${BSX};
   wire [${SXXW1}:0] bsxx = ${BSXX};
-  // the buffer write: while the unit loads a row, the entry at the write address follows the
-  // input until its beat is taken (then the address moves on), so no enable depends on in_valid
-  wire row_done = (ph == PASS) && pop && out_last;
-  reg [${IW1}:0] mem [0:${NB1}];
-  always @(posedge clk) if (ph == LOAD) mem[${WA_}] <= {${IBC}, in_gamma, in_q};
-  always @(posedge clk) begin
+${BUFWRITE}  always @(posedge clk) begin
     if (rst) wp <= ${CW}'d0;
     else if (take) wp <= wp + ${CW}'d1;
     else if (row_done) wp <= ${CW}'d0;
@@ -654,45 +710,16 @@ ${SUMS}  wire signed [${SXW1}:0] bsx = ${BSX};
   wire [4:0] cs, ct;
   ${P}_stats u_stats (.clk(clk), .rst(rst),
 ${PROGC}    .start(ph == SSTART), .n(n), .sx(sx), .sxx(sxx), .done(sdone), .a(ca), .bq(cbq), .s(cs), .t(ct));
-${COPIES}  wire issue = (ph == PASS) && (rp != nb) && (cred != ${CRW}'d${FD});
-  // the buffer read: a one-hot select register (the decoded next read address), so that no
-  // register drives more than one buffer entry's bits
-  wire [${CW1}:0] rp_n = (ph == PASS) ? rp + ${ISS} : ${CW}'d0;
-  reg [${NB1}:0] rsel;
-  // the row buffer's read: mem[i] = {clamped beta, gamma, x} of beat i; the OR of rsel[i] & mem[i],
-  // chained in groups of 16 (ent[i].o) and over groups (ent[i].last.c at each group's last entry)
-  genvar gi;
-  generate
-    for (gi = 0; gi < ${NB}; gi = gi + 1) begin : ent
-      wire [${IW1}:0] o;
-      if (gi % 16 == 0) begin : head
-        assign o = {${IW}{rsel[gi]}} & mem[gi];
-      end else begin : chain
-        assign o = ent[gi - 1].o | ({${IW}{rsel[gi]}} & mem[gi]);
-      end
-      if (gi % 16 == 15 || gi == ${NB1}) begin : last
-        wire [${IW1}:0] c;
-        if (gi < 16) begin : first
-          assign c = o;
-        end else begin : more
-          assign c = ent[gi - gi % 16 - 1].last.c | o;
-        end
-      end
-    end
-  endgenerate
-  reg [${IW1}:0] rd;
-  reg vr, lr, fr, v1, l1, f1, v2, l2, f2, v3, l3, f3, v4, l4, f4;
+${COPIES}${READ}  reg vr, lr, fr, v1, l1, f1, v2, l2, f2, v3, l3, f3, v4, l4, f4;
   always @(posedge clk) begin
     if (rst) begin
       rp <= ${CW}'d0;
-      rsel <= ${ONE};
-      vr <= 1'b0; v1 <= 1'b0; v2 <= 1'b0; v3 <= 1'b0; v4 <= 1'b0;
+${RSELRST}      vr <= 1'b0; v1 <= 1'b0; v2 <= 1'b0; v3 <= 1'b0; v4 <= 1'b0;
     end else begin
       rp <= rp_n;
-      rsel <= ${ONE} << rp_n;
-      vr <= issue; v1 <= vr; v2 <= v1; v3 <= v2; v4 <= v3;
+${RSELNEXT}      vr <= issue; v1 <= vr; v2 <= v1; v3 <= v2; v4 <= v3;
     end
-    rd <= ent[${NB1}].last.c;
+    rd <= ${RDIN};
     lr <= (rp == nb - ${CW}'d1); fr <= (rp == ${CW}'d0);
     l1 <= lr; f1 <= fr; l2 <= l1; f2 <= f1; l3 <= l2; f3 <= f2; l4 <= l3; f4 <= f3;
   end
@@ -798,7 +825,7 @@ VerilogUnit generate_layernorm_unit(const ref::LayerNormRef& r, const LayerNormU
   u.files.emplace_back(g.P + "_stats.v", file_header(g, "row statistics and rsqrt") + stats_module(g));
   const std::string out = out_modules(g);
   const size_t beta_end = out.find("// Output stage 1");
-  u.files.emplace_back(fmt::format("{}_beta.v", g.P), file_header(g, "beta into the row buffer") + out.substr(0, beta_end));
+  u.files.emplace_back(fmt::format("{}_beta.v", g.P), file_header(g, g.o.restream ? "beta into the element pipeline" : "beta into the row buffer") + out.substr(0, beta_end));
   const char* marks[] = {"// Output stage 1", "// Output stage 2", "// Output stage 3", "// Output stage 4",
                          "// Output stage 5"};
   for (int i = 0; i < 5; ++i) {
@@ -807,7 +834,8 @@ VerilogUnit generate_layernorm_unit(const ref::LayerNormRef& r, const LayerNormU
     u.files.emplace_back(fmt::format("{}_out{}.v", g.P, i + 1),
                          file_header(g, fmt::format("output stage {}", i + 1)) + out.substr(from, to - from));
   }
-  u.files.emplace_back(g.P + ".v", file_header(g, "top (streaming LayerNorm unit)") + top_module(g));
+  u.files.emplace_back(g.P + ".v", file_header(g, g.o.restream ? "top (streaming LayerNorm unit, re-streamed: no row buffer)"
+                                                                     : "top (streaming LayerNorm unit)") + top_module(g));
   return u;
 }
 
@@ -829,7 +857,10 @@ UnitTiming layernorm_unit_timing(const ref::LayerNormRef& r, const LayerNormUnit
   // start, M1, M2, LOG, SPLIT, SPLIT2, SEED, 3 multiplies per Newton step, RND, NR, SR, ROW, ROW2, ROW3
   t.recip_cycles = 1 + 2 * mul + 4 + static_cast<long long>(g.NS) * 3 * mul + 1 + 2 * mul + 3;
   // LOAD B beats, SSTART, the statistics, PASS: B issues + the pipeline (the last beat leaves the
-  // queue kStages + 2 cycles after its issue).
+  // queue kStages + 2 cycles after its issue). Re-streamed (opt.restream): pass 1 is LOAD; pass 2
+  // takes the B beats again, one a cycle from the first PASS cycle on (a source that keeps up holds
+  // its beat while in_ready is low), and each taken beat is an issue, as the buffered unit's read:
+  // the same count, with 2B beats in instead of B.
   t.row_cycles = t.beats + 1 + t.recip_cycles + (t.beats + kStages + 1);
   t.interval = t.row_cycles + 1;
   return t;
@@ -1083,12 +1114,29 @@ UnitTestbench layernorm_row_testbench(const ref::LayerNormRef& r, const LayerNor
     rows.push_back(std::move(rw));
   }
   detail::RowBeats beats;
-  long long elems = 0;
+  long long elems = 0, in_beats = 0;
   UnitTestbench tb;
+  // Re-streamed: each row is sent twice; pass 1 carries the row's x and markers with random gamma
+  // and beta (the unit must ignore them), from an engine of its own so that the rows are the
+  // buffered testbench's.
+  std::mt19937_64 junk(to.seed * 7919 + 11);
   for (const auto& rw : rows) {
     const size_t n = rw.x.size();
     std::vector<int8_t> y(n);
     ref::layernorm_row_ref(r, rw.x.data(), rw.gm.data(), rw.bt.data(), y.data(), n);
+    if (g.o.restream) {
+      detail::RowBeats pass1;
+      detail::add_row_beats(
+          pass1, g, n,
+          [&](HexWord& w, size_t lo) {
+            detail::add_lanes(w, g, lo, n, 32, [&](size_t) { return static_cast<uint32_t>(junk()); });
+            detail::add_lanes(w, g, lo, n, 8, [&](size_t) { return static_cast<uint8_t>(junk()); });
+            detail::add_lanes(w, g, lo, n, 8, [&](size_t i) { return static_cast<uint8_t>(rw.x[i]); });
+          },
+          [](size_t) { return uint64_t{0}; });
+      beats.in += pass1.in;
+      in_beats += pass1.beats;
+    }
     detail::add_row_beats(
         beats, g, n,
         [&](HexWord& w, size_t lo) {
@@ -1102,13 +1150,18 @@ UnitTestbench layernorm_row_testbench(const ref::LayerNormRef& r, const LayerNor
   }
   const auto prog = g.o.programmable ? program_of(g) : std::vector<UnitRegisterWrite>{};
   auto v = vars_of(g);
+  const int passes = g.o.restream ? 2 : 1;
   detail::add_row_tb_vars(v, g, prog_port(g), prog.size(), to, beats.beats, layernorm_unit_timing(r, opt, 1).row_cycles,
-                          rows.size(), elems);
+                          rows.size(), elems * passes);
+  in_beats += beats.beats;
+  v["NOB1"] = v["NO1"];  // the expected beats (NI: the beats sent, both passes)
+  v["NI"] = S(in_beats);
+  v["NI1"] = S(in_beats - 1);
   v["IW1"] = S(1 + g.KB + 48 * L - 1);
   v["BTW1"] = S(32 * L - 1);
   detail::set_testbench(tb, g.P, "row", "gqalut::ref::layernorm_row_ref", subst(detail::tb_head("rows") + R"(  integer errors = 0, checks = 0, ii = 0, oi = 0, j, seed = ${SEED}, cycles = 0;
 ${PROGDECL}  reg [${IW1}:0] inb [0:${NI1}];
-  reg [${OW1}:0] outb [0:${NI1}];
+  reg [${OW1}:0] outb [0:${NOB1}];
   reg in_valid = 1'b0, in_last = 1'b0, out_ready = 1'b0;
   reg [${QW1}:0] in_q = 0, in_gamma = 0;
   reg [${BTW1}:0] in_beta = 0;

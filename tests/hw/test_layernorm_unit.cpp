@@ -5,7 +5,8 @@
 // random rows through the streaming interface with random stalls; Verilator-lint clean; the
 // documented cycle count; a wrong unit fails; the unit meets the 10 ns clock in the synthesis flow
 // (when yosys, OpenSTA and the OSU 0.18 um cells are installed). GQALUT_HW_FULL=1 runs 10^5
-// random rows.
+// random rows. The re-streamed unit (restream: no row buffer, each row sent twice, random gamma and
+// beta in pass 1) passes the same checks and the same cycle formula.
 #include <cstdlib>
 #include <string>
 
@@ -53,11 +54,83 @@ TEST(LayerNormUnit, ProgrammableOneLane) {
   verify("prog_l1", o, 500);
 }
 
+// Re-streamed units: the row testbench sends each row twice (pass 1 with random gamma and beta);
+// expected values and the stage testbench are the buffered unit's.
+void verify_restream(const std::string& name, int max_n, int lanes, bool programmable, long long rows) {
+  LayerNormUnitOptions o;
+  o.max_n = max_n;
+  o.lanes = lanes;
+  o.programmable = programmable;
+  o.restream = true;
+  verify("restream_" + name, o, rows);
+}
+
+TEST(LayerNormUnit, RestreamBakedOneLane) {
+  verify_restream("baked_l1_n2", 2, 1, false, 400);
+  verify_restream("baked_l1_n256", 256, 1, false, 60);
+}
+
+TEST(LayerNormUnit, RestreamBakedFourLanes) { verify_restream("baked_l4_n256", 256, 4, false, 150); }
+
+TEST(LayerNormUnit, RestreamProgrammable) {
+  verify_restream("prog_l1_n2", 2, 1, true, 400);
+  verify_restream("prog_l4_n256", 256, 4, true, 100);
+}
+
+// The re-streamed unit holds no row buffer, and differs from the buffered unit only in its top
+// module (and the beta module's comment): the statistics and the output stages are the same text.
+TEST(LayerNormUnit, RestreamHasNoRowBuffer) {
+  for (int lanes : {1, 4}) {
+    LayerNormUnitOptions o;
+    o.max_n = 64;
+    o.lanes = lanes;
+    const VerilogUnit buffered = generate_layernorm_unit(plan8(), o);
+    o.restream = true;
+    const VerilogUnit rs = generate_layernorm_unit(plan8(), o);
+    ASSERT_EQ(buffered.files.size(), rs.files.size());
+    for (size_t i = 0; i < rs.files.size(); ++i) {
+      const auto& [name, text] = rs.files[i];
+      EXPECT_EQ(name, buffered.files[i].first);
+      if (name == "gqalut_layernorm.v") {
+        EXPECT_NE(buffered.files[i].second.find(" mem [0:"), std::string::npos);
+        EXPECT_EQ(text.find(" mem "), std::string::npos) << text;
+        EXPECT_EQ(text.find("rsel"), std::string::npos) << text;
+        EXPECT_NE(text.find("Re-streamed"), std::string::npos);
+      } else if (name != "gqalut_layernorm_beta.v") {
+        EXPECT_EQ(text, buffered.files[i].second) << name;
+      }
+    }
+    // same rows, same timing
+    for (long long n : {1LL, 7LL, 64LL}) {
+      o.restream = false;
+      const UnitTiming b = layernorm_unit_timing(plan8(), o, n);
+      o.restream = true;
+      const UnitTiming r = layernorm_unit_timing(plan8(), o, n);
+      EXPECT_EQ(r.row_cycles, b.row_cycles);
+      EXPECT_EQ(r.interval, b.interval);
+    }
+  }
+}
+
 TEST(LayerNormUnit, CycleCountIsTheDocumentedFormula) {
   test::expect_documented_cycle_count<LayerNormUnitOptions>(
       "layernorm_", 3000, [](auto&&... a) { return layernorm_row_testbench(plan8(), a...); },
       [](const LayerNormUnitOptions& o) { return generate_layernorm_unit(plan8(), o); },
       [](auto&&... a) { return layernorm_unit_timing(plan8(), a...); });
+}
+
+// Re-streamed, rows back to back without stalls (the source holds its next beat while in_ready is
+// low): the testbench's cycle count is the restream timing summed over the rows.
+TEST(LayerNormUnit, RestreamCycleCountIsTheDocumentedFormula) {
+  auto rs = [](LayerNormUnitOptions o) {
+    o.restream = true;
+    return o;
+  };
+  test::expect_documented_cycle_count<LayerNormUnitOptions>(
+      "layernorm_restream_", 3000,
+      [&](const LayerNormUnitOptions& o, const UnitTestOptions& t) { return layernorm_row_testbench(plan8(), rs(o), t); },
+      [&](const LayerNormUnitOptions& o) { return generate_layernorm_unit(plan8(), rs(o)); },
+      [&](const LayerNormUnitOptions& o, long long n) { return layernorm_unit_timing(plan8(), rs(o), n); });
 }
 
 // A unit with one wrong constant (the rounding half 2^(t-1) of the last output stage made 2^(t-2))
@@ -84,6 +157,34 @@ TEST(LayerNormUnit, AWrongUnitFails) {
   EXPECT_TRUE(r.compiled) << r.compile_log;
   EXPECT_FALSE(r.passed()) << r.summary();
   EXPECT_NE(r.log.find("FAIL: OUT"), std::string::npos) << r.log.substr(0, 2000);
+}
+
+// A re-streamed unit that takes pass-2 beats without a free credit (in_ready ignores the output
+// queue) loses beats under out_ready stalls (rows of 64 beats): its row testbench fails.
+TEST(LayerNormUnit, RestreamWithoutCreditsFails) {
+  LayerNormUnitOptions o;
+  o.max_n = 64;
+  o.restream = true;
+  VerilogUnit u = generate_layernorm_unit(plan8(), o);
+  bool changed = false;
+  for (auto& [name, text] : u.files) {
+    if (name != "gqalut_layernorm.v") continue;
+    const std::string from = "wire pass2_ready = (ph == PASS) && (rp != nb) && (cred != 3'd7);";
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << text;
+    text.replace(at, from.size(), "wire pass2_ready = (ph == PASS) && (rp != nb);");
+    changed = true;
+  }
+  ASSERT_TRUE(changed);
+  UnitTestOptions t;
+  t.random_rows = 100;
+  t.lengths = {64};
+  const UnitTestbench tb = layernorm_row_testbench(plan8(), o, t);
+  SimOptions so = sim("restream_wrong");
+  so.data_files = tb.data_files;
+  const SimResult r = simulate(u, tb.tb, so);
+  EXPECT_TRUE(r.compiled) << r.compile_log;
+  EXPECT_FALSE(r.passed()) << r.summary();
 }
 
 // Every register-to-register path fits the flow's 10 ns clock, without buffer trees where no net

@@ -10,6 +10,9 @@
 // cycles, 0.401 elements/cycle). The element pipeline (5 register stages and a 7-entry output
 // queue) never stalls; every logic path fits a 10 ns clock in OSU 0.18 um (nets that reach
 // every row-buffer entry need the flow's buffer trees, --buffer-nets; docs/hw_units.md).
+// Re-streamed (restream): no row buffer; the source sends each row twice (pass 1: x for the
+// statistics, gamma and beta ignored; pass 2: x, gamma, beta into the same pipeline, taken while
+// a credit is free); the same cycle counts when the source keeps up, with 2B beats in per row.
 #pragma once
 
 #include <string>
@@ -28,6 +31,7 @@ struct LayerNormUnitOptions {
   int max_n = 256;            // longest row (the buffer holds max_n (x, gamma, beta) triples); a multiple of lanes, <= 4096
   int lanes = 1;              // elements per beat, 1..16
   bool programmable = false;  // RSQRT coefficients in registers (write port) instead of constants
+  bool restream = false;      // no row buffer: the source sends each row twice (statistics, outputs; docs/hw_units.md)
   int mul_digit_bits = 4;     // the per-row sequential multiplier: multiplier bits per cycle (1..12)
   std::string name = "gqalut_layernorm";
 };
@@ -49,6 +53,7 @@ UnitTestbench layernorm_stage_testbench(const ref::LayerNormRef& r, const LayerN
                                         const UnitTestOptions& t);
 // Row testbench: edge rows (length 1, max_n, all equal, one spike, all -128, extreme gamma and
 // beta) and t.random_rows random rows with random stalls, against ref::layernorm_row_ref.
+// Re-streamed: each row is sent twice, pass 1 with random gamma and beta.
 UnitTestbench layernorm_row_testbench(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt,
                                       const UnitTestOptions& t);
 UnitVerification verify_layernorm_unit(const ref::LayerNormRef& r, const LayerNormUnitOptions& opt,
