@@ -17,6 +17,13 @@
 // input), LAT = 1 + (PIPE ? 3 : 0); PIPE = 1 registers every FP32 operation of the element
 // pipelines. max_n / that interval is the registry's elements per cycle (test_reference_timing).
 // out_valid holds until out_ready (the output pipeline stalls meanwhile).
+// RESTREAM = 1 (docs/hw_reference_units.md, "re-streaming"): no row buffer; the source sends each
+// row twice (identical x; pass 1's gamma and beta are ignored), the load phase takes pass 1 (x
+// only: the statistics), the output phase takes pass 2 (x, gamma, beta) from the input in place of
+// the buffer read (in_ready high while the output pipeline advances, low after its last beat and
+// while the statistics are computed); latencies and arithmetic are unchanged: rows of n run back
+// to back every 2n + LAT + 27 cycles with a source that keeps up. Different x in pass 2 gives
+// undefined outputs.
 `timescale 1ns / 1ps
 module layernorm_fp32 #(
   parameter MAXN = 256,
@@ -25,6 +32,7 @@ module layernorm_fp32 #(
   parameter OUT_FRAC = 4,
   parameter [31:0] EPS = 32'h3727c5ac,  // 1e-5f
   parameter PIPE = 1,
+  parameter RESTREAM = 0,
   parameter AW = (MAXN <= 2) ? 1 : $clog2(MAXN)
 ) (
   input  wire        clk,
@@ -55,7 +63,6 @@ module layernorm_fp32 #(
   fp32_add u_a1 (.a(a1a), .b(a1b), .y(a1y));
 
   // Load: x, x*x (mul1), then the two accumulators (add1: Sx, add2: Sxx).
-  assign in_ready = (st == S_LOAD);
   wire fire = in_valid && (st == S_LOAD);
   wire [31:0] x_in;
   fp32_from_int #(.W(8), .F(IN_FRAC)) u_cin (.q(in_q), .y(x_in));
@@ -65,14 +72,15 @@ module layernorm_fp32 #(
   ref_vdelay #(.N(PIPE != 0 ? 1 : 0)) v_l (.clk(clk), .rst(rst), .en(1'b1), .v(fire), .l(fire && in_end),
     .vq(lv), .lq(ll));
 
-  // The row's (x, gamma, beta), read back by the output pass.
+  // The row's (x, gamma, beta), read back by the output pass (RESTREAM = 1: its second pass).
   wire in_end, in_first_unused;
   wire [AW:0] n;
   wire [47:0] b_r;
   wire v_r, l_r;
-  ref_row_buffer #(.W(48), .MAXN(MAXN), .AW(AW)) u_buf (.clk(clk), .rst(rst), .we(fire),
-    .wd({in_beta, in_gamma, in_q}), .wlast(in_last), .wfirst(in_first_unused), .wend(in_end), .n(n), .rewind(1'b0),
-    .en(adv), .rd(st == S_OUT), .q(b_r), .v(v_r), .l(l_r));
+  ref_row_source #(.W(48), .MAXN(MAXN), .AW(AW), .RESTREAM(RESTREAM)) u_src (.clk(clk), .rst(rst),
+    .valid(in_valid), .d({in_beta, in_gamma, in_q}), .last(in_last), .ready(in_ready), .load(st == S_LOAD),
+    .rd(st == S_OUT), .rewind(1'b0), .en(adv), .first(in_first_unused), .pend(in_end), .n(n), .q(b_r), .v(v_r),
+    .l(l_r));
 
   // Output pipeline: read -> d = x - mean (add1) -> u = d r (mul1) -> v = u g (mul2) -> w = v + b (add2).
   wire [31:0] xo, go, bo;

@@ -21,6 +21,11 @@
 // combinational. The next row is accepted when the last output has left: rows of n run back to
 // back every 2n + VW/2 + 6 + (PIPE ? QW + 1 : 0) cycles (first input to first input; the registry's
 // elements per cycle: max_n / that; test_reference_timing).
+// RESTREAM = 1 (docs/hw_reference_units.md, "re-streaming"): no row buffer; the source sends each
+// row twice (identical q; pass 1's gamma and beta are ignored); pass 2 is taken from the input in
+// place of the buffer read (in_ready high while the output pipeline advances, low after its last
+// beat and during the statistics and the square root); latencies, arithmetic and the interval are
+// unchanged (source keeping up).
 `timescale 1ns / 1ps
 module layernorm_ibert #(
   parameter MAXN = 256,
@@ -29,6 +34,7 @@ module layernorm_ibert #(
   parameter EPS_F = 1,
   parameter EPW = 1,     // bits of EPS_M
   parameter PIPE = 1,
+  parameter RESTREAM = 0,
   parameter AW = (MAXN <= 2) ? 1 : $clog2(MAXN)
 ) (
   input  wire        clk,
@@ -67,16 +73,16 @@ module layernorm_ibert #(
   reg [5:0] sc;
   wire adv, out_done;  // the output pipeline advances; the row's last output leaves
 
-  assign in_ready = (st == S_LOAD);
   wire fire = in_valid && (st == S_LOAD);
-  // The row's (q, gamma, beta), read back by the output pass.
+  // The row's (q, gamma, beta), read back by the output pass (RESTREAM = 1: its second pass).
   wire in_end, in_first_unused;
   wire [AW:0] n;
   wire [47:0] b_r;
   wire v_r, l_r;
-  ref_row_buffer #(.W(48), .MAXN(MAXN), .AW(AW)) u_buf (.clk(clk), .rst(rst), .we(fire),
-    .wd({in_beta, in_gamma, in_q}), .wlast(in_last), .wfirst(in_first_unused), .wend(in_end), .n(n), .rewind(1'b0),
-    .en(adv), .rd(st == S_OUT), .q(b_r), .v(v_r), .l(l_r));
+  ref_row_source #(.W(48), .MAXN(MAXN), .AW(AW), .RESTREAM(RESTREAM)) u_src (.clk(clk), .rst(rst),
+    .valid(in_valid), .d({in_beta, in_gamma, in_q}), .last(in_last), .ready(in_ready), .load(st == S_LOAD),
+    .rd(st == S_OUT), .rewind(1'b0), .en(adv), .first(in_first_unused), .pend(in_end), .n(n), .q(b_r), .v(v_r),
+    .l(l_r));
   wire signed [15:0] in_q16 = {{8{in_q[7]}}, in_q};
   wire signed [15:0] sq_in_s = in_q16 * in_q16;
   wire [15:0] sq_in = sq_in_s;

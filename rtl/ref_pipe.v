@@ -127,6 +127,79 @@ module ref_row_buffer #(
   end
 endmodule
 
+// The row source of the reference units: RESTREAM = 0 is ref_row_buffer (the row is loaded once,
+// in LOAD, and read back from the buffer by the later passes); RESTREAM = 1 holds no row: the
+// source sends the row again for every later pass (identical: same elements, same order, same
+// last), and the element is taken from the input stream into the same read register (q, v, l),
+// so the unit's pipelines and latencies are the buffered unit's.
+//   load:   the unit is in its first pass (LOAD): every valid beat is taken (ready = 1).
+//   rd:     the unit is in a later pass: a beat is taken in a cycle with en (ready = en) until the
+//           pass's last beat; then ready stays low until rewind (a new pass) or load.
+//   first / pend: the beat taken now is its pass's first / last (last, or the MAXN-th);
+//   n: the row's length (from the first pass).
+module ref_row_source #(
+  parameter W = 8,
+  parameter MAXN = 256,
+  parameter AW = (MAXN <= 2) ? 1 : $clog2(MAXN),
+  parameter RESTREAM = 0
+) (
+  input  wire         clk,
+  input  wire         rst,
+  input  wire         valid,
+  input  wire [W-1:0] d,
+  input  wire         last,
+  output wire         ready,
+  input  wire         load,
+  input  wire         rd,
+  input  wire         rewind,
+  input  wire         en,
+  output wire         first,
+  output wire         pend,
+  output wire [AW:0]  n,
+  output wire [W-1:0] q,
+  output wire         v,
+  output wire         l
+);
+  generate
+    if (RESTREAM == 0) begin : b
+      assign ready = load;
+      ref_row_buffer #(.W(W), .MAXN(MAXN), .AW(AW)) u_buf (.clk(clk), .rst(rst), .we(valid && load), .wd(d),
+        .wlast(last), .wfirst(first), .wend(pend), .n(n), .rewind(rewind), .en(en), .rd(rd), .q(q), .v(v), .l(l));
+    end else begin : s
+      reg [AW:0] cnt, n_r;
+      reg done, v_r, l_r;
+      reg [W-1:0] q_r;
+      wire take = rd && en && !done && valid;  // a later pass's beat
+      assign ready = load || (rd && en && !done);
+      assign first = (cnt == 0);
+      assign pend = last || (cnt == MAXN - 1);
+      assign n = n_r;
+      assign q = q_r;
+      assign v = v_r;
+      assign l = l_r;
+      always @(posedge clk) begin
+        if (rst) begin
+          cnt <= 0;
+          n_r <= 0;
+          done <= 1'b0;
+          v_r <= 1'b0;
+          l_r <= 1'b0;
+        end else begin
+          if ((load && valid) || take) cnt <= pend ? 0 : cnt + 1'b1;
+          if (load && valid && pend) n_r <= cnt + 1'b1;
+          if (load || rewind) done <= 1'b0;
+          else if (take && pend) done <= 1'b1;
+          if (en) begin
+            v_r <= take;
+            l_r <= take && pend;
+          end
+        end
+      end
+      always @(posedge clk) if (take) q_r <= d;
+    end
+  endgenerate
+endmodule
+
 // The output register of the reference units: out_valid, out_last and the output code load
 // from the element pipeline's end (v, l, d) on every cycle the pipeline advances (adv: the
 // register is empty or being read), so out_valid holds until out_ready; done: the row's last

@@ -17,12 +17,20 @@
 // operation of the element pipeline (one operation per stage); PIPE = 0 leaves it
 // combinational between the buffer read and the accumulator / output registers.
 // out_valid holds until out_ready (the element pipeline stalls meanwhile).
+// RESTREAM = 1 (docs/hw_reference_units.md, "re-streaming"): no row buffer; the source sends each
+// row three times (identical), the load phase takes pass 1 (in_ready high), the sum and out phases
+// take passes 2 and 3 from the input in place of the buffer read (in_ready high while the element
+// pipeline advances, low after the pass's last beat until the next phase, and during the
+// reciprocal), so every latency and the arithmetic are unchanged: rows of n run back to back every
+// 3n + 2 LAT + 10 cycles with a source that keeps up (n counted once, not once per pass).
+// Different data in a later pass gives undefined outputs.
 `timescale 1ns / 1ps
 module softmax_fp32 #(
   parameter MAXN = 256,
   parameter IN_FRAC = 4,
   parameter OUT_FRAC = 8,
   parameter PIPE = 1,
+  parameter RESTREAM = 0,
   parameter AW = (MAXN <= 2) ? 1 : $clog2(MAXN)
 ) (
   input  wire       clk,
@@ -44,8 +52,8 @@ module softmax_fp32 #(
   wire r_busy, r_done;  // the Newton reciprocal (below)
   wire adv, out_done;  // the element pipeline advances; the row's last output leaves
 
-  // Load: buffer the codes, running maximum; the sum and out phases read them back.
-  assign in_ready = (st == S_LOAD);
+  // Load: buffer the codes (RESTREAM = 0), running maximum; the sum and out phases read them back
+  // (RESTREAM = 1: take them from the second and third passes of the row).
   wire [31:0] x_in;
   fp32_from_int #(.W(8), .F(IN_FRAC)) u_cin (.q(in_q), .y(x_in));
   wire in_ge;
@@ -54,9 +62,10 @@ module softmax_fp32 #(
   wire [AW:0] n_unused;
   wire [7:0] q_r;
   wire v_r, l_r;
-  ref_row_buffer #(.W(8), .MAXN(MAXN), .AW(AW)) u_buf (.clk(clk), .rst(rst), .we(in_valid && in_ready), .wd(in_q),
-    .wlast(in_last), .wfirst(in_first), .wend(in_end), .n(n_unused), .rewind(st == S_RCP && r_done), .en(adv),
-    .rd(st == S_SUM || st == S_OUT), .q(q_r), .v(v_r), .l(l_r));
+  ref_row_source #(.W(8), .MAXN(MAXN), .AW(AW), .RESTREAM(RESTREAM)) u_src (.clk(clk), .rst(rst), .valid(in_valid),
+    .d(in_q), .last(in_last), .ready(in_ready), .load(st == S_LOAD), .rd(st == S_SUM || st == S_OUT),
+    .rewind(st == S_RCP && r_done), .en(adv), .first(in_first), .pend(in_end), .n(n_unused), .q(q_r), .v(v_r),
+    .l(l_r));
 
   // Element pipeline: buffer read, x - M, exp.
   wire [31:0] x_r, d0, d, e;

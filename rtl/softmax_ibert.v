@@ -16,6 +16,10 @@
 // combinational. The next row is accepted when the last output has left: rows of n run back to
 // back every 3n + 2 LE + 1 + (PIPE ? OUT_FRAC + 1 : 0) cycles (first input to first input),
 // LE = 1 + (PIPE ? 2 : 0) (the registry's elements per cycle: max_n / that; test_reference_timing).
+// RESTREAM = 1 (docs/hw_reference_units.md, "re-streaming"): no row buffer; the source sends each
+// row three times (identical); passes 2 and 3 are taken from the input in place of the buffer read
+// (in_ready high while the element pipeline advances, low after a pass's last beat until the next
+// phase); latencies and arithmetic are unchanged, the interval too (source keeping up).
 `timescale 1ns / 1ps
 module softmax_ibert #(
   parameter MAXN = 256,
@@ -28,6 +32,7 @@ module softmax_ibert #(
   parameter BW = 11,                   // bits of QB
   parameter PW = 22,                   // bits of e: QB^2 + QC < 2^PW
   parameter PIPE = 1,
+  parameter RESTREAM = 0,
   parameter AW = (MAXN <= 2) ? 1 : $clog2(MAXN)
 ) (
   input  wire       clk,
@@ -52,15 +57,16 @@ module softmax_ibert #(
   reg [SW-1:0] sum;
   wire adv, out_done;  // the element pipeline advances; the row's last output leaves
 
-  // Load: buffer the codes, running maximum; the sum and out phases read them back.
-  assign in_ready = (st == S_LOAD);
+  // Load: buffer the codes (RESTREAM = 0), running maximum; the sum and out phases read them back
+  // (RESTREAM = 1: take them from the second and third passes of the row).
   wire in_first, in_end, e_v, e_l;
   wire [AW:0] n_unused;
   wire [7:0] q_r;
   wire v_r, l_r;
-  ref_row_buffer #(.W(8), .MAXN(MAXN), .AW(AW)) u_buf (.clk(clk), .rst(rst), .we(in_valid && in_ready), .wd(in_q),
-    .wlast(in_last), .wfirst(in_first), .wend(in_end), .n(n_unused), .rewind(st == S_SUM && e_v && e_l), .en(adv),
-    .rd(st == S_SUM || st == S_OUT), .q(q_r), .v(v_r), .l(l_r));
+  ref_row_source #(.W(8), .MAXN(MAXN), .AW(AW), .RESTREAM(RESTREAM)) u_src (.clk(clk), .rst(rst), .valid(in_valid),
+    .d(in_q), .last(in_last), .ready(in_ready), .load(st == S_LOAD), .rd(st == S_SUM || st == S_OUT),
+    .rewind(st == S_SUM && e_v && e_l), .en(adv), .first(in_first), .pend(in_end), .n(n_unused), .q(q_r), .v(v_r),
+    .l(l_r));
 
   // Element pipeline: read, range reduction, i-poly, shift.
   wire [8:0] nu9 = {mx[7], mx} - {q_r[7], q_r};     // M - q in [0, 255]

@@ -1,6 +1,7 @@
 // gqalut reference testbench (issue 16) for the softmax reference units (softmax_fp32,
 // softmax_ibert): streams rows from in.hex, compares every output with exp.hex bit for bit,
-// with random gaps on in_valid and out_ready (SEED; STALL = 0 runs at full rate).
+// with random gaps on in_valid and out_ready (SEED; STALL = 0 runs at full rate). PASSES = 3 (a
+// re-streamed unit) sends each row three times.
 //   in.hex:  one word per element {4'h1, 3'b0, last, q[7:0]}   (anything else: end)
 //   exp.hex: one word per output  {4'h1, 3'b0, last, p[7:0]}
 // Compile with -DUNIT=<module> (a wrapper with the parameters set). Prints "CYCLES: <c>" (cycles
@@ -10,6 +11,7 @@ module tb_softmax_ref;
   parameter MAXW = 1 << 20;
   parameter SEED = 1;
   parameter STALL = 1;
+  parameter PASSES = 1;  // the source sends each row this many times (a re-streamed unit: 3 / 2)
   parameter TIMEOUT = 100000000;
   reg clk = 1'b0;
   always #5 clk = ~clk;
@@ -22,7 +24,7 @@ module tb_softmax_ref;
     .in_last(in_last), .out_valid(out_valid), .out_ready(out_ready), .out_p(out_p), .out_last(out_last));
   reg [15:0] ins [0:MAXW-1];
   reg [15:0] exps [0:MAXW-1];
-  integer ip, op, nin, nexp, errors, cycles, seed;
+  integer ip, op, nin, nexp, errors, cycles, seed, rs, pk;
   initial begin
     $readmemh("in.hex", ins);
     $readmemh("exp.hex", exps);
@@ -30,14 +32,23 @@ module tb_softmax_ref;
     while (nin < MAXW && ins[nin][15:12] === 4'h1) nin = nin + 1;
     nexp = 0;
     while (nexp < MAXW && exps[nexp][15:12] === 4'h1) nexp = nexp + 1;
-    ip = 0; op = 0; errors = 0; cycles = 0; seed = SEED;
+    ip = 0; op = 0; errors = 0; cycles = 0; seed = SEED; rs = 0; pk = 0;
     repeat (3) @(posedge clk);
     @(negedge clk) rst = 1'b0;
   end
   always @(posedge clk) if (!rst) begin
     cycles = cycles + 1;
     if (in_valid && in_ready) begin
-      ip = ip + 1;
+      if (ins[ip][8] && pk < PASSES - 1) begin  // the row again, for the next pass
+        pk = pk + 1;
+        ip = rs;
+      end else begin
+        if (ins[ip][8]) begin
+          pk = 0;
+          rs = ip + 1;
+        end
+        ip = ip + 1;
+      end
       in_valid <= 1'b0;
     end
     if (out_valid && out_ready) begin

@@ -186,6 +186,11 @@ namespace {
 const std::vector<std::string> kFp32Common = {"ref_pipe.v", "fp32_add.v", "fp32_mul.v", "fp32_ge.v", "fp32_cvt.v",
                                               "fp32_exp.v",  "fp32_newton.v"};
 
+// The wrapper's name suffix and the RESTREAM parameter: none for the row-buffer units (their
+// names and text as before the option), "_r1" and RESTREAM = 1 for the re-streamed ones.
+std::string restream_suffix(bool restream) { return restream ? "_r1" : ""; }
+std::string restream_param(bool restream) { return restream ? ", .RESTREAM(1)" : ""; }
+
 // The wrapper module: the unit's ports, its parameters set.
 std::string wrapper(const std::string& top, const std::string& module, const std::string& params, bool layernorm) {
   const std::string in_ports = layernorm ? "  input  wire [7:0]  in_q,\n  input  wire [7:0]  in_gamma,\n"
@@ -216,9 +221,10 @@ VerilogUnit fp32_softmax_unit(const Fp32SoftmaxConfig& c, const std::string& rtl
   std::vector<std::string> names = kFp32Common;
   names.push_back("softmax_fp32.v");
   VerilogUnit u = read_sources(rtl_dir, names);
-  u.top = fmt::format("ref_softmax_fp32_n{}_i{}_o{}_p{}", c.max_n, c.in_frac, c.out_frac, c.pipeline ? 1 : 0);
-  const std::string params = fmt::format(".MAXN({}), .IN_FRAC({}), .OUT_FRAC({}), .PIPE({})", c.max_n, c.in_frac,
-                                         c.out_frac, c.pipeline ? 1 : 0);
+  u.top = fmt::format("ref_softmax_fp32_n{}_i{}_o{}_p{}{}", c.max_n, c.in_frac, c.out_frac, c.pipeline ? 1 : 0,
+                      restream_suffix(c.restream));
+  const std::string params = fmt::format(".MAXN({}), .IN_FRAC({}), .OUT_FRAC({}), .PIPE({}){}", c.max_n, c.in_frac,
+                                         c.out_frac, c.pipeline ? 1 : 0, restream_param(c.restream));
   u.files.emplace_back(u.top + ".v", wrapper(u.top, "softmax_fp32", params, false));
   return u;
 }
@@ -229,11 +235,11 @@ VerilogUnit fp32_layernorm_unit(const Fp32LayerNormConfig& c, const std::string&
   names.push_back("layernorm_fp32.v");
   VerilogUnit u = read_sources(rtl_dir, names);
   const uint32_t eps = rtl::bits_of(c.eps);
-  u.top = fmt::format("ref_layernorm_fp32_n{}_i{}_g{}_o{}_e{:08x}_p{}", c.max_n, c.in_frac, c.gamma_frac, c.out_frac,
-                      eps, c.pipeline ? 1 : 0);
+  u.top = fmt::format("ref_layernorm_fp32_n{}_i{}_g{}_o{}_e{:08x}_p{}{}", c.max_n, c.in_frac, c.gamma_frac,
+                      c.out_frac, eps, c.pipeline ? 1 : 0, restream_suffix(c.restream));
   const std::string params =
-      fmt::format(".MAXN({}), .IN_FRAC({}), .GAMMA_FRAC({}), .OUT_FRAC({}), .EPS(32'h{:08x}), .PIPE({})", c.max_n,
-                  c.in_frac, c.gamma_frac, c.out_frac, eps, c.pipeline ? 1 : 0);
+      fmt::format(".MAXN({}), .IN_FRAC({}), .GAMMA_FRAC({}), .OUT_FRAC({}), .EPS(32'h{:08x}), .PIPE({}){}", c.max_n,
+                  c.in_frac, c.gamma_frac, c.out_frac, eps, c.pipeline ? 1 : 0, restream_param(c.restream));
   u.files.emplace_back(u.top + ".v", wrapper(u.top, "layernorm_fp32", params, true));
   return u;
 }
@@ -333,13 +339,13 @@ VerilogUnit ibert_softmax_unit(const IbertSoftmaxConfig& c, const std::string& r
     throw std::invalid_argument(fmt::format("I-BERT softmax unit: unexpected i-exp constants qb {} qc {} q_ln2 {} shift {}",
                                             p.qb, p.qc, s.exp.q_ln2, s.shift));
   VerilogUnit u = read_sources(rtl_dir, {"ref_pipe.v", "ref_udiv.v", "softmax_ibert.v"});
-  u.top = fmt::format("ref_softmax_ibert_n{}_i{}_w{}_o{}_p{}", c.max_n, c.in_frac, s.exp.in_frac, c.out_frac,
-                      c.pipeline ? 1 : 0);
+  u.top = fmt::format("ref_softmax_ibert_n{}_i{}_w{}_o{}_p{}{}", c.max_n, c.in_frac, s.exp.in_frac, c.out_frac,
+                      c.pipeline ? 1 : 0, restream_suffix(c.restream));
   const std::string params = fmt::format(
       ".MAXN({}), .OUT_FRAC({}), .SHIFT({}), .QLN2(64'd{}), .QB(64'd{}), .QC(64'd{}), .UW({}), .BW({}), .PW({}), "
-      ".PIPE({})",
+      ".PIPE({}){}",
       c.max_n, c.out_frac, s.shift, s.exp.q_ln2, p.qb, p.qc, 9 + s.shift, bit_length(uint64_t(p.qb)),
-      bit_length(uint64_t(top)), c.pipeline ? 1 : 0);
+      bit_length(uint64_t(top)), c.pipeline ? 1 : 0, restream_param(c.restream));
   u.files.emplace_back(u.top + ".v", wrapper(u.top, "softmax_ibert", params, false));
   return u;
 }
@@ -347,13 +353,35 @@ VerilogUnit ibert_softmax_unit(const IbertSoftmaxConfig& c, const std::string& r
 VerilogUnit ibert_layernorm_unit(const IbertLayerNormConfig& c, const std::string& rtl_dir) {
   const IbertEpsFixed e = ibert_eps_fixed(c);
   VerilogUnit u = read_sources(rtl_dir, {"ref_pipe.v", "ref_udiv.v", "layernorm_ibert.v"});
-  u.top = fmt::format("ref_layernorm_ibert_n{}_i{}_g{}_o{}_e{}_{}_p{}", c.max_n, c.in_frac, c.gamma_frac, c.out_frac,
-                      e.m, e.f, c.pipeline ? 1 : 0);
+  u.top = fmt::format("ref_layernorm_ibert_n{}_i{}_g{}_o{}_e{}_{}_p{}{}", c.max_n, c.in_frac, c.gamma_frac,
+                      c.out_frac, e.m, e.f, c.pipeline ? 1 : 0, restream_suffix(c.restream));
   const int sh = ibert::kLnFracBits + c.gamma_frac - c.out_frac;
-  const std::string params = fmt::format(".MAXN({}), .SH({}), .EPS_M(64'd{}), .EPS_F({}), .EPW({}), .PIPE({})",
-                                         c.max_n, sh, e.m, e.f, e.bits, c.pipeline ? 1 : 0);
+  const std::string params = fmt::format(".MAXN({}), .SH({}), .EPS_M(64'd{}), .EPS_F({}), .EPW({}), .PIPE({}){}",
+                                         c.max_n, sh, e.m, e.f, e.bits, c.pipeline ? 1 : 0,
+                                         restream_param(c.restream));
   u.files.emplace_back(u.top + ".v", wrapper(u.top, "layernorm_ibert", params, true));
   return u;
+}
+
+// The back-to-back row intervals of the RTL headers (the same with RESTREAM = 1: passes 2 and 3
+// are taken where the buffer was read, with a source that keeps up).
+long long row_interval_cycles(const Fp32SoftmaxConfig& c, long long n) {
+  const long long lat = 1 + (c.pipeline ? 13 : 0);  // LAT: buffer read to e_i
+  return 3 * n + 2 * lat + 10;
+}
+long long row_interval_cycles(const Fp32LayerNormConfig& c, long long n) {
+  const long long lat = 1 + (c.pipeline ? 3 : 0);  // LAT: buffer read to the output register's input
+  return 2 * n + lat + 27;
+}
+long long row_interval_cycles(const IbertSoftmaxConfig& c, long long n) {
+  const long long le = 1 + (c.pipeline ? 2 : 0);                  // LE: buffer read to e
+  return 3 * n + 2 * le + 1 + (c.pipeline ? c.out_frac + 1 : 0);  // + the divider's OUT_FRAC + 1 stages
+}
+long long row_interval_cycles(const IbertLayerNormConfig& c, long long n) {
+  int aw = 1;  // AW of the row length
+  while ((1 << aw) < c.max_n) ++aw;
+  const long long sqrt_steps = aw + 8, quotient_bits = 17 + (aw + 1) / 2;  // VW / 2 and QW
+  return 2 * n + sqrt_steps + 6 + (c.pipeline ? quotient_bits + 1 : 0);
 }
 
 std::vector<std::vector<int8_t>> reference_check_rows(int max_n, int random_rows, uint64_t seed) {
@@ -442,6 +470,9 @@ SimResult simulate_stream(const VerilogUnit& unit, bool layernorm, const StreamC
   if (check.expected.size() != check.q.size())
     throw std::invalid_argument(fmt::format("simulate_stream: {} input rows but {} expected rows", check.q.size(),
                                             check.expected.size()));
+  if (check.passes < 1 || check.passes > (layernorm ? 2 : 3))
+    throw std::invalid_argument(fmt::format("simulate_stream: passes must be in [1, {}], got {}", layernorm ? 2 : 3,
+                                            check.passes));
   std::string in, exp;
   for (size_t r = 0; r < check.q.size(); ++r) {
     const auto& q = check.q[r];
@@ -467,6 +498,7 @@ SimResult simulate_stream(const VerilogUnit& unit, bool layernorm, const StreamC
   opt.iverilog_flags.push_back("-DUNIT=" + unit.top);
   opt.iverilog_flags.push_back(fmt::format("-P{}.SEED={}", tb, seed));
   opt.iverilog_flags.push_back(fmt::format("-P{}.STALL={}", tb, stall ? 1 : 0));
+  if (check.passes != 1) opt.iverilog_flags.push_back(fmt::format("-P{}.PASSES={}", tb, check.passes));
   return simulate(unit, layernorm ? layernorm_stream_testbench(rtl_dir) : softmax_stream_testbench(rtl_dir), opt);
 }
 

@@ -203,6 +203,61 @@ TEST(IbertUnits, ErrorOnOpsRows) {
   }
 }
 
+// ------------------------------------------------------------------ re-streamed (issue 16)
+// RESTREAM = 1: no row buffer, the testbench sends each row 3 (softmax) / 2 (LayerNorm) times,
+// LayerNorm's first pass with random gamma and beta; the library's I-BERT bit for bit, with random
+// valid/ready gaps and at full rate; lint clean.
+TEST(IbertUnits, RestreamedMatchLibraryIbertBitExact) {
+  for (bool pipe : {true, false}) {
+    hw::IbertSoftmaxConfig c;
+    c.max_n = pipe ? 16 : 8;
+    c.pipeline = pipe;
+    c.restream = true;
+    const hw::VerilogUnit u = hw::ibert_softmax_unit(c, kRtl);
+    const std::string tag = fmt::format("softmax_ibert_n{}_p{}_r1", c.max_n, pipe);
+    EXPECT_EQ(u.top.substr(u.top.size() - 3), "_r1");
+    const hw::LintResult l = hw::test::lint_unit(u, "lint_" + tag);
+    EXPECT_TRUE(l.clean()) << l.log;
+    std::mt19937_64 rng(kSeed + 200 + pipe);
+    hw::StreamCheck chk;
+    chk.q = rows_for(c.max_n, pipe ? scaled(40, 2000) : scaled(10, 300), rng);
+    const ibert::Softmax sm = ibert::make_softmax(c.in_frac, c.out_frac, c.work_frac);
+    for (const auto& row : chk.q) {
+      std::vector<uint8_t> out(row.size());
+      ibert::softmax_row(sm, row.data(), out.data(), row.size());
+      chk.expected.emplace_back(out.begin(), out.end());
+    }
+    chk.passes = 3;
+    hw::test::expect_stream_passes(u, false, chk, tag, kSeed + 5);
+  }
+  for (bool pipe : {true, false}) {
+    hw::IbertLayerNormConfig c;
+    c.max_n = pipe ? 16 : 8;
+    c.pipeline = pipe;
+    c.restream = true;
+    const hw::VerilogUnit u = hw::ibert_layernorm_unit(c, kRtl);
+    const std::string tag = fmt::format("layernorm_ibert_n{}_p{}_r1", c.max_n, pipe);
+    EXPECT_EQ(u.top.substr(u.top.size() - 3), "_r1");
+    const hw::LintResult l = hw::test::lint_unit(u, "lint_" + tag);
+    EXPECT_TRUE(l.clean()) << l.log;
+    std::mt19937_64 rng(kSeed + 210 + pipe);
+    hw::StreamCheck chk = hw::layernorm_stream_check(
+        [c](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out, size_t n) {
+          hw::ibert_layernorm_row(c, q, g, b, out, n);
+        },
+        c.gamma_frac, c.out_frac, rows_for(c.max_n, pipe ? scaled(40, 2000) : scaled(10, 300), rng), rng());
+    chk.passes = 2;
+    hw::test::expect_stream_passes(u, true, chk, tag, kSeed + 6);
+  }
+  // The buffered units keep their wrapper text (no RESTREAM parameter) and names.
+  const hw::VerilogUnit bs = hw::ibert_softmax_unit(hw::IbertSoftmaxConfig{}, kRtl);
+  const hw::VerilogUnit bl = hw::ibert_layernorm_unit(hw::IbertLayerNormConfig{}, kRtl);
+  EXPECT_EQ(bs.files.back().second.find("RESTREAM"), std::string::npos);
+  EXPECT_EQ(bl.files.back().second.find("RESTREAM"), std::string::npos);
+  EXPECT_EQ(bs.top.find("_r1"), std::string::npos);
+  EXPECT_EQ(bl.top.find("_r1"), std::string::npos);
+}
+
 // The registry's kinds (src/hw/units.def): build, verify in their own testbench, measure.
 TEST(IbertUnits, RegistryKinds) { hw::test::expect_reference_kinds_build({"softmax-ibert", "layernorm-ibert"}); }
 

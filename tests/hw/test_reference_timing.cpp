@@ -70,5 +70,47 @@ TEST(ReferenceTiming, BackToBackRowsTakeTheRegistrysInterval) {
       }
 }
 
+// The intervals of gqalut/hw/reference_units.hpp (row_interval_cycles), with the row buffer and
+// re-streamed (restream: each row sent 3 / 2 times at full rate, n counted once), against the
+// simulated cycles; with the row buffer they are the registry's figure (above).
+template <class Config>
+void expect_interval(const std::string& kind, bool pipe, int max_n, bool restream,
+                     VerilogUnit (*make)(const Config&, const std::string&)) {
+  constexpr int kRows = 3;
+  Config c;
+  c.max_n = max_n;
+  c.pipeline = pipe;
+  c.restream = restream;
+  UnitRequest r;
+  r.max_n = max_n;
+  r.output_register = pipe;
+  std::vector<std::vector<int8_t>> rows(kRows, std::vector<int8_t>(size_t(max_n)));
+  for (int k = 0; k < kRows; ++k)
+    for (int j = 0; j < max_n; ++j) rows[size_t(k)][size_t(j)] = int8_t((53 * j + 29 * k) % 256 - 128);
+  const bool layernorm = kind.rfind("layernorm", 0) == 0;
+  StreamCheck chk = check_for(kind, r, rows);
+  chk.passes = restream ? (layernorm ? 2 : 3) : 1;
+  const std::string tag = fmt::format("timing_api_{}_n{}_p{}_r{}", kind, max_n, pipe, restream);
+  const SimResult s = simulate_stream(make(c, kRtl), layernorm, chk, kRtl, test::sim_options(tag), 1, false);
+  ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
+  EXPECT_EQ(cycles_of(s.log), kRows * row_interval_cycles(c, max_n)) << tag;
+  if (!restream) {
+    r.rtl_dir = kRtl;
+    EXPECT_NEAR(build_unit(kind, r).elements_per_cycle, double(max_n) / double(row_interval_cycles(c, max_n)), 1e-12)
+        << tag;
+  }
+}
+
+TEST(ReferenceTiming, RestreamedRowsTakeTheSameInterval) {
+  for (bool restream : {false, true})
+    for (bool pipe : {true, false})
+      for (int max_n : {2, 5, 16}) {
+        expect_interval<Fp32SoftmaxConfig>("softmax-fp32", pipe, max_n, restream, &fp32_softmax_unit);
+        expect_interval<Fp32LayerNormConfig>("layernorm-fp32", pipe, max_n, restream, &fp32_layernorm_unit);
+        expect_interval<IbertSoftmaxConfig>("softmax-ibert", pipe, max_n, restream, &ibert_softmax_unit);
+        expect_interval<IbertLayerNormConfig>("layernorm-ibert", pipe, max_n, restream, &ibert_layernorm_unit);
+      }
+}
+
 }  // namespace
 }  // namespace gqalut::hw

@@ -331,6 +331,64 @@ TEST_P(Fp32LayerNorm, OtherScalesAndEps) {
 INSTANTIATE_TEST_SUITE_P(Pipe, Fp32LayerNorm, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& i) { return i.param ? "pipelined" : "combinational"; });
 
+// ------------------------------------------------------------------ re-streamed (issue 16)
+// RESTREAM = 1: no row buffer, the testbench sends each row 3 (softmax) / 2 (LayerNorm) times,
+// LayerNorm's first pass with random gamma and beta; the same model, bit for bit, with random
+// valid/ready gaps and at full rate; lint clean. The buffered units keep their names and text.
+TEST(Fp32Units, RestreamedSoftmaxMatchesModelBitExact) {
+  for (bool pipe : {true, false}) {
+    hw::Fp32SoftmaxConfig c;
+    c.max_n = pipe ? 16 : 8;
+    c.pipeline = pipe;
+    c.restream = true;
+    const hw::VerilogUnit u = hw::fp32_softmax_unit(c, kRtl);
+    EXPECT_EQ(u.top, fmt::format("ref_softmax_fp32_n{}_i4_o8_p{}_r1", c.max_n, pipe ? 1 : 0));
+    hw::LintResult l = lint_unit(u, fmt::format("lint_softmax_fp32_p{}_r1", pipe));
+    EXPECT_TRUE(l.clean()) << l.log;
+    std::mt19937_64 rng(kSeed + 40 + pipe);
+    hw::StreamCheck chk;
+    chk.q = edge_and_random_rows(c.max_n, pipe ? scaled(15, 1000) : scaled(4, 100), rng);
+    for (const auto& row : chk.q) {
+      std::vector<uint8_t> out(row.size());
+      hw::fp32_softmax_row(c, row.data(), out.data(), row.size());
+      chk.expected.emplace_back(out.begin(), out.end());
+    }
+    chk.passes = 3;
+    hw::test::expect_stream_passes(u, false, chk, fmt::format("softmax_fp32_p{}_r1", pipe), kSeed + 3);
+    chk.passes = 1;  // each row sent once: the next rows are taken as its passes 2 and 3, outputs go wrong
+    hw::SimOptions o = sim_options(fmt::format("softmax_fp32_p{}_r1_once", pipe));
+    o.iverilog_flags.push_back("-Ptb_softmax_ref.TIMEOUT=5000");
+    const hw::SimResult once = hw::simulate_stream(u, false, chk, kRtl, o, kSeed);
+    EXPECT_FALSE(once.passed());
+  }
+  hw::Fp32SoftmaxConfig b;
+  const hw::VerilogUnit ub = hw::fp32_softmax_unit(b, kRtl);
+  EXPECT_EQ(ub.top, "ref_softmax_fp32_n256_i4_o8_p1");
+  EXPECT_EQ(ub.files.back().second.find("RESTREAM"), std::string::npos);
+}
+
+TEST(Fp32Units, RestreamedLayerNormMatchesModelBitExact) {
+  for (bool pipe : {true, false}) {
+    hw::Fp32LayerNormConfig c;
+    c.max_n = pipe ? 16 : 8;
+    c.pipeline = pipe;
+    c.restream = true;
+    const hw::VerilogUnit u = hw::fp32_layernorm_unit(c, kRtl);
+    EXPECT_EQ(u.top.substr(u.top.size() - 6), fmt::format("_p{}_r1", pipe ? 1 : 0));
+    hw::LintResult l = lint_unit(u, fmt::format("lint_layernorm_fp32_p{}_r1", pipe));
+    EXPECT_TRUE(l.clean()) << l.log;
+    std::mt19937_64 rng(kSeed + 50 + pipe);
+    hw::StreamCheck chk =
+        layernorm_check(c, edge_and_random_rows(c.max_n, pipe ? scaled(15, 1000) : scaled(4, 100), rng), rng);
+    chk.passes = 2;
+    hw::test::expect_stream_passes(u, true, chk, fmt::format("layernorm_fp32_p{}_r1", pipe), kSeed + 4);
+  }
+  hw::Fp32LayerNormConfig b;
+  const hw::VerilogUnit ub = hw::fp32_layernorm_unit(b, kRtl);
+  EXPECT_EQ(ub.top, "ref_layernorm_fp32_n256_i4_g6_o4_e3727c5ac_p1");
+  EXPECT_EQ(ub.files.back().second.find("RESTREAM"), std::string::npos);
+}
+
 TEST(Fp32Units, BadConfigurationsAreRefused) {
   hw::Fp32SoftmaxConfig s;
   s.in_frac = 16;

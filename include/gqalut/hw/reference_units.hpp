@@ -49,6 +49,7 @@ struct Fp32SoftmaxConfig {
   int in_frac = 4;        // int8 logits at 2^-in_frac, in [0, 15]
   int out_frac = 8;       // uint8 probabilities at 2^-out_frac, in [0, 15]
   bool pipeline = true;   // one FP32 operation per pipeline stage (else combinational passes)
+  bool restream = false;  // no row buffer: each row is sent three times (max, sum, outputs)
 };
 
 struct Fp32LayerNormConfig {
@@ -58,6 +59,7 @@ struct Fp32LayerNormConfig {
   int out_frac = 4;       // int32 beta and int8 y at 2^-out_frac
   float eps = 1e-5f;      // > 0
   bool pipeline = true;
+  bool restream = false;  // no row buffer: each row is sent twice (statistics, outputs)
 };
 
 // The models: one row (n in [1, max_n]) exactly as the unit computes it.
@@ -66,7 +68,8 @@ void fp32_layernorm_row(const Fp32LayerNormConfig& c, const int8_t* q, const int
                         int8_t* out, size_t n);
 
 // The units: rtl_dir holds the hand-written sources (the source tree's rtl/); the result adds a
-// generated wrapper (the top) with the parameters set, e.g. "ref_softmax_fp32_n256_i4_o8_p1".
+// generated wrapper (the top) with the parameters set, e.g. "ref_softmax_fp32_n256_i4_o8_p1"
+// ("..._p1_r1" with restream: RESTREAM = 1, no row buffer, the row sent once per pass).
 // Throw std::invalid_argument (one line naming the field and value) for a bad configuration.
 VerilogUnit fp32_softmax_unit(const Fp32SoftmaxConfig& c, const std::string& rtl_dir);
 VerilogUnit fp32_layernorm_unit(const Fp32LayerNormConfig& c, const std::string& rtl_dir);
@@ -82,6 +85,7 @@ struct IbertSoftmaxConfig {
   int out_frac = 8;       // [1, 15]; uint8 out
   int work_frac = -1;     // ibert::make_softmax's working scale (-1: its default; in_frac: as the paper runs it)
   bool pipeline = true;   // registers the exp and every quotient bit of the divider
+  bool restream = false;  // no row buffer: each row is sent three times (max, sum, outputs)
 };
 
 struct IbertLayerNormConfig {
@@ -91,6 +95,7 @@ struct IbertLayerNormConfig {
   int out_frac = 4;       // [0, 15]
   double eps = 1e-5;      // >= 0, eps 4^in_frac <= 2^14
   bool pipeline = true;
+  bool restream = false;  // no row buffer: each row is sent twice (statistics, outputs)
 };
 
 // eps_v = round(eps n^2 4^in_frac) as the unit computes it: (n^2 m + 2^(f-1)) >> f.
@@ -108,6 +113,18 @@ VerilogUnit ibert_layernorm_unit(const IbertLayerNormConfig& c, const std::strin
 void ibert_softmax_row(const IbertSoftmaxConfig& c, const int8_t* q, uint8_t* out, size_t n);
 void ibert_layernorm_row(const IbertLayerNormConfig& c, const int8_t* q, const int8_t* gamma, const int32_t* beta,
                          int8_t* out, size_t n);
+
+// ------------------------------------------------------------------ timing
+// Cycles from a row's first input to the next row's first input, rows of n back to back (each
+// unit takes the next row once the row's last output has left), as the RTL headers state them:
+// FP32 softmax 3n + 2 LAT + 10, FP32 LayerNorm 2n + LAT + 27, I-BERT softmax 3n + 2 LE + 1 (+
+// out_frac + 1 pipelined), I-BERT LayerNorm 2n + VW/2 + 6 (+ QW + 1 pipelined). The same with
+// restream, n counted once (not once per pass), when the source sends every pass at full rate.
+// tests/hw/test_reference_timing.cpp checks them in simulation.
+long long row_interval_cycles(const Fp32SoftmaxConfig& c, long long n);
+long long row_interval_cycles(const Fp32LayerNormConfig& c, long long n);
+long long row_interval_cycles(const IbertSoftmaxConfig& c, long long n);
+long long row_interval_cycles(const IbertLayerNormConfig& c, long long n);
 
 // ------------------------------------------------------------------ error against double
 // The measurement of intops_measure.hpp (`gqalut ops`) for any row function: rows quantized at
@@ -129,6 +146,10 @@ struct StreamCheck {
   std::vector<std::vector<int8_t>> gamma;      // LayerNorm only (same shape as q)
   std::vector<std::vector<int32_t>> beta;      // LayerNorm only
   std::vector<std::vector<int32_t>> expected;  // rows of expected output codes
+  // The source sends each row this many times: 1 for a unit with a row buffer, 3 (softmax) or 2
+  // (LayerNorm) for a re-streamed one (restream; the LayerNorm testbench drives random gamma and
+  // beta in the first pass, which the unit ignores).
+  int passes = 1;
 };
 // Check rows for a unit of row length <= max_n: every int8 code (rows led by 127, so every
 // EXP-stage input M - q in [0, 255] occurs), length 1, the maximum length all equal / all -128,
@@ -143,7 +164,8 @@ StreamCheck layernorm_stream_check(const LayerNormRowFn& model, int gamma_frac, 
 VerilogUnit softmax_stream_testbench(const std::string& rtl_dir);
 VerilogUnit layernorm_stream_testbench(const std::string& rtl_dir);
 // Writes in.hex / exp.hex and simulates `unit` (a softmax-like or LayerNorm-like unit, by
-// `layernorm`) in the stream testbench. opt.iverilog_flags gets -DUNIT=<unit.top>.
+// `layernorm`) in the stream testbench, each row sent check.passes times (set it to 3 / 2 for a
+// re-streamed unit). opt.iverilog_flags gets -DUNIT=<unit.top>.
 SimResult simulate_stream(const VerilogUnit& unit, bool layernorm, const StreamCheck& check, const std::string& rtl_dir,
                           SimOptions opt, unsigned seed = 1, bool stall = true);
 
