@@ -20,7 +20,7 @@ class SoftmaxPlan;
 namespace gqalut::hw {
 
 struct SoftmaxUnitOptions {
-  int max_n = 256;           // longest row (the row buffer holds max_n int8 codes); a multiple of lanes
+  int max_n = 256;           // longest row (the row buffer, unless restream, holds max_n int8 codes); a multiple of lanes
   int lanes = 1;             // elements per beat (per cycle) on both streams, 1..16
   bool programmable = false; // EXP2M1 / DIV coefficients in registers (write port) instead of constants
   bool restream = false;     // no row buffer: the source sends each row three times (max, sum, outputs; docs/hw_units.md)
@@ -28,7 +28,8 @@ struct SoftmaxUnitOptions {
   std::string name = "gqalut_softmax";  // top module name and prefix of the sub-modules (checked)
 };
 
-// Cycle counts of a unit (docs/hw_units.md), for a row of n elements with no stalls.
+// Cycle counts of a unit (docs/hw_units.md), for a row of n elements with no stalls (re-streamed:
+// a source that keeps up; the unit then takes `beats` input beats per pass).
 struct UnitTiming {
   long long beats = 0;          // ceil(n / lanes)
   long long recip_cycles = 0;   // the once-per-row reciprocal (softmax) / rsqrt (LayerNorm)
@@ -73,7 +74,8 @@ UnitTestbench softmax_stage_testbench(const ref::SoftmaxRef& r, const SoftmaxUni
                                       const UnitTestOptions& t);
 // Row testbench: the edge rows (length 1, max_n, all equal, one spike, all -128, alternating
 // extremes) and t.random_rows random rows through the streaming interface; every output code,
-// row marker and keep count compared with ref::softmax_row_ref.
+// row marker and keep count compared with ref::softmax_row_ref. A re-streamed unit (opt.restream)
+// gets each row's input beats three times (one per pass), the expected values unchanged.
 UnitTestbench softmax_row_testbench(const ref::SoftmaxRef& r, const SoftmaxUnitOptions& opt, const UnitTestOptions& t);
 
 struct UnitVerification {
