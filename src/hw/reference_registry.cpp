@@ -36,28 +36,6 @@ UnitError layernorm_error(const LayerNormRowFn& model, int in_frac, int gamma_fr
       "gqalut ops layernorm rows: 40 rows of 197 / 768 / 3072 at 2^-4, gamma 2^-6, int8 out at 2^-4");
 }
 
-// Cycles from a row's first input to the next row's first input, rows of n back to back (each
-// unit takes the next row once the last output has left): the formulas of the RTL headers,
-// checked against simulation by tests/hw/test_reference_timing.cpp.
-long long row_interval(const Fp32SoftmaxConfig& c, long long n) {
-  const long long lat = 1 + (c.pipeline ? 13 : 0);  // LAT: buffer read to e_i
-  return 3 * n + 2 * lat + 10;
-}
-long long row_interval(const Fp32LayerNormConfig& c, long long n) {
-  const long long lat = 1 + (c.pipeline ? 3 : 0);  // LAT: buffer read to the output register's input
-  return 2 * n + lat + 27;
-}
-long long row_interval(const IbertSoftmaxConfig& c, long long n) {
-  const long long le = 1 + (c.pipeline ? 2 : 0);                  // LE: buffer read to e
-  return 3 * n + 2 * le + 1 + (c.pipeline ? c.out_frac + 1 : 0);  // + the divider's OUT_FRAC + 1 stages
-}
-long long row_interval(const IbertLayerNormConfig& c, long long n) {
-  int aw = 1;  // AW of the buffer address
-  while ((1 << aw) < c.max_n) ++aw;
-  const long long sqrt_steps = aw + 8, quotient_bits = 17 + (aw + 1) / 2;  // VW / 2 and QW
-  return 2 * n + sqrt_steps + 6 + (c.pipeline ? quotient_bits + 1 : 0);
-}
-
 void check_request(const char* kind, const UnitRequest& r) {
   if (r.lanes != 1)
     throw std::invalid_argument(fmt::format(
@@ -76,9 +54,10 @@ void add_checks(BuiltUnit& b, const UnitRequest& r, const Config& c, const std::
   const uint64_t seed = r.seed;
   const int rows = r.full ? 20000 : 200;
   b.verify = [c, rtl, seed, rows, row](const VerilogUnit& u, const SimOptions& o) {
-    const StreamCheck chk =
+    StreamCheck chk =
         softmax_stream_check([c, row](const int8_t* q, uint8_t* out, size_t n) { row(c, q, out, n); },
                              reference_check_rows(c.max_n, rows, seed));
+    chk.passes = c.restream ? 3 : 1;  // re-streamed: max, sum, outputs
     return simulate_stream(u, false, chk, rtl, o, unsigned(seed));
   };
   b.error = [row] {
@@ -96,10 +75,11 @@ void add_checks(BuiltUnit& b, const UnitRequest& r, const Config& c, const std::
   const uint64_t seed = r.seed;
   const int rows = r.full ? 20000 : 200;
   b.verify = [c, rtl, seed, rows, row](const VerilogUnit& u, const SimOptions& o) {
-    const StreamCheck chk =
+    StreamCheck chk =
         layernorm_stream_check([c, row](const int8_t* q, const int8_t* g, const int32_t* be, int8_t* out,
                                         size_t n) { row(c, q, g, be, out, n); },
                                c.gamma_frac, c.out_frac, reference_check_rows(c.max_n, rows, seed), seed);
+    chk.passes = c.restream ? 2 : 1;  // re-streamed: statistics, outputs
     return simulate_stream(u, true, chk, rtl, o, unsigned(seed));
   };
   b.error = [row] {
@@ -122,13 +102,15 @@ BuiltUnit reference_kind(const char* kind, const UnitRequest& r,
   Config c;
   c.max_n = r.max_n > 0 ? r.max_n : 256;
   c.pipeline = r.output_register;  // --combinational: PIPE = 0
+  c.restream = r.restream;
   const std::string rtl = find_rtl_dir(r.rtl_dir);
   BuiltUnit b;
   b.kind = kind;
   b.unit = make(c, rtl);
-  b.elements_per_cycle = double(c.max_n) / double(row_interval(c, c.max_n));
-  b.description = fmt::format("{}, rows up to {} ({:.3f} elements/cycle on back-to-back rows of {})", what,
-                              c.max_n, b.elements_per_cycle, c.max_n);
+  // the formulas of the RTL headers (reference_units.hpp), checked against simulation
+  b.elements_per_cycle = double(c.max_n) / double(row_interval_cycles(c, c.max_n));
+  b.description = fmt::format("{}, rows up to {}{} ({:.3f} elements/cycle on back-to-back rows of {})", what,
+                              c.max_n, detail::restream_text(c.restream), b.elements_per_cycle, c.max_n);
   add_checks(b, r, c, rtl, row);
   return b;
 }

@@ -48,6 +48,10 @@ const UnitKind& find_unit_kind(const std::string& name) {
 
 BuiltUnit build_unit(const std::string& kind, const UnitRequest& r) {
   const UnitKind& k = find_unit_kind(kind);
+  if (r.restream && std::string(k.options).find("restream") == std::string::npos)
+    throw std::invalid_argument(fmt::format(
+        "unit {}: --restream applies to the row units only (softmax, layernorm and their references), not to {}",
+        kind, kind));
   BuiltUnit b = k.build(r);
   b.kind = k.name;
   return b;

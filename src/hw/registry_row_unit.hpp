@@ -32,6 +32,9 @@ const Plan& plan_per_entries(int K, Make make) {
   return *p;
 }
 
+// How a row unit's description names its interface: "" (row buffer) or ", re-streamed (no row buffer)".
+inline const char* restream_text(bool restream) { return restream ? ", re-streamed (no row buffer)" : ""; }
+
 // The row lengths and row count of `gqalut ops` (docs/intops.md): a row unit's error is the
 // reference's on them, row sets drawn from seed 1000003 + n.
 inline UnitError ops_rows_error(const std::function<OpErrorStats(size_t n, uint64_t seed)>& measure,
@@ -76,15 +79,17 @@ BuiltUnit build_row_unit(const RowUnitKind<Plan, Ref, Options>& k, const UnitReq
   Options o;
   o.lanes = r.lanes;
   o.programmable = r.programmable;
+  o.restream = r.restream;
   if (r.max_n > 0) o.max_n = r.max_n;
   BuiltUnit b;
   const Ref& ref = plan.reference();
   b.unit = k.generate(ref, o);  // checks lanes and max_n
   const UnitTiming t = k.timing(ref, o, o.max_n);
   b.elements_per_cycle = double(o.max_n) / double(t.interval);
-  b.description = fmt::format("{}, {}-entry {} {}, {} lane{}, rows up to {} ({:.3f} elements/cycle on back-to-back rows of {})",
+  b.description = fmt::format("{}, {}-entry {} {}, {} lane{}, rows up to {}{} ({:.3f} elements/cycle on back-to-back rows of {})",
                               k.what, r.entries, r.programmable ? "programmable" : "baked", k.tables, o.lanes,
-                              o.lanes == 1 ? "" : "s", o.max_n, b.elements_per_cycle, o.max_n);
+                              o.lanes == 1 ? "" : "s", o.max_n, detail::restream_text(o.restream),
+                              b.elements_per_cycle, o.max_n);
   UnitTestOptions tt;
   tt.seed = r.seed;
   tt.random_rows = r.full ? 100000 : 300;

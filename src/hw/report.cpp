@@ -50,7 +50,7 @@ std::vector<ReportItem> pwl_report_items(const std::vector<std::string>& tables,
 }
 
 std::vector<ReportItem> ops_report_items(const std::vector<int>& entries, const std::vector<int>& lanes, int max_n,
-                                         const std::string& rtl_dir, std::vector<std::string>* missing) {
+                                         const std::string& rtl_dir, std::vector<std::string>* missing, bool restream) {
   auto has = [&](const std::string& kind) {
     for (const auto& k : unit_kinds())
       if (kind == k.name) return true;
@@ -65,30 +65,36 @@ std::vector<ReportItem> ops_report_items(const std::vector<int>& entries, const 
       r.lanes = L;
       r.max_n = max_n;
       r.rtl_dir = rtl_dir;
+      r.restream = restream;
+      const char* rs = restream ? " re-streamed" : "";
       if (has(op))
         for (int K : entries)
           for (bool prog : {false, true}) {
             r.entries = K;
             r.programmable = prog;
-            items.push_back({fmt::format("{} K={} {} {}", op, K, lane_text, prog ? "programmable" : "baked"), op, r, op});
+            items.push_back(
+                {fmt::format("{} K={} {} {}{}", op, K, lane_text, prog ? "programmable" : "baked", rs), op, r, op});
           }
       // The references take one lane, one row at a time: listed once, at lanes 1 (rows of more lanes
       // are compared with them per element per cycle).
       if (L != lanes.front()) continue;
-      for (ReportItem& ref : reference_report_items(op, max_n, rtl_dir))
+      for (ReportItem& ref : reference_report_items(op, max_n, rtl_dir, restream))
         if (has(ref.kind)) items.push_back(std::move(ref));
     }
   }
   return items;
 }
 
-std::vector<ReportItem> reference_report_items(const std::string& op, int max_n, const std::string& rtl_dir) {
+std::vector<ReportItem> reference_report_items(const std::string& op, int max_n, const std::string& rtl_dir,
+                                               bool restream) {
   UnitRequest r;
   r.max_n = max_n;
   r.rtl_dir = rtl_dir;
+  r.restream = restream;
   std::vector<ReportItem> items;
   for (const char* ref : {"fp32", "ibert"})
-    items.push_back({fmt::format("{} {} 1 lane", op, ref == std::string("fp32") ? "FP32" : "I-BERT-style"),
+    items.push_back({fmt::format("{} {} 1 lane{}", op, ref == std::string("fp32") ? "FP32" : "I-BERT-style",
+                                 restream ? " re-streamed" : ""),
                      fmt::format("{}-{}", op, ref), r, op});
   return items;
 }

@@ -61,6 +61,11 @@ TEST(HwCli, BadInputIsOneLineAndExitTwo) {
            {"report --set pwl --table " + kTable + " --csv /nonexistent/x.csv", "gqalut: error: "},
            {"report --set ops --budget 0", "gqalut: error: --budget must be a positive number of LSB, got 0"},
            {"report --set nosuch", "gqalut: error: --set must be ops or pwl, got 'nosuch'"},
+           {"simulate pwl --table " + kTable + " --restream",
+            "gqalut: error: unit pwl: --restream applies to the row units only (softmax, layernorm and their "
+            "references), not to pwl"},
+           {"generate lut-fp32 --restream -o /tmp", "gqalut: error: unit lut-fp32: --restream applies to the row units only"},
+           {"report --set pwl --table " + kTable + " --restream", "gqalut: error: --restream is for --set ops (the row units)"},
        }) {
     SCOPED_TRACE(c.args);
     Outcome r = hw(c.args);

@@ -40,6 +40,8 @@ void add_unit_options(CLI::App& cmd, UnitArgs& u) {
   cmd.add_option("--lanes", u.req.lanes, "Elements per cycle of a row unit")->check(int_in(1, 64))->capture_default_str();
   cmd.add_option("--max-n", u.req.max_n, "Longest row of a row unit (0: the kind's default)")->check(int_in(0, 1 << 20));
   cmd.add_flag("--programmable", u.req.programmable, "Run-time loadable tables (else baked constants)");
+  cmd.add_flag("--restream", u.req.restream,
+               "Row units: no row buffer; the source sends each row once per pass (softmax 3, LayerNorm 2)");
   cmd.add_flag("--combinational", u.comb, "No output register (PWL and reference LUTs)");
   cmd.add_option("--scale", u.req.scale, "PWL baked: the scale n (default: the table's largest)")
       ->check(int_in(0, Table::kMaxScale));
@@ -105,7 +107,8 @@ json error_json(const hw::UnitError& e) { return {{"max_lsb", e.max_lsb}, {"mean
 json row_json(const hw::ReportRow& r) {
   json j = {{"label", r.item.label}, {"kind", r.item.kind}, {"description", r.description},
             {"entries", r.item.request.entries}, {"lanes", r.item.request.lanes},
-            {"programmable", r.item.request.programmable}, {"elements_per_cycle", r.elements_per_cycle},
+            {"programmable", r.item.request.programmable}, {"restream", r.item.request.restream},
+            {"elements_per_cycle", r.elements_per_cycle},
             {"area_per_element_per_cycle_um2", r.area_per_throughput()}, {"synthesis", synth_json(r.synth)}};
   if (r.error) j["error"] = error_json(*r.error);
   return j;
@@ -267,7 +270,7 @@ struct ReportArgs {
   std::optional<double> budget;
   std::string csv, markdown, plot, rtl_dir;
   FlowArgs f;
-  bool as_json = false, no_error = false;
+  bool as_json = false, no_error = false, restream = false;
 };
 
 std::vector<int> int_list(const std::string& option, const std::string& text, long long lo, long long hi) {
@@ -327,7 +330,7 @@ void run_report(const ReportArgs& a) {
   } else if (a.set == "ops") {
     if (!a.tables.empty()) throw std::invalid_argument("--table is for --set pwl");
     items = hw::ops_report_items(int_list("--entries", a.entries, 2, 64), int_list("--lanes", a.lanes, 1, 64),
-                                 a.max_n, a.rtl_dir, &missing);
+                                 a.max_n, a.rtl_dir, &missing, a.restream);
     if (items.empty())
       throw std::invalid_argument(fmt::format("--set ops: none of its unit kinds is registered in this build ({})",
                                               fmt::join(missing, ", ")));
@@ -335,6 +338,7 @@ void run_report(const ReportArgs& a) {
     throw std::invalid_argument(fmt::format("--set must be ops or pwl, got '{}'", a.set));
   }
   if (a.budget && a.set == "pwl") throw std::invalid_argument("--budget needs measured errors: use --set ops");
+  if (a.restream && a.set == "pwl") throw std::invalid_argument("--restream is for --set ops (the row units)");
   const hw::SynthFlow flow = flow_of(a.f);
   Progress progress("hw report");
   ProgressFn tick = progress.callback();
@@ -458,6 +462,7 @@ void run_op_unit(const OpUnitArgs& a) {
   const hw::BuiltUnit b = hw::build_unit(a.op, a.req);
   json out = {{"kind", b.kind}, {"description", b.description}, {"top", b.unit.top},
               {"entries", a.req.entries}, {"lanes", a.req.lanes}, {"programmable", a.req.programmable},
+              {"restream", a.req.restream},
               {"elements_per_cycle", b.elements_per_cycle}};
   if (!a.as_json) fmt::print("{}: {}\n", b.kind, b.description);
   if (!a.out_dir.empty()) {
@@ -475,7 +480,7 @@ void run_op_unit(const OpUnitArgs& a) {
   }
   std::vector<hw::ReportItem> items = {{a.op + " unit", a.op, a.req, a.op}};
   if (a.compare)
-    for (hw::ReportItem& ref : hw::reference_report_items(a.op, a.req.max_n, a.req.rtl_dir)) {
+    for (hw::ReportItem& ref : hw::reference_report_items(a.op, a.req.max_n, a.req.rtl_dir, a.req.restream)) {
       ref.request.seed = a.req.seed;
       items.push_back(std::move(ref));
     }
@@ -585,6 +590,9 @@ void add_hw_command(CLI::App& app) {
     c->add_option("--lanes", o->req.lanes, "Elements per cycle")->check(int_in(1, 16))->capture_default_str();
     c->add_option("--max-n", o->req.max_n, "Longest row (0: 256)")->check(int_in(0, 1 << 16));
     c->add_flag("--programmable", o->req.programmable, "Run-time loadable tables (else baked constants)");
+    c->add_flag("--restream", o->req.restream,
+                "No row buffer: the source sends each row once per pass (softmax 3, LayerNorm 2); with --compare\n"
+                "the references are re-streamed too");
     c->add_option("--seed", o->req.seed, "Seed of the random checks")->check(seed_value())->capture_default_str();
     c->add_flag("--full", o->req.full, "Every check: 10^5 random rows and the stage sweeps (minutes; default: the reduced set)");
     c->add_option("-o,--output-dir", o->out_dir, "Also write the Verilog files there (it must exist)");
@@ -626,6 +634,8 @@ void add_hw_command(CLI::App& app) {
   rep->add_option("--rtl-dir", r->rtl_dir, "Folder of the hand-written units");
   rep->add_option("-j,--jobs", r->jobs, "Parallel syntheses")->capture_default_str();
   rep->add_flag("--no-error", r->no_error, "Skip the error measurements");
+  rep->add_flag("--restream", r->restream,
+                "--set ops: every unit re-streamed (no row buffer; the source sends each row once per pass)");
   rep->add_flag("--json", r->as_json, "JSON on stdout instead of the table");
   add_flow_options(*rep, r->f);
   rep->footer(

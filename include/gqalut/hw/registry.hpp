@@ -23,6 +23,7 @@ struct UnitRequest {
   bool programmable = false;    // run-time loadable tables (else baked constants)
   bool output_register = true;  // one pipeline stage at the output (PWL)
   int max_n = 0;                // longest row of a row unit; 0: the kind's default
+  bool restream = false;        // row units: no row buffer, the source sends each row once per pass
   std::string table;            // PWL: a JSON table file (gqalut fit ... -o FILE)
   int scale = -1;               // PWL baked: the scale n (default: the table's largest)
   std::string name;             // PWL: module name (default gqalut_<function> / gqalut_lut<K>)

@@ -41,12 +41,16 @@ std::vector<ReportItem> pwl_report_items(const std::vector<std::string>& tables,
 // The softmax / LayerNorm set: for each of the two operations, the registered integer unit at
 // `entries` x `lanes` x {baked, programmable}, and its FP32 and I-BERT-style references at the
 // same lanes. Kinds that are not registered in this build are left out and named in `missing`.
+// With `restream` every unit (ours and the references) is the re-streamed one (no row buffer; the
+// source sends each row once per pass) and its label ends in " re-streamed".
 std::vector<ReportItem> ops_report_items(const std::vector<int>& entries, const std::vector<int>& lanes,
-                                         int max_n, const std::string& rtl_dir, std::vector<std::string>* missing);
+                                         int max_n, const std::string& rtl_dir, std::vector<std::string>* missing,
+                                         bool restream = false);
 
 // The FP32 and I-BERT-style reference units of `op` ("softmax" or "layernorm"): one lane, rows of
 // max_n (0: the kind's default), in group `op`; the kinds "<op>-fp32" and "<op>-ibert".
-std::vector<ReportItem> reference_report_items(const std::string& op, int max_n, const std::string& rtl_dir);
+std::vector<ReportItem> reference_report_items(const std::string& op, int max_n, const std::string& rtl_dir,
+                                               bool restream = false);
 
 // Builds and synthesises every item (jobs threads; the biggest first), and measures the error of
 // those that have a measurement when `errors`. `tick(done, total, what)` reports progress.
