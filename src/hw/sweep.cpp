@@ -672,8 +672,11 @@ void run_unit_sweep(const UnitSweepSettings& a, const ProgressFn& tick, const st
         r.lanes = L;
         r.programmable = prog;
         r.max_n = a.max_n;
+        r.restream = a.restream;
         r.rtl_dir = a.rtl_dir;
-        items.push_back({fmt::format("K={} lanes={} {}", K, L, prog ? "programmable" : "baked"), kind.name, r, a.unit});
+        items.push_back({fmt::format("K={} lanes={} {}{}", K, L, prog ? "programmable" : "baked",
+                                     a.restream ? " re-streamed" : ""),
+                         kind.name, r, a.unit});
       }
   // The first unit is built here: a kind without an error measurement is refused before the work.
   if (!build_unit(kind.name, items.front().request).error)
@@ -706,9 +709,10 @@ void run_unit_sweep(const UnitSweepSettings& a, const ProgressFn& tick, const st
           fmt::format("--budget {}: no {} unit meets it (the smallest max error is {:.4f} LSB)", *a.budget, a.unit, smallest));
     }
   }
-  fmt::print("Sweep of the {} unit ({}): entries x lanes x baked/programmable, synthesised with {} ({}),\n"
+  fmt::print("Sweep of the {} unit ({}){}: entries x lanes x baked/programmable, synthesised with {} ({}),\n"
              "errors on the rows of gqalut ops ({}). * = Pareto front of max error against area.\n\n",
-             a.unit, kind.summary, fs::path(flow.liberty()).filename().string(), flow.timing_tool(),
+             a.unit, kind.summary, a.restream ? ", re-streamed (no row buffer)" : "",
+             fs::path(flow.liberty()).filename().string(), flow.timing_tool(),
              rows.front().error->on);
   fmt::print("{:>3} {:>5} {:<12} | {:>9} {:>6} {:>5} {:>6} {:>8} | {:>7} {:>10} | {:>8} {:>8}\n", "K", "lanes", "tables",
              "area um2", "cells", "ff", "ns", "mW", "el/cyc", "um2/el/cyc", "max LSB", "mean LSB");
@@ -733,7 +737,8 @@ void run_unit_sweep(const UnitSweepSettings& a, const ProgressFn& tick, const st
                {"critical_path_ns", s.critical_path_ns}, {"timing", s.timing}};
     sj["power_mw"] = s.power_mw >= 0 ? json(s.power_mw) : json(nullptr);
     pj.push_back({{"unit", a.unit}, {"entries", r.item.request.entries}, {"lanes", r.item.request.lanes},
-                  {"programmable", r.item.request.programmable}, {"description", r.description},
+                  {"programmable", r.item.request.programmable}, {"restream", r.item.request.restream},
+                  {"description", r.description},
                   {"elements_per_cycle", r.elements_per_cycle}, {"synthesis", sj},
                   {"max_error_lsb", r.error->max_lsb}, {"mean_error_lsb", r.error->mean_lsb}, {"pareto", bool(front[i])}});
   }

@@ -179,6 +179,9 @@ TEST(Sweep, BadInputGetsOneLineAndExitTwo) {
   expect_error(base + " --metric rms", "objective must be mse or max");
   expect_error(base + " --budget -1", "--budget must be a positive number");
   expect_error("--no-area --entries 4", "give the function");
+  expect_error(base + " --lanes 4", "--unit pwl: --lanes applies to --unit softmax|layernorm only");
+  expect_error(base + " --max-n 64", "--unit pwl: --max-n applies to --unit softmax|layernorm only");
+  expect_error(base + " --restream", "--unit pwl: --restream applies to --unit softmax|layernorm only");
   // A budget no point meets: the results are printed, then one error line.
   Outcome r = sweep(std::string(kTiny) + " --no-area --budget 1e-12 --cache-dir " + (tmpdir() / "cache").string());
   EXPECT_EQ(r.code, 2);

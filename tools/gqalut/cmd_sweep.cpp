@@ -56,6 +56,7 @@ struct SweepArgs {
   std::string unit = "pwl";  // or a row unit kind of the registry: softmax, layernorm
   std::string lanes = "1";
   int max_n = 0;
+  bool restream = false;
 };
 
 
@@ -138,6 +139,7 @@ void run_units(const SweepArgs& a) {
   check_outputs(a);
   hw::find_unit_kind(a.unit);
   s.max_n = a.max_n;
+  s.restream = a.restream;
   copy_common(a, s);
   Progress progress("sweep");
   hw::run_unit_sweep(s, progress.callback(), [&] { progress.finish(); });
@@ -145,6 +147,10 @@ void run_units(const SweepArgs& a) {
 
 void run(const SweepArgs& args) {
   if (args.unit != "pwl") return run_units(args);
+  // The row units' options mean nothing for the PWL unit: refused rather than ignored.
+  if (args.lanes != "1" || args.max_n != 0 || args.restream)
+    throw std::invalid_argument(fmt::format("--unit pwl: {} applies to --unit softmax|layernorm only",
+                                            args.lanes != "1" ? "--lanes" : args.max_n != 0 ? "--max-n" : "--restream"));
   SweepArgs a = args;
   // ---- arguments
   double lo = 0, hi = 0;
@@ -266,6 +272,9 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_option("--lanes", a->lanes, "--unit softmax|layernorm: elements per beat, e.g. 1,4")->capture_default_str();
   cmd->add_option("--max-n", a->max_n, "--unit softmax|layernorm: longest row (0: the unit's default)")
       ->check(int_in(0, 4096));
+  cmd->add_flag("--restream", a->restream,
+                "--unit softmax|layernorm: no row buffer, the source sends each row once per pass (softmax 3,\n"
+                "LayerNorm 2)");
   cmd->add_flag("--no-fetch", a->no_fetch, "Never run apt-get download for the Liberty file");
   cmd->callback([a] { run(*a); });
 }

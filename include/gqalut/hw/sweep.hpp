@@ -54,6 +54,7 @@ struct UnitSweepSettings {
   std::string unit;  // a registry kind with an error measurement, e.g. "softmax", "layernorm"
   std::vector<int> entries, lanes;
   int max_n = 0;  // 0: the kind's default
+  bool restream = false;  // every unit re-streamed (no row buffer; the source sends each row once per pass)
   std::optional<double> budget;
   std::string csv, json_out, plot;  // checked by the caller before the work
   int jobs = 1;
