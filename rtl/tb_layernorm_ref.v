@@ -4,7 +4,9 @@
 // re-streamed unit) sends each row twice, pass 1 with random gamma and beta (the unit ignores them).
 //   in.hex:  one word per element {4'h1, 3'b0, last, beta[31:0], gamma[7:0], q[7:0]}   (anything else: end)
 //   exp.hex: one word per output  {4'h1, 3'b0, last, y[7:0]}
-// Compile with -DUNIT=<module> (a wrapper with the parameters set). Prints "CYCLES: <c>" (cycles
+// A watchdog fails the run when no beat moves for WATCHDOG cycles (e.g. a re-streamed unit sent
+// each row once, waiting for passes that never come). Compile with -DUNIT=<module> (a wrapper
+// with the parameters set). Prints "CYCLES: <c>" (cycles
 // from the first out of reset to the last output's, inclusive) and "PASS: <n> checks".
 `timescale 1ns/1ps
 module tb_layernorm_ref;
@@ -13,6 +15,7 @@ module tb_layernorm_ref;
   parameter STALL = 1;
   parameter PASSES = 1;  // the source sends each row this many times (a re-streamed unit: 3 / 2)
   parameter TIMEOUT = 100000000;
+  parameter WATCHDOG = 10000;  // cycles without any beat moving (in or out): a deadlock, FAIL
   reg clk = 1'b0;
   always #5 clk = ~clk;
   reg rst = 1'b1;
@@ -26,7 +29,7 @@ module tb_layernorm_ref;
     .out_y(out_p), .out_last(out_last));
   reg [55:0] ins [0:MAXW-1];
   reg [15:0] exps [0:MAXW-1];
-  integer ip, op, nin, nexp, errors, cycles, seed, rs, pk;
+  integer ip, op, nin, nexp, errors, cycles, seed, rs, pk, idle;
   initial begin
     $readmemh("in.hex", ins);
     $readmemh("exp.hex", exps);
@@ -34,12 +37,13 @@ module tb_layernorm_ref;
     while (nin < MAXW && ins[nin][55:52] === 4'h1) nin = nin + 1;
     nexp = 0;
     while (nexp < MAXW && exps[nexp][15:12] === 4'h1) nexp = nexp + 1;
-    ip = 0; op = 0; errors = 0; cycles = 0; seed = SEED; rs = 0; pk = 0;
+    ip = 0; op = 0; errors = 0; cycles = 0; seed = SEED; rs = 0; pk = 0; idle = 0;
     repeat (3) @(posedge clk);
     @(negedge clk) rst = 1'b0;
   end
   always @(posedge clk) if (!rst) begin
     cycles = cycles + 1;
+    idle = (in_valid && in_ready) || (out_valid && out_ready) ? 0 : idle + 1;
     if (in_valid && in_ready) begin
       if (ins[ip][48] && pk < PASSES - 1) begin  // the row again, for the next pass
         pk = pk + 1;
@@ -61,6 +65,11 @@ module tb_layernorm_ref;
                    exps[op][8]);
       end
       op = op + 1;
+    end
+    if (idle >= WATCHDOG) begin
+      $display("FAIL: watchdog: no beat moved for %0d cycles (%0d of %0d outputs, %0d of %0d inputs)", idle, op, nexp,
+               ip, nin);
+      $fatal(1, "testbench failed");
     end
     if (op >= nexp || cycles >= TIMEOUT) begin
       $display("CYCLES: %0d", cycles);
