@@ -13,6 +13,8 @@
 // Re-streamed (restream): no row buffer; the source sends each row twice (pass 1: x for the
 // statistics, gamma and beta ignored; pass 2: x, gamma, beta into the same pipeline, taken while
 // a credit is free); the same cycle counts when the source keeps up, with 2B beats in per row.
+// Without buffer trees it misses 10 ns from max_n 64 (10.6-10.8 ns: _stats' rounding shift p_r
+// drives both shifters of n R and Sx R); with --buffer-nets it meets it (docs/hw_units.md).
 #pragma once
 
 #include <string>
