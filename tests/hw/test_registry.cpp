@@ -182,5 +182,47 @@ TEST(Registry, RowUnitsPassAndMeetTheirErrorBounds) {
   if (!tried) GTEST_SKIP() << "neither softmax nor layernorm is registered in this build";
 }
 
+// Every row kind re-streamed (no row buffer, each row sent once per pass) passes its own testbench,
+// lints clean, and says so in its description; the buffered unit's testbench (each row sent once)
+// fails it, so the re-streamed testbench really sends the passes; the throughput is the buffered
+// unit's (the source keeps up). Kinds without rows refuse --restream.
+TEST(Registry, RestreamedRowUnitsPassTheirTestbenchesAndNotTheBufferedOne) {
+  int tried = 0;
+  for (const char* kind : {"softmax", "layernorm", "softmax-fp32", "layernorm-fp32", "softmax-ibert", "layernorm-ibert"}) {
+    if (!registered(kind)) continue;
+    ++tried;
+    SCOPED_TRACE(kind);
+    UnitRequest r;
+    r.max_n = 8;
+    BuiltUnit buffered = build_unit(kind, r);
+    r.restream = true;
+    BuiltUnit b = build_unit(kind, r);
+    EXPECT_NE(b.description.find("re-streamed (no row buffer)"), std::string::npos) << b.description;
+    EXPECT_EQ(buffered.description.find("re-streamed"), std::string::npos) << buffered.description;
+    EXPECT_DOUBLE_EQ(b.elements_per_cycle, buffered.elements_per_cycle);
+    const std::string tag = std::string("restream_") + kind;
+    LintResult l = lint(b.unit, lint_opts(tag, b));
+    EXPECT_TRUE(l.clean()) << l.summary();
+    SimResult s = b.simulate(sim(tag));
+    EXPECT_TRUE(s.passed()) << s.summary();
+    EXPECT_GT(s.checks, 1000);
+    SimOptions so = sim(tag + "_in_buffered_tb");
+    so.timeout_s = 120;
+    SimResult wrong = buffered.verify(b.unit, so);
+    EXPECT_FALSE(wrong.passed()) << wrong.summary();
+    EXPECT_FALSE(wrong.timed_out) << "the buffered testbench should see the mismatch, not hang: " << wrong.summary();
+  }
+  if (!tried) GTEST_SKIP() << "no row unit is registered in this build";
+  UnitRequest r;
+  r.table = kTable;
+  r.restream = true;
+  try {
+    build_unit("pwl", r);
+    ADD_FAILURE() << "pwl accepted restream";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--restream applies to the row units only"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace gqalut::hw
