@@ -75,27 +75,39 @@ std::vector<ReportItem> ops_report_items(const std::vector<int>& entries, const 
             items.push_back(
                 {fmt::format("{} K={} {} {}{}", op, K, lane_text, prog ? "programmable" : "baked", rs), op, r, op});
           }
-      // The references take one lane, one row at a time: listed once, at lanes 1 (rows of more lanes
-      // are compared with them per element per cycle).
-      if (L != lanes.front()) continue;
-      for (ReportItem& ref : reference_report_items(op, max_n, rtl_dir, restream))
-        if (has(ref.kind)) items.push_back(std::move(ref));
+      // The references at 1 lane, and at more lanes those that have lanes (the others compare with
+      // units of more lanes per element per cycle).
+      std::vector<int> ref_lanes;
+      if (L == lanes.front()) ref_lanes.push_back(1);
+      if (L > 1) ref_lanes.push_back(L);
+      for (int RL : ref_lanes)
+        for (ReportItem& ref : reference_report_items(op, max_n, rtl_dir, restream, RL))
+          if (has(ref.kind)) items.push_back(std::move(ref));
     }
   }
   return items;
 }
 
 std::vector<ReportItem> reference_report_items(const std::string& op, int max_n, const std::string& rtl_dir,
-                                               bool restream) {
+                                               bool restream, int lanes) {
   UnitRequest r;
   r.max_n = max_n;
   r.rtl_dir = rtl_dir;
   r.restream = restream;
+  r.lanes = lanes;
   std::vector<ReportItem> items;
-  for (const char* ref : {"fp32", "ibert"})
-    items.push_back({fmt::format("{} {} 1 lane{}", op, ref == std::string("fp32") ? "FP32" : "I-BERT-style",
-                                 restream ? " re-streamed" : ""),
-                     fmt::format("{}-{}", op, ref), r, op});
+  for (const char* ref : {"fp32", "ibert"}) {
+    const std::string kind = fmt::format("{}-{}", op, ref);
+    if (lanes > 1) {
+      const UnitKind* k = nullptr;
+      for (const auto& u : unit_kinds())
+        if (kind == u.name) k = &u;
+      if (!k || std::string(k->options).find("lanes") == std::string::npos) continue;
+    }
+    items.push_back({fmt::format("{} {} {} lane{}{}", op, ref == std::string("fp32") ? "FP32" : "I-BERT-style", lanes,
+                                 lanes == 1 ? "" : "s", restream ? " re-streamed" : ""),
+                     kind, r, op});
+  }
   return items;
 }
 

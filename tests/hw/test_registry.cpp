@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "gqalut/hw/registry.hpp"
+#include "gqalut/hw/report.hpp"
 #include "gqalut/io.hpp"
 #include "gqalut/recipes.hpp"
 
@@ -221,6 +222,47 @@ TEST(Registry, RestreamedRowUnitsPassTheirTestbenchesAndNotTheBufferedOne) {
     ADD_FAILURE() << "pwl accepted restream";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("--restream applies to the row units only"), std::string::npos) << e.what();
+  }
+}
+
+// The report's softmax / LayerNorm set: each integer unit at every entries x lanes x tables point,
+// the FP32 and I-BERT-style references once at 1 lane, and at more lanes the references whose kind
+// has lanes; every item labelled as it is built (re-streamed ones say so).
+TEST(Registry, OpsReportItemsListEveryUnitAndItsReferences) {
+  auto has_lanes = [](const std::string& kind) {
+    for (const auto& k : unit_kinds())
+      if (kind == k.name) return std::string(k.options).find("lanes") != std::string::npos;
+    return false;
+  };
+  for (bool restream : {false, true}) {
+    std::vector<std::string> missing;
+    const std::vector<ReportItem> items = ops_report_items({8, 16}, {1, 4}, 64, "", &missing, restream);
+    std::vector<std::string> expected;
+    const std::string rs = restream ? " re-streamed" : "";
+    for (const std::string op : {"softmax", "layernorm"}) {
+      for (int L : {1, 4}) {
+        if (registered(op))
+          for (int K : {8, 16})
+            for (const char* t : {"baked", "programmable"})
+              expected.push_back(fmt::format("{} K={} {} lane{} {}{}", op, K, L, L == 1 ? "" : "s", t, rs));
+        for (const char* ref : {"fp32", "ibert"}) {
+          const std::string kind = op + "-" + ref;
+          if (!registered(kind) || (L > 1 && !has_lanes(kind))) continue;
+          expected.push_back(fmt::format("{} {} {} lane{}{}", op, std::string(ref) == "fp32" ? "FP32" : "I-BERT-style", L,
+                                         L == 1 ? "" : "s", rs));
+        }
+      }
+    }
+    std::vector<std::string> got;
+    for (const ReportItem& i : items) {
+      got.push_back(i.label);
+      EXPECT_EQ(i.request.restream, restream) << i.label;
+      EXPECT_EQ(i.request.max_n, 64) << i.label;
+      EXPECT_EQ(i.group, i.kind.substr(0, i.kind.find('-'))) << i.label;
+      const BuiltUnit b = build_unit(i.kind, i.request);  // every item builds as listed
+      EXPECT_EQ(b.description.find("re-streamed") != std::string::npos, restream) << b.description;
+    }
+    EXPECT_EQ(got, expected);
   }
 }
 

@@ -356,11 +356,16 @@ void run_report(const ReportArgs& a) {
     throw std::invalid_argument(fmt::format("--budget {}: no unit meets it (the smallest max error is {} LSB)",
                                             *a.budget, smallest));
   }
-  // The reference of a row's group: PWL: INT32 and FP32 of the same K; ops: FP32 at the same lanes.
+  // The reference of a row's group: PWL: INT32 and FP32 of the same K; ops: FP32 at the same lanes
+  // where the report has one, else FP32 at 1 lane (compared per element per cycle).
   auto ref_row = [&](const hw::ReportRow& r, const std::string& kind) -> const hw::ReportRow* {
+    const hw::ReportRow* one = nullptr;
     for (const auto& o : rows)
-      if (o.item.kind == kind && o.item.group == r.item.group) return &o;
-    return nullptr;
+      if (o.item.kind == kind && o.item.group == r.item.group) {
+        if (o.item.request.lanes == r.item.request.lanes) return &o;
+        if (o.item.request.lanes == 1 && !one) one = &o;
+      }
+    return one;
   };
   auto ref_area = [&](const hw::ReportRow& r, const std::string& kind) -> double {
     const hw::ReportRow* o = ref_row(r, kind);

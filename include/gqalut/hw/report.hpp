@@ -47,10 +47,11 @@ std::vector<ReportItem> ops_report_items(const std::vector<int>& entries, const 
                                          int max_n, const std::string& rtl_dir, std::vector<std::string>* missing,
                                          bool restream = false);
 
-// The FP32 and I-BERT-style reference units of `op` ("softmax" or "layernorm"): one lane, rows of
-// max_n (0: the kind's default), in group `op`; the kinds "<op>-fp32" and "<op>-ibert".
+// The FP32 and I-BERT-style reference units of `op` ("softmax" or "layernorm"): rows of max_n (0:
+// the kind's default), in group `op`; the kinds "<op>-fp32" and "<op>-ibert", at `lanes` elements
+// per beat (lanes > 1: only the kinds whose registry options name lanes).
 std::vector<ReportItem> reference_report_items(const std::string& op, int max_n, const std::string& rtl_dir,
-                                               bool restream = false);
+                                               bool restream = false, int lanes = 1);
 
 // Builds and synthesises every item (jobs threads; the biggest first), and measures the error of
 // those that have a measurement when `errors`. `tick(done, total, what)` reports progress.
