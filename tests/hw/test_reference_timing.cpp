@@ -112,5 +112,35 @@ TEST(ReferenceTiming, RestreamedRowsTakeTheSameInterval) {
       }
 }
 
+// The FP32 softmax at L lanes: rows of n back to back take 3 ceil(n/L) + 2 LAT + 10 + L - 1
+// cycles (row_interval_cycles), with the row buffer and re-streamed, rows of full and partial
+// last beats.
+TEST(ReferenceTiming, LanesSoftmaxFp32Interval) {
+  constexpr int kRows = 3;
+  for (int lanes : {2, 3, 4})
+    for (bool restream : {false, true})
+      for (bool pipe : {true, false})
+        for (int n : {1, 5, 16}) {
+          Fp32SoftmaxConfig c;
+          c.max_n = 16;
+          c.lanes = lanes;
+          c.pipeline = pipe;
+          c.restream = restream;
+          std::vector<std::vector<int8_t>> rows(kRows, std::vector<int8_t>(size_t(n)));
+          for (int k = 0; k < kRows; ++k)
+            for (int j = 0; j < n; ++j) rows[size_t(k)][size_t(j)] = int8_t((53 * j + 29 * k) % 256 - 128);
+          StreamCheck chk = softmax_stream_check(
+              [c](const int8_t* q, uint8_t* out, size_t m) { fp32_softmax_row(c, q, out, m); }, std::move(rows));
+          chk.passes = restream ? 3 : 1;
+          chk.lanes = lanes;
+          const std::string tag = fmt::format("timing_softmax_fp32_l{}_n{}_p{}_r{}", lanes, n, pipe, restream);
+          const SimResult s = simulate_stream(fp32_softmax_unit(c, kRtl), false, chk, kRtl, test::sim_options(tag), 1,
+                                              false);
+          ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
+          EXPECT_EQ(cycles_of(s.log), kRows * row_interval_cycles(c, n)) << tag;
+          EXPECT_EQ(row_interval_cycles(c, n), 3 * ((n + lanes - 1) / lanes) + 2 * (pipe ? 14 : 1) + 10 + lanes - 1);
+        }
+}
+
 }  // namespace
 }  // namespace gqalut::hw

@@ -50,6 +50,10 @@ struct Fp32SoftmaxConfig {
   int out_frac = 8;       // uint8 probabilities at 2^-out_frac, in [0, 15]
   bool pipeline = true;   // one FP32 operation per pipeline stage (else combinational passes)
   bool restream = false;  // no row buffer: each row is sent three times (max, sum, outputs)
+  // Elements per beat, in [1, 16] (rtl/softmax_fp32.v softmax_fp32_lanes for > 1: in_keep /
+  // out_keep ports as the integer units'). The sum is one accumulator per lane (lane j: elements
+  // j, j + L, ..., in order), then S = fl(..fl(S_0 + S_1).. + S_{L-1}); 1: the single sum.
+  int lanes = 1;
 };
 
 struct Fp32LayerNormConfig {
@@ -69,7 +73,8 @@ void fp32_layernorm_row(const Fp32LayerNormConfig& c, const int8_t* q, const int
 
 // The units: rtl_dir holds the hand-written sources (the source tree's rtl/); the result adds a
 // generated wrapper (the top) with the parameters set, e.g. "ref_softmax_fp32_n256_i4_o8_p1"
-// ("..._p1_r1" with restream: RESTREAM = 1, no row buffer, the row sent once per pass).
+// ("..._p1_r1" with restream: RESTREAM = 1, no row buffer, the row sent once per pass; "..._p1_l4"
+// for the FP32 softmax at 4 lanes, module softmax_fp32_lanes, before any "_r1").
 // Throw std::invalid_argument (one line naming the field and value) for a bad configuration.
 VerilogUnit fp32_softmax_unit(const Fp32SoftmaxConfig& c, const std::string& rtl_dir);
 VerilogUnit fp32_layernorm_unit(const Fp32LayerNormConfig& c, const std::string& rtl_dir);
@@ -117,8 +122,9 @@ void ibert_layernorm_row(const IbertLayerNormConfig& c, const int8_t* q, const i
 // ------------------------------------------------------------------ timing
 // Cycles from a row's first input to the next row's first input, rows of n back to back (each
 // unit takes the next row once the row's last output has left), as the RTL headers state them:
-// FP32 softmax 3n + 2 LAT + 10, FP32 LayerNorm 2n + LAT + 27, I-BERT softmax 3n + 2 LE + 1 (+
-// out_frac + 1 pipelined), I-BERT LayerNorm 2n + VW/2 + 6 (+ QW + 1 pipelined). The same with
+// FP32 softmax 3n + 2 LAT + 10 (at L > 1 lanes 3 ceil(n/L) + 2 LAT + 10 + L - 1), FP32 LayerNorm
+// 2n + LAT + 27, I-BERT softmax 3n + 2 LE + 1 (+ out_frac + 1 pipelined), I-BERT LayerNorm
+// 2n + VW/2 + 6 (+ QW + 1 pipelined). The same with
 // restream, n counted once (not once per pass), when the source sends every pass at full rate.
 // tests/hw/test_reference_timing.cpp checks them in simulation.
 long long row_interval_cycles(const Fp32SoftmaxConfig& c, long long n);
@@ -150,6 +156,9 @@ struct StreamCheck {
   // (LayerNorm) for a re-streamed one (restream; the LayerNorm testbench drives random gamma and
   // beta in the first pass, which the unit ignores).
   int passes = 1;
+  // Elements per beat of the unit (softmax only; > 1: a unit with in_keep / out_keep, the
+  // testbench packs each row into beats of `lanes`, the last one partial).
+  int lanes = 1;
 };
 // Check rows for a unit of row length <= max_n: every int8 code (rows led by 127, so every
 // EXP-stage input M - q in [0, 255] occurs), length 1, the maximum length all equal / all -128,
