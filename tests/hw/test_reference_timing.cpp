@@ -142,5 +142,34 @@ TEST(ReferenceTiming, LanesSoftmaxFp32Interval) {
         }
 }
 
+// The FP32 LayerNorm at L lanes: 2 ceil(n/L) + LAT + 27 + L - 1 cycles, both forms.
+TEST(ReferenceTiming, LanesLayerNormFp32Interval) {
+  constexpr int kRows = 3;
+  for (int lanes : {2, 3, 4})
+    for (bool restream : {false, true})
+      for (bool pipe : {true, false})
+        for (int n : {1, 5, 16}) {
+          Fp32LayerNormConfig c;
+          c.max_n = 16;
+          c.lanes = lanes;
+          c.pipeline = pipe;
+          c.restream = restream;
+          std::vector<std::vector<int8_t>> rows(kRows, std::vector<int8_t>(size_t(n)));
+          for (int k = 0; k < kRows; ++k)
+            for (int j = 0; j < n; ++j) rows[size_t(k)][size_t(j)] = int8_t((53 * j + 29 * k) % 256 - 128);
+          StreamCheck chk = layernorm_stream_check([c](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out,
+                                                       size_t m) { fp32_layernorm_row(c, q, g, b, out, m); },
+                                                   c.gamma_frac, c.out_frac, std::move(rows), 7);
+          chk.passes = restream ? 2 : 1;
+          chk.lanes = lanes;
+          const std::string tag = fmt::format("timing_layernorm_fp32_l{}_n{}_p{}_r{}", lanes, n, pipe, restream);
+          const SimResult s = simulate_stream(fp32_layernorm_unit(c, kRtl), true, chk, kRtl, test::sim_options(tag), 1,
+                                              false);
+          ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
+          EXPECT_EQ(cycles_of(s.log), kRows * row_interval_cycles(c, n)) << tag;
+          EXPECT_EQ(row_interval_cycles(c, n), 2 * ((n + lanes - 1) / lanes) + (pipe ? 4 : 1) + 27 + lanes - 1);
+        }
+}
+
 }  // namespace
 }  // namespace gqalut::hw

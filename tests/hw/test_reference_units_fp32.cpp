@@ -501,6 +501,98 @@ TEST(Fp32Units, RestreamedLayerNormMatchesModelBitExact) {
   EXPECT_EQ(ub.files.back().second.find("RESTREAM"), std::string::npos);
 }
 
+// The FP32 LayerNorm at L lanes (layernorm_fp32_lanes): lint clean; bit-exact with the model at
+// the same lanes (per-lane Sx / Sxx combined in lane order) on the edge rows, every length
+// 1..3L+1 and random rows of lengths 1..max_n, random gamma / beta (int32 extremes), with random
+// valid/ready gaps and at full rate, buffered and re-streamed; L = 3 with max_n not a multiple.
+TEST(Fp32Units, LanesLayerNormMatchesModelBitExact) {
+  struct Case {
+    int lanes, max_n;
+    bool pipe, restream;
+  };
+  for (const Case k : {Case{4, 64, true, false}, Case{4, 16, true, true}, Case{4, 16, false, false},
+                       Case{4, 8, false, true}, Case{3, 10, true, false}}) {
+    hw::Fp32LayerNormConfig c;
+    c.lanes = k.lanes;
+    c.max_n = k.max_n;
+    c.pipeline = k.pipe;
+    c.restream = k.restream;
+    const hw::VerilogUnit u = hw::fp32_layernorm_unit(c, kRtl);
+    const std::string tag = fmt::format("layernorm_fp32_l{}_n{}_p{}_r{}", k.lanes, k.max_n, k.pipe, k.restream);
+    EXPECT_EQ(u.top, fmt::format("ref_layernorm_fp32_n{}_i4_g6_o4_e3727c5ac_p{}_l{}{}", k.max_n, k.pipe ? 1 : 0,
+                                 k.lanes, k.restream ? "_r1" : ""));
+    hw::LintResult l = lint_unit(u, "lint_" + tag);
+    EXPECT_TRUE(l.clean()) << tag << "\n" << l.log;
+    std::mt19937_64 rng(kSeed + 80 + uint64_t(k.lanes) + uint64_t(k.max_n));
+    auto rows = edge_and_random_rows(c.max_n, k.pipe ? scaled(15, 500) : scaled(4, 100), rng);
+    for (int n = 1; n <= std::min(c.max_n, 3 * c.lanes + 1); ++n) {  // every partial last beat
+      std::vector<int8_t> row(static_cast<size_t>(n));
+      for (auto& v : row) v = int8_t(int(rng() % 256) - 128);
+      rows.push_back(row);
+    }
+    hw::StreamCheck chk = layernorm_check(c, std::move(rows), rng);
+    chk.lanes = k.lanes;
+    chk.passes = k.restream ? 2 : 1;
+    hw::test::expect_stream_passes(u, true, chk, tag, kSeed + 6, k.pipe || kFull);
+  }
+  hw::Fp32LayerNormConfig one;  // 1 lane: layernorm_fp32 as before
+  const hw::VerilogUnit u1 = hw::fp32_layernorm_unit(one, kRtl);
+  EXPECT_EQ(u1.top, "ref_layernorm_fp32_n256_i4_g6_o4_e3727c5ac_p1");
+  EXPECT_NE(u1.files.back().second.find("  layernorm_fp32 #(.MAXN(256), .IN_FRAC(4), .GAMMA_FRAC(6), .OUT_FRAC(4), "
+                                        ".EPS(32'h3727c5ac), .PIPE(1)) u_unit"),
+            std::string::npos);
+  EXPECT_EQ(u1.files.back().second.find("keep"), std::string::npos);
+}
+
+// The LayerNorm model at L lanes against the order written out (Sx_j, Sxx_j per lane, then lane
+// order; the rest as the 1-lane model), for 1 and 4 lanes.
+TEST(Fp32Units, LanesLayerNormModelSumsPerLane) {
+  std::mt19937_64 rng(kSeed + 90);
+  for (int lanes : {1, 4}) {
+    hw::Fp32LayerNormConfig c;
+    c.lanes = lanes;
+    for (int r = 0; r < 300; ++r) {
+      const size_t n = 1 + size_t(rng() % 256);
+      std::vector<int8_t> q(n), g(n), y(n), ref(n);
+      std::vector<int32_t> b(n);
+      for (size_t i = 0; i < n; ++i) {
+        q[i] = int8_t(int(rng() % 256) - 128);
+        g[i] = int8_t(int(rng() % 256) - 128);
+        b[i] = int32_t(int(rng() % 512) - 256);
+      }
+      hw::fp32_layernorm_row(c, q.data(), g.data(), b.data(), y.data(), n);
+      std::vector<float> ax(size_t(lanes), 0.0f), axx(size_t(lanes), 0.0f);
+      for (size_t i = 0; i < n; ++i) {
+        const float x = hw::fp32ref::from_int(q[i], 4);
+        ax[i % size_t(lanes)] = rtl::fp32_add(ax[i % size_t(lanes)], x);
+        axx[i % size_t(lanes)] = rtl::fp32_add(axx[i % size_t(lanes)], rtl::fp32_mul(x, x));
+      }
+      float sx = ax[0], sxx = axx[0];
+      for (size_t j = 1; j < size_t(lanes); ++j) {
+        sx = rtl::fp32_add(sx, ax[j]);
+        sxx = rtl::fp32_add(sxx, axx[j]);
+      }
+      const float rn = hw::fp32ref::recip(float(n));
+      const float mean = rtl::fp32_mul(sx, rn);
+      float var = rtl::fp32_add(rtl::fp32_mul(sxx, rn), -rtl::fp32_mul(mean, mean));
+      if (std::signbit(var)) var = 0.0f;
+      const float rs = hw::fp32ref::rsqrt(rtl::fp32_add(var, c.eps));
+      for (size_t i = 0; i < n; ++i) {
+        const float d = rtl::fp32_add(hw::fp32ref::from_int(q[i], 4), -mean);
+        const float w = rtl::fp32_add(rtl::fp32_mul(rtl::fp32_mul(d, rs), hw::fp32ref::from_int(g[i], 6)),
+                                      hw::fp32ref::from_int(b[i], 4));
+        ref[i] = int8_t(hw::fp32ref::to_int(w, 4, -128, 127));
+      }
+      EXPECT_EQ(y, ref) << "lanes " << lanes << " row " << r;
+    }
+  }
+  for (int bad : {0, 17}) {
+    hw::Fp32LayerNormConfig c;
+    c.lanes = bad;
+    EXPECT_THROW(hw::fp32_layernorm_unit(c, kRtl), std::invalid_argument);
+  }
+}
+
 TEST(Fp32Units, BadConfigurationsAreRefused) {
   hw::Fp32SoftmaxConfig s;
   s.in_frac = 16;

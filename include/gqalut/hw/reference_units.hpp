@@ -64,6 +64,10 @@ struct Fp32LayerNormConfig {
   float eps = 1e-5f;      // > 0
   bool pipeline = true;
   bool restream = false;  // no row buffer: each row is sent twice (statistics, outputs)
+  // Elements per beat, in [1, 16] (rtl/layernorm_fp32.v layernorm_fp32_lanes for > 1). Sx and Sxx
+  // are one accumulator per lane (lane j: elements j, j + L, ..., in order), then combined in lane
+  // order, Sx = fl(..fl(Sx_0 + Sx_1).. + Sx_{L-1}); 1: the single sums.
+  int lanes = 1;
 };
 
 // The models: one row (n in [1, max_n]) exactly as the unit computes it.
@@ -123,8 +127,8 @@ void ibert_layernorm_row(const IbertLayerNormConfig& c, const int8_t* q, const i
 // Cycles from a row's first input to the next row's first input, rows of n back to back (each
 // unit takes the next row once the row's last output has left), as the RTL headers state them:
 // FP32 softmax 3n + 2 LAT + 10 (at L > 1 lanes 3 ceil(n/L) + 2 LAT + 10 + L - 1), FP32 LayerNorm
-// 2n + LAT + 27, I-BERT softmax 3n + 2 LE + 1 (+ out_frac + 1 pipelined), I-BERT LayerNorm
-// 2n + VW/2 + 6 (+ QW + 1 pipelined). The same with
+// 2n + LAT + 27 (at L lanes 2 ceil(n/L) + LAT + 27 + L - 1), I-BERT softmax 3n + 2 LE + 1 (+
+// out_frac + 1 pipelined), I-BERT LayerNorm 2n + VW/2 + 6 (+ QW + 1 pipelined). The same with
 // restream, n counted once (not once per pass), when the source sends every pass at full rate.
 // tests/hw/test_reference_timing.cpp checks them in simulation.
 long long row_interval_cycles(const Fp32SoftmaxConfig& c, long long n);
@@ -156,8 +160,8 @@ struct StreamCheck {
   // (LayerNorm) for a re-streamed one (restream; the LayerNorm testbench drives random gamma and
   // beta in the first pass, which the unit ignores).
   int passes = 1;
-  // Elements per beat of the unit (softmax only; > 1: a unit with in_keep / out_keep, the
-  // testbench packs each row into beats of `lanes`, the last one partial).
+  // Elements per beat of the unit (> 1: a unit with in_keep / out_keep, the testbench packs each
+  // row into beats of `lanes`, the last one partial).
   int lanes = 1;
 };
 // Check rows for a unit of row length <= max_n: every int8 code (rows led by 127, so every
