@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -36,13 +37,23 @@ UnitError layernorm_error(const LayerNormRowFn& model, int in_frac, int gamma_fr
       "gqalut ops layernorm rows: 40 rows of 197 / 768 / 3072 at 2^-4, gamma 2^-6, int8 out at 2^-4");
 }
 
+// A configuration with lanes (elements per beat: the FP32 units that have them), or without.
+template <class Config, class = void>
+struct HasLanes : std::false_type {};
+template <class Config>
+struct HasLanes<Config, std::void_t<decltype(Config::lanes)>> : std::true_type {};
+
+// (build_unit refuses lanes > 1 for the kinds whose units.def options do not name lanes.)
 void check_request(const char* kind, const UnitRequest& r) {
-  if (r.lanes != 1)
-    throw std::invalid_argument(fmt::format(
-        "{}: lanes must be 1 (the reference units take one row at a time), got {}", kind, r.lanes));
   if (r.programmable)
     throw std::invalid_argument(
         fmt::format("{}: has no tables to program (--programmable does not apply)", kind));
+}
+
+// The testbench's beats: lanes elements each where the unit has lanes.
+template <class Config>
+void set_lanes(StreamCheck& chk, const Config& c) {
+  if constexpr (HasLanes<Config>::value) chk.lanes = c.lanes;
 }
 
 // The checks of `gqalut hw simulate` (edge rows and random rows of lengths 1..max_n, with random
@@ -58,6 +69,7 @@ void add_checks(BuiltUnit& b, const UnitRequest& r, const Config& c, const std::
         softmax_stream_check([c, row](const int8_t* q, uint8_t* out, size_t n) { row(c, q, out, n); },
                              reference_check_rows(c.max_n, rows, seed));
     chk.passes = c.restream ? 3 : 1;  // re-streamed: max, sum, outputs
+    set_lanes(chk, c);
     return simulate_stream(u, false, chk, rtl, o, unsigned(seed));
   };
   b.error = [row] {
@@ -80,6 +92,7 @@ void add_checks(BuiltUnit& b, const UnitRequest& r, const Config& c, const std::
                                         size_t n) { row(c, q, g, be, out, n); },
                                c.gamma_frac, c.out_frac, reference_check_rows(c.max_n, rows, seed), seed);
     chk.passes = c.restream ? 2 : 1;  // re-streamed: statistics, outputs
+    set_lanes(chk, c);
     return simulate_stream(u, true, chk, rtl, o, unsigned(seed));
   };
   b.error = [row] {
@@ -103,14 +116,18 @@ BuiltUnit reference_kind(const char* kind, const UnitRequest& r,
   c.max_n = r.max_n > 0 ? r.max_n : 256;
   c.pipeline = r.output_register;  // --combinational: PIPE = 0
   c.restream = r.restream;
+  if constexpr (HasLanes<Config>::value) c.lanes = r.lanes;  // checked by the unit's generator
   const std::string rtl = find_rtl_dir(r.rtl_dir);
   BuiltUnit b;
   b.kind = kind;
   b.unit = make(c, rtl);
   // the formulas of the RTL headers (reference_units.hpp), checked against simulation
   b.elements_per_cycle = double(c.max_n) / double(row_interval_cycles(c, c.max_n));
-  b.description = fmt::format("{}, rows up to {}{} ({:.3f} elements/cycle on back-to-back rows of {})", what,
-                              c.max_n, detail::restream_text(c.restream), b.elements_per_cycle, c.max_n);
+  int lanes = 1;
+  if constexpr (HasLanes<Config>::value) lanes = c.lanes;
+  b.description = fmt::format("{}, {} lane{}, rows up to {}{} ({:.3f} elements/cycle on back-to-back rows of {})",
+                              what, lanes, lanes == 1 ? "" : "s", c.max_n, detail::restream_text(c.restream),
+                              b.elements_per_cycle, c.max_n);
   add_checks(b, r, c, rtl, row);
   return b;
 }

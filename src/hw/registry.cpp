@@ -48,6 +48,10 @@ const UnitKind& find_unit_kind(const std::string& name) {
 
 BuiltUnit build_unit(const std::string& kind, const UnitRequest& r) {
   const UnitKind& k = find_unit_kind(kind);
+  // Options a kind does not read are refused, never ignored (units.def names what each reads).
+  if (r.lanes != 1 && std::string(k.options).find("lanes") == std::string::npos)
+    throw std::invalid_argument(
+        fmt::format("unit {}: lanes must be 1 (this unit takes one element per beat), got {}", kind, r.lanes));
   if (r.restream && std::string(k.options).find("restream") == std::string::npos)
     throw std::invalid_argument(fmt::format(
         "unit {}: --restream applies to the row units only (softmax, layernorm and their references), not to {}",

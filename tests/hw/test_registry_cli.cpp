@@ -65,6 +65,9 @@ TEST(HwCli, BadInputIsOneLineAndExitTwo) {
             "gqalut: error: unit pwl: --restream applies to the row units only (softmax, layernorm and their "
             "references), not to pwl"},
            {"generate lut-fp32 --restream -o /tmp", "gqalut: error: unit lut-fp32: --restream applies to the row units only"},
+           {"simulate pwl --table " + kTable + " --lanes 4",
+            "gqalut: error: unit pwl: lanes must be 1 (this unit takes one element per beat), got 4"},
+           {"simulate softmax-ibert --lanes 2", "gqalut: error: unit softmax-ibert: lanes must be 1"},
            {"report --set pwl --table " + kTable + " --restream", "gqalut: error: --restream is for --set ops (the row units)"},
        }) {
     SCOPED_TRACE(c.args);
