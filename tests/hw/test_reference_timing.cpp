@@ -18,30 +18,47 @@ namespace {
 using test::cycles_of;
 using test::kRtl;
 
-// The expected outputs of `rows` from the model of `kind` at the request's configuration.
+// The expected outputs of `rows` from each reference's model at configuration c.
+StreamCheck model_check(const Fp32SoftmaxConfig& c, std::vector<std::vector<int8_t>> rows) {
+  return softmax_stream_check([c](const int8_t* q, uint8_t* out, size_t n) { fp32_softmax_row(c, q, out, n); },
+                              std::move(rows));
+}
+StreamCheck model_check(const IbertSoftmaxConfig& c, std::vector<std::vector<int8_t>> rows) {
+  return softmax_stream_check([c](const int8_t* q, uint8_t* out, size_t n) { ibert_softmax_row(c, q, out, n); },
+                              std::move(rows));
+}
+StreamCheck model_check(const Fp32LayerNormConfig& c, std::vector<std::vector<int8_t>> rows) {
+  return layernorm_stream_check([c](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out,
+                                    size_t n) { fp32_layernorm_row(c, q, g, b, out, n); },
+                                c.gamma_frac, c.out_frac, std::move(rows), 7);
+}
+StreamCheck model_check(const IbertLayerNormConfig& c, std::vector<std::vector<int8_t>> rows) {
+  return layernorm_stream_check([c](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out,
+                                    size_t n) { ibert_layernorm_row(c, q, g, b, out, n); },
+                                c.gamma_frac, c.out_frac, std::move(rows), 7);
+}
+
+// The model check of `kind` at the request's row length and pipeline setting.
+template <class Config>
+StreamCheck check_at(const UnitRequest& r, std::vector<std::vector<int8_t>> rows) {
+  Config c;
+  c.max_n = r.max_n;
+  c.pipeline = r.output_register;
+  return model_check(c, std::move(rows));
+}
 StreamCheck check_for(const std::string& kind, const UnitRequest& r, std::vector<std::vector<int8_t>> rows) {
-  if (kind == "softmax-fp32" || kind == "softmax-ibert") {
-    Fp32SoftmaxConfig f;
-    IbertSoftmaxConfig i;
-    f.max_n = i.max_n = r.max_n;
-    f.pipeline = i.pipeline = r.output_register;
-    if (kind == "softmax-fp32")
-      return softmax_stream_check(
-          [f](const int8_t* q, uint8_t* out, size_t n) { fp32_softmax_row(f, q, out, n); }, std::move(rows));
-    return softmax_stream_check(
-        [i](const int8_t* q, uint8_t* out, size_t n) { ibert_softmax_row(i, q, out, n); }, std::move(rows));
-  }
-  Fp32LayerNormConfig f;
-  IbertLayerNormConfig i;
-  f.max_n = i.max_n = r.max_n;
-  f.pipeline = i.pipeline = r.output_register;
-  if (kind == "layernorm-fp32")
-    return layernorm_stream_check([f](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out,
-                                      size_t n) { fp32_layernorm_row(f, q, g, b, out, n); },
-                                  f.gamma_frac, f.out_frac, std::move(rows), 7);
-  return layernorm_stream_check([i](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out,
-                                    size_t n) { ibert_layernorm_row(i, q, g, b, out, n); },
-                                i.gamma_frac, i.out_frac, std::move(rows), 7);
+  if (kind == "softmax-fp32") return check_at<Fp32SoftmaxConfig>(r, std::move(rows));
+  if (kind == "softmax-ibert") return check_at<IbertSoftmaxConfig>(r, std::move(rows));
+  if (kind == "layernorm-fp32") return check_at<Fp32LayerNormConfig>(r, std::move(rows));
+  return check_at<IbertLayerNormConfig>(r, std::move(rows));
+}
+
+// `count` rows of n codes in a fixed pattern: element j of row k is (a j + b k) mod 256 - 128.
+std::vector<std::vector<int8_t>> pattern_rows(int count, int n, int a, int b) {
+  std::vector<std::vector<int8_t>> rows(static_cast<size_t>(count), std::vector<int8_t>(static_cast<size_t>(n)));
+  for (int k = 0; k < count; ++k)
+    for (int j = 0; j < n; ++j) rows[size_t(k)][size_t(j)] = int8_t((a * j + b * k) % 256 - 128);
+  return rows;
 }
 
 TEST(ReferenceTiming, BackToBackRowsTakeTheRegistrysInterval) {
@@ -57,11 +74,8 @@ TEST(ReferenceTiming, BackToBackRowsTakeTheRegistrysInterval) {
         const double interval = double(max_n) / b.elements_per_cycle;
         const std::string tag = fmt::format("timing_{}_n{}_p{}", kind, max_n, pipe);
         ASSERT_NEAR(interval, std::round(interval), 1e-9) << tag;
-        std::vector<std::vector<int8_t>> rows(kRows, std::vector<int8_t>(size_t(max_n)));
-        for (int k = 0; k < kRows; ++k)
-          for (int j = 0; j < max_n; ++j) rows[size_t(k)][size_t(j)] = int8_t((37 * j + 91 * k) % 256 - 128);
         const bool layernorm = std::string(kind).rfind("layernorm", 0) == 0;
-        const SimResult s = simulate_stream(b.unit, layernorm, check_for(kind, r, rows), kRtl,
+        const SimResult s = simulate_stream(b.unit, layernorm, check_for(kind, r, pattern_rows(kRows, max_n, 37, 91)), kRtl,
                                             test::sim_options(tag), 1, /*stall=*/false);
         ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
         // The testbench counts from the first cycle out of reset, when the first input is
@@ -81,20 +95,17 @@ void expect_interval(const std::string& kind, bool pipe, int max_n, bool restrea
   c.max_n = max_n;
   c.pipeline = pipe;
   c.restream = restream;
-  UnitRequest r;
-  r.max_n = max_n;
-  r.output_register = pipe;
-  std::vector<std::vector<int8_t>> rows(kRows, std::vector<int8_t>(size_t(max_n)));
-  for (int k = 0; k < kRows; ++k)
-    for (int j = 0; j < max_n; ++j) rows[size_t(k)][size_t(j)] = int8_t((53 * j + 29 * k) % 256 - 128);
   const bool layernorm = kind.rfind("layernorm", 0) == 0;
-  StreamCheck chk = check_for(kind, r, rows);
+  StreamCheck chk = model_check(c, pattern_rows(kRows, max_n, 53, 29));
   chk.passes = restream ? (layernorm ? 2 : 3) : 1;
   const std::string tag = fmt::format("timing_api_{}_n{}_p{}_r{}", kind, max_n, pipe, restream);
   const SimResult s = simulate_stream(make(c, kRtl), layernorm, chk, kRtl, test::sim_options(tag), 1, false);
   ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
   EXPECT_EQ(cycles_of(s.log), kRows * row_interval_cycles(c, max_n)) << tag;
   if (!restream) {
+    UnitRequest r;
+    r.max_n = max_n;
+    r.output_register = pipe;
     r.rtl_dir = kRtl;
     EXPECT_NEAR(build_unit(kind, r).elements_per_cycle, double(max_n) / double(row_interval_cycles(c, max_n)), 1e-12)
         << tag;
@@ -112,63 +123,47 @@ TEST(ReferenceTiming, RestreamedRowsTakeTheSameInterval) {
       }
 }
 
-// The FP32 softmax at L lanes: rows of n back to back take 3 ceil(n/L) + 2 LAT + 10 + L - 1
-// cycles (row_interval_cycles), with the row buffer and re-streamed, rows of full and partial
-// last beats.
-TEST(ReferenceTiming, LanesSoftmaxFp32Interval) {
+// An FP32 reference at L lanes: rows of n back to back (full and partial last beats) take
+// kRows row_interval_cycles(c, n) simulated cycles, with the row buffer and re-streamed, and
+// row_interval_cycles is the closed form the header documents.
+template <class Config>
+void expect_lanes_interval(const std::string& name, int lanes, bool restream, bool pipe, int n,
+                           VerilogUnit (*make)(const Config&, const std::string&), int closed_form) {
   constexpr int kRows = 3;
-  for (int lanes : {2, 3, 4})
-    for (bool restream : {false, true})
-      for (bool pipe : {true, false})
-        for (int n : {1, 5, 16}) {
-          Fp32SoftmaxConfig c;
-          c.max_n = 16;
-          c.lanes = lanes;
-          c.pipeline = pipe;
-          c.restream = restream;
-          std::vector<std::vector<int8_t>> rows(kRows, std::vector<int8_t>(size_t(n)));
-          for (int k = 0; k < kRows; ++k)
-            for (int j = 0; j < n; ++j) rows[size_t(k)][size_t(j)] = int8_t((53 * j + 29 * k) % 256 - 128);
-          StreamCheck chk = softmax_stream_check(
-              [c](const int8_t* q, uint8_t* out, size_t m) { fp32_softmax_row(c, q, out, m); }, std::move(rows));
-          chk.passes = restream ? 3 : 1;
-          chk.lanes = lanes;
-          const std::string tag = fmt::format("timing_softmax_fp32_l{}_n{}_p{}_r{}", lanes, n, pipe, restream);
-          const SimResult s = simulate_stream(fp32_softmax_unit(c, kRtl), false, chk, kRtl, test::sim_options(tag), 1,
-                                              false);
-          ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
-          EXPECT_EQ(cycles_of(s.log), kRows * row_interval_cycles(c, n)) << tag;
-          EXPECT_EQ(row_interval_cycles(c, n), 3 * ((n + lanes - 1) / lanes) + 2 * (pipe ? 14 : 1) + 10 + lanes - 1);
-        }
+  Config c;
+  c.max_n = 16;
+  c.lanes = lanes;
+  c.pipeline = pipe;
+  c.restream = restream;
+  const bool layernorm = name.rfind("layernorm", 0) == 0;
+  StreamCheck chk = model_check(c, pattern_rows(kRows, n, 53, 29));
+  chk.passes = restream ? (layernorm ? 2 : 3) : 1;
+  chk.lanes = lanes;
+  const std::string tag = fmt::format("timing_{}_l{}_n{}_p{}_r{}", name, lanes, n, pipe, restream);
+  const SimResult s = simulate_stream(make(c, kRtl), layernorm, chk, kRtl, test::sim_options(tag), 1, false);
+  ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
+  EXPECT_EQ(cycles_of(s.log), kRows * row_interval_cycles(c, n)) << tag;
+  EXPECT_EQ(row_interval_cycles(c, n), closed_form) << tag;
 }
 
-// The FP32 LayerNorm at L lanes: 2 ceil(n/L) + LAT + 27 + L - 1 cycles, both forms.
-TEST(ReferenceTiming, LanesLayerNormFp32Interval) {
-  constexpr int kRows = 3;
+// The FP32 softmax at L lanes: 3 ceil(n/L) + 2 LAT + 10 + L - 1 cycles a row.
+TEST(ReferenceTiming, LanesSoftmaxFp32Interval) {
   for (int lanes : {2, 3, 4})
     for (bool restream : {false, true})
       for (bool pipe : {true, false})
-        for (int n : {1, 5, 16}) {
-          Fp32LayerNormConfig c;
-          c.max_n = 16;
-          c.lanes = lanes;
-          c.pipeline = pipe;
-          c.restream = restream;
-          std::vector<std::vector<int8_t>> rows(kRows, std::vector<int8_t>(size_t(n)));
-          for (int k = 0; k < kRows; ++k)
-            for (int j = 0; j < n; ++j) rows[size_t(k)][size_t(j)] = int8_t((53 * j + 29 * k) % 256 - 128);
-          StreamCheck chk = layernorm_stream_check([c](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out,
-                                                       size_t m) { fp32_layernorm_row(c, q, g, b, out, m); },
-                                                   c.gamma_frac, c.out_frac, std::move(rows), 7);
-          chk.passes = restream ? 2 : 1;
-          chk.lanes = lanes;
-          const std::string tag = fmt::format("timing_layernorm_fp32_l{}_n{}_p{}_r{}", lanes, n, pipe, restream);
-          const SimResult s = simulate_stream(fp32_layernorm_unit(c, kRtl), true, chk, kRtl, test::sim_options(tag), 1,
-                                              false);
-          ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
-          EXPECT_EQ(cycles_of(s.log), kRows * row_interval_cycles(c, n)) << tag;
-          EXPECT_EQ(row_interval_cycles(c, n), 2 * ((n + lanes - 1) / lanes) + (pipe ? 4 : 1) + 27 + lanes - 1);
-        }
+        for (int n : {1, 5, 16})
+          expect_lanes_interval<Fp32SoftmaxConfig>("softmax_fp32", lanes, restream, pipe, n, &fp32_softmax_unit,
+                                                   3 * ((n + lanes - 1) / lanes) + 2 * (pipe ? 14 : 1) + 10 + lanes - 1);
+}
+
+// The FP32 LayerNorm at L lanes: 2 ceil(n/L) + LAT + 27 + L - 1 cycles a row.
+TEST(ReferenceTiming, LanesLayerNormFp32Interval) {
+  for (int lanes : {2, 3, 4})
+    for (bool restream : {false, true})
+      for (bool pipe : {true, false})
+        for (int n : {1, 5, 16})
+          expect_lanes_interval<Fp32LayerNormConfig>("layernorm_fp32", lanes, restream, pipe, n, &fp32_layernorm_unit,
+                                                     2 * ((n + lanes - 1) / lanes) + (pipe ? 4 : 1) + 27 + lanes - 1);
 }
 
 }  // namespace
