@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -258,6 +259,18 @@ std::string wrapper_lanes(const std::string& top, const std::string& module, con
       fmt::arg("kh", kb - 1), fmt::arg("out", out), fmt::arg("ln_ports", ln_ports), fmt::arg("ln_conn", ln_conn));
 }
 
+// The FP32 unit's wrapper file: `module` at one lane, `module`_lanes with LANES and MAXB beyond.
+std::pair<std::string, std::string> fp32_wrapper(const std::string& top, const std::string& module,
+                                                 const std::string& params, int lanes, int max_n, bool layernorm) {
+  if (lanes == 1) return {top + ".v", wrapper(top, module, params, layernorm)};
+  const int beats = (max_n + lanes - 1) / lanes;  // MAXB as a plain number (Verilator's width rules)
+  return {top + ".v", wrapper_lanes(top, module + "_lanes",
+                                    params + fmt::format(", .LANES({}), .MAXB({})", lanes, beats), lanes, layernorm)};
+}
+
+// The top name's lane part: none at one lane.
+std::string lanes_suffix(int lanes) { return lanes > 1 ? fmt::format("_l{}", lanes) : ""; }
+
 }  // namespace
 
 VerilogUnit fp32_softmax_unit(const Fp32SoftmaxConfig& c, const std::string& rtl_dir) {
@@ -265,19 +278,11 @@ VerilogUnit fp32_softmax_unit(const Fp32SoftmaxConfig& c, const std::string& rtl
   std::vector<std::string> names = kFp32Common;
   names.push_back("softmax_fp32.v");
   VerilogUnit u = read_sources(rtl_dir, names);
-  const std::string lanes = c.lanes > 1 ? fmt::format("_l{}", c.lanes) : "";
   u.top = fmt::format("ref_softmax_fp32_n{}_i{}_o{}_p{}{}{}", c.max_n, c.in_frac, c.out_frac, c.pipeline ? 1 : 0,
-                      lanes, restream_suffix(c.restream));
+                      lanes_suffix(c.lanes), restream_suffix(c.restream));
   const std::string params = fmt::format(".MAXN({}), .IN_FRAC({}), .OUT_FRAC({}), .PIPE({}){}", c.max_n, c.in_frac,
                                          c.out_frac, c.pipeline ? 1 : 0, restream_param(c.restream));
-  if (c.lanes > 1) {
-    const int beats = (c.max_n + c.lanes - 1) / c.lanes;  // MAXB as a plain number (Verilator's width rules)
-    u.files.emplace_back(u.top + ".v", wrapper_lanes(u.top, "softmax_fp32_lanes",
-                                                     params + fmt::format(", .LANES({}), .MAXB({})", c.lanes, beats),
-                                                     c.lanes, false));
-  } else {
-    u.files.emplace_back(u.top + ".v", wrapper(u.top, "softmax_fp32", params, false));
-  }
+  u.files.push_back(fp32_wrapper(u.top, "softmax_fp32", params, c.lanes, c.max_n, false));
   return u;
 }
 
@@ -287,20 +292,12 @@ VerilogUnit fp32_layernorm_unit(const Fp32LayerNormConfig& c, const std::string&
   names.push_back("layernorm_fp32.v");
   VerilogUnit u = read_sources(rtl_dir, names);
   const uint32_t eps = rtl::bits_of(c.eps);
-  const std::string lanes = c.lanes > 1 ? fmt::format("_l{}", c.lanes) : "";
   u.top = fmt::format("ref_layernorm_fp32_n{}_i{}_g{}_o{}_e{:08x}_p{}{}{}", c.max_n, c.in_frac, c.gamma_frac,
-                      c.out_frac, eps, c.pipeline ? 1 : 0, lanes, restream_suffix(c.restream));
+                      c.out_frac, eps, c.pipeline ? 1 : 0, lanes_suffix(c.lanes), restream_suffix(c.restream));
   const std::string params =
       fmt::format(".MAXN({}), .IN_FRAC({}), .GAMMA_FRAC({}), .OUT_FRAC({}), .EPS(32'h{:08x}), .PIPE({}){}", c.max_n,
                   c.in_frac, c.gamma_frac, c.out_frac, eps, c.pipeline ? 1 : 0, restream_param(c.restream));
-  if (c.lanes > 1) {
-    const int beats = (c.max_n + c.lanes - 1) / c.lanes;  // MAXB as a plain number (Verilator's width rules)
-    u.files.emplace_back(u.top + ".v", wrapper_lanes(u.top, "layernorm_fp32_lanes",
-                                                     params + fmt::format(", .LANES({}), .MAXB({})", c.lanes, beats),
-                                                     c.lanes, true));
-  } else {
-    u.files.emplace_back(u.top + ".v", wrapper(u.top, "layernorm_fp32", params, true));
-  }
+  u.files.push_back(fp32_wrapper(u.top, "layernorm_fp32", params, c.lanes, c.max_n, true));
   return u;
 }
 
