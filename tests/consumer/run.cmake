@@ -10,6 +10,23 @@ endfunction()
 set(gen -G Ninja -DCMAKE_BUILD_TYPE=Release)
 if(MODE STREQUAL "package")
   run(${CMAKE_COMMAND} --install ${BUILD} --prefix ${WORK}/prefix)
+  # The hand-written units travel with the install, where `gqalut hw` and `gqalut sweep` look
+  # first (<prefix>/share/gqalut/rtl); the installed tool generates a reference unit from them.
+  foreach(f lut_int32.v lut_fp32.v fp32_ge.v fp32_mul.v fp32_add.v fp32_exp.v fp32_newton.v ref_pipe.v
+            softmax_fp32.v layernorm_fp32.v softmax_ibert.v layernorm_ibert.v tb_softmax_ref.v tb_layernorm_ref.v)
+    if(NOT EXISTS ${WORK}/prefix/share/gqalut/rtl/${f})
+      message(FATAL_ERROR "the install lacks share/gqalut/rtl/${f}")
+    endif()
+  endforeach()
+  if(EXISTS ${WORK}/prefix/bin/gqalut)
+    file(MAKE_DIRECTORY ${WORK}/hw)
+    run(${WORK}/prefix/bin/gqalut hw generate softmax-fp32 --max-n 4 -o ${WORK}/hw)
+    file(READ ${WORK}/hw/softmax_fp32.v generated)
+    file(READ ${WORK}/prefix/share/gqalut/rtl/softmax_fp32.v installed)
+    if(NOT generated STREQUAL installed)
+      message(FATAL_ERROR "the installed gqalut's softmax-fp32 unit is not the installed rtl/softmax_fp32.v")
+    endif()
+  endif()
   run(${CMAKE_COMMAND} -S ${SRC}/tests/consumer -B ${WORK}/build ${gen} -DCMAKE_PREFIX_PATH=${WORK}/prefix)
 else()
   run(${CMAKE_COMMAND} -S ${SRC}/tests/consumer -B ${WORK}/build ${gen} -DGQALUT_CONSUME=subdir
