@@ -84,24 +84,33 @@ TEST(ReferenceTiming, BackToBackRowsTakeTheRegistrysInterval) {
       }
 }
 
-// The intervals of gqalut/hw/reference_units.hpp (row_interval_cycles), with the row buffer and
-// re-streamed (restream: each row sent 3 / 2 times at full rate, n counted once), against the
-// simulated cycles; with the row buffer they are the registry's figure (above).
+// Rows of n back to back at full rate (full and partial last beats at `lanes`; re-streamed, each
+// row sent 3 / 2 times, n counted once) through the unit `make` builds from c, bit-exact with the
+// model: the simulated cycles are 3 row_interval_cycles(c, n) (gqalut/hw/reference_units.hpp).
+template <class Config>
+void expect_simulated_interval(const Config& c, int lanes, const std::string& kind, int n,
+                               VerilogUnit (*make)(const Config&, const std::string&), const std::string& tag) {
+  constexpr int kRows = 3;
+  const bool layernorm = kind.rfind("layernorm", 0) == 0;
+  StreamCheck chk = model_check(c, pattern_rows(kRows, n, 53, 29));
+  chk.passes = c.restream ? (layernorm ? 2 : 3) : 1;
+  chk.lanes = lanes;
+  const SimResult s = simulate_stream(make(c, kRtl), layernorm, chk, kRtl, test::sim_options(tag), 1, false);
+  ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
+  EXPECT_EQ(cycles_of(s.log), kRows * row_interval_cycles(c, n)) << tag;
+}
+
+// The intervals at one lane, with the row buffer and re-streamed, against the simulated cycles;
+// with the row buffer they are the registry's figure (above).
 template <class Config>
 void expect_interval(const std::string& kind, bool pipe, int max_n, bool restream,
                      VerilogUnit (*make)(const Config&, const std::string&)) {
-  constexpr int kRows = 3;
   Config c;
   c.max_n = max_n;
   c.pipeline = pipe;
   c.restream = restream;
-  const bool layernorm = kind.rfind("layernorm", 0) == 0;
-  StreamCheck chk = model_check(c, pattern_rows(kRows, max_n, 53, 29));
-  chk.passes = restream ? (layernorm ? 2 : 3) : 1;
   const std::string tag = fmt::format("timing_api_{}_n{}_p{}_r{}", kind, max_n, pipe, restream);
-  const SimResult s = simulate_stream(make(c, kRtl), layernorm, chk, kRtl, test::sim_options(tag), 1, false);
-  ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
-  EXPECT_EQ(cycles_of(s.log), kRows * row_interval_cycles(c, max_n)) << tag;
+  expect_simulated_interval(c, 1, kind, max_n, make, tag);
   if (!restream) {
     UnitRequest r;
     r.max_n = max_n;
@@ -123,26 +132,18 @@ TEST(ReferenceTiming, RestreamedRowsTakeTheSameInterval) {
       }
 }
 
-// An FP32 reference at L lanes: rows of n back to back (full and partial last beats) take
-// kRows row_interval_cycles(c, n) simulated cycles, with the row buffer and re-streamed, and
-// row_interval_cycles is the closed form the header documents.
+// An FP32 reference at L lanes (max_n 16): rows of n take the simulated row_interval_cycles(c, n),
+// with the row buffer and re-streamed, and that is the closed form the header documents.
 template <class Config>
-void expect_lanes_interval(const std::string& name, int lanes, bool restream, bool pipe, int n,
+void expect_lanes_interval(const std::string& kind, int lanes, bool restream, bool pipe, int n,
                            VerilogUnit (*make)(const Config&, const std::string&), int closed_form) {
-  constexpr int kRows = 3;
   Config c;
   c.max_n = 16;
   c.lanes = lanes;
   c.pipeline = pipe;
   c.restream = restream;
-  const bool layernorm = name.rfind("layernorm", 0) == 0;
-  StreamCheck chk = model_check(c, pattern_rows(kRows, n, 53, 29));
-  chk.passes = restream ? (layernorm ? 2 : 3) : 1;
-  chk.lanes = lanes;
-  const std::string tag = fmt::format("timing_{}_l{}_n{}_p{}_r{}", name, lanes, n, pipe, restream);
-  const SimResult s = simulate_stream(make(c, kRtl), layernorm, chk, kRtl, test::sim_options(tag), 1, false);
-  ASSERT_TRUE(s.passed()) << tag << ": " << s.summary() << "\n" << s.compile_log << s.log;
-  EXPECT_EQ(cycles_of(s.log), kRows * row_interval_cycles(c, n)) << tag;
+  const std::string tag = fmt::format("timing_{}_l{}_n{}_p{}_r{}", kind, lanes, n, pipe, restream);
+  expect_simulated_interval(c, lanes, kind, n, make, tag);
   EXPECT_EQ(row_interval_cycles(c, n), closed_form) << tag;
 }
 
