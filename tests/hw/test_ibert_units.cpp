@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -207,26 +208,26 @@ TEST(IbertUnits, ErrorOnOpsRows) {
 // RESTREAM = 1: no row buffer, the testbench sends each row 3 (softmax) / 2 (LayerNorm) times,
 // LayerNorm's first pass with random gamma and beta; the library's I-BERT bit for bit, with random
 // valid/ready gaps and at full rate; lint clean.
-// The re-streamed unit of c at max_n 16 (with the output register) or 8 (without): its top ends
-// in _r1 and it lints clean.
+// The re-streamed unit `name` at max_n 16 (with the output register) or 8 (without), configured
+// into c: its top ends in _r1 and it lints clean. Returns the unit and its tag.
 template <class Config>
-hw::VerilogUnit restreamed_unit(Config& c, bool pipe, hw::VerilogUnit (*make)(const Config&, const std::string&),
-                                const std::string& tag) {
+std::pair<hw::VerilogUnit, std::string> restreamed_unit(Config& c, bool pipe, const char* name,
+                                                        hw::VerilogUnit (*make)(const Config&, const std::string&)) {
   c.max_n = pipe ? 16 : 8;
   c.pipeline = pipe;
   c.restream = true;
+  const std::string tag = fmt::format("{}_n{}_p{}_r1", name, c.max_n, pipe);
   hw::VerilogUnit u = make(c, kRtl);
   EXPECT_EQ(u.top.substr(u.top.size() - 3), "_r1") << tag;
   const hw::LintResult l = hw::test::lint_unit(u, "lint_" + tag);
   EXPECT_TRUE(l.clean()) << tag << ": " << l.log;
-  return u;
+  return {std::move(u), tag};
 }
 
 TEST(IbertUnits, RestreamedMatchLibraryIbertBitExact) {
   for (bool pipe : {true, false}) {
     hw::IbertSoftmaxConfig c;
-    const std::string tag = fmt::format("softmax_ibert_n{}_p{}_r1", pipe ? 16 : 8, pipe);
-    const hw::VerilogUnit u = restreamed_unit(c, pipe, &hw::ibert_softmax_unit, tag);
+    const auto [u, tag] = restreamed_unit(c, pipe, "softmax_ibert", &hw::ibert_softmax_unit);
     std::mt19937_64 rng(kSeed + 200 + pipe);
     hw::StreamCheck chk;
     chk.q = rows_for(c.max_n, pipe ? scaled(40, 2000) : scaled(10, 300), rng);
@@ -241,8 +242,7 @@ TEST(IbertUnits, RestreamedMatchLibraryIbertBitExact) {
   }
   for (bool pipe : {true, false}) {
     hw::IbertLayerNormConfig c;
-    const std::string tag = fmt::format("layernorm_ibert_n{}_p{}_r1", pipe ? 16 : 8, pipe);
-    const hw::VerilogUnit u = restreamed_unit(c, pipe, &hw::ibert_layernorm_unit, tag);
+    const auto [u, tag] = restreamed_unit(c, pipe, "layernorm_ibert", &hw::ibert_layernorm_unit);
     std::mt19937_64 rng(kSeed + 210 + pipe);
     hw::StreamCheck chk = hw::layernorm_stream_check(
         [c](const int8_t* q, const int8_t* g, const int32_t* b, int8_t* out, size_t n) {
